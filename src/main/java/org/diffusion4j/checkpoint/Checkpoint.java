@@ -1,0 +1,191 @@
+package org.diffusion4j.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * A checkpoint is {@code NAME.safetensors} (tensors) plus {@code NAME.json} (the sidecar: format version, model and
+ * train configs, step, seed, and the SHA-256 of the tensors file). The sidecar is written last, so a pair with a
+ * mismatched hash is detected rather than silently mixed.
+ */
+public final class Checkpoint {
+    /** Bumped on any incompatible change to the layout. */
+    public static final int FORMAT_VERSION = 1;
+    public static final String FORMAT = "diffusion4j-checkpoint";
+    private static final Set<String> PICKLE_EXTENSIONS = Set.of(".pt", ".pth", ".ckpt", ".bin", ".pkl");
+    private static final Set<String> SIDECAR_FIELDS = Set.of("format", "format_version", "model_type", "model_config",
+            "schedule", "train", "data", "step", "seed", "optimizer_steps", "ema_updates", "weights_file",
+            "weights_sha256", "created", "library_version");
+
+    /**
+     * The sidecar.
+     *
+     * @param modelType      e.g. "mlp"; selects the network class
+     * @param modelConfig    that network's config record as JSON
+     * @param schedule       the noise schedule config as JSON
+     * @param train          the train config as JSON
+     * @param data           the training data's id
+     * @param step           optimiser steps completed
+     * @param seed           the run's seed
+     * @param optimizerSteps AdamW's step count (its bias correction)
+     * @param emaUpdates     EMA updates so far (its decay ramp); 0 without EMA
+     */
+    public record Sidecar(String modelType, JsonNode modelConfig, JsonNode schedule, JsonNode train, String data,
+                          long step, long seed, long optimizerSteps, long emaUpdates) {}
+
+    /** A loaded checkpoint. */
+    public record Loaded(Sidecar sidecar, Map<String, Tensor> tensors, Path file) {}
+
+    private Checkpoint() {}
+
+    /** The sidecar path for a tensors path: {@code a/b.safetensors} -> {@code a/b.json}. */
+    public static Path sidecarOf(Path weights) {
+        String name = weights.getFileName().toString();
+        return weights.resolveSibling(name.substring(0, name.length() - ".safetensors".length()) + ".json");
+    }
+
+    /** Saves tensors then sidecar, each atomically. */
+    public static void save(Path weights, Sidecar sidecar, Map<String, Tensor> tensors) throws IOException {
+        requireSafetensorsName(weights);
+        Safetensors.write(weights, tensors, Map.of("format", FORMAT, "format_version", Integer.toString(FORMAT_VERSION)));
+        ObjectNode json = Json.MAPPER.createObjectNode();
+        json.put("format", FORMAT);
+        json.put("format_version", FORMAT_VERSION);
+        json.put("model_type", sidecar.modelType());
+        json.set("model_config", sidecar.modelConfig());
+        json.set("schedule", sidecar.schedule());
+        json.set("train", sidecar.train());
+        json.put("data", sidecar.data());
+        json.put("step", sidecar.step());
+        json.put("seed", sidecar.seed());
+        json.put("optimizer_steps", sidecar.optimizerSteps());
+        json.put("ema_updates", sidecar.emaUpdates());
+        json.put("weights_file", weights.getFileName().toString());
+        json.put("weights_sha256", sha256(weights));
+        json.put("created", Instant.now().toString());
+        json.put("library_version", Checkpoint.class.getPackage().getImplementationVersion() == null ? "dev"
+                : Checkpoint.class.getPackage().getImplementationVersion());
+        AtomicFiles.write(sidecarOf(weights), Json.MAPPER.writeValueAsBytes(json));
+    }
+
+    /** Reads and validates only the sidecar, including the tensors file's hash. */
+    public static Sidecar readSidecar(Path weights) throws IOException {
+        requireSafetensorsName(weights);
+        if (!Files.isRegularFile(weights)) {
+            throw new NoSuchFileException(weights.toString(), null, "checkpoint weights file does not exist");
+        }
+        Path side = sidecarOf(weights);
+        if (!Files.isRegularFile(side)) {
+            throw new NoSuchFileException(side.toString(), null, "checkpoint sidecar is missing (expected beside "
+                    + weights.getFileName() + ")");
+        }
+        JsonNode root;
+        try {
+            root = Json.MAPPER.readTree(Files.readAllBytes(side));
+        } catch (IOException e) {
+            throw new IOException(side + ": not valid JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new IOException(side + ": sidecar must be a JSON object");
+        }
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!SIDECAR_FIELDS.contains(f)) {
+                throw new IOException(side + ": unknown field '" + f + "'");
+            }
+        }
+        if (!FORMAT.equals(text(side, root, "format"))) {
+            throw new IOException(side + ": not a diffusion4j checkpoint sidecar (format = '"
+                    + root.path("format").asText() + "')");
+        }
+        long version = number(side, root, "format_version");
+        if (version != FORMAT_VERSION) {
+            throw new IOException(side + ": format_version " + version + " is not supported (this build reads "
+                    + FORMAT_VERSION + ")");
+        }
+        String expected = text(side, root, "weights_sha256");
+        String actual = sha256(weights);
+        if (!expected.equals(actual)) {
+            throw new IOException(weights + ": SHA-256 " + actual + " does not match " + expected + " recorded in "
+                    + side.getFileName() + " (corrupt, or weights and sidecar from different saves)");
+        }
+        return new Sidecar(text(side, root, "model_type"), object(side, root, "model_config"),
+                object(side, root, "schedule"), object(side, root, "train"), text(side, root, "data"),
+                number(side, root, "step"), number(side, root, "seed"), number(side, root, "optimizer_steps"),
+                number(side, root, "ema_updates"));
+    }
+
+    /** Loads a checkpoint: sidecar, hash check, then tensors. */
+    public static Loaded load(Path weights) throws IOException {
+        Sidecar sidecar = readSidecar(weights);
+        return new Loaded(sidecar, Safetensors.read(weights).tensors(), weights);
+    }
+
+    /** SHA-256 of a file, hex. */
+    public static String sha256(Path file) throws IOException {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    /** Checkpoints are safetensors; pickle files are refused with a pointer to conversion. */
+    public static void requireSafetensorsName(Path weights) throws IOException {
+        String name = weights.getFileName().toString().toLowerCase(Locale.ROOT);
+        for (String ext : PICKLE_EXTENSIONS) {
+            if (name.endsWith(ext)) {
+                throw new IOException(weights + ": pickle checkpoints (" + ext + ") are never loaded, since unpickling "
+                        + "runs arbitrary code. Convert it in Python with safetensors.torch.save_file(state_dict, "
+                        + "'model.safetensors').");
+            }
+        }
+        if (!name.endsWith(".safetensors")) {
+            throw new IOException(weights + ": checkpoint file names must end in .safetensors");
+        }
+    }
+
+    private static String text(Path side, JsonNode root, String field) throws IOException {
+        JsonNode v = root.get(field);
+        if (v == null || !v.isTextual()) {
+            throw new IOException(side + ": field '" + field + "' must be a string");
+        }
+        return v.textValue();
+    }
+
+    private static long number(Path side, JsonNode root, String field) throws IOException {
+        JsonNode v = root.get(field);
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < 0) {
+            throw new IOException(side + ": field '" + field + "' must be a non-negative integer");
+        }
+        return v.longValue();
+    }
+
+    private static JsonNode object(Path side, JsonNode root, String field) throws IOException {
+        JsonNode v = root.get(field);
+        if (v == null || !v.isObject()) {
+            throw new IOException(side + ": field '" + field + "' must be an object");
+        }
+        return v;
+    }
+}

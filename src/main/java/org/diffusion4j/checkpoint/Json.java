@@ -1,0 +1,53 @@
+package org.diffusion4j.checkpoint;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+/**
+ * The one JSON configuration for sidecars and configs: snake_case names (as diffusers' config.json), enums by their
+ * diffusers names, and strict reading (duplicate keys, unknown or missing fields and trailing data are errors).
+ */
+public final class Json {
+    /** Strict mapper; thread-safe once configured. */
+    public static final ObjectMapper MAPPER = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.READ_ENUMS_USING_TO_STRING)
+            .enable(SerializationFeature.WRITE_ENUMS_USING_TO_STRING)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+
+    private Json() {}
+
+    /** A config record as a JSON tree. */
+    public static JsonNode toTree(Object value) {
+        return MAPPER.valueToTree(value);
+    }
+
+    /**
+     * A config record from a JSON tree, with the record's own validation.
+     *
+     * @param what names the source in errors, e.g. "model.json: train"
+     */
+    public static <T> T fromTree(JsonNode node, Class<T> type, String what) {
+        try {
+            return MAPPER.treeToValue(node, type);
+        } catch (Exception e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            String msg = root instanceof IllegalArgumentException ? root.getMessage()
+                    : e.getMessage().lines().findFirst().orElse(e.toString());
+            throw new IllegalArgumentException(what + ": " + msg, e);
+        }
+    }
+}

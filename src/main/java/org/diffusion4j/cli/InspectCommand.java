@@ -1,0 +1,46 @@
+package org.diffusion4j.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.diffusion4j.checkpoint.Checkpoint;
+import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.checkpoint.Safetensors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "Validate a checkpoint (or any .safetensors file) and print its configs and tensors.")
+final class InspectCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A .safetensors file.")
+    Path file;
+
+    @Override
+    public Integer call() throws Exception {
+        Checkpoint.requireSafetensorsName(file);
+        Safetensors.Header header = Safetensors.readHeader(file);
+        if (java.nio.file.Files.exists(Checkpoint.sidecarOf(file))) {
+            Checkpoint.Sidecar s = Checkpoint.readSidecar(file);
+            System.out.println("checkpoint " + file + " (sidecar verified, SHA-256 matches)");
+            System.out.println("  model:    " + s.modelType() + " " + Json.MAPPER.writer().writeValueAsString(s.modelConfig()));
+            System.out.println("  schedule: " + Json.MAPPER.writer().writeValueAsString(s.schedule()));
+            System.out.println("  train:    " + Json.MAPPER.writer().writeValueAsString(s.train()));
+            System.out.println("  data:     " + s.data() + ", step " + s.step() + ", seed " + s.seed()
+                    + ", optimizer steps " + s.optimizerSteps() + ", EMA updates " + s.emaUpdates());
+        } else {
+            System.out.println("safetensors file " + file + " (no diffusion4j sidecar)");
+        }
+        if (!header.metadata().isEmpty()) {
+            System.out.println("  metadata: " + header.metadata());
+        }
+        long elements = 0;
+        long bytes = 0;
+        System.out.println("  tensors (" + header.tensors().size() + "):");
+        for (Safetensors.TensorInfo t : header.tensors()) {
+            System.out.printf("    %-48s %-5s %s%n", t.name(), t.dtype(), java.util.Arrays.toString(t.shape()));
+            elements += t.numel();
+            bytes += t.end() - t.begin();
+        }
+        System.out.printf("  total: %d elements, %d bytes%n", elements, bytes);
+        return 0;
+    }
+}

@@ -1,0 +1,24 @@
+package org.diffusion4j.data;
+
+import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.Rng;
+
+/**
+ * Training batches. A batch is a function of (step, rng) only, where the trainer derives rng from (seed, step): resuming
+ * at step k therefore replays exactly the data a straight run would have seen.
+ */
+public interface DataSource {
+    /**
+     * @param step      the global training step (0-based)
+     * @param batchSize rows to return
+     * @param rng       this step's generator
+     * @return float32 [batchSize, ...] in the model's data space
+     */
+    Tensor batch(long step, int batchSize, Rng rng);
+
+    /** The shape of one sample, without the batch dimension. */
+    long[] sampleShape();
+
+    /** A short name recorded in checkpoints (e.g. "swiss-roll"). */
+    String id();
+}

@@ -1,0 +1,110 @@
+package org.diffusion4j.model;
+
+import java.util.Arrays;
+import java.util.Locale;
+import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.Tensors;
+
+/**
+ * What the network's output means, for x_t = alpha x0 + sigma eps. Each case converts a raw output to (x0, eps)
+ * and gives the regression target for training. The coefficient arguments are tensors broadcastable against x
+ * (e.g. [B, 1] per sample) or 0-dim.
+ */
+public enum Parameterization {
+    /** Output is eps (Ho et al. 2020). diffusers "epsilon". */
+    EPS("epsilon") {
+        @Override
+        public Prediction toPrediction(Tensor out, Tensor x, Tensor alpha, Tensor sigma) {
+            return new Prediction(x.sub(sigma.mul(out)).div(alpha), out);
+        }
+
+        @Override
+        public Tensor target(Tensor x0, Tensor eps, Tensor alpha, Tensor sigma) {
+            return eps;
+        }
+    },
+    /** Output is x0. diffusers "sample". */
+    X0("sample") {
+        @Override
+        public Prediction toPrediction(Tensor out, Tensor x, Tensor alpha, Tensor sigma) {
+            return new Prediction(out, x.sub(alpha.mul(out)).div(sigma));
+        }
+
+        @Override
+        public Tensor target(Tensor x0, Tensor eps, Tensor alpha, Tensor sigma) {
+            return x0;
+        }
+    },
+    /** Output is v = alpha eps - sigma x0 (Salimans &amp; Ho 2022, for alpha^2 + sigma^2 = 1). diffusers "v_prediction". */
+    V("v_prediction") {
+        @Override
+        public Prediction toPrediction(Tensor out, Tensor x, Tensor alpha, Tensor sigma) {
+            // Exact for any (alpha, sigma): x0 = (alpha x - sigma v) / (alpha^2 + sigma^2), eps likewise.
+            Tensor norm = alpha.square().add(sigma.square());
+            return new Prediction(alpha.mul(x).sub(sigma.mul(out)).div(norm), sigma.mul(x).add(alpha.mul(out)).div(norm));
+        }
+
+        @Override
+        public Tensor target(Tensor x0, Tensor eps, Tensor alpha, Tensor sigma) {
+            return alpha.mul(eps).sub(sigma.mul(x0));
+        }
+    },
+    /** Output is the velocity eps - x0 of the straight path x_t = (1 - t) x0 + t eps (Lipman et al. 2023, Liu et al. 2023). */
+    FLOW("flow") {
+        @Override
+        public Prediction toPrediction(Tensor out, Tensor x, Tensor alpha, Tensor sigma) {
+            // From x = alpha x0 + sigma eps and out = eps - x0; on the flow path alpha + sigma = 1.
+            Tensor norm = alpha.add(sigma);
+            return new Prediction(x.sub(sigma.mul(out)).div(norm), x.add(alpha.mul(out)).div(norm));
+        }
+
+        @Override
+        public Tensor target(Tensor x0, Tensor eps, Tensor alpha, Tensor sigma) {
+            return eps.sub(x0);
+        }
+    };
+
+    private final String id;
+
+    Parameterization(String id) {
+        this.id = id;
+    }
+
+    /** The diffusers {@code prediction_type} name. */
+    public String id() {
+        return id;
+    }
+
+    /** Converts a raw network output into x0 and eps predictions. */
+    public abstract Prediction toPrediction(Tensor out, Tensor x, Tensor alpha, Tensor sigma);
+
+    /** The training target whose MSE the network minimises. */
+    public abstract Tensor target(Tensor x0, Tensor eps, Tensor alpha, Tensor sigma);
+
+    /** Scalar-coefficient convenience for samplers. */
+    public Prediction toPrediction(Tensor out, Tensor x, double alpha, double sigma) {
+        return toPrediction(out, x, scalarLike(x, alpha), scalarLike(x, sigma));
+    }
+
+    private static Tensor scalarLike(Tensor x, double v) {
+        return org.bytedeco.pytorch.global.torch.scalar_tensor(Tensors.scalar(v),
+                new org.bytedeco.pytorch.TensorOptions(x.scalar_type()));
+    }
+
+    /** Parses a diffusers name ("epsilon", "sample", "v_prediction", "flow") or a short one ("eps", "x0", "v"). */
+    public static Parameterization parse(String name) {
+        String n = name.trim().toLowerCase(Locale.ROOT).replace('-', '_');
+        for (Parameterization p : values()) {
+            if (p.id.equals(n) || p.name().toLowerCase(Locale.ROOT).equals(n)) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("unknown prediction type '" + name + "'; expected one of "
+                + Arrays.stream(values()).map(Parameterization::id).toList());
+    }
+
+    @Override
+    public String toString() {
+        return id;
+    }
+}

@@ -1,0 +1,67 @@
+package org.diffusion4j.model;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+
+/** Named access to a module's parameters, in registration order. */
+public final class Parameters {
+    private Parameters() {}
+
+    /**
+     * The parameters by dotted name. The handles share storage with the module; call this outside short-lived
+     * pointer scopes when the handles must stay valid.
+     */
+    public static Map<String, Tensor> named(Module module) {
+        StringTensorDict dict = module.named_parameters(true);
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (long i = 0; i < dict.size(); i++) {
+            // value() is a reference into the dict, which dies with it: take an owning handle.
+            out.put(dict.get(i).key().getString(), new Tensor(dict.get(i).value()));
+        }
+        return out;
+    }
+
+    /** Total number of scalar parameters. */
+    public static long count(Module module) {
+        long n = 0;
+        for (Tensor p : named(module).values()) {
+            n += p.numel();
+        }
+        return n;
+    }
+
+    /**
+     * Copies {@code values} into the module's parameters. Every parameter must be present with its exact shape, and
+     * nothing else may be: a silent partial load is how wrong checkpoints go unnoticed.
+     *
+     * @param source names the origin (a file) in error messages
+     */
+    public static void load(Module module, Map<String, Tensor> values, String source) {
+        Map<String, Tensor> params = named(module);
+        for (String name : values.keySet()) {
+            if (!params.containsKey(name)) {
+                throw new IllegalArgumentException(source + ": unexpected tensor '" + name
+                        + "' (the model has no such parameter)");
+            }
+        }
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (Map.Entry<String, Tensor> e : params.entrySet()) {
+                Tensor v = values.get(e.getKey());
+                if (v == null) {
+                    throw new IllegalArgumentException(source + ": missing parameter '" + e.getKey() + "'");
+                }
+                long[] want = e.getValue().sizes().vec().get();
+                long[] got = v.sizes().vec().get();
+                if (!java.util.Arrays.equals(want, got)) {
+                    throw new IllegalArgumentException(source + ": parameter '" + e.getKey() + "' has shape "
+                            + java.util.Arrays.toString(got) + " but the model needs " + java.util.Arrays.toString(want));
+                }
+                e.getValue().copy_(v);
+            }
+        }
+    }
+}

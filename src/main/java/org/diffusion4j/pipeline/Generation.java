@@ -1,0 +1,72 @@
+package org.diffusion4j.pipeline;
+
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.model.Denoiser;
+import org.diffusion4j.sampler.DdimSampler;
+import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.sampler.NoiseSource;
+import org.diffusion4j.sampler.Step;
+import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.schedule.NoiseSchedule;
+
+/** Draws n samples in batches. Sample i depends only on (seed, i): the batch size changes speed, not results. */
+public final class Generation {
+    private Generation() {}
+
+    /** Called after each sampler step of each batch. */
+    @FunctionalInterface
+    public interface Progress {
+        void stepDone();
+    }
+
+    /**
+     * @param sampleShape the shape of one sample, e.g. [2]
+     * @param n           number of samples
+     * @param batchSize   samples per forward pass
+     * @return float32 [n, sampleShape...]
+     */
+    public static Tensor sample(Denoiser model, NoiseSchedule schedule, SamplerSpec spec, long[] sampleShape, int n,
+                                long seed, int batchSize, Progress progress) {
+        if (n < 1) {
+            throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        }
+        List<Step> steps = spec.stepsFor(schedule);
+        long[] outShape = withBatch(sampleShape, n);
+        Tensor out = torch.empty(outShape, new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
+        StepListener listener = (i, count, xt, x0) -> progress.stepDone();
+        for (int start = 0; start < n; start += batchSize) {
+            int b = Math.min(batchSize, n - start);
+            try (PointerScope scope = new PointerScope()) {
+                NoiseSource noise = NoiseSource.perSample(seed, start, b);
+                Tensor xT = noise.next(withBatch(sampleShape, b));
+                Tensor x0 = switch (spec.kind()) {
+                    case DDPM -> DdpmSampler.sample(model, xT, steps, noise, spec.ddpmOptions(), listener);
+                    case DDIM -> DdimSampler.sample(model, xT, steps, noise, spec.ddimOptions(), listener);
+                };
+                out.narrow(0, start, b).copy_(x0);
+            }
+        }
+        return out;
+    }
+
+    /** Total sampler steps for n samples, for progress bars. */
+    public static long totalSteps(NoiseSchedule schedule, SamplerSpec spec, int n, int batchSize) {
+        long batches = (n + batchSize - 1) / batchSize;
+        return batches * spec.stepsFor(schedule).size();
+    }
+
+    private static long[] withBatch(long[] sampleShape, long b) {
+        long[] s = new long[sampleShape.length + 1];
+        s[0] = b;
+        System.arraycopy(sampleShape, 0, s, 1, sampleShape.length);
+        return s;
+    }
+}

@@ -1,0 +1,103 @@
+package org.diffusion4j.pipeline;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+import org.diffusion4j.checkpoint.AtomicFiles;
+
+/** Side-by-side scatter plots of 2-D point sets (data vs samples) as a PNG, drawn with java.awt (headless). */
+public final class ScatterPlot {
+    private static final int PANEL = 420;
+    private static final int MARGIN = 30;
+    private static final int HEADER = 40;
+    private static final int FOOTER = 30;
+
+    private ScatterPlot() {}
+
+    /**
+     * Renders one panel per point set, all on the same axes.
+     *
+     * @param titles one per panel
+     * @param points flat [x0, y0, x1, y1, ...] arrays, one per panel
+     * @param footer a line of text under the panels (e.g. metrics), or null
+     */
+    public static BufferedImage render(String[] titles, float[][] points, String footer) {
+        if (titles.length != points.length || points.length == 0) {
+            throw new IllegalArgumentException("need one title per point set, got " + titles.length + " and "
+                    + points.length);
+        }
+        double[] bounds = bounds(points[0]);
+        int width = points.length * (PANEL + MARGIN) + MARGIN;
+        int height = HEADER + PANEL + FOOTER + MARGIN;
+        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        try {
+            g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+            g.setColor(Color.WHITE);
+            g.fillRect(0, 0, width, height);
+            Color[] colors = {new Color(31, 119, 180, 90), new Color(255, 127, 14, 90), new Color(44, 160, 44, 90)};
+            for (int p = 0; p < points.length; p++) {
+                int x0 = MARGIN + p * (PANEL + MARGIN);
+                g.setColor(Color.BLACK);
+                g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
+                g.drawString(titles[p], x0, HEADER - 12);
+                g.setColor(new Color(235, 235, 235));
+                g.fillRect(x0, HEADER, PANEL, PANEL);
+                g.setColor(Color.GRAY);
+                g.setStroke(new BasicStroke(1f));
+                g.drawRect(x0, HEADER, PANEL, PANEL);
+                g.setColor(colors[p % colors.length]);
+                float[] pts = points[p];
+                for (int i = 0; i + 1 < pts.length; i += 2) {
+                    int px = x0 + (int) Math.round((pts[i] - bounds[0]) / (bounds[1] - bounds[0]) * PANEL);
+                    int py = HEADER + PANEL - (int) Math.round((pts[i + 1] - bounds[2]) / (bounds[3] - bounds[2]) * PANEL);
+                    if (px >= x0 && px <= x0 + PANEL && py >= HEADER && py <= HEADER + PANEL) {
+                        g.fillOval(px - 2, py - 2, 4, 4);
+                    }
+                }
+            }
+            if (footer != null) {
+                g.setColor(Color.DARK_GRAY);
+                g.setFont(new Font(Font.MONOSPACED, Font.PLAIN, 13));
+                g.drawString(footer, MARGIN, HEADER + PANEL + FOOTER);
+            }
+        } finally {
+            g.dispose();
+        }
+        return img;
+    }
+
+    /** Writes {@code image} as PNG, atomically. */
+    public static void writePng(BufferedImage image, Path file) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        if (!ImageIO.write(image, "png", bytes)) {
+            throw new IOException(file + ": no PNG writer available");
+        }
+        AtomicFiles.write(file, bytes.toByteArray());
+    }
+
+    /** A square view around the reference set, with 10% margin: [xmin, xmax, ymin, ymax]. */
+    private static double[] bounds(float[] pts) {
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = Double.NEGATIVE_INFINITY;
+        for (float v : pts) {
+            if (Float.isFinite(v)) {
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+            }
+        }
+        if (!(hi > lo)) {
+            lo = -1;
+            hi = 1;
+        }
+        double pad = 0.1 * (hi - lo);
+        return new double[] {lo - pad, hi + pad, lo - pad, hi + pad};
+    }
+}

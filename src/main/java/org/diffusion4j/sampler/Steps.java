@@ -1,0 +1,48 @@
+package org.diffusion4j.sampler;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.diffusion4j.schedule.NoiseSchedule;
+import org.diffusion4j.schedule.TimestepSpacing;
+
+/** Builds the step lists diffusers' DDPM and DDIM schedulers walk, from a training schedule. */
+public final class Steps {
+    private Steps() {}
+
+    /** Every training step, T-1 down to 0: ancestral sampling as trained. */
+    public static List<Step> full(NoiseSchedule schedule) {
+        return ddpm(schedule, schedule.size(), TimestepSpacing.LEADING, 0);
+    }
+
+    /**
+     * DDPM with {@code n} of the T steps: each step goes to the next timestep of the list, the last one to
+     * alpha-bar = 1 (diffusers' {@code previous_timestep}).
+     */
+    public static List<Step> ddpm(NoiseSchedule schedule, int n, TimestepSpacing spacing, int stepsOffset) {
+        int[] ts = spacing.timesteps(schedule.size(), n, stepsOffset);
+        List<Step> steps = new ArrayList<>(ts.length);
+        for (int i = 0; i < ts.length; i++) {
+            double prev = i + 1 < ts.length ? schedule.alphaBar(ts[i + 1]) : 1.0;
+            steps.add(new Step(ts[i], schedule.alphaBar(ts[i]), prev));
+        }
+        return List.copyOf(steps);
+    }
+
+    /**
+     * DDIM: each step goes from t to t - T/n (integer division), as diffusers does for every spacing; below 0 it
+     * goes to alpha-bar = 1 if {@code setAlphaToOne}, else to alpha-bar_0 (Song et al. 2021; diffusers
+     * {@code set_alpha_to_one}).
+     */
+    public static List<Step> ddim(NoiseSchedule schedule, int n, TimestepSpacing spacing, int stepsOffset,
+                                  boolean setAlphaToOne) {
+        int[] ts = spacing.timesteps(schedule.size(), n, stepsOffset);
+        int ratio = schedule.size() / n;
+        double finalAlphaBar = setAlphaToOne ? 1.0 : schedule.alphaBar(0);
+        List<Step> steps = new ArrayList<>(ts.length);
+        for (int t : ts) {
+            int prev = t - ratio;
+            steps.add(new Step(t, schedule.alphaBar(t), prev >= 0 ? schedule.alphaBar(prev) : finalAlphaBar));
+        }
+        return List.copyOf(steps);
+    }
+}

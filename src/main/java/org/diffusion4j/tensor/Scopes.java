@@ -1,0 +1,53 @@
+package org.diffusion4j.tensor;
+
+import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * Native-memory discipline: every step runs inside a {@link PointerScope}; only what must outlive the step is
+ * kept. Without this, RSS grows by gigabytes (see shared/notes/libtorch-java.md).
+ */
+public final class Scopes {
+    private Scopes() {}
+
+    /**
+     * Runs {@code body} in a fresh scope and returns its tensor, detached from that scope so it survives.
+     * The caller owns the result: it belongs to the caller's enclosing scope if there is one, else to the GC,
+     * and can be freed early with {@link #release}.
+     */
+    public static Tensor keep(Supplier<Tensor> body) {
+        Tensor result;
+        try (PointerScope scope = new PointerScope()) {
+            result = body.get();
+            result.retainReference();
+        }
+        PointerScope outer = PointerScope.getInnerScope();
+        if (outer != null) {
+            outer.attach(result);
+            result.releaseReference();
+        }
+        return result;
+    }
+
+    /** Runs {@code body} in a fresh scope; every native object it creates is freed on return. */
+    public static void run(Runnable body) {
+        try (PointerScope scope = new PointerScope()) {
+            body.run();
+        }
+    }
+
+    /** Runs {@code body} in a fresh scope and returns a plain Java value computed inside it. */
+    public static <T> T compute(Supplier<T> body) {
+        try (PointerScope scope = new PointerScope()) {
+            return body.get();
+        }
+    }
+
+    /** Frees a tensor handle now rather than at GC time. */
+    public static void release(Tensor t) {
+        if (t != null && !t.isNull()) {
+            t.releaseReference();
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package org.diffusion4j.tensor;
+
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+
+/** Copies between Java arrays and tensors, and small scalar helpers. Each copy is one memcpy. */
+public final class Tensors {
+    private Tensors() {}
+
+    /** A float32 tensor of {@code shape} holding a copy of {@code data} (row-major). */
+    public static Tensor fromFloats(float[] data, long... shape) {
+        checkCount(data.length, shape);
+        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Float), new org.bytedeco.pytorch.MemoryFormatOptional());
+        try (FloatPointer p = new FloatPointer(data)) {
+            org.bytedeco.javacpp.Pointer.memcpy(t.data_ptr(), p, 4L * data.length);
+        }
+        return t;
+    }
+
+    /** A float64 tensor of {@code shape} holding a copy of {@code data} (row-major). */
+    public static Tensor fromDoubles(double[] data, long... shape) {
+        checkCount(data.length, shape);
+        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Double), new org.bytedeco.pytorch.MemoryFormatOptional());
+        try (DoublePointer p = new DoublePointer(data)) {
+            org.bytedeco.javacpp.Pointer.memcpy(t.data_ptr(), p, 8L * data.length);
+        }
+        return t;
+    }
+
+    /** The values of any real tensor as floats (converted and made contiguous first). */
+    public static float[] toFloats(Tensor t) {
+        Tensor c = t.detach().to(torch.ScalarType.Float).contiguous();
+        float[] out = new float[Math.toIntExact(c.numel())];
+        c.data_ptr_float().get(out);
+        return out;
+    }
+
+    /** The values of any real tensor as doubles (converted and made contiguous first). */
+    public static double[] toDoubles(Tensor t) {
+        Tensor c = t.detach().to(torch.ScalarType.Double).contiguous();
+        double[] out = new double[Math.toIntExact(c.numel())];
+        c.data_ptr_double().get(out);
+        return out;
+    }
+
+    /** A libtorch scalar. */
+    public static Scalar scalar(double v) {
+        return new Scalar(v);
+    }
+
+    /** True when every element is finite. */
+    public static boolean allFinite(Tensor t) {
+        return torch.isfinite(t).all().item_bool();
+    }
+
+    private static void checkCount(int length, long[] shape) {
+        long n = 1;
+        for (long s : shape) {
+            if (s < 0) {
+                throw new IllegalArgumentException("negative dimension in shape " + java.util.Arrays.toString(shape));
+            }
+            n = Math.multiplyExact(n, s);
+        }
+        if (n != length) {
+            throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " needs " + n
+                    + " values but got " + length);
+        }
+    }
+}

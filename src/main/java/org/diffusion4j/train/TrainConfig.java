@@ -1,0 +1,88 @@
+package org.diffusion4j.train;
+
+import org.diffusion4j.model.Parameterization;
+
+/**
+ * Everything that determines a training run besides the model and data. Stored in every checkpoint.
+ *
+ * @param steps        total optimiser steps (3000 trains the 2-D toy sets to their real-data floor)
+ * @param batchSize    samples per step (256)
+ * @param learningRate peak AdamW learning rate (1e-3 suits small MLPs; 2e-4 is usual for U-Nets)
+ * @param weightDecay  decoupled weight decay (0.0: tiny models underfit rather than overfit)
+ * @param beta1        Adam's first-moment decay (0.9)
+ * @param beta2        Adam's second-moment decay (0.999)
+ * @param adamEps      Adam's denominator epsilon (1e-8)
+ * @param warmupSteps  linear learning-rate warm-up from 0 over this many steps (100), then constant
+ * @param gradClip     clip the global gradient L2 norm to this (1.0); 0 disables clipping
+ * @param emaDecay     EMA decay of the weights (0.995); 0 disables EMA. Ramped as min(decay, (1+k)/(10+k))
+ * @param minSnrGamma  min-SNR-gamma loss weighting (Hang et al. 2023; 5 is theirs); 0 disables it
+ * @param prediction   what the network predicts (epsilon)
+ * @param seed         seeds the initial weights and, with the step number, every batch, timestep and noise draw
+ */
+public record TrainConfig(long steps, int batchSize, double learningRate, double weightDecay, double beta1,
+                          double beta2, double adamEps, long warmupSteps, double gradClip, double emaDecay,
+                          double minSnrGamma, Parameterization prediction, long seed) {
+
+    public TrainConfig {
+        if (steps < 1) {
+            throw new IllegalArgumentException("steps must be >= 1, got " + steps);
+        }
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        }
+        if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
+            throw new IllegalArgumentException("learning rate must be finite and > 0, got " + learningRate);
+        }
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("weight decay must be finite and >= 0, got " + weightDecay);
+        }
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
+            throw new IllegalArgumentException("Adam betas must be in [0, 1), got " + beta1 + ", " + beta2);
+        }
+        if (!(adamEps > 0) || Double.isInfinite(adamEps)) {
+            throw new IllegalArgumentException("Adam epsilon must be finite and > 0, got " + adamEps);
+        }
+        if (warmupSteps < 0) {
+            throw new IllegalArgumentException("warm-up steps must be >= 0, got " + warmupSteps);
+        }
+        if (!(gradClip >= 0) || Double.isInfinite(gradClip)) {
+            throw new IllegalArgumentException("gradient clip must be finite and >= 0 (0 = off), got " + gradClip);
+        }
+        if (!(emaDecay >= 0 && emaDecay < 1)) {
+            throw new IllegalArgumentException("EMA decay must be in [0, 1) (0 = off), got " + emaDecay);
+        }
+        if (!(minSnrGamma >= 0) || Double.isInfinite(minSnrGamma)) {
+            throw new IllegalArgumentException("min-SNR gamma must be finite and >= 0 (0 = off), got " + minSnrGamma);
+        }
+        if (prediction == null) {
+            throw new IllegalArgumentException("prediction type must be set");
+        }
+        if (prediction == Parameterization.FLOW) {
+            throw new IllegalArgumentException("prediction type 'flow' needs the flow-matching objective, which this "
+                    + "trainer (DDPM forward process) does not implement; use epsilon, sample or v_prediction");
+        }
+    }
+
+    /** The defaults for the 2-D toy sets. */
+    public static TrainConfig toyDefaults() {
+        return new TrainConfig(3000, 256, 1e-3, 0.0, 0.9, 0.999, 1e-8, 100, 1.0, 0.995, 0, Parameterization.EPS, 0);
+    }
+
+    public TrainConfig withSteps(long newSteps) {
+        return new TrainConfig(newSteps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps,
+                gradClip, emaDecay, minSnrGamma, prediction, seed);
+    }
+
+    public TrainConfig withSeed(long newSeed) {
+        return new TrainConfig(steps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps,
+                gradClip, emaDecay, minSnrGamma, prediction, newSeed);
+    }
+
+    /** The learning rate at {@code step}: linear warm-up, then constant. */
+    public double learningRateAt(long step) {
+        if (warmupSteps == 0 || step >= warmupSteps) {
+            return learningRate;
+        }
+        return learningRate * (step + 1) / warmupSteps;
+    }
+}

@@ -1,0 +1,155 @@
+package org.diffusion4j.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.data.DataSource;
+import org.diffusion4j.model.Network;
+import org.diffusion4j.model.Parameters;
+import org.diffusion4j.schedule.ForwardProcess;
+import org.diffusion4j.schedule.NoiseSchedule;
+import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Tensors;
+
+/**
+ * The denoising training loop (Ho et al. 2020, algorithm 1): t ~ U{0..T-1}, eps ~ N(0, I),
+ * loss = w(t) * ||f(x_t, t) - target||^2, with AdamW, warm-up, clipping and EMA.
+ *
+ * <p>Step k draws its batch, timesteps and noise from {@code Rng.derive(seed, k)}, so a run is a pure function of its
+ * config, and resuming at step k continues exactly as an uninterrupted run would.
+ */
+public final class Trainer {
+    /** Per-step report. */
+    public record StepStats(long step, double loss, double learningRate, double gradNorm) {}
+
+    /** Sees every completed step. */
+    @FunctionalInterface
+    public interface Listener {
+        void onStep(StepStats stats);
+    }
+
+    private final Network network;
+    private final ForwardProcess forward;
+    private final DataSource data;
+    private final TrainConfig config;
+    private final List<Tensor> params;
+    private final TensorVector paramVector;
+    private final AdamW optimizer;
+    private final Ema ema;
+    private long step;
+
+    public Trainer(Network network, NoiseSchedule schedule, DataSource data, TrainConfig config) {
+        this.network = network;
+        this.forward = new ForwardProcess(schedule);
+        this.data = data;
+        this.config = config;
+        this.params = new ArrayList<>(Parameters.named(network.module()).values());
+        this.paramVector = new TensorVector(params.toArray(new Tensor[0]));
+        this.optimizer = new AdamW(params, config.beta1(), config.beta2(), config.adamEps(), config.weightDecay());
+        this.ema = config.emaDecay() > 0 ? new Ema(params, config.emaDecay()) : null;
+    }
+
+    /** Runs steps until {@code config.steps()} have been taken in total. */
+    public void train(Listener listener) {
+        trainUntil(config.steps(), listener);
+    }
+
+    /** Runs steps until {@code endStep} steps have been taken in total (for periodic checkpoints). */
+    public void trainUntil(long endStep, Listener listener) {
+        if (endStep > config.steps()) {
+            throw new IllegalArgumentException("end step " + endStep + " is past the configured " + config.steps());
+        }
+        network.module().train(true);
+        while (step < endStep) {
+            StepStats stats = trainStep();
+            listener.onStep(stats);
+        }
+    }
+
+    private StepStats trainStep() {
+        int batch = config.batchSize();
+        int numTimesteps = forward.schedule().size();
+        try (PointerScope scope = new PointerScope()) {
+            Rng rng = Rng.derive(config.seed(), step);
+            Tensor x0 = data.batch(step, batch, rng);
+            long rank = x0.dim();
+            Tensor t = rng.randint(0, numTimesteps, batch);
+            Tensor eps = rng.randn(x0.sizes().vec().get());
+            Tensor alpha = forward.alpha(t, rank);
+            Tensor sigma = forward.sigma(t, rank);
+            Tensor xt = x0.mul(alpha).add(eps.mul(sigma));
+            Tensor out = network.forward(xt, t.to(torch.ScalarType.Float));
+            Tensor target = config.prediction().target(x0, eps, alpha, sigma);
+            Tensor perSample = out.sub(target).square().flatten(1, -1).mean(new long[] {1}, false,
+                    new org.bytedeco.pytorch.ScalarTypeOptional());
+            if (config.minSnrGamma() > 0) {
+                perSample = perSample.mul(minSnrWeight(alpha.flatten(), sigma.flatten()));
+            }
+            Tensor loss = perSample.mean();
+            network.module().zero_grad(true);
+            loss.backward();
+            double gradNorm = config.gradClip() > 0 ? torch.clip_grad_norm_(paramVector, config.gradClip())
+                    : torch.clip_grad_norm_(paramVector, Double.MAX_VALUE);
+            double lr = config.learningRateAt(step);
+            double lossValue = loss.item_double();
+            if (!Double.isFinite(lossValue) || !Double.isFinite(gradNorm)) {
+                throw new IllegalStateException("non-finite loss " + lossValue + " or gradient norm " + gradNorm
+                        + " at step " + step + "; lower the learning rate");
+            }
+            optimizer.step(lr);
+            if (ema != null) {
+                ema.update();
+            }
+            step++;
+            return new StepStats(step - 1, lossValue, lr, gradNorm);
+        }
+    }
+
+    /**
+     * Hang et al. 2023: weight = min(SNR, gamma) / SNR for eps, min(SNR, gamma) for x0, min(SNR, gamma) / (SNR + 1) for v,
+     * which all equal the x0-space weight min(SNR, gamma).
+     */
+    private Tensor minSnrWeight(Tensor alpha, Tensor sigma) {
+        Tensor snr = alpha.square().div(sigma.square());
+        Tensor clipped = torch.clamp_max(snr, Tensors.scalar(config.minSnrGamma()));
+        return switch (config.prediction()) {
+            case EPS -> clipped.div(snr);
+            case X0 -> clipped;
+            case V -> clipped.div(snr.add(Tensors.scalar(1)));
+            case FLOW -> throw new IllegalStateException("unreachable: rejected by TrainConfig");
+        };
+    }
+
+    /** Steps taken so far. */
+    public long step() {
+        return step;
+    }
+
+    public TrainConfig config() {
+        return config;
+    }
+
+    public Network network() {
+        return network;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** The EMA, or null when disabled. */
+    public Ema ema() {
+        return ema;
+    }
+
+    /** Restores the step counter after loading weights, optimizer and EMA state. */
+    public void resumeAt(long stepCount) {
+        if (stepCount < 0 || stepCount > config.steps()) {
+            throw new IllegalArgumentException("resume step " + stepCount + " outside [0, " + config.steps() + "]");
+        }
+        this.step = stepCount;
+    }
+}
