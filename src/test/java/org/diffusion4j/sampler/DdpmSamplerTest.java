@@ -1,0 +1,138 @@
+package org.diffusion4j.sampler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.schedule.NoiseSchedule;
+import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.schedule.TimestepSpacing;
+import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.testing.Shared;
+import org.junit.jupiter.api.Test;
+
+class DdpmSamplerTest {
+    private static final double TOL = 2e-5;
+
+    private static DdpmSampler.Options options(DiffusersCase c) {
+        return new DdpmSampler.Options(DdpmSampler.Variance.parse(c.config.get("variance_type").asText()),
+                c.config.get("clip_sample").asBoolean(), c.config.get("clip_sample_range").asDouble());
+    }
+
+    @Test
+    void replaysEveryRecordedDiffusersStep() {
+        List<Path> files = Shared.schedulerCases("DDPMScheduler");
+        assertThat(files).hasSize(4);
+        for (Path f : files) {
+            DiffusersCase c = new DiffusersCase(f);
+            List<Step> steps = Steps.ddpm(c.schedule, c.numInference(), c.spacing(), c.config.get("steps_offset").asInt());
+            double worst = 0;
+            for (int i = 0; i < steps.size(); i++) {
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor xi = i == 0 ? c.initialSample() : c.tensor(c.steps.get(i - 1).get("prev_sample"));
+                    double[][] x0 = new double[1][];
+                    Tensor next = DdpmSampler.sample(c.recordedModel(i), xi, steps.subList(i, i + 1),
+                            c.recordedNoise(i, i + 1), options(c), (k, n, xt, p) -> x0[0] = Tensors.toDoubles(p));
+                    worst = Math.max(worst, Shared.maxRelError(Tensors.toDoubles(next),
+                            c.values(c.steps.get(i).get("prev_sample"))));
+                    worst = Math.max(worst, Shared.maxRelError(x0[0], c.values(c.steps.get(i).get("pred_original_sample"))));
+                }
+            }
+            System.out.printf("%s per-step replay max rel error %.2e%n", c.name(), worst);
+            assertThat(worst).as(c.name() + " per-step replay error").isLessThanOrEqualTo(TOL);
+        }
+    }
+
+    @Test
+    void closedLoopMatchesEveryRecordedTrajectory() {
+        for (Path f : Shared.schedulerCases("DDPMScheduler")) {
+            DiffusersCase c = new DiffusersCase(f);
+            List<Step> steps = Steps.ddpm(c.schedule, c.numInference(), c.spacing(), c.config.get("steps_offset").asInt());
+            try (PointerScope scope = new PointerScope()) {
+                List<double[]> trajectory = new ArrayList<>();
+                Tensor out = DdpmSampler.sample(c.fakeModel(), c.initialSample(), steps,
+                        c.recordedNoise(0, c.steps.size()), options(c), (k, n, xt, p) -> trajectory.add(Tensors.toDoubles(xt)));
+                trajectory.add(Tensors.toDoubles(out));
+                assertThat(trajectory).hasSize(c.steps.size() + 1);
+                double worst = 0;
+                for (int i = 0; i < c.steps.size(); i++) {
+                    worst = Math.max(worst, Shared.maxRelError(trajectory.get(i + 1),
+                            c.values(c.steps.get(i).get("prev_sample"))));
+                }
+                System.out.printf("%s closed-loop max rel error %.2e%n", c.name(), worst);
+                assertThat(worst).as(c.name() + " closed-loop error").isLessThanOrEqualTo(TOL);
+            }
+        }
+    }
+
+    @Test
+    void idealDenoiserOfAPointSetReproducesThePoints() {
+        NoiseSchedule s = NoiseSchedule.of(ScheduleConfig.ddpmDefault());
+        try (PointerScope scope = new PointerScope()) {
+            IdealDenoiser ideal = IdealDenoiser.square();
+            Tensor xT = Rng.of(3).randn(400, 2);
+            for (DdpmSampler.Variance v : DdpmSampler.Variance.values()) {
+                Tensor x0 = DdpmSampler.sample(ideal, xT, Steps.full(s), NoiseSource.of(Rng.of(4)),
+                        new DdpmSampler.Options(v, false, 1), StepListener.NONE);
+                ideal.assertOnPoints(x0, 0.02);
+                ideal.assertCoversAllPoints(x0, 40);
+            }
+            // 100 of the 1000 steps still land on the points.
+            Tensor few = DdpmSampler.sample(ideal, xT, Steps.ddpm(s, 100, TimestepSpacing.TRAILING, 0),
+                    NoiseSource.of(Rng.of(4)), DdpmSampler.Options.defaults(), StepListener.NONE);
+            ideal.assertOnPoints(few, 0.02);
+        }
+    }
+
+    @Test
+    void sameSeedSameSamplesDifferentSeedDifferentSamples() {
+        NoiseSchedule s = NoiseSchedule.of(ScheduleConfig.ddpmDefault());
+        try (PointerScope scope = new PointerScope()) {
+            IdealDenoiser ideal = IdealDenoiser.square();
+            List<Step> steps = Steps.ddpm(s, 50, TimestepSpacing.LEADING, 0);
+            Tensor xT = Rng.of(1).randn(8, 2);
+            float[] a = Tensors.toFloats(DdpmSampler.sample(ideal, xT, steps, NoiseSource.of(Rng.of(2)),
+                    DdpmSampler.Options.defaults(), StepListener.NONE));
+            float[] b = Tensors.toFloats(DdpmSampler.sample(ideal, xT, steps, NoiseSource.of(Rng.of(2)),
+                    DdpmSampler.Options.defaults(), StepListener.NONE));
+            float[] c = Tensors.toFloats(DdpmSampler.sample(ideal, xT, steps, NoiseSource.of(Rng.of(3)),
+                    DdpmSampler.Options.defaults(), StepListener.NONE));
+            assertThat(a).containsExactly(b);
+            assertThat(a).isNotEqualTo(c);
+            assertThat(Tensors.toFloats(xT)).as("input untouched").containsExactly(Tensors.toFloats(Rng.of(1).randn(8, 2)));
+        }
+    }
+
+    @Test
+    void clippingBoundsThePredictedX0SeenByTheListener() {
+        NoiseSchedule s = NoiseSchedule.of(ScheduleConfig.ddpmDefault());
+        try (PointerScope scope = new PointerScope()) {
+            double[] maxAbs = {0};
+            DdpmSampler.sample((x, level) -> new org.diffusion4j.model.Prediction(x.mul(Tensors.scalar(10)), x),
+                    Rng.of(1).randn(16, 2), Steps.ddpm(s, 10, TimestepSpacing.LEADING, 0), NoiseSource.of(Rng.of(2)),
+                    new DdpmSampler.Options(DdpmSampler.Variance.FIXED_SMALL, true, 1.0),
+                    (k, n, xt, x0) -> maxAbs[0] = Math.max(maxAbs[0], x0.abs().max().item_double()));
+            assertThat(maxAbs[0]).isLessThanOrEqualTo(1.0).isGreaterThan(0.5);
+        }
+    }
+
+    @Test
+    void rejectsBadArguments() {
+        try (PointerScope scope = new PointerScope()) {
+            org.diffusion4j.tensor.Torch.init();
+            assertThatThrownBy(() -> DdpmSampler.sample(IdealDenoiser.square(), torch.zeros(3), List.of(),
+                    NoiseSource.of(Rng.of(1)), DdpmSampler.Options.defaults(), StepListener.NONE))
+                    .hasMessageContaining("x_T");
+            assertThatThrownBy(() -> DdpmSampler.sample(IdealDenoiser.square(), torch.zeros(3, 2), List.of(),
+                    NoiseSource.of(Rng.of(1)), DdpmSampler.Options.defaults(), StepListener.NONE))
+                    .hasMessageContaining("steps must not be empty");
+            assertThatThrownBy(() -> DdpmSampler.Variance.parse("learned")).hasMessageContaining("fixed_small");
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package org.diffusion4j.sampler;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.model.Denoiser;
+import org.diffusion4j.model.Parameterization;
+import org.diffusion4j.schedule.BetaSchedule;
+import org.diffusion4j.schedule.NoiseSchedule;
+import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.schedule.TimestepSpacing;
+import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.testing.Shared;
+
+/** One recorded diffusers DDPM/DDIM trajectory, turned into our inputs (float64 tensors). */
+final class DiffusersCase {
+    final Path file;
+    final JsonNode json;
+    final JsonNode config;
+    final long[] shape;
+    final NoiseSchedule schedule;
+    final Parameterization prediction;
+    final List<JsonNode> steps = new ArrayList<>();
+
+    DiffusersCase(Path file) {
+        this.file = file;
+        this.json = Shared.read(file);
+        this.config = json.get("full_config");
+        this.shape = Shared.longs(json.get("shape"));
+        this.schedule = NoiseSchedule.of(new ScheduleConfig(config.get("num_train_timesteps").asInt(),
+                BetaSchedule.parse(config.get("beta_schedule").asText()), config.get("beta_start").asDouble(),
+                config.get("beta_end").asDouble(), config.path("rescale_betas_zero_snr").asBoolean(false)));
+        this.prediction = Parameterization.parse(config.get("prediction_type").asText());
+        json.get("steps").forEach(steps::add);
+    }
+
+    String name() {
+        return file.getFileName().toString();
+    }
+
+    int numInference() {
+        return json.get("num_inference_steps").asInt();
+    }
+
+    TimestepSpacing spacing() {
+        return TimestepSpacing.parse(config.get("timestep_spacing").asText());
+    }
+
+    Tensor tensor(JsonNode values) {
+        return Tensors.fromDoubles(Shared.doubles(values), shape);
+    }
+
+    double[] values(JsonNode values) {
+        return Shared.doubles(values);
+    }
+
+    Tensor initialSample() {
+        return tensor(json.get("initial_sample"));
+    }
+
+    /** The shared README's fake model: tanh(0.5 x) * (1 + t / 1000), read through this case's prediction type. */
+    Denoiser fakeModel() {
+        return (x, level) -> prediction.toPrediction(torch.tanh(x.mul(Tensors.scalar(0.5)))
+                .mul(Tensors.scalar(1 + level.timestep() / 1000)), x, level.alpha(), level.sigma());
+    }
+
+    /** A denoiser that returns the recorded model output of step i, whatever it is given. */
+    Denoiser recordedModel(int i) {
+        Tensor out = tensor(steps.get(i).get("model_output"));
+        return (x, level) -> prediction.toPrediction(out, x, level.alpha(), level.sigma());
+    }
+
+    /** Replays the recorded noise of steps [from, to) in order. */
+    NoiseSource recordedNoise(int from, int to) {
+        Deque<Tensor> queue = new ArrayDeque<>();
+        for (int i = from; i < to; i++) {
+            JsonNode n = steps.get(i).get("noise");
+            if (!n.isNull()) {
+                queue.add(tensor(n));
+            }
+        }
+        return shape -> {
+            if (queue.isEmpty()) {
+                throw new AssertionError("sampler drew more noise than diffusers did");
+            }
+            return queue.poll();
+        };
+    }
+}

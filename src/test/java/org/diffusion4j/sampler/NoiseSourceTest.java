@@ -1,0 +1,34 @@
+package org.diffusion4j.sampler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Arrays;
+import org.bytedeco.javacpp.PointerScope;
+import org.diffusion4j.tensor.Tensors;
+import org.junit.jupiter.api.Test;
+
+class NoiseSourceTest {
+    @Test
+    void perSampleRowsDependOnlyOnSeedAndIndex() {
+        try (PointerScope scope = new PointerScope()) {
+            NoiseSource whole = NoiseSource.perSample(7, 0, 4);
+            NoiseSource tail = NoiseSource.perSample(7, 2, 2);
+            // Two successive draws, as a sampler makes: rows 2..3 of the big batch equal the small batch's rows.
+            for (int draw = 0; draw < 2; draw++) {
+                float[] a = Tensors.toFloats(whole.next(4, 3));
+                float[] b = Tensors.toFloats(tail.next(2, 3));
+                assertThat(Arrays.copyOfRange(a, 6, 12)).containsExactly(b);
+            }
+            assertThat(Tensors.toFloats(NoiseSource.perSample(8, 0, 4).next(4, 3)))
+                    .isNotEqualTo(Tensors.toFloats(NoiseSource.perSample(7, 0, 4).next(4, 3)));
+        }
+    }
+
+    @Test
+    void perSampleRejectsOtherBatchSizes() {
+        NoiseSource n = NoiseSource.perSample(1, 0, 4);
+        assertThatThrownBy(() -> n.next(3, 2)).hasMessageContaining("4 rows");
+        assertThatThrownBy(() -> NoiseSource.perSample(1, 0, 0)).hasMessageContaining("rows must be >= 1");
+    }
+}
