@@ -8,6 +8,7 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.data.DataSource;
 import org.diffusion4j.model.Network;
+import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.schedule.ForwardProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
@@ -86,7 +87,8 @@ public final class Trainer {
             Tensor perSample = out.sub(target).square().flatten(1, -1).mean(new long[] {1}, false,
                     new org.bytedeco.pytorch.ScalarTypeOptional());
             if (config.minSnrGamma() > 0) {
-                perSample = perSample.mul(minSnrWeight(alpha.flatten(), sigma.flatten()));
+                perSample = perSample.mul(minSnrWeight(alpha.flatten(), sigma.flatten(), config.minSnrGamma(),
+                        config.prediction()));
             }
             Tensor loss = perSample.mean();
             network.module().zero_grad(true);
@@ -112,10 +114,10 @@ public final class Trainer {
      * Hang et al. 2023: weight = min(SNR, gamma) / SNR for eps, min(SNR, gamma) for x0, min(SNR, gamma) / (SNR + 1) for v,
      * which all equal the x0-space weight min(SNR, gamma).
      */
-    private Tensor minSnrWeight(Tensor alpha, Tensor sigma) {
+    static Tensor minSnrWeight(Tensor alpha, Tensor sigma, double gamma, Parameterization prediction) {
         Tensor snr = alpha.square().div(sigma.square());
-        Tensor clipped = torch.clamp_max(snr, Tensors.scalar(config.minSnrGamma()));
-        return switch (config.prediction()) {
+        Tensor clipped = torch.clamp_max(snr, Tensors.scalar(gamma));
+        return switch (prediction) {
             case EPS -> clipped.div(snr);
             case X0 -> clipped;
             case V -> clipped.div(snr.add(Tensors.scalar(1)));

@@ -1,0 +1,66 @@
+package org.diffusion4j.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Tensors;
+import org.junit.jupiter.api.Test;
+
+class NetworkDenoiserTest {
+    /** A network returning a constant multiple of its input, recording the time it was given. */
+    private static final class Scale implements Network {
+        final double factor;
+        final boolean wrongShape;
+        float seenT = Float.NaN;
+
+        Scale(double factor, boolean wrongShape) {
+            this.factor = factor;
+            this.wrongShape = wrongShape;
+        }
+
+        @Override
+        public Tensor forward(Tensor x, Tensor t) {
+            seenT = Tensors.toFloats(t)[0];
+            return wrongShape ? x.narrow(1, 0, 1) : x.mul(Tensors.scalar(factor));
+        }
+
+        @Override
+        public Module module() {
+            return new Module();
+        }
+    }
+
+    @Test
+    void passesTheTimestepAndConvertsThroughTheParameterization() {
+        try (PointerScope scope = new PointerScope()) {
+            Scale net = new Scale(0.5, false);
+            Tensor x = Rng.of(1).randn(3, 2);
+            Prediction p = new NetworkDenoiser(net, Parameterization.EPS).predict(x, new NoiseLevel(250, 0.8, 0.6));
+            assertThat(net.seenT).isEqualTo(250f);
+            assertThat(Tensors.toFloats(p.eps())).containsExactly(Tensors.toFloats(x.mul(Tensors.scalar(0.5))));
+            // x0 = (x - sigma eps) / alpha = x (1 - 0.3) / 0.8.
+            assertThat(Tensors.toFloats(p.x0())).containsExactly(Tensors.toFloats(x.mul(Tensors.scalar(0.7 / 0.8))),
+                    org.assertj.core.api.Assertions.within(1e-6f));
+        }
+    }
+
+    @Test
+    void rejectsNetworksThatChangeTheShape() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = Rng.of(1).randn(3, 2);
+            NetworkDenoiser d = new NetworkDenoiser(new Scale(1, true), Parameterization.EPS);
+            assertThatThrownBy(() -> d.predict(x, NoiseLevel.vp(10, 0.5))).hasMessageContaining("network output");
+        }
+    }
+
+    @Test
+    void noiseLevelValidates() {
+        assertThatThrownBy(() -> new NoiseLevel(1, -0.1, 1)).hasMessageContaining("invalid noise level");
+        assertThatThrownBy(() -> new NoiseLevel(Double.NaN, 1, 0)).hasMessageContaining("invalid noise level");
+        assertThat(NoiseLevel.vp(5, 0.36).alpha()).isEqualTo(0.6);
+    }
+}

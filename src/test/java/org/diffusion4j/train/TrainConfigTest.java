@@ -1,0 +1,34 @@
+package org.diffusion4j.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.diffusion4j.model.Parameterization;
+import org.junit.jupiter.api.Test;
+
+class TrainConfigTest {
+    private static TrainConfig with(double lr, int batch, double clip, Parameterization p) {
+        return new TrainConfig(10, batch, lr, 0, 0.9, 0.999, 1e-8, 0, clip, 0.99, 0, p, 0);
+    }
+
+    @Test
+    void rejectsNonsenseWithTheFieldName() {
+        assertThatThrownBy(() -> with(0, 8, 1, Parameterization.EPS)).hasMessageContaining("learning rate");
+        assertThatThrownBy(() -> with(Double.NaN, 8, 1, Parameterization.EPS)).hasMessageContaining("learning rate");
+        assertThatThrownBy(() -> with(-1e-3, 8, 1, Parameterization.EPS)).hasMessageContaining("learning rate");
+        assertThatThrownBy(() -> with(1e-3, 0, 1, Parameterization.EPS)).hasMessageContaining("batch size");
+        assertThatThrownBy(() -> with(1e-3, 8, -1, Parameterization.EPS)).hasMessageContaining("gradient clip");
+        assertThatThrownBy(() -> with(1e-3, 8, 1, Parameterization.FLOW)).hasMessageContaining("flow-matching");
+        assertThatThrownBy(() -> TrainConfig.toyDefaults().withSteps(0)).hasMessageContaining("steps");
+    }
+
+    @Test
+    void warmupRampsLinearlyThenHolds() {
+        TrainConfig c = new TrainConfig(1000, 8, 1e-3, 0, 0.9, 0.999, 1e-8, 100, 1, 0.99, 0, Parameterization.EPS, 0);
+        assertThat(c.learningRateAt(0)).isEqualTo(1e-5);
+        assertThat(c.learningRateAt(49)).isEqualTo(5e-4);
+        assertThat(c.learningRateAt(99)).isEqualTo(1e-3);
+        assertThat(c.learningRateAt(500)).isEqualTo(1e-3);
+        assertThat(c.withSeed(7).seed()).isEqualTo(7);
+    }
+}
