@@ -1,0 +1,40 @@
+package org.diffusion4j.checkpoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.diffusion4j.model.Parameterization;
+import org.diffusion4j.schedule.BetaSchedule;
+import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.train.TrainConfig;
+import org.junit.jupiter.api.Test;
+
+class JsonTest {
+    @Test
+    void configsRoundTripWithDiffusersNames() {
+        TrainConfig t = TrainConfig.toyDefaults().withSeed(9);
+        JsonNode n = Json.toTree(t);
+        assertThat(n.get("prediction").asText()).isEqualTo("epsilon");
+        assertThat(n.has("learning_rate")).isTrue();
+        assertThat(Json.fromTree(n, TrainConfig.class, "x")).isEqualTo(t);
+        ScheduleConfig s = new ScheduleConfig(500, BetaSchedule.SQUAREDCOS_CAP_V2, 1e-4, 0.02, true);
+        assertThat(Json.toTree(s).get("beta_schedule").asText()).isEqualTo("squaredcos_cap_v2");
+        assertThat(Json.fromTree(Json.toTree(s), ScheduleConfig.class, "x")).isEqualTo(s);
+    }
+
+    @Test
+    void strictReadingNamesTheSourceAndProblem() throws Exception {
+        JsonNode ok = Json.toTree(TrainConfig.toyDefaults());
+        JsonNode unknown = ((com.fasterxml.jackson.databind.node.ObjectNode) ok.deepCopy()).put("lr_typo", 1);
+        assertThatThrownBy(() -> Json.fromTree(unknown, TrainConfig.class, "m.json: train"))
+                .hasMessageStartingWith("m.json: train:").hasMessageContaining("lr_typo");
+        JsonNode missing = ((com.fasterxml.jackson.databind.node.ObjectNode) ok.deepCopy()).without("seed");
+        assertThatThrownBy(() -> Json.fromTree(missing, TrainConfig.class, "m.json: train")).hasMessageContaining("seed");
+        JsonNode invalid = ((com.fasterxml.jackson.databind.node.ObjectNode) ok.deepCopy()).put("batch_size", 0);
+        assertThatThrownBy(() -> Json.fromTree(invalid, TrainConfig.class, "m.json: train"))
+                .hasMessage("m.json: train: batch size must be >= 1, got 0");
+        assertThatThrownBy(() -> Json.MAPPER.readTree("{\"a\":1,\"a\":2}")).hasMessageContaining("Duplicate field 'a'");
+        assertThat(Parameterization.V.toString()).isEqualTo("v_prediction");
+    }
+}
