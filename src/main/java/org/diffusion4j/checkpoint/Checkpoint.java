@@ -56,6 +56,9 @@ public final class Checkpoint {
     /** The sidecar path for a tensors path: {@code a/b.safetensors} -> {@code a/b.json}. */
     public static Path sidecarOf(Path weights) {
         String name = weights.getFileName().toString();
+        if (!name.endsWith(".safetensors")) {
+            throw new IllegalArgumentException(weights + ": checkpoint file names must end in .safetensors");
+        }
         return weights.resolveSibling(name.substring(0, name.length() - ".safetensors".length()) + ".json");
     }
 

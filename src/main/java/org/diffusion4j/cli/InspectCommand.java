@@ -11,6 +11,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Validate a checkpoint (or any .safetensors file) and print its configs and tensors.")
 final class InspectCommand implements Callable<Integer> {
+    private static final com.fasterxml.jackson.databind.ObjectWriter COMPACT =
+            Json.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+
     @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A .safetensors file.")
     Path file;
 
@@ -21,9 +24,9 @@ final class InspectCommand implements Callable<Integer> {
         if (java.nio.file.Files.exists(Checkpoint.sidecarOf(file))) {
             Checkpoint.Sidecar s = Checkpoint.readSidecar(file);
             System.out.println("checkpoint " + file + " (sidecar verified, SHA-256 matches)");
-            System.out.println("  model:    " + s.modelType() + " " + Json.MAPPER.writer().writeValueAsString(s.modelConfig()));
-            System.out.println("  schedule: " + Json.MAPPER.writer().writeValueAsString(s.schedule()));
-            System.out.println("  train:    " + Json.MAPPER.writer().writeValueAsString(s.train()));
+            System.out.println("  model:    " + s.modelType() + " " + COMPACT.writeValueAsString(s.modelConfig()));
+            System.out.println("  schedule: " + COMPACT.writeValueAsString(s.schedule()));
+            System.out.println("  train:    " + COMPACT.writeValueAsString(s.train()));
             System.out.println("  data:     " + s.data() + ", step " + s.step() + ", seed " + s.seed()
                     + ", optimizer steps " + s.optimizerSteps() + ", EMA updates " + s.emaUpdates());
         } else {

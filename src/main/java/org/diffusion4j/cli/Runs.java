@@ -75,6 +75,7 @@ final class Runs {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         }
+        Checkpoint.requireSafetensorsName(checkpoint);
         OutputPaths.check(png, "--out", overwrite, checkpoint, Checkpoint.sidecarOf(checkpoint));
         if (csv != null) {
             OutputPaths.check(csv, "--csv", overwrite, checkpoint, Checkpoint.sidecarOf(checkpoint));

@@ -1,0 +1,176 @@
+package org.diffusion4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI end to end: the default run once (it is the expensive part), then every command against its output. */
+class MainTest {
+    private static final Pattern QUALITY = Pattern.compile(
+            "sliced-W2 ([0-9.]+) \\(real-data floor ([0-9.]+)\\)  MMD\\^2 (-?[0-9.]+)");
+
+    @TempDir
+    static Path dir;
+
+    private static Path demo;
+    private static String demoOut;
+    private static String demoErr;
+
+    /** Result of one CLI invocation. */
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Main.run(args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @BeforeAll
+    static void runTheDefaultJob() {
+        demo = dir.resolve("demo");
+        Run r = run("demo", "--out-dir", demo.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        demoOut = r.out();
+        demoErr = r.err();
+        System.out.println(demoOut);
+    }
+
+    @Test
+    void defaultRunReachesTheRealDataFloor() throws IOException {
+        Matcher m = QUALITY.matcher(demoOut);
+        assertThat(m.find()).as(demoOut).isTrue();
+        double swd = Double.parseDouble(m.group(1));
+        double floor = Double.parseDouble(m.group(2));
+        double mmd = Double.parseDouble(m.group(3));
+        // The same bound an untrained model fails (pipeline.QualityReportTest).
+        assertThat(swd).as("sliced W2 vs 1.5 x floor").isLessThanOrEqualTo(1.5 * floor);
+        assertThat(mmd).as("MMD^2").isLessThanOrEqualTo(0.005);
+        for (String f : new String[] {"model.safetensors", "model.json", "model.loss.csv", "samples.png", "samples.csv"}) {
+            assertThat(demo.resolve(f)).as(f).isNotEmptyFile();
+        }
+        assertThat(Files.readAllLines(demo.resolve("model.loss.csv"))).hasSize(3001).first().isEqualTo("step,loss,lr,grad_norm");
+        assertThat(Files.readAllLines(demo.resolve("samples.csv"))).hasSize(2001);
+        // Progress bars go to stderr; stdout carries results only.
+        assertThat(demoErr).contains("train", "sample", "100%");
+        assertThat(demoOut).doesNotContain("100%");
+    }
+
+    @Test
+    void sameSeedSameSamplesAndSeedsDiffer() throws IOException {
+        Path ck = demo.resolve("model.safetensors");
+        String[] base = {"sample", "--checkpoint", ck.toString(), "--sampler", "ddim", "--sampler-steps", "20", "--n", "50"};
+        for (String[] variant : new String[][] {{"a", "1"}, {"b", "1"}, {"c", "2"}}) {
+            Run r = run(concat(base, "--seed", variant[1], "--out", dir.resolve(variant[0] + ".png").toString(),
+                    "--csv", dir.resolve(variant[0] + ".csv").toString()));
+            assertThat(r.code()).as(r.err()).isZero();
+        }
+        String a = Files.readString(dir.resolve("a.csv"));
+        assertThat(Files.readString(dir.resolve("b.csv"))).isEqualTo(a);
+        assertThat(Files.readString(dir.resolve("c.csv"))).isNotEqualTo(a);
+    }
+
+    @Test
+    void inspectShowsConfigsAndTensors() {
+        Run r = run("inspect", demo.resolve("model.safetensors").toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("sidecar verified", "\"beta_schedule\":\"linear\"", "swiss-roll, step 3000",
+                "model.out_proj.weight", "ema.out_proj.weight", "optim.exp_avg_sq.in_proj.bias", "F32");
+    }
+
+    @Test
+    void inspectOfACorruptFileFailsNamingIt() throws IOException {
+        Path bad = dir.resolve("bad.safetensors");
+        Files.write(bad, new byte[] {16, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+        Run r = run("inspect", bad.toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("error: " + bad, "truncated");
+    }
+
+    @Test
+    void nonsenseHyperparametersAreRejectedByName() {
+        Path out = dir.resolve("x.safetensors");
+        Run lr = run("train", "--lr", "0", "--out", out.toString());
+        assertThat(lr.code()).isEqualTo(1);
+        assertThat(lr.err()).contains("error: training options: learning rate must be finite and > 0, got 0.0");
+        Run nan = run("train", "--lr", "NaN", "--out", out.toString());
+        assertThat(nan.err()).contains("learning rate");
+        Run batch = run("train", "--batch-size", "0", "--out", out.toString());
+        assertThat(batch.err()).contains("batch size must be >= 1");
+        Run data = run("train", "--data", "cifar", "--out", out.toString());
+        assertThat(data.err()).contains("--data: unknown toy dataset 'cifar'");
+        Run pred = run("train", "--prediction", "score", "--out", out.toString());
+        assertThat(pred.err()).contains("--prediction: unknown prediction type 'score'");
+        Run eta = run("sample", "--checkpoint", demo.resolve("model.safetensors").toString(), "--eta", "2",
+                "--out", dir.resolve("e.png").toString());
+        assertThat(eta.err()).contains("eta must be in [0, 1]");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void usageErrorsExitWithTwo() {
+        Run r = run("train", "--no-such-option", "--out", dir.resolve("u.safetensors").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("Unknown option", "--no-such-option");
+    }
+
+    @Test
+    void outputsAreNeverOverwrittenSilentlyAndNeverOverInputs() throws IOException {
+        Path ck = demo.resolve("model.safetensors");
+        Path existing = dir.resolve("existing.png");
+        Files.writeString(existing, "keep me");
+        Run r = run("sample", "--checkpoint", ck.toString(), "--out", existing.toString(), "--n", "10");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains(existing + " already exists; pass --overwrite");
+        assertThat(Files.readString(existing)).isEqualTo("keep me");
+
+        byte[] before = Files.readAllBytes(ck);
+        Run over = run("sample", "--checkpoint", ck.toString(), "--out", ck.toString(), "--overwrite", "--n", "10");
+        assertThat(over.code()).isEqualTo(1);
+        assertThat(over.err()).contains("is also an input");
+        assertThat(Files.readAllBytes(ck)).isEqualTo(before);
+
+        Run trainOver = run("train", "--steps", "1", "--out", ck.toString());
+        assertThat(trainOver.code()).isEqualTo(1);
+        assertThat(trainOver.err()).contains("already exists");
+        assertThat(Files.readAllBytes(ck)).isEqualTo(before);
+    }
+
+    @Test
+    void missingAndPickleCheckpointsAreRefused() {
+        Run missing = run("sample", "--checkpoint", dir.resolve("none.safetensors").toString(), "--out",
+                dir.resolve("m.png").toString());
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.err()).contains("none.safetensors");
+        Run pickle = run("sample", "--checkpoint", dir.resolve("model.ckpt").toString(), "--out",
+                dir.resolve("p.png").toString());
+        assertThat(pickle.code()).isEqualTo(1);
+        assertThat(pickle.err()).contains("pickle", "safetensors.torch.save_file");
+        assertThat(dir.resolve("m.png")).doesNotExist();
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
