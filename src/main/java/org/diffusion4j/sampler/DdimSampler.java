@@ -3,7 +3,6 @@ package org.diffusion4j.sampler;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.NoiseLevel;
@@ -49,10 +48,7 @@ public final class DdimSampler {
      */
     public static Tensor sample(Denoiser model, Tensor xT, List<Step> steps, NoiseSource noise, Options options,
                                 StepListener listener) {
-        Shapes.requireRankAtLeast(xT, "x_T", 2);
-        if (steps.isEmpty()) {
-            throw new IllegalArgumentException("steps must not be empty");
-        }
+        SamplerSupport.checkInputs(xT, steps);
         long[] shape = Shapes.of(xT);
         Tensor x = xT.clone();
         try (NoGradGuard guard = new NoGradGuard()) {
@@ -65,8 +61,7 @@ public final class DdimSampler {
                     Tensor x0 = p.x0();
                     Tensor eps = p.eps();
                     if (options.clip()) {
-                        x0 = x0.clamp(new ScalarOptional(Tensors.scalar(-options.clipRange())),
-                                new ScalarOptional(Tensors.scalar(options.clipRange())));
+                        x0 = SamplerSupport.clamp(x0, options.clipRange());
                         if (options.useClippedModelOutput()) {
                             eps = x.sub(x0.mul(Tensors.scalar(Math.sqrt(a)))).div(Tensors.scalar(Math.sqrt(1 - a)));
                         }

@@ -4,7 +4,6 @@ import java.util.List;
 import java.util.Locale;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.NoiseLevel;
@@ -69,10 +68,7 @@ public final class DdpmSampler {
      */
     public static Tensor sample(Denoiser model, Tensor xT, List<Step> steps, NoiseSource noise, Options options,
                                 StepListener listener) {
-        Shapes.requireRankAtLeast(xT, "x_T", 2);
-        if (steps.isEmpty()) {
-            throw new IllegalArgumentException("steps must not be empty");
-        }
+        SamplerSupport.checkInputs(xT, steps);
         long[] shape = Shapes.of(xT);
         Tensor x = xT.clone();
         try (NoGradGuard guard = new NoGradGuard()) {
@@ -80,10 +76,7 @@ public final class DdpmSampler {
                 Step s = steps.get(i);
                 try (PointerScope scope = new PointerScope()) {
                     Prediction p = model.predict(x, NoiseLevel.vp(s.timestep(), s.alphaBar()));
-                    Tensor x0 = options.clip()
-                            ? p.x0().clamp(new ScalarOptional(Tensors.scalar(-options.clipRange())),
-                                    new ScalarOptional(Tensors.scalar(options.clipRange())))
-                            : p.x0();
+                    Tensor x0 = options.clip() ? SamplerSupport.clamp(p.x0(), options.clipRange()) : p.x0();
                     listener.onStep(i, steps.size(), x, x0);
                     Posterior q = Posterior.between(s.alphaBar(), s.alphaBarPrev());
                     Tensor next = q.mean(x0, x);

@@ -30,25 +30,17 @@ class DdimSamplerTest {
                 c.config.get("clip_sample_range").asDouble(), false);
     }
 
+    private static DiffusersCase.Sampler sampler(DiffusersCase c) {
+        return (model, xT, steps, noise, listener) -> DdimSampler.sample(model, xT, steps, noise, options(c), listener);
+    }
+
     @Test
     void replaysEveryRecordedDiffusersStep() {
         List<Path> files = Shared.schedulerCases("DDIMScheduler");
         assertThat(files).hasSize(4);
         for (Path f : files) {
             DiffusersCase c = new DiffusersCase(f);
-            List<Step> steps = steps(c);
-            double worst = 0;
-            for (int i = 0; i < steps.size(); i++) {
-                try (PointerScope scope = new PointerScope()) {
-                    Tensor xi = i == 0 ? c.initialSample() : c.tensor(c.steps.get(i - 1).get("prev_sample"));
-                    double[][] x0 = new double[1][];
-                    Tensor next = DdimSampler.sample(c.recordedModel(i), xi, steps.subList(i, i + 1),
-                            c.recordedNoise(i, i + 1), options(c), (k, n, xt, p) -> x0[0] = Tensors.toDoubles(p));
-                    worst = Math.max(worst, Shared.maxRelError(Tensors.toDoubles(next),
-                            c.values(c.steps.get(i).get("prev_sample"))));
-                    worst = Math.max(worst, Shared.maxRelError(x0[0], c.values(c.steps.get(i).get("pred_original_sample"))));
-                }
-            }
+            double worst = c.replayError(sampler(c), steps(c));
             System.out.printf("%s per-step replay max rel error %.2e%n", c.name(), worst);
             assertThat(worst).as(c.name() + " per-step replay error").isLessThanOrEqualTo(TOL);
         }
@@ -56,21 +48,13 @@ class DdimSamplerTest {
 
     @Test
     void closedLoopMatchesEveryRecordedTrajectory() {
-        for (Path f : Shared.schedulerCases("DDIMScheduler")) {
+        List<Path> files = Shared.schedulerCases("DDIMScheduler");
+        assertThat(files).hasSize(4);
+        for (Path f : files) {
             DiffusersCase c = new DiffusersCase(f);
-            try (PointerScope scope = new PointerScope()) {
-                List<double[]> trajectory = new ArrayList<>();
-                Tensor out = DdimSampler.sample(c.fakeModel(), c.initialSample(), steps(c),
-                        c.recordedNoise(0, c.steps.size()), options(c), (k, n, xt, p) -> trajectory.add(Tensors.toDoubles(xt)));
-                trajectory.add(Tensors.toDoubles(out));
-                double worst = 0;
-                for (int i = 0; i < c.steps.size(); i++) {
-                    worst = Math.max(worst, Shared.maxRelError(trajectory.get(i + 1),
-                            c.values(c.steps.get(i).get("prev_sample"))));
-                }
-                System.out.printf("%s closed-loop max rel error %.2e%n", c.name(), worst);
-                assertThat(worst).as(c.name() + " closed-loop error").isLessThanOrEqualTo(TOL);
-            }
+            double worst = c.closedLoopError(sampler(c), steps(c));
+            System.out.printf("%s closed-loop max rel error %.2e%n", c.name(), worst);
+            assertThat(worst).as(c.name() + " closed-loop error").isLessThanOrEqualTo(TOL);
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.Denoiser;
@@ -73,6 +74,55 @@ final class DiffusersCase {
     Denoiser recordedModel(int i) {
         Tensor out = tensor(steps.get(i).get("model_output"));
         return (x, level) -> prediction.toPrediction(out, x, level.alpha(), level.sigma());
+    }
+
+    /** A sampler under test, as a function of its inputs. */
+    @FunctionalInterface
+    interface Sampler {
+        Tensor run(Denoiser model, Tensor xT, List<Step> steps, NoiseSource noise, StepListener listener);
+    }
+
+    /**
+     * Step-by-step replay: each step starts from the recorded sample, gets the recorded model output and noise, and
+     * must give the recorded prev_sample and pred_original_sample.
+     *
+     * @return the largest error of the README's measure over all steps
+     */
+    double replayError(Sampler sampler, List<Step> ourSteps) {
+        double worst = 0;
+        for (int i = 0; i < ourSteps.size(); i++) {
+            try (PointerScope scope = new PointerScope()) {
+                Tensor xi = i == 0 ? initialSample() : tensor(steps.get(i - 1).get("prev_sample"));
+                double[][] x0 = new double[1][];
+                Tensor next = sampler.run(recordedModel(i), xi, ourSteps.subList(i, i + 1), recordedNoise(i, i + 1),
+                        (k, n, xt, p) -> x0[0] = Tensors.toDoubles(p));
+                worst = Math.max(worst, Shared.maxRelError(Tensors.toDoubles(next), values(steps.get(i).get("prev_sample"))));
+                worst = Math.max(worst, Shared.maxRelError(x0[0], values(steps.get(i).get("pred_original_sample"))));
+            }
+        }
+        return worst;
+    }
+
+    /**
+     * Closed loop: our whole trajectory with our own evaluation of the fake model and the recorded noise.
+     *
+     * @return the largest error against the recorded samples
+     */
+    double closedLoopError(Sampler sampler, List<Step> ourSteps) {
+        try (PointerScope scope = new PointerScope()) {
+            List<double[]> trajectory = new ArrayList<>();
+            Tensor out = sampler.run(fakeModel(), initialSample(), ourSteps, recordedNoise(0, steps.size()),
+                    (k, n, xt, p) -> trajectory.add(Tensors.toDoubles(xt)));
+            trajectory.add(Tensors.toDoubles(out));
+            if (trajectory.size() != steps.size() + 1) {
+                throw new AssertionError(name() + ": ran " + (trajectory.size() - 1) + " steps, diffusers " + steps.size());
+            }
+            double worst = 0;
+            for (int i = 0; i < steps.size(); i++) {
+                worst = Math.max(worst, Shared.maxRelError(trajectory.get(i + 1), values(steps.get(i).get("prev_sample"))));
+            }
+            return worst;
+        }
     }
 
     /** Replays the recorded noise of steps [from, to) in order. */
