@@ -44,6 +44,15 @@ public final class Scopes {
         }
     }
 
+    /**
+     * Takes {@code p} out of scope-based freeing: enclosing scopes no longer free it, the GC does. For handles that
+     * live as long as their Java owner, e.g. a model's parameters and submodules, which may be built inside a scope.
+     */
+    public static <P extends org.bytedeco.javacpp.Pointer> P detach(P p) {
+        p.retainReference();
+        return p;
+    }
+
     /** Frees a tensor handle now rather than at GC time. */
     public static void release(Tensor t) {
         if (t != null && !t.isNull()) {

@@ -10,6 +10,7 @@ import org.diffusion4j.model.Init;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.TimestepEmbedding;
 import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Torch;
 
@@ -30,16 +31,18 @@ public final class MlpNet extends Module implements Network {
         Torch.init();
         this.config = config;
         int h = config.hidden();
-        timeFc1 = register_module("time_fc1", new LinearImpl(config.timeEmbedDim(), h));
-        timeFc2 = register_module("time_fc2", new LinearImpl(h, h));
-        inProj = register_module("in_proj", new LinearImpl(config.dataDim(), h));
+        timeFc1 = Scopes.detach(register_module("time_fc1", new LinearImpl(config.timeEmbedDim(), h)));
+        timeFc2 = Scopes.detach(register_module("time_fc2", new LinearImpl(h, h)));
+        inProj = Scopes.detach(register_module("in_proj", new LinearImpl(config.dataDim(), h)));
         for (int i = 0; i < config.depth(); i++) {
-            LinearImpl fc1 = register_module("blocks_" + i + "_fc1", new LinearImpl(h, h));
-            LinearImpl fc2 = register_module("blocks_" + i + "_fc2", new LinearImpl(h, h));
+            LinearImpl fc1 = Scopes.detach(register_module("blocks_" + i + "_fc1", new LinearImpl(h, h)));
+            LinearImpl fc2 = Scopes.detach(register_module("blocks_" + i + "_fc2", new LinearImpl(h, h)));
             blocks.add(new LinearImpl[] {fc1, fc2});
         }
-        outProj = register_module("out_proj", new LinearImpl(h, config.dataDim()));
+        outProj = Scopes.detach(register_module("out_proj", new LinearImpl(h, config.dataDim())));
         Init.pytorchDefault(this, rng);
+        // Built possibly inside a caller's scope; the network must outlive it.
+        Scopes.detach(this);
     }
 
     public MlpConfig config() {

@@ -1,0 +1,48 @@
+package org.diffusion4j.model.unet;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * diffusers' spatial self-attention (Attention with group_norm, residual connection, as built for UNet2DModel's
+ * attention blocks): every pixel attends to every pixel through scaled_dot_product_attention.
+ */
+final class Attention extends Module {
+    private final Layers.GroupNorm groupNorm;
+    private final Layers.Linear toQ;
+    private final Layers.Linear toK;
+    private final Layers.Linear toV;
+    private final Layers.Linear toOut;
+    private final int heads;
+
+    Attention(int channels, int heads, int groups, double eps) {
+        if (channels % heads != 0) {
+            throw new IllegalArgumentException(channels + " channels do not split into " + heads + " heads");
+        }
+        this.heads = heads;
+        groupNorm = register_module("group_norm", new Layers.GroupNorm(groups, channels, eps));
+        toQ = register_module("to_q", new Layers.Linear(channels, channels));
+        toK = register_module("to_k", new Layers.Linear(channels, channels));
+        toV = register_module("to_v", new Layers.Linear(channels, channels));
+        Module out = register_module("to_out", Layers.container());
+        toOut = out.register_module("0", new Layers.Linear(channels, channels));
+    }
+
+    /** [B, C, H, W] -> [B, C, H, W]. */
+    Tensor forward(Tensor x) {
+        long b = x.size(0);
+        long c = x.size(1);
+        long h = x.size(2);
+        long w = x.size(3);
+        // [B, C, H, W] -> [B, HW, C], normalised over channels first.
+        Tensor seq = groupNorm.forward(x).view(b, c, h * w).transpose(1, 2);
+        long d = c / heads;
+        Tensor q = toQ.forward(seq).view(b, -1, heads, d).transpose(1, 2);
+        Tensor k = toK.forward(seq).view(b, -1, heads, d).transpose(1, 2);
+        Tensor v = toV.forward(seq).view(b, -1, heads, d).transpose(1, 2);
+        Tensor att = torch.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, h * w, c);
+        Tensor out = toOut.forward(att).transpose(1, 2).reshape(b, c, h, w);
+        return out.add(x);
+    }
+}

@@ -1,0 +1,52 @@
+package org.diffusion4j.model.unet;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+
+/** DownBlock2D / AttnDownBlock2D: resnets (each optionally followed by attention), then a stride-2 conv. */
+final class DownBlock extends Module {
+    private final List<ResnetBlock> resnets = new ArrayList<>();
+    private final List<Attention> attentions = new ArrayList<>();
+    private final Layers.Conv2d downsampler;
+
+    DownBlock(UNetConfig c, int in, int out, boolean attention, boolean downsample) {
+        Module r = register_module("resnets", Layers.container());
+        Module a = attention ? register_module("attentions", Layers.container()) : null;
+        for (int j = 0; j < c.layersPerBlock(); j++) {
+            resnets.add(r.register_module(Integer.toString(j),
+                    new ResnetBlock(j == 0 ? in : out, out, c.timeEmbedDim(), c.normNumGroups(), c.normEps())));
+            if (a != null) {
+                attentions.add(a.register_module(Integer.toString(j),
+                        new Attention(out, c.heads(out), c.normNumGroups(), c.normEps())));
+            }
+        }
+        if (downsample) {
+            Module d = register_module("downsamplers", Layers.container());
+            Module op = d.register_module("0", Layers.container());
+            downsampler = op.register_module("conv", new Layers.Conv2d(out, out, 3, 2, 1));
+        } else {
+            downsampler = null;
+        }
+    }
+
+    /**
+     * @param skips receives every resnet output and the downsampled output, for the up path
+     * @return the block's output
+     */
+    Tensor forward(Tensor x, Tensor temb, List<Tensor> skips) {
+        for (int j = 0; j < resnets.size(); j++) {
+            x = resnets.get(j).forward(x, temb);
+            if (!attentions.isEmpty()) {
+                x = attentions.get(j).forward(x);
+            }
+            skips.add(x);
+        }
+        if (downsampler != null) {
+            x = downsampler.forward(x);
+            skips.add(x);
+        }
+        return x;
+    }
+}

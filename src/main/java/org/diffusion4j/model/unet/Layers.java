@@ -1,0 +1,106 @@
+package org.diffusion4j.model.unet;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.Scopes;
+
+/**
+ * The U-Net's leaf layers as modules that own "weight" and "bias" parameters, so parameter names follow diffusers'
+ * state dict exactly (e.g. {@code down_blocks.0.resnets.0.conv1.weight}). Initial values are placeholders; the
+ * network re-initialises them from an explicit generator.
+ */
+final class Layers {
+    private Layers() {}
+
+    /** A module holding only named children, like nn.ModuleList. */
+    static Module container() {
+        return Scopes.detach(new Module());
+    }
+
+    /** An owning handle to a registered parameter (register_parameter returns a reference into the module's dict). */
+    static Tensor param(Module m, String name, Tensor init) {
+        return Scopes.detach(new Tensor(m.register_parameter(name, init)));
+    }
+
+    /** nn.Conv2d with square kernel, "same"-style padding and optional stride. */
+    static final class Conv2d extends Module {
+        private final Tensor weight;
+        private final Tensor bias;
+        private final long[] stride;
+        private final long[] padding;
+
+        Conv2d(int in, int out, int kernel, int stride, int padding) {
+            weight = param(this, "weight", torch.zeros(out, in, kernel, kernel));
+            bias = param(this, "bias", torch.zeros(out));
+            this.stride = new long[] {stride, stride};
+            this.padding = new long[] {padding, padding};
+        }
+
+        Tensor forward(Tensor x) {
+            return torch.conv2d(x, weight, new TensorOptional(bias), stride, padding, new long[] {1, 1}, 1);
+        }
+    }
+
+    /** nn.Linear. */
+    static final class Linear extends Module {
+        private final Tensor weight;
+        private final Tensor bias;
+
+        Linear(int in, int out) {
+            weight = param(this, "weight", torch.zeros(out, in));
+            bias = param(this, "bias", torch.zeros(out));
+        }
+
+        Tensor forward(Tensor x) {
+            return torch.linear(x, weight, new TensorOptional(bias));
+        }
+    }
+
+    /** nn.GroupNorm with affine parameters (ones and zeros). */
+    static final class GroupNorm extends Module {
+        private final Tensor weight;
+        private final Tensor bias;
+        private final int groups;
+        private final double eps;
+
+        GroupNorm(int groups, int channels, double eps) {
+            if (channels % groups != 0) {
+                throw new IllegalArgumentException("GroupNorm: " + channels + " channels are not divisible into "
+                        + groups + " groups");
+            }
+            weight = param(this, "weight", torch.ones(channels));
+            bias = param(this, "bias", torch.zeros(channels));
+            this.groups = groups;
+            this.eps = eps;
+        }
+
+        Tensor forward(Tensor x) {
+            return torch.group_norm(x, groups, new TensorOptional(weight), new TensorOptional(bias), eps, true);
+        }
+    }
+
+    /** nn.Embedding (initialised N(0, 1) by the network). */
+    static final class Embedding extends Module {
+        private final Tensor weight;
+
+        Embedding(int count, int dim) {
+            weight = param(this, "weight", torch.zeros(count, dim));
+        }
+
+        Tensor forward(Tensor indices) {
+            return torch.embedding(weight, indices);
+        }
+
+        Tensor weight() {
+            return weight;
+        }
+    }
+
+    /** Nearest-neighbour 2x upsampling (F.interpolate(scale_factor=2, mode="nearest")). */
+    static Tensor upsampleNearest2x(Tensor x) {
+        // The long... overload: a LongArrayRefOptional built from Java longs points at freed memory.
+        return torch.upsample_nearest2d(x, x.size(2) * 2, x.size(3) * 2);
+    }
+}

@@ -1,0 +1,40 @@
+package org.diffusion4j.model.unet;
+
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * diffusers' ResnetBlock2D with the default settings: GroupNorm-SiLU-conv, add the projected time embedding,
+ * GroupNorm-SiLU-conv, plus a 1x1 conv shortcut when the channel count changes.
+ */
+final class ResnetBlock extends Module {
+    private final Layers.GroupNorm norm1;
+    private final Layers.Conv2d conv1;
+    private final Layers.Linear timeEmbProj;
+    private final Layers.GroupNorm norm2;
+    private final Layers.Conv2d conv2;
+    private final Layers.Conv2d convShortcut;
+
+    ResnetBlock(int in, int out, int tembChannels, int groups, double eps) {
+        norm1 = register_module("norm1", new Layers.GroupNorm(groups, in, eps));
+        conv1 = register_module("conv1", new Layers.Conv2d(in, out, 3, 1, 1));
+        timeEmbProj = register_module("time_emb_proj", new Layers.Linear(tembChannels, out));
+        norm2 = register_module("norm2", new Layers.GroupNorm(groups, out, eps));
+        conv2 = register_module("conv2", new Layers.Conv2d(out, out, 3, 1, 1));
+        convShortcut = in != out ? register_module("conv_shortcut", new Layers.Conv2d(in, out, 1, 1, 0)) : null;
+    }
+
+    /**
+     * @param x    [B, in, H, W]
+     * @param temb [B, temb]
+     * @return [B, out, H, W]
+     */
+    Tensor forward(Tensor x, Tensor temb) {
+        Tensor h = conv1.forward(torch.silu(norm1.forward(x)));
+        h = h.add(timeEmbProj.forward(torch.silu(temb)).unsqueeze(2).unsqueeze(3));
+        h = conv2.forward(torch.silu(norm2.forward(h)));
+        Tensor skip = convShortcut == null ? x : convShortcut.forward(x);
+        return skip.add(h);
+    }
+}

@@ -1,0 +1,105 @@
+package org.diffusion4j.model.unet;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * diffusers' {@code UNet2DModel} config, with its field names (snake_case in JSON). Only what the architecture here
+ * implements is representable; {@link DiffusersConfig} rejects the rest of a diffusers config.json by name.
+ *
+ * @param sampleSize        image height = width (diffusers {@code sample_size}); must survive every downsampling
+ * @param inChannels        input channels (1 for MNIST)
+ * @param outChannels       output channels
+ * @param blockOutChannels  channels per resolution level, e.g. [32, 64, 64]
+ * @param layersPerBlock    resnets per down block (up blocks get one more)
+ * @param downBlockTypes    {@code DownBlock2D} or {@code AttnDownBlock2D} per level
+ * @param upBlockTypes      {@code UpBlock2D} or {@code AttnUpBlock2D} per level, deepest first
+ * @param normNumGroups     GroupNorm groups (32 in diffusers; 8 suits small models)
+ * @param attentionHeadDim  channels per attention head; null means one head per block
+ * @param flipSinToCos      time embedding: cos before sin (diffusers default true)
+ * @param freqShift         time embedding frequency shift (default 0)
+ * @param numClassEmbeds    number of classes for a class embedding added to the time embedding; null for none
+ * @param normEps           GroupNorm epsilon (1e-5)
+ */
+public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<Integer> blockOutChannels,
+                         int layersPerBlock, List<String> downBlockTypes, List<String> upBlockTypes, int normNumGroups,
+                         Integer attentionHeadDim, boolean flipSinToCos, int freqShift, Integer numClassEmbeds,
+                         double normEps) {
+    static final Set<String> DOWN = Set.of("DownBlock2D", "AttnDownBlock2D");
+    static final Set<String> UP = Set.of("UpBlock2D", "AttnUpBlock2D");
+
+    public UNetConfig {
+        blockOutChannels = List.copyOf(blockOutChannels);
+        downBlockTypes = List.copyOf(downBlockTypes);
+        upBlockTypes = List.copyOf(upBlockTypes);
+        int levels = blockOutChannels.size();
+        if (levels < 1) {
+            throw new IllegalArgumentException("block_out_channels must not be empty");
+        }
+        if (downBlockTypes.size() != levels || upBlockTypes.size() != levels) {
+            throw new IllegalArgumentException("down_block_types (" + downBlockTypes.size() + ") and up_block_types ("
+                    + upBlockTypes.size() + ") must both have one entry per block_out_channels (" + levels + ")");
+        }
+        for (String t : downBlockTypes) {
+            if (!DOWN.contains(t)) {
+                throw new IllegalArgumentException("unsupported down block type '" + t + "'; supported: " + DOWN);
+            }
+        }
+        for (String t : upBlockTypes) {
+            if (!UP.contains(t)) {
+                throw new IllegalArgumentException("unsupported up block type '" + t + "'; supported: " + UP);
+            }
+        }
+        if (inChannels < 1 || outChannels < 1 || layersPerBlock < 1) {
+            throw new IllegalArgumentException("in_channels, out_channels and layers_per_block must be >= 1");
+        }
+        if (normNumGroups < 1) {
+            throw new IllegalArgumentException("norm_num_groups must be >= 1, got " + normNumGroups);
+        }
+        for (int c : blockOutChannels) {
+            if (c < 1 || c % normNumGroups != 0) {
+                throw new IllegalArgumentException("block_out_channels " + blockOutChannels
+                        + " must be positive multiples of norm_num_groups " + normNumGroups);
+            }
+            if (attentionHeadDim != null && c % attentionHeadDim != 0) {
+                throw new IllegalArgumentException("attention_head_dim " + attentionHeadDim
+                        + " must divide every block's channels " + blockOutChannels);
+            }
+        }
+        if (attentionHeadDim != null && attentionHeadDim < 1) {
+            throw new IllegalArgumentException("attention_head_dim must be >= 1, got " + attentionHeadDim);
+        }
+        if (numClassEmbeds != null && numClassEmbeds < 1) {
+            throw new IllegalArgumentException("num_class_embeds must be >= 1 or null, got " + numClassEmbeds);
+        }
+        if (blockOutChannels.get(0) < 2 || blockOutChannels.get(0) / 2 - freqShift == 0) {
+            throw new IllegalArgumentException("block_out_channels[0] = " + blockOutChannels.get(0)
+                    + " is too small for the time embedding with freq_shift " + freqShift);
+        }
+        if (!(normEps > 0)) {
+            throw new IllegalArgumentException("norm_eps must be > 0, got " + normEps);
+        }
+        int divisor = 1 << (levels - 1);
+        if (sampleSize < 1 || sampleSize % divisor != 0) {
+            throw new IllegalArgumentException("sample_size " + sampleSize + " must be a positive multiple of "
+                    + divisor + " to pass " + (levels - 1) + " downsamplings and come back to the same size");
+        }
+    }
+
+    /** The time embedding width, 4 x block_out_channels[0] as in diffusers. */
+    public int timeEmbedDim() {
+        return blockOutChannels.get(0) * 4;
+    }
+
+    /** Heads for a block of {@code channels}: channels / attention_head_dim, or 1 when unset. */
+    int heads(int channels) {
+        return attentionHeadDim == null ? 1 : channels / attentionHeadDim;
+    }
+
+    /** A U-Net for 28x28 (padded to 32x32 by the caller) or 32x32 greyscale, about 1.2 M parameters. */
+    public static UNetConfig small(int sampleSize, int channels, Integer numClassEmbeds) {
+        return new UNetConfig(sampleSize, channels, channels, List.of(32, 64, 64), 1,
+                List.of("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"),
+                List.of("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"), 8, 32, true, 0, numClassEmbeds, 1e-5);
+    }
+}

@@ -1,0 +1,65 @@
+package org.diffusion4j.model.unet;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * UpBlock2D / AttnUpBlock2D: layers_per_block + 1 resnets, each fed the concatenation of the current features and
+ * the matching skip from the down path (optionally followed by attention), then nearest 2x upsampling and a conv.
+ */
+final class UpBlock extends Module {
+    private final List<ResnetBlock> resnets = new ArrayList<>();
+    private final List<Attention> attentions = new ArrayList<>();
+    private final Layers.Conv2d upsampler;
+
+    /**
+     * @param in         channels of the deepest skip this block consumes (diffusers' in_channels)
+     * @param prevOut    channels coming from the block below
+     */
+    UpBlock(UNetConfig c, int in, int out, int prevOut, boolean attention, boolean upsample) {
+        int layers = c.layersPerBlock() + 1;
+        Module r = register_module("resnets", Layers.container());
+        Module a = attention ? register_module("attentions", Layers.container()) : null;
+        for (int j = 0; j < layers; j++) {
+            int skip = j == layers - 1 ? in : out;
+            int resIn = j == 0 ? prevOut : out;
+            resnets.add(r.register_module(Integer.toString(j),
+                    new ResnetBlock(resIn + skip, out, c.timeEmbedDim(), c.normNumGroups(), c.normEps())));
+            if (a != null) {
+                attentions.add(a.register_module(Integer.toString(j),
+                        new Attention(out, c.heads(out), c.normNumGroups(), c.normEps())));
+            }
+        }
+        if (upsample) {
+            Module u = register_module("upsamplers", Layers.container());
+            Module op = u.register_module("0", Layers.container());
+            upsampler = op.register_module("conv", new Layers.Conv2d(out, out, 3, 1, 1));
+        } else {
+            upsampler = null;
+        }
+    }
+
+    /** Number of skips this block consumes. */
+    int skipsNeeded() {
+        return resnets.size();
+    }
+
+    /** @param skips the down path's outputs; this block pops its own from the end */
+    Tensor forward(Tensor x, Tensor temb, List<Tensor> skips) {
+        for (int j = 0; j < resnets.size(); j++) {
+            Tensor skip = skips.remove(skips.size() - 1);
+            x = resnets.get(j).forward(torch.cat(new TensorVector(x, skip), 1), temb);
+            if (!attentions.isEmpty()) {
+                x = attentions.get(j).forward(x);
+            }
+        }
+        if (upsampler != null) {
+            x = upsampler.forward(Layers.upsampleNearest2x(x));
+        }
+        return x;
+    }
+}
