@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 /** {@code ./diffusion4j [COMMAND]}: with no command, runs the demo. */
 @Command(name = "diffusion4j", mixinStandardHelpOptions = true, version = "diffusion4j 0.1.0",
         description = "Train, sample and inspect diffusion models on the JVM (libtorch).",
-        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InspectCommand.class})
+        subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InspectCommand.class,
+            FetchCommand.class})
 public final class Main implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -36,6 +36,11 @@ public final class Rng {
         return new Rng(mix(seed, keys));
     }
 
+    /** The seed {@link #derive} would use, for streams that are not libtorch generators. */
+    public static long deriveSeed(long seed, long... keys) {
+        return mix(seed, keys);
+    }
+
     /** The seed this generator started from. */
     public long seed() {
         return seed;

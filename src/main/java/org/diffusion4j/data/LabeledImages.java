@@ -1,0 +1,124 @@
+package org.diffusion4j.data;
+
+import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Tensors;
+
+/**
+ * An in-memory image set as unsigned bytes [N, C, H, W] with integer labels, served in the model's space [-1, 1].
+ * Batches walk seeded per-epoch permutations: step k's batch depends only on (seed, k), so resume replays the data
+ * order exactly.
+ *
+ * @param pixels     N*C*H*W bytes, row-major
+ * @param labels     N labels (or null)
+ * @param numClasses number of label values
+ * @param id         e.g. "mnist/train"
+ */
+public record LabeledImages(byte[] pixels, byte[] labels, int count, int channels, int height, int width, int numClasses,
+                            String id) {
+    public LabeledImages {
+        if (count < 1) {
+            throw new IllegalArgumentException(id + ": no images");
+        }
+        if ((long) count * channels * height * width != pixels.length) {
+            throw new IllegalArgumentException(id + ": " + pixels.length + " bytes do not hold " + count + " images of "
+                    + channels + "x" + height + "x" + width);
+        }
+        if (labels != null) {
+            if (labels.length != count) {
+                throw new IllegalArgumentException(id + ": " + labels.length + " labels for " + count + " images");
+            }
+            for (int i = 0; i < labels.length; i++) {
+                if ((labels[i] & 0xff) >= numClasses) {
+                    throw new IllegalArgumentException(id + ": label " + (labels[i] & 0xff) + " of image " + i
+                            + " is out of range [0, " + numClasses + ")");
+                }
+            }
+        }
+    }
+
+    /** A training data source over these images with per-epoch shuffles from {@code seed}. */
+    public DataSource source(long seed, boolean hflip) {
+        return new DataSource() {
+            @Override
+            public Tensor batch(long step, int batchSize, Rng rng) {
+                float[] out = new float[batchSize * channels * height * width];
+                int size = channels * height * width;
+                boolean[] flips = hflip ? flips(batchSize, rng) : null;
+                for (int b = 0; b < batchSize; b++) {
+                    int idx = index(seed, step * batchSize + b);
+                    for (int p = 0; p < size; p++) {
+                        int x = p % width;
+                        int src = flips != null && flips[b] ? p - x + (width - 1 - x) : p;
+                        out[b * size + p] = (pixels[idx * size + src] & 0xff) / 127.5f - 1f;
+                    }
+                }
+                return Tensors.fromFloats(out, batchSize, channels, height, width);
+            }
+
+            @Override
+            public long[] sampleShape() {
+                return new long[] {channels, height, width};
+            }
+
+            @Override
+            public String id() {
+                return LabeledImages.this.id;
+            }
+        };
+    }
+
+    private static boolean[] flips(int n, Rng rng) {
+        float[] u = Tensors.toFloats(rng.rand(n));
+        boolean[] f = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = u[i] < 0.5f;
+        }
+        return f;
+    }
+
+    /** The dataset index at global position {@code pos} of the shuffled stream (epoch = pos / count). */
+    int index(long seed, long pos) {
+        long epoch = pos / count;
+        int[] perm = permutation(seed, epoch);
+        return perm[(int) (pos % count)];
+    }
+
+    /** Recent epochs' permutations: consecutive steps mostly share one. */
+    private static final java.util.Map<Long, int[]> CACHE = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(4, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<Long, int[]> e) {
+                    return size() > 4;
+                }
+            });
+
+    private int[] permutation(long seed, long epoch) {
+        long key = Rng.deriveSeed(seed, epoch, count);
+        return CACHE.computeIfAbsent(key, k -> {
+            // Fisher-Yates from a SplitMix-derived stream: cheap, and the same on every JVM.
+            int[] p = new int[count];
+            for (int i = 0; i < count; i++) {
+                p[i] = i;
+            }
+            java.util.SplittableRandom r = new java.util.SplittableRandom(k);
+            for (int i = count - 1; i > 0; i--) {
+                int j = r.nextInt(i + 1);
+                int t = p[i];
+                p[i] = p[j];
+                p[j] = t;
+            }
+            return p;
+        });
+    }
+
+    /** The first {@code n} images as float32 [n, C, H, W] in [-1, 1] (e.g. reference images for a grid). */
+    public Tensor first(int n) {
+        int size = channels * height * width;
+        float[] out = new float[n * size];
+        for (int i = 0; i < n * size; i++) {
+            out[i] = (pixels[i] & 0xff) / 127.5f - 1f;
+        }
+        return Tensors.fromFloats(out, n, channels, height, width);
+    }
+}
