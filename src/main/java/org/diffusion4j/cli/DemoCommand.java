@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
+import org.diffusion4j.pipeline.Datasets;
+import org.diffusion4j.pipeline.TrainingRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -29,9 +31,9 @@ final class DemoCommand implements Callable<Integer> {
         Path dir = outDir != null ? outDir
                 : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Path ckpt = dir.resolve("model.safetensors");
-        Runs.train(train.toSpec(), ckpt, false, System.out);
-        Runs.sample(ckpt, sampler.toSpec(), n, train.seed, n, true, dir.resolve("samples.png"),
-                dir.resolve("samples.csv"), false, System.out);
+        Runs.train(train.toSpec(), train.dataDir, ckpt, TrainingRun.CheckpointPolicy.atEnd(), null, false, System.out);
+        Runs.sample(ckpt, sampler.toSpec(), n, train.seed, n, true, dir.resolve("samples.png"), Runs.Format.GRID,
+                Datasets.isToy(train.data) ? dir.resolve("samples.csv") : null, false, System.out);
         return 0;
     }
 }

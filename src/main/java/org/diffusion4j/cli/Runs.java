@@ -3,17 +3,22 @@ package org.diffusion4j.cli;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import me.tongfei.progressbar.ProgressBar;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.AtomicFiles;
 import org.diffusion4j.checkpoint.Checkpoint;
+import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.data.ToyDataset;
 import org.diffusion4j.model.Parameters;
+import org.diffusion4j.pipeline.Datasets;
 import org.diffusion4j.pipeline.Generation;
+import org.diffusion4j.pipeline.ImageGrid;
 import org.diffusion4j.pipeline.LoadedModel;
-import org.diffusion4j.pipeline.Models;
 import org.diffusion4j.pipeline.QualityReport;
 import org.diffusion4j.pipeline.RunSpec;
 import org.diffusion4j.pipeline.SamplerSpec;
@@ -25,76 +30,160 @@ import org.diffusion4j.train.Trainer;
 
 /** The CLI's two jobs, shared by the commands: train with a progress bar, and sample with a report. */
 final class Runs {
+    private static final String CSV_HEADER = "step,loss,lr,grad_norm";
+
     private Runs() {}
 
-    /** Trains, writes the checkpoint and its loss CSV, prints a summary to {@code out}. */
-    static void train(RunSpec spec, Path checkpoint, boolean overwrite, PrintStream out) throws IOException {
+    /**
+     * Trains, writes the checkpoint(s) and the loss CSV (rewritten beside every checkpoint, so the log always matches
+     * the newest one), prints a summary to {@code out}.
+     *
+     * @param resume a checkpoint to continue exactly, or null
+     */
+    static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy, Path resume,
+                      boolean overwrite, PrintStream out) throws IOException {
         Checkpoint.requireSafetensorsName(checkpoint);
         Path sidecar = Checkpoint.sidecarOf(checkpoint);
-        Path lossCsv = OutputPaths.withSuffix(checkpoint, ".safetensors", ".loss.csv");
-        OutputPaths.check(checkpoint, "--out", overwrite);
-        OutputPaths.check(sidecar, "--out (sidecar)", overwrite);
-        OutputPaths.check(lossCsv, "--out (loss log)", overwrite);
-        StringBuilder csv = new StringBuilder("step,loss,lr,grad_norm\n");
+        Path lossCsv = lossLog(checkpoint);
+        boolean continuing = resume != null;
+        if (continuing && !Files.isRegularFile(resume)) {
+            throw new IllegalArgumentException("--resume " + resume + ": no such checkpoint (refusing to start fresh)");
+        }
+        // Resuming writes over the run's own files; a fresh run must not clobber anything.
+        OutputPaths.check(checkpoint, "--out", overwrite || continuing, resume);
+        OutputPaths.check(sidecar, "--out (sidecar)", overwrite || continuing, resume);
+        OutputPaths.check(lossCsv, "--out (loss log)", overwrite || continuing, resume);
+        List<String> rows = new ArrayList<>();
+        if (continuing) {
+            long from = Checkpoint.readSidecar(resume).step();
+            Path previous = lossLog(baseOf(resume));
+            if (Files.exists(previous)) {
+                for (String line : Files.readAllLines(previous).stream().skip(1).toList()) {
+                    if (Long.parseLong(line.substring(0, line.indexOf(','))) < from) {
+                        rows.add(line);
+                    }
+                }
+            }
+        }
         double[] recent = new double[100];
         long start = System.nanoTime();
         Trainer trainer;
         try (ProgressBar pb = Progress.bar("train", spec.train().steps())) {
-            trainer = TrainingRun.run(spec, checkpoint, s -> {
-                csv.append(s.step()).append(',').append(s.loss()).append(',').append(s.learningRate()).append(',')
-                        .append(s.gradNorm()).append('\n');
+            trainer = TrainingRun.run(spec, dataDir, checkpoint, policy, resume, s -> {
+                rows.add(s.step() + "," + s.loss() + "," + s.learningRate() + "," + s.gradNorm());
                 recent[(int) (s.step() % recent.length)] = s.loss();
-                pb.step();
+                pb.stepTo(s.step() + 1);
                 if (s.step() % 10 == 0) {
                     pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", s.loss()));
                 }
-            });
+            }, (file, step) -> AtomicFiles.write(lossCsv, csv(rows, step)));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        AtomicFiles.write(lossCsv, csv.toString().getBytes(StandardCharsets.UTF_8));
         int window = (int) Math.min(recent.length, trainer.step());
         double mean = 0;
         for (int i = 0; i < window; i++) {
             mean += recent[i];
         }
-        mean /= window;
-        out.printf(Locale.ROOT, "trained %s %s on %s: %d steps in %.1f s (%.0f steps/s), %d parameters, "
-                        + "mean loss of the last %d steps %.4f%n", Models.typeOf(trainer.network()),
-                Models.configOf(trainer.network()), spec.data(),
-                trainer.step(), seconds, trainer.step() / seconds,
+        mean /= Math.max(1, window);
+        out.printf(Locale.ROOT, "trained %s %s on %s: %d steps%s in %.1f s, %d parameters, mean loss of the last %d "
+                        + "steps %.4f%n", spec.model().modelType(), Json.toTree(spec.model()), spec.data(),
+                trainer.step(), continuing ? " (resumed from " + resume.getFileName() + ")" : "", seconds,
                 Parameters.count(trainer.network().module()), window, mean);
         out.printf("checkpoint: %s (+ %s), loss log: %s%n", checkpoint, sidecar.getFileName(), lossCsv);
     }
 
-    /** Samples a checkpoint, reports quality against fresh data, and writes a scatter plot and optional CSV. */
+    private static byte[] csv(List<String> rows, long upTo) {
+        StringBuilder sb = new StringBuilder(CSV_HEADER).append('\n');
+        for (String r : rows) {
+            if (Long.parseLong(r.substring(0, r.indexOf(','))) < upTo) {
+                sb.append(r).append('\n');
+            }
+        }
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** {@code a/NAME.safetensors} -> {@code a/NAME.loss.csv}. */
+    static Path lossLog(Path checkpoint) {
+        return OutputPaths.withSuffix(checkpoint, ".safetensors", ".loss.csv");
+    }
+
+    /** A periodic checkpoint's run name: {@code NAME-step000000100.safetensors} -> {@code NAME.safetensors}. */
+    private static Path baseOf(Path checkpoint) {
+        String name = checkpoint.getFileName().toString().replaceFirst("-step\\d{9}\\.safetensors$", ".safetensors");
+        return checkpoint.resolveSibling(name);
+    }
+
+    /** How samples are written. */
+    enum Format {
+        /** One PNG: a scatter plot for 2-D data, a grid for images. */
+        GRID,
+        /** A folder of PNGs, one per sample (images only). */
+        PNG
+    }
+
+    /** Samples a checkpoint; for 2-D data reports quality against fresh data, for images writes a grid or PNGs. */
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
-                                Path png, Path csv, boolean overwrite, PrintStream out) throws IOException {
-        if (n < 2) {
-            throw new IllegalArgumentException("--n must be >= 2, got " + n);
+                                Path target, Format format, Path csv, boolean overwrite, PrintStream out)
+            throws IOException {
+        if (n < 1) {
+            throw new IllegalArgumentException("--n must be >= 1, got " + n);
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         }
         Checkpoint.requireSafetensorsName(checkpoint);
-        OutputPaths.check(png, "--out", overwrite, checkpoint, Checkpoint.sidecarOf(checkpoint));
+        Path side = Checkpoint.sidecarOf(checkpoint);
+        if (format == Format.PNG) {
+            if (Files.exists(target) && !Files.isDirectory(target)) {
+                throw new IllegalArgumentException("--out " + target + " is a file; --format png writes a folder");
+            }
+            if (Files.isDirectory(target) && !overwrite) {
+                try (var files = Files.list(target)) {
+                    if (files.findAny().isPresent()) {
+                        throw new IllegalArgumentException("--out " + target + " is not empty; pass --overwrite");
+                    }
+                }
+            }
+        } else {
+            OutputPaths.check(target, "--out", overwrite, checkpoint, side);
+        }
         if (csv != null) {
-            OutputPaths.check(csv, "--csv", overwrite, checkpoint, Checkpoint.sidecarOf(checkpoint));
+            OutputPaths.check(csv, "--csv", overwrite, checkpoint, side);
         }
         LoadedModel model = LoadedModel.load(checkpoint, useEma);
-        ToyDataset data = ToyDataset.parse(model.data());
+        boolean toy = Datasets.isToy(model.data());
+        if (toy && format == Format.PNG) {
+            throw new IllegalArgumentException("--format png is for image models; " + model.data() + " is 2-D data");
+        }
+        long[] shape = Datasets.sampleShape(model.data());
         long start = System.nanoTime();
         Tensor samples;
         try (ProgressBar pb = Progress.bar("sample", Generation.totalSteps(model.schedule(), spec, n, batchSize))) {
-            samples = Generation.sample(model.denoiser(), model.schedule(), spec, data.sampleShape(), n, seed,
-                    batchSize, pb::step);
+            samples = Generation.sample(model.denoiser(), model.schedule(), spec, shape, n, seed, batchSize, pb::step);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        String label = spec.kind().name().toLowerCase(Locale.ROOT) + "-" + spec.stepsFor(model.schedule()).size();
+        out.printf(Locale.ROOT, "sampled %d %s with %s in %.1f s%n", n, toy ? "points" : "images", label, seconds);
+        if (!toy) {
+            if (format == Format.PNG) {
+                Files.createDirectories(target);
+                for (int i = 0; i < n; i++) {
+                    ImageGrid.writePng(ImageGrid.render(samples.narrow(0, i, 1), 1, 1),
+                            target.resolve(String.format("%06d.png", i)));
+                }
+                out.println("images: " + target + "/000000.png ... " + String.format("%06d.png", n - 1));
+            } else {
+                ImageGrid.writePng(ImageGrid.render(samples, (int) Math.ceil(Math.sqrt(n)), 2), target);
+                out.println("grid: " + target);
+            }
+            return null;
+        }
+        ToyDataset data = ToyDataset.parse(model.data());
         QualityReport report = QualityReport.of(samples, data);
         float[] pts = Tensors.toFloats(samples);
         float[] ref = Tensors.toFloats(data.sample(n, Rng.derive(seed, -1)));
-        String label = spec.kind().name().toLowerCase(Locale.ROOT) + "-" + spec.stepsFor(model.schedule()).size();
         ScatterPlot.writePng(ScatterPlot.render(new String[] {"data: " + data.id(), "samples: " + label
-                + (model.usedEma() ? " (EMA)" : "")}, new float[][] {ref, pts}, report.toString()), png);
+                + (model.usedEma() ? " (EMA)" : "")}, new float[][] {ref, pts}, report.toString()), target);
         if (csv != null) {
             StringBuilder sb = new StringBuilder("x,y\n");
             for (int i = 0; i + 1 < pts.length; i += 2) {
@@ -102,9 +191,8 @@ final class Runs {
             }
             AtomicFiles.write(csv, sb.toString().getBytes(StandardCharsets.UTF_8));
         }
-        out.printf(Locale.ROOT, "sampled %d points with %s in %.1f s%n", n, label, seconds);
         out.println("quality vs fresh " + data.id() + " data: " + report);
-        out.println("plot: " + png + (csv != null ? ", points: " + csv : ""));
+        out.println("plot: " + target + (csv != null ? ", points: " + csv : ""));
         return report;
     }
 }

@@ -22,14 +22,19 @@ final class SampleCommand implements Callable<Integer> {
             description = "Sample i depends only on (seed, i) (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--batch-size", defaultValue = "2000", description = "Samples per forward pass (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch-size", defaultValue = "500", description = "Samples per forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
     @Option(names = "--no-ema", description = "Use the raw weights instead of their EMA.")
     boolean noEma;
 
-    @Option(names = "--out", required = true, description = "Scatter plot PNG (data vs samples).")
+    @Option(names = "--out", required = true,
+            description = "PNG file (scatter plot for 2-D data, grid for images), or a folder with --format png.")
     Path out;
+
+    @Option(names = "--format", defaultValue = "grid", description = "grid (one PNG) or png (one PNG per sample, "
+            + "images only) (default: ${DEFAULT-VALUE}).")
+    String format;
 
     @Option(names = "--csv", description = "Also write the samples as CSV.")
     Path csv;
@@ -39,7 +44,12 @@ final class SampleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Runs.sample(checkpoint, sampler.toSpec(), n, seed, batchSize, !noEma, out, csv, overwrite, System.out);
+        Runs.Format f = TrainOptions.named("--format", () -> switch (format) {
+            case "grid" -> Runs.Format.GRID;
+            case "png" -> Runs.Format.PNG;
+            default -> throw new IllegalArgumentException("unknown format '" + format + "'; expected grid or png");
+        });
+        Runs.sample(checkpoint, sampler.toSpec(), n, seed, batchSize, !noEma, out, f, csv, overwrite, System.out);
         return 0;
     }
 }

@@ -2,6 +2,7 @@ package org.diffusion4j.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.diffusion4j.pipeline.TrainingRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -18,9 +19,22 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace an existing checkpoint.")
     boolean overwrite;
 
+    @Option(names = "--checkpoint-every", defaultValue = "0",
+            description = "Also save NAME-stepNNNNNNNNN.safetensors every N steps; 0 = only at the end (default: ${DEFAULT-VALUE}).")
+    long every;
+
+    @Option(names = "--keep-last", defaultValue = "3",
+            description = "Intermediate checkpoints to keep (default: ${DEFAULT-VALUE}).")
+    int keepLast;
+
+    @Option(names = "--resume", description = "Continue exactly from this checkpoint (same configs; --steps may grow).")
+    Path resume;
+
     @Override
     public Integer call() throws Exception {
-        Runs.train(options.toSpec(), out, overwrite, System.out);
+        TrainingRun.CheckpointPolicy policy = TrainOptions.named("--checkpoint-every/--keep-last",
+                () -> new TrainingRun.CheckpointPolicy(every, keepLast));
+        Runs.train(options.toSpec(), options.dataDir, out, policy, resume, overwrite, System.out);
         return 0;
     }
 }

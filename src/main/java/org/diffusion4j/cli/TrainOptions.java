@@ -2,6 +2,9 @@ package org.diffusion4j.cli;
 
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.mlp.MlpConfig;
+import org.diffusion4j.model.NetworkConfig;
+import org.diffusion4j.model.unet.UNetConfig;
+import org.diffusion4j.pipeline.Datasets;
 import org.diffusion4j.pipeline.RunSpec;
 import org.diffusion4j.schedule.BetaSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
@@ -10,31 +13,41 @@ import picocli.CommandLine.Option;
 
 /** Training hyperparameters shared by {@code train} and the default demo. Defaults are the toy defaults. */
 final class TrainOptions {
-    @Option(names = "--data", defaultValue = "swiss-roll",
-            description = "Dataset: swiss-roll, two-moons, 8gaussians, checkerboard (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--data", defaultValue = "swiss-roll", description = "Dataset: swiss-roll, two-moons, "
+            + "8gaussians, checkerboard (2-D) or mnist, fashion-mnist (images) (default: ${DEFAULT-VALUE}).")
     String data;
 
-    @Option(names = "--steps", defaultValue = "3000", description = "Optimiser steps (default: ${DEFAULT-VALUE}).")
-    long steps;
+    @Option(names = "--data-dir", description = "Folder with the image dataset's IDX files (default: ../shared/datasets/"
+            + "NAME, then the fetch cache).")
+    java.nio.file.Path dataDir;
 
-    @Option(names = "--batch-size", defaultValue = "256", description = "Samples per step (default: ${DEFAULT-VALUE}).")
-    int batchSize;
+    @Option(names = "--model", description = "mlp or unet (default: mlp for 2-D data, unet for images).")
+    String model;
 
-    @Option(names = "--lr", defaultValue = "1e-3", description = "Peak AdamW learning rate (default: ${DEFAULT-VALUE}).")
-    double lr;
+    @Option(names = "--channels", split = ",", description = "U-Net block_out_channels (default: 32,64,64).")
+    java.util.List<Integer> channels;
+
+    @Option(names = "--steps", description = "Optimiser steps (default: 3000).")
+    Long steps;
+
+    @Option(names = "--batch-size", description = "Samples per step (default: 256 for 2-D data, 64 for images).")
+    Integer batchSize;
+
+    @Option(names = "--lr", description = "Peak AdamW learning rate (default: 1e-3 for 2-D data, 5e-4 for images).")
+    Double lr;
 
     @Option(names = "--weight-decay", defaultValue = "0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--warmup", defaultValue = "100", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
-    long warmup;
+    @Option(names = "--warmup", description = "Linear warm-up steps (default: 100 for 2-D data, 200 for images).")
+    Long warmup;
 
     @Option(names = "--grad-clip", defaultValue = "1.0",
             description = "Clip the gradient norm to this; 0 = off (default: ${DEFAULT-VALUE}).")
     double gradClip;
 
-    @Option(names = "--ema-decay", defaultValue = "0.995", description = "EMA decay; 0 = off (default: ${DEFAULT-VALUE}).")
-    double emaDecay;
+    @Option(names = "--ema-decay", description = "EMA decay; 0 = off (default: 0.995 for 2-D data, 0.999 for images).")
+    Double emaDecay;
 
     @Option(names = "--min-snr-gamma", defaultValue = "0",
             description = "Min-SNR-gamma loss weighting; 0 = off, 5 is typical (default: ${DEFAULT-VALUE}).")
@@ -69,16 +82,49 @@ final class TrainOptions {
     @Option(names = "--seed", defaultValue = "0", description = "Seed for weights, batches and noise (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    /** Builds and validates the run; every error names its option. */
+    /** Builds and validates the run; every error names its option. Defaults depend on the kind of data. */
     RunSpec toSpec() {
+        named("--data", () -> {
+            Datasets.check(data);
+            return data;
+        });
+        boolean toy = Datasets.isToy(data);
         Parameterization p = named("--prediction", () -> Parameterization.parse(prediction));
         BetaSchedule bs = named("--beta-schedule", () -> BetaSchedule.parse(betaSchedule));
         ScheduleConfig schedule = named("--timesteps/--beta-*",
                 () -> new ScheduleConfig(timesteps, bs, betaStart, betaEnd, zeroTerminalSnr));
-        TrainConfig train = named("training options", () -> new TrainConfig(steps, batchSize, lr, weightDecay, 0.9,
-                0.999, 1e-8, warmup, gradClip, emaDecay, minSnrGamma, p, seed));
-        MlpConfig model = named("--hidden/--depth", () -> new MlpConfig(2, hidden, depth, 64));
-        return named("--data", () -> new RunSpec(model, schedule, train, data));
+        TrainConfig train = named("training options", () -> new TrainConfig(or(steps, 3000L),
+                or(batchSize, toy ? 256 : 64), or(lr, toy ? 1e-3 : 5e-4), weightDecay, 0.9, 0.999, 1e-8,
+                or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed));
+        String type = model != null ? model : toy ? "mlp" : "unet";
+        long[] shape = Datasets.sampleShape(data);
+        NetworkConfig net = switch (type) {
+            case "mlp" -> named("--hidden/--depth", () -> new MlpConfig((int) shape[0], hidden, depth, 64));
+            case "unet" -> named("--channels", () -> unet(shape));
+            default -> throw new IllegalArgumentException("--model: unknown model '" + type + "'; expected mlp or unet");
+        };
+        return named("--data/--model", () -> new RunSpec(net, schedule, train, data));
+    }
+
+    private UNetConfig unet(long[] shape) {
+        if (shape.length != 3) {
+            throw new IllegalArgumentException("the U-Net needs image data [C, H, W], '" + data + "' has samples of "
+                    + shape.length + " dimension(s)");
+        }
+        java.util.List<Integer> ch = channels != null ? channels : java.util.List.of(32, 64, 64);
+        java.util.List<String> down = new java.util.ArrayList<>();
+        java.util.List<String> up = new java.util.ArrayList<>();
+        for (int i = 0; i < ch.size(); i++) {
+            // Attention below the top resolution, where it is affordable.
+            down.add(i == 0 ? "DownBlock2D" : "AttnDownBlock2D");
+            up.add(i == ch.size() - 1 ? "UpBlock2D" : "AttnUpBlock2D");
+        }
+        return new UNetConfig((int) shape[1], (int) shape[0], (int) shape[0], ch, 1, down, up, 8, null, true, 0, null,
+                1e-5);
+    }
+
+    private static <T> T or(T value, T fallback) {
+        return value != null ? value : fallback;
     }
 
     static <T> T named(String option, java.util.function.Supplier<T> f) {

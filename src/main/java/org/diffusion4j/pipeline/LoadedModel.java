@@ -2,9 +2,6 @@ package org.diffusion4j.pipeline;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.model.Network;
@@ -38,19 +35,10 @@ public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedu
         Network net = Models.build(side.modelType(), side.modelConfig(), Rng.of(0), source);
         boolean hasEma = ck.tensors().keySet().stream().anyMatch(k -> k.startsWith(TrainingRun.EMA));
         boolean useEma = preferEma && hasEma;
-        Parameters.load(net.module(), withPrefix(ck.tensors(), useEma ? TrainingRun.EMA : TrainingRun.MODEL), file.toString());
+        Parameters.load(net.module(), TrainingRun.withPrefix(ck.tensors(), useEma ? TrainingRun.EMA : TrainingRun.MODEL),
+                file.toString());
         net.module().eval();
         return new LoadedModel(net, new NetworkDenoiser(net, train.prediction()), NoiseSchedule.of(schedule), train,
                 side.data(), side, useEma);
-    }
-
-    private static Map<String, Tensor> withPrefix(Map<String, Tensor> all, String prefix) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        all.forEach((k, v) -> {
-            if (k.startsWith(prefix)) {
-                out.put(k.substring(prefix.length()), v);
-            }
-        });
-        return out;
     }
 }

@@ -1,42 +1,49 @@
 package org.diffusion4j.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Map;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.model.Network;
+import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.model.mlp.MlpNet;
+import org.diffusion4j.model.unet.UNet2DModel;
+import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.tensor.Rng;
 
-/** Maps the model type recorded in a checkpoint to the network class that reads its config. */
+/** Maps the model type recorded in a checkpoint to its config class, and networks back to their configs. */
 public final class Models {
-    public static final String MLP = "mlp";
+    private static final Map<String, Class<? extends NetworkConfig>> TYPES = Map.of("mlp", MlpConfig.class,
+            "unet", UNetConfig.class);
 
     private Models() {}
 
     /**
-     * Builds an initialised network.
+     * Reads a recorded config.
      *
      * @param source names the config's origin in errors
      */
-    public static Network build(String type, JsonNode config, Rng init, String source) {
-        return switch (type) {
-            case MLP -> new MlpNet(Json.fromTree(config, MlpConfig.class, source + ": model_config"), init);
-            default -> throw new IllegalArgumentException(source + ": unknown model type '" + type + "' (known: mlp)");
-        };
-    }
-
-    /** The type name of a network built here. */
-    public static String typeOf(Network network) {
-        if (network instanceof MlpNet) {
-            return MLP;
+    public static NetworkConfig config(String type, JsonNode config, String source) {
+        Class<? extends NetworkConfig> cls = TYPES.get(type);
+        if (cls == null) {
+            throw new IllegalArgumentException(source + ": unknown model type '" + type + "' (known: "
+                    + new java.util.TreeSet<>(TYPES.keySet()) + ")");
         }
-        throw new IllegalArgumentException("no model type for " + network.getClass().getName());
+        return Json.fromTree(config, cls, source + ": model_config");
     }
 
-    /** The config record of a network built here, as JSON. */
-    public static JsonNode configOf(Network network) {
+    /** Builds an initialised network from a recorded type and config. */
+    public static Network build(String type, JsonNode config, Rng init, String source) {
+        return config(type, config, source).build(init);
+    }
+
+    /** The config of a network built here. */
+    public static NetworkConfig configOf(Network network) {
         if (network instanceof MlpNet mlp) {
-            return Json.toTree(mlp.config());
+            return mlp.config();
+        }
+        if (network instanceof UNet2DModel unet) {
+            return unet.config();
         }
         throw new IllegalArgumentException("no model config for " + network.getClass().getName());
     }

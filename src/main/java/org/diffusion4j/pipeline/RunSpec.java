@@ -1,5 +1,7 @@
 package org.diffusion4j.pipeline;
 
+import java.util.Arrays;
+import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.train.TrainConfig;
@@ -7,20 +9,21 @@ import org.diffusion4j.train.TrainConfig;
 /**
  * Everything a training run needs.
  *
- * @param model    the network config
+ * @param model    the network config (its type is recorded in the checkpoint)
  * @param schedule the noise schedule
  * @param train    optimisation settings, including the seed
- * @param data     the dataset id (e.g. "swiss-roll")
+ * @param data     the dataset id (e.g. "swiss-roll", "mnist")
  */
-public record RunSpec(MlpConfig model, ScheduleConfig schedule, TrainConfig train, String data) {
+public record RunSpec(NetworkConfig model, ScheduleConfig schedule, TrainConfig train, String data) {
     public RunSpec {
         if (model == null || schedule == null || train == null || data == null) {
             throw new IllegalArgumentException("model, schedule, train and data must all be set");
         }
-        long[] shape = Datasets.resolve(data).sampleShape();
-        if (shape.length != 1 || shape[0] != model.dataDim()) {
-            throw new IllegalArgumentException("dataset '" + data + "' has samples of shape "
-                    + java.util.Arrays.toString(shape) + " but the MLP's data_dim is " + model.dataDim());
+        Datasets.check(data);
+        long[] shape = Datasets.sampleShape(data);
+        if (!Arrays.equals(shape, model.sampleShape())) {
+            throw new IllegalArgumentException("dataset '" + data + "' has samples of shape " + Arrays.toString(shape)
+                    + " but the " + model.modelType() + " model takes " + Arrays.toString(model.sampleShape()));
         }
     }
 

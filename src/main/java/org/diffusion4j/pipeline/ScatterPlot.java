@@ -6,11 +6,6 @@ import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.nio.file.Path;
-import javax.imageio.ImageIO;
-import org.diffusion4j.checkpoint.AtomicFiles;
 
 /** Side-by-side scatter plots of 2-D point sets (data vs samples) as a PNG, drawn with java.awt (headless). */
 public final class ScatterPlot {
@@ -75,12 +70,8 @@ public final class ScatterPlot {
     }
 
     /** Writes {@code image} as PNG, atomically. */
-    public static void writePng(BufferedImage image, Path file) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        if (!ImageIO.write(image, "png", bytes)) {
-            throw new IOException(file + ": no PNG writer available");
-        }
-        AtomicFiles.write(file, bytes.toByteArray());
+    public static void writePng(BufferedImage image, java.nio.file.Path file) throws java.io.IOException {
+        ImageGrid.writePng(image, file);
     }
 
     /** A square view around the reference set, with 10% margin: [xmin, xmax, ymin, ymax]. */

@@ -10,9 +10,10 @@ import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.Parameters;
-import org.diffusion4j.model.mlp.MlpNet;
 import org.diffusion4j.schedule.NoiseSchedule;
+import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.train.TrainConfig;
 import org.diffusion4j.train.Trainer;
 
 /** Trains a model from a {@link RunSpec} and writes its checkpoint. */
@@ -25,19 +26,165 @@ public final class TrainingRun {
 
     private TrainingRun() {}
 
-    /** A fresh trainer for {@code spec}: weights initialised from the spec's seed. */
-    public static Trainer trainer(RunSpec spec) {
-        Network net = new MlpNet(spec.model(), Rng.of(spec.train().seed()));
-        return new Trainer(net, NoiseSchedule.of(spec.schedule()), Datasets.resolve(spec.data()), spec.train());
+    /**
+     * A fresh trainer for {@code spec}: weights initialised from the spec's seed.
+     *
+     * @param dataDir where image datasets are (null: the shared folder, then the cache)
+     */
+    public static Trainer trainer(RunSpec spec, Path dataDir) throws IOException {
+        Network net = spec.model().build(Rng.of(spec.train().seed()));
+        return new Trainer(net, NoiseSchedule.of(spec.schedule()), Datasets.resolve(spec.data(), dataDir,
+                spec.train().seed()), spec.train());
+    }
+
+    /**
+     * When to write intermediate checkpoints.
+     *
+     * @param every    save every this many steps (0: only at the end)
+     * @param keepLast keep this many intermediate checkpoints; older ones are deleted only after a newer one is
+     *                 safely on disk
+     */
+    public record CheckpointPolicy(long every, int keepLast) {
+        public CheckpointPolicy {
+            if (every < 0) {
+                throw new IllegalArgumentException("checkpoint interval must be >= 0 (0 = only at the end), got " + every);
+            }
+            if (keepLast < 1) {
+                throw new IllegalArgumentException("keep-last must be >= 1, got " + keepLast);
+            }
+        }
+
+        /** Only the final checkpoint. */
+        public static CheckpointPolicy atEnd() {
+            return new CheckpointPolicy(0, 1);
+        }
+    }
+
+    /** Sees every checkpoint right after it is safely written. */
+    @FunctionalInterface
+    public interface SaveListener {
+        void saved(Path checkpoint, long step) throws IOException;
     }
 
     /** Trains to completion and saves to {@code checkpoint} (a .safetensors path). Returns the trainer. */
-    public static Trainer run(RunSpec spec, Path checkpoint, Trainer.Listener listener) throws IOException {
+    public static Trainer run(RunSpec spec, Path dataDir, Path checkpoint, Trainer.Listener listener) throws IOException {
+        return run(spec, dataDir, checkpoint, CheckpointPolicy.atEnd(), null, listener, (p, k) -> { });
+    }
+
+    /**
+     * Trains, optionally resuming, with periodic checkpoints {@code NAME-step000001000.safetensors} beside the final
+     * {@code checkpoint}.
+     *
+     * @param resume a checkpoint to continue from exactly (weights, EMA, optimizer moments, step; data order and
+     *               noise follow from the step), or null for a fresh start
+     */
+    public static Trainer run(RunSpec spec, Path dataDir, Path checkpoint, CheckpointPolicy policy, Path resume,
+                              Trainer.Listener listener, SaveListener onSave) throws IOException {
         Checkpoint.requireSafetensorsName(checkpoint);
-        Trainer trainer = trainer(spec);
-        trainer.train(listener);
+        Trainer trainer = trainer(spec, dataDir);
+        if (resume != null) {
+            restore(trainer, spec, resume);
+        }
+        long total = spec.train().steps();
+        while (trainer.step() < total) {
+            long end = policy.every() == 0 ? total : Math.min(total, (trainer.step() / policy.every() + 1) * policy.every());
+            trainer.trainUntil(end, listener);
+            if (end < total) {
+                Path periodic = periodicName(checkpoint, end);
+                save(trainer, spec, periodic);
+                onSave.saved(periodic, end);
+                prune(checkpoint, policy.keepLast());
+            }
+        }
         save(trainer, spec, checkpoint);
+        onSave.saved(checkpoint, trainer.step());
         return trainer;
+    }
+
+    /** {@code dir/NAME.safetensors} -> {@code dir/NAME-step000001000.safetensors}. */
+    public static Path periodicName(Path checkpoint, long step) {
+        String name = checkpoint.getFileName().toString();
+        String stem = name.substring(0, name.length() - ".safetensors".length());
+        return checkpoint.resolveSibling(String.format("%s-step%09d.safetensors", stem, step));
+    }
+
+    /** Deletes all but the newest {@code keep} periodic checkpoints of {@code checkpoint} (with their sidecars). */
+    static void prune(Path checkpoint, int keep) throws IOException {
+        String name = checkpoint.getFileName().toString();
+        String stem = name.substring(0, name.length() - ".safetensors".length());
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(stem)
+                + "-step(\\d{9})\\.safetensors");
+        Path dir = checkpoint.toAbsolutePath().getParent();
+        List<Path> periodic;
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
+            periodic = files.filter(f -> p.matcher(f.getFileName().toString()).matches()).sorted().toList();
+        }
+        for (int i = 0; i < periodic.size() - keep; i++) {
+            java.nio.file.Files.deleteIfExists(Checkpoint.sidecarOf(periodic.get(i)));
+            java.nio.file.Files.deleteIfExists(periodic.get(i));
+        }
+    }
+
+    /**
+     * Loads {@code file} into a fresh trainer for {@code spec}. Refuses, naming the file and the difference, a
+     * checkpoint of another model, schedule, dataset or training config (only the total step count may grow).
+     */
+    public static void restore(Trainer trainer, RunSpec spec, Path file) throws IOException {
+        Checkpoint.Loaded ck = Checkpoint.load(file);
+        Checkpoint.Sidecar side = ck.sidecar();
+        String source = Checkpoint.sidecarOf(file).toString();
+        requireSame(file, "model type", side.modelType(), spec.model().modelType());
+        // Compared as typed records: JSON trees differ in number node types for equal values.
+        requireSame(file, "model config", Models.config(side.modelType(), side.modelConfig(), source), spec.model());
+        requireSame(file, "schedule", Json.fromTree(side.schedule(), ScheduleConfig.class, source + ": schedule"),
+                spec.schedule());
+        requireSame(file, "data", side.data(), spec.data());
+        TrainConfig recorded = Json.fromTree(side.train(), TrainConfig.class, source + ": train");
+        requireSame(file, "train config (other than steps)", recorded.withSteps(spec.train().steps()), spec.train());
+        if (side.step() > spec.train().steps()) {
+            throw new IllegalArgumentException(file + ": checkpoint is at step " + side.step() + ", past the requested "
+                    + spec.train().steps() + " steps");
+        }
+        Map<String, Tensor> params = Parameters.named(trainer.network().module());
+        List<String> names = List.copyOf(params.keySet());
+        Parameters.load(trainer.network().module(), withPrefix(ck.tensors(), MODEL), file.toString());
+        trainer.optimizer().load(ordered(ck.tensors(), EXP_AVG, names, file), ordered(ck.tensors(), EXP_AVG_SQ, names, file),
+                side.optimizerSteps());
+        if (trainer.ema() != null) {
+            trainer.ema().load(ordered(ck.tensors(), EMA, names, file), side.emaUpdates());
+        }
+        trainer.resumeAt(side.step());
+    }
+
+    private static void requireSame(Path file, String what, Object recorded, Object wanted) {
+        if (!recorded.equals(wanted)) {
+            throw new IllegalArgumentException(file + ": cannot resume: " + what + " differs (checkpoint: " + recorded
+                    + ", requested: " + wanted + ")");
+        }
+    }
+
+    /** The tensors {@code prefix + name} for each parameter name, in parameter order. */
+    private static List<Tensor> ordered(Map<String, Tensor> all, String prefix, List<String> names, Path file) {
+        List<Tensor> out = new java.util.ArrayList<>();
+        for (String n : names) {
+            Tensor t = all.get(prefix + n);
+            if (t == null) {
+                throw new IllegalArgumentException(file + ": missing tensor '" + prefix + n + "'");
+            }
+            out.add(t);
+        }
+        return out;
+    }
+
+    /** The tensors under {@code prefix}, with the prefix removed. */
+    static Map<String, Tensor> withPrefix(Map<String, Tensor> all, String prefix) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        all.forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k.substring(prefix.length()), v);
+            }
+        });
+        return out;
     }
 
     /** Saves weights, EMA and optimizer moments with a sidecar describing the run. */
@@ -53,8 +200,8 @@ public final class TrainingRun {
                 tensors.put(EMA + names.get(i), trainer.ema().shadow().get(i));
             }
         }
-        Checkpoint.Sidecar sidecar = new Checkpoint.Sidecar(Models.typeOf(trainer.network()),
-                Models.configOf(trainer.network()), Json.toTree(spec.schedule()), Json.toTree(spec.train()),
+        Checkpoint.Sidecar sidecar = new Checkpoint.Sidecar(spec.model().modelType(), Json.toTree(spec.model()),
+                Json.toTree(spec.schedule()), Json.toTree(spec.train()),
                 spec.data(), trainer.step(), spec.train().seed(), trainer.optimizer().stepCount(),
                 trainer.ema() == null ? 0 : trainer.ema().updates());
         Checkpoint.save(checkpoint, sidecar, tensors);

@@ -20,8 +20,8 @@ class ModelsTest {
             Network n = Models.build("mlp", Json.toTree(cfg), Rng.of(0), "x.json");
             assertThat(n).isInstanceOf(MlpNet.class);
             assertThat(((MlpNet) n).config()).isEqualTo(cfg);
-            assertThat(Models.typeOf(n)).isEqualTo("mlp");
-            assertThat(Models.configOf(n)).isEqualTo(Json.toTree(cfg));
+            assertThat(Models.configOf(n)).isEqualTo(cfg);
+            assertThat(cfg.modelType()).isEqualTo("mlp");
         }
     }
 
@@ -30,6 +30,6 @@ class ModelsTest {
         JsonNode bad = Json.MAPPER.createObjectNode().put("data_dim", 2);
         assertThatThrownBy(() -> Models.build("mlp", bad, Rng.of(0), "x.json")).hasMessageStartingWith("x.json: model_config");
         assertThatThrownBy(() -> Models.build("unet9", bad, Rng.of(0), "x.json")).hasMessage(
-                "x.json: unknown model type 'unet9' (known: mlp)");
+                "x.json: unknown model type 'unet9' (known: [mlp, unet])");
     }
 }

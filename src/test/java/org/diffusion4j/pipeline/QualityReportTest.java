@@ -29,7 +29,7 @@ class QualityReportTest {
 
             // The default run's model and sampler with untrained weights.
             RunSpec spec = RunSpec.swissRollDemo();
-            NetworkDenoiser untrained = new NetworkDenoiser(new MlpNet(spec.model(), Rng.of(0)), Parameterization.EPS);
+            NetworkDenoiser untrained = new NetworkDenoiser(spec.model().build(Rng.of(0)), Parameterization.EPS);
             Tensor samples = Generation.sample(untrained, NoiseSchedule.of(ScheduleConfig.ddpmDefault()),
                     SamplerSpec.ddpmFull(), new long[] {2}, 2000, 0, 2000, () -> { });
             QualityReport bad = QualityReport.of(samples, ToyDataset.SWISS_ROLL);

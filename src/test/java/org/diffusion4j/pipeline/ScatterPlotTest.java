@@ -22,7 +22,7 @@ class ScatterPlotTest {
         BufferedImage img = ScatterPlot.render(new String[] {"a", "b"}, new float[][] {left, right}, "footer");
         assertThat(img.getWidth()).isGreaterThan(img.getHeight());
         Path f = dir.resolve("p.png");
-        ScatterPlot.writePng(img, f);
+        ImageGrid.writePng(img, f);
         BufferedImage back = ImageIO.read(f.toFile());
         assertThat(back.getWidth()).isEqualTo(img.getWidth());
         // The right panel's only point is at its centre: coloured (not the grey background) there.

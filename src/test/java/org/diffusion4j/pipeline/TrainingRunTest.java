@@ -31,7 +31,7 @@ class TrainingRunTest {
     @Test
     void checkpointHoldsWeightsEmaAndOptimizerAndLoadsForSampling() throws IOException {
         Path f = dir.resolve("m.safetensors");
-        Trainer t = TrainingRun.run(small(30), f, s -> { });
+        Trainer t = TrainingRun.run(small(30), null, f, s -> { });
         try (PointerScope scope = new PointerScope()) {
             Checkpoint.Loaded ck = Checkpoint.load(f);
             assertThat(ck.sidecar().step()).isEqualTo(30);
@@ -57,17 +57,89 @@ class TrainingRunTest {
         }
     }
 
+    private static Map<String, float[]> state(Trainer t) {
+        Map<String, float[]> out = new java.util.LinkedHashMap<>();
+        Parameters.named(t.network().module()).forEach((k, v) -> out.put("model." + k, Tensors.toFloats(v)));
+        for (int i = 0; i < t.optimizer().expAvg().size(); i++) {
+            out.put("m" + i, Tensors.toFloats(t.optimizer().expAvg().get(i)));
+            out.put("v" + i, Tensors.toFloats(t.optimizer().expAvgSq().get(i)));
+            out.put("ema" + i, Tensors.toFloats(t.ema().shadow().get(i)));
+        }
+        return out;
+    }
+
+    private static void assertSameState(Trainer a, Trainer b) {
+        Map<String, float[]> sa = state(a);
+        Map<String, float[]> sb = state(b);
+        assertThat(sb.keySet()).isEqualTo(sa.keySet());
+        for (String k : sa.keySet()) {
+            assertThat(sb.get(k)).as(k).containsExactly(sa.get(k));
+        }
+        assertThat(b.optimizer().stepCount()).isEqualTo(a.optimizer().stepCount());
+        assertThat(b.ema().updates()).isEqualTo(a.ema().updates());
+    }
+
+    @Test
+    void resumeEqualsAnUninterruptedRunBitForBit() throws IOException {
+        java.util.List<Double> straightLosses = new java.util.ArrayList<>();
+        Trainer straight = TrainingRun.run(small(40), null, dir.resolve("straight.safetensors"),
+                s -> straightLosses.add(s.loss()));
+        // Interrupted: periodic checkpoints every 15 steps of a 40-step run; resume from the one at step 30.
+        java.util.List<Double> losses = new java.util.ArrayList<>();
+        Path out = dir.resolve("run.safetensors");
+        TrainingRun.run(small(40), null, out, new TrainingRun.CheckpointPolicy(15, 5), null, s -> { }, (p, k) -> { });
+        Path at30 = TrainingRun.periodicName(out, 30);
+        assertThat(Checkpoint.readSidecar(at30).step()).isEqualTo(30);
+        Trainer resumed = TrainingRun.run(small(40), null, dir.resolve("resumed.safetensors"),
+                TrainingRun.CheckpointPolicy.atEnd(), at30, s -> losses.add(s.loss()), (p, k) -> { });
+        assertThat(losses).containsExactlyElementsOf(straightLosses.subList(30, 40));
+        assertSameState(straight, resumed);
+    }
+
+    @Test
+    void keepLastDeletesOlderPeriodicCheckpointsOnly() throws IOException {
+        Path out = dir.resolve("k.safetensors");
+        java.util.List<Long> saves = new java.util.ArrayList<>();
+        TrainingRun.run(small(50), null, out, new TrainingRun.CheckpointPolicy(10, 2), null, s -> { },
+                (p, k) -> saves.add(k));
+        assertThat(saves).containsExactly(10L, 20L, 30L, 40L, 50L);
+        try (var files = java.nio.file.Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString()).sorted()).containsExactly("k-step000000030.json",
+                    "k-step000000030.safetensors", "k-step000000040.json", "k-step000000040.safetensors", "k.json",
+                    "k.safetensors");
+        }
+    }
+
+    @Test
+    void resumeRefusesMismatchedCheckpointsNamingTheDifference() throws IOException {
+        Path out = dir.resolve("a.safetensors");
+        TrainingRun.run(small(5), null, out, s -> { });
+        RunSpec other = new RunSpec(small(5).model(), small(5).schedule(), small(5).train().withSeed(99), "two-moons");
+        assertThatThrownBy(() -> TrainingRun.run(other, null, dir.resolve("b.safetensors"),
+                TrainingRun.CheckpointPolicy.atEnd(), out, s -> { }, (p, k) -> { }))
+                .hasMessageContaining(out.toString()).hasMessageContaining("train config (other than steps) differs")
+                .hasMessageContaining("seed=99");
+        RunSpec moons = new RunSpec(small(5).model(), small(5).schedule(), small(5).train(), "swiss-roll");
+        assertThatThrownBy(() -> TrainingRun.run(moons, null, dir.resolve("c.safetensors"),
+                TrainingRun.CheckpointPolicy.atEnd(), out, s -> { }, (p, k) -> { })).hasMessageContaining("data differs");
+        // Longer runs may continue from it.
+        Trainer longer = TrainingRun.run(small(8), null, dir.resolve("d.safetensors"), TrainingRun.CheckpointPolicy.atEnd(),
+                out, s -> { }, (p, k) -> { });
+        assertThat(longer.step()).isEqualTo(8);
+        assertThatThrownBy(() -> new TrainingRun.CheckpointPolicy(5, 0)).hasMessageContaining("keep-last");
+    }
+
     @Test
     void runSpecChecksDataAgainstTheModel() {
         RunSpec ok = small(1);
         assertThatThrownBy(() -> new RunSpec(new MlpConfig(3, 8, 1, 8), ok.schedule(), ok.train(), "two-moons"))
-                .hasMessageContaining("data_dim is 3");
+                .hasMessageContaining("samples of shape [2] but the mlp model takes [3]");
         assertThatThrownBy(() -> new RunSpec(ok.model(), ok.schedule(), ok.train(), "cifar"))
-                .hasMessageContaining("unknown toy dataset 'cifar'");
+                .hasMessageContaining("unknown dataset 'cifar'");
     }
 
     @Test
     void refusesNonSafetensorsOutputs() {
-        assertThatThrownBy(() -> TrainingRun.run(small(1), dir.resolve("m.pt"), s -> { })).hasMessageContaining("pickle");
+        assertThatThrownBy(() -> TrainingRun.run(small(1), null, dir.resolve("m.pt"), s -> { })).hasMessageContaining("pickle");
     }
 }

@@ -1,5 +1,9 @@
 package org.diffusion4j.model.mlp;
 
+import org.diffusion4j.model.Network;
+import org.diffusion4j.model.NetworkConfig;
+import org.diffusion4j.tensor.Rng;
+
 /**
  * A residual MLP denoiser for flat data of any dimension (2-D toy sets, short 1-D signals).
  *
@@ -8,7 +12,7 @@ package org.diffusion4j.model.mlp;
  * @param depth        number of residual blocks (3 is enough for swiss roll and checkerboard)
  * @param timeEmbedDim width of the sinusoidal time features fed to the time MLP (64)
  */
-public record MlpConfig(int dataDim, int hidden, int depth, int timeEmbedDim) {
+public record MlpConfig(int dataDim, int hidden, int depth, int timeEmbedDim) implements NetworkConfig {
     public MlpConfig {
         check("data_dim", dataDim, 1, 1 << 20);
         check("hidden", hidden, 1, 1 << 16);
@@ -19,6 +23,21 @@ public record MlpConfig(int dataDim, int hidden, int depth, int timeEmbedDim) {
     /** The default toy model: 2-D data, 128 wide, 3 blocks, 64 time features. */
     public static MlpConfig toy2d() {
         return new MlpConfig(2, 128, 3, 64);
+    }
+
+    @Override
+    public String modelType() {
+        return "mlp";
+    }
+
+    @Override
+    public long[] sampleShape() {
+        return new long[] {dataDim};
+    }
+
+    @Override
+    public Network build(Rng rng) {
+        return new MlpNet(this, rng);
     }
 
     private static void check(String name, int v, int lo, int hi) {

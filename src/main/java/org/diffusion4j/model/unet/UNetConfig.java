@@ -2,6 +2,9 @@ package org.diffusion4j.model.unet;
 
 import java.util.List;
 import java.util.Set;
+import org.diffusion4j.model.Network;
+import org.diffusion4j.model.NetworkConfig;
+import org.diffusion4j.tensor.Rng;
 
 /**
  * diffusers' {@code UNet2DModel} config, with its field names (snake_case in JSON). Only what the architecture here
@@ -24,7 +27,7 @@ import java.util.Set;
 public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<Integer> blockOutChannels,
                          int layersPerBlock, List<String> downBlockTypes, List<String> upBlockTypes, int normNumGroups,
                          Integer attentionHeadDim, boolean flipSinToCos, int freqShift, Integer numClassEmbeds,
-                         double normEps) {
+                         double normEps) implements NetworkConfig {
     static final Set<String> DOWN = Set.of("DownBlock2D", "AttnDownBlock2D");
     static final Set<String> UP = Set.of("UpBlock2D", "AttnUpBlock2D");
 
@@ -84,6 +87,21 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
             throw new IllegalArgumentException("sample_size " + sampleSize + " must be a positive multiple of "
                     + divisor + " to pass " + (levels - 1) + " downsamplings and come back to the same size");
         }
+    }
+
+    @Override
+    public String modelType() {
+        return "unet";
+    }
+
+    @Override
+    public long[] sampleShape() {
+        return new long[] {inChannels, sampleSize, sampleSize};
+    }
+
+    @Override
+    public Network build(Rng rng) {
+        return new UNet2DModel(this, rng);
     }
 
     /** The time embedding width, 4 x block_out_channels[0] as in diffusers. */
