@@ -9,7 +9,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 /**
  * The one JSON configuration for sidecars and configs: snake_case names (as diffusers' config.json), enums by their
- * diffusers names, and strict reading (duplicate keys, unknown or missing fields and trailing data are errors).
+ * diffusers names, and strict reading (duplicate keys, unknown or missing fields and trailing data are errors;
+ * an explicit null is passed to the record, whose constructor decides whether it is allowed).
  */
 public final class Json {
     /** Strict mapper; thread-safe once configured. */
@@ -18,7 +19,6 @@ public final class Json {
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(DeserializationFeature.READ_ENUMS_USING_TO_STRING)

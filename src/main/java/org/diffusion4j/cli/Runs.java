@@ -168,7 +168,7 @@ final class Runs {
             if (format == Format.PNG) {
                 Files.createDirectories(target);
                 for (int i = 0; i < n; i++) {
-                    ImageGrid.writePng(ImageGrid.render(samples.narrow(0, i, 1), 1, 1),
+                    ImageGrid.writePng(ImageGrid.single(samples.narrow(0, i, 1)),
                             target.resolve(String.format("%06d.png", i)));
                 }
                 out.println("images: " + target + "/000000.png ... " + String.format("%06d.png", n - 1));

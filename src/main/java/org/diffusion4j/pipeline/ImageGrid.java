@@ -20,6 +20,15 @@ public final class ImageGrid {
      * @param scale  pixel magnification (nearest)
      */
     public static BufferedImage render(Tensor images, int columns, int scale) {
+        return render(images, columns, scale, 2);
+    }
+
+    /** One image [1, C, H, W] at its own size, no border: for per-sample files. */
+    public static BufferedImage single(Tensor image) {
+        return render(image, 1, 1, 0);
+    }
+
+    private static BufferedImage render(Tensor images, int columns, int scale, int pad) {
         Shapes.requireRankAtLeast(images, "images", 4);
         long[] s = Shapes.of(images);
         int n = (int) s[0];
@@ -33,7 +42,6 @@ public final class ImageGrid {
             throw new IllegalArgumentException("columns and scale must be >= 1");
         }
         int rows = (n + columns - 1) / columns;
-        int pad = 2;
         BufferedImage img = new BufferedImage(columns * (w * scale + pad) + pad, rows * (h * scale + pad) + pad,
                 BufferedImage.TYPE_INT_RGB);
         float[] v = Tensors.toFloats(images);

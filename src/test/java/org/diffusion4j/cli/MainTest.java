@@ -117,7 +117,7 @@ class MainTest {
         Run batch = run("train", "--batch-size", "0", "--out", out.toString());
         assertThat(batch.err()).contains("batch size must be >= 1");
         Run data = run("train", "--data", "cifar", "--out", out.toString());
-        assertThat(data.err()).contains("--data: unknown toy dataset 'cifar'");
+        assertThat(data.err()).contains("--data: unknown dataset 'cifar'");
         Run pred = run("train", "--prediction", "score", "--out", out.toString());
         assertThat(pred.err()).contains("--prediction: unknown prediction type 'score'");
         Run eta = run("sample", "--checkpoint", demo.resolve("model.safetensors").toString(), "--eta", "2",
@@ -166,6 +166,58 @@ class MainTest {
         assertThat(pickle.code()).isEqualTo(1);
         assertThat(pickle.err()).contains("pickle", "safetensors.torch.save_file");
         assertThat(dir.resolve("m.png")).doesNotExist();
+    }
+
+    @Test
+    void trainsAUNetOnMnistResumesItAndWritesImages() throws IOException {
+        Path ck = dir.resolve("mnist/tiny.safetensors");
+        String[] tiny = {"train", "--data", "mnist", "--channels", "8,16", "--batch-size", "8"};
+        Run first = run(concat(tiny, "--steps", "4", "--checkpoint-every", "2", "--out", ck.toString()));
+        assertThat(first.code()).as(first.err()).isZero();
+        assertThat(first.out()).contains("trained unet", "\"block_out_channels\":[8,16]", "on mnist: 4 steps");
+        assertThat(Files.readAllLines(dir.resolve("mnist/tiny.loss.csv"))).hasSize(5);
+        assertThat(dir.resolve("mnist/tiny-step000000002.safetensors")).isNotEmptyFile();
+
+        // Resume the step-2 checkpoint to 6 steps: the log keeps steps 0-1, then continues.
+        Path ck2 = dir.resolve("mnist/tiny.safetensors");
+        Run resumed = run(concat(tiny, "--steps", "6", "--resume",
+                dir.resolve("mnist/tiny-step000000002.safetensors").toString(), "--out", ck2.toString()));
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        assertThat(resumed.out()).contains("6 steps (resumed from tiny-step000000002.safetensors)");
+        java.util.List<String> log = Files.readAllLines(dir.resolve("mnist/tiny.loss.csv"));
+        assertThat(log).hasSize(7);
+        assertThat(log.get(1)).startsWith("0,");
+        assertThat(log.get(6)).startsWith("5,");
+
+        Path grid = dir.resolve("mnist/grid.png");
+        Run g = run("sample", "--checkpoint", ck2.toString(), "--sampler", "ddim", "--sampler-steps", "2", "--n", "6",
+                "--out", grid.toString());
+        assertThat(g.code()).as(g.err()).isZero();
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(grid.toFile());
+        assertThat(img.getWidth()).isEqualTo(3 * (28 * 2 + 2) + 2);
+        Path pngs = dir.resolve("mnist/pngs");
+        Run p = run("sample", "--checkpoint", ck2.toString(), "--sampler", "ddim", "--sampler-steps", "2", "--n", "3",
+                "--out", pngs.toString(), "--format", "png");
+        assertThat(p.code()).as(p.err()).isZero();
+        assertThat(javax.imageio.ImageIO.read(pngs.resolve("000002.png").toFile()).getWidth()).isEqualTo(28);
+        Run again = run("sample", "--checkpoint", ck2.toString(), "--n", "3", "--out", pngs.toString(), "--format", "png");
+        assertThat(again.code()).isEqualTo(1);
+        assertThat(again.err()).contains("is not empty; pass --overwrite");
+    }
+
+    @Test
+    void resumeOfAMissingOrMismatchedCheckpointFailsAndNeverStartsFresh() throws IOException {
+        Path out = dir.resolve("r/model.safetensors");
+        Run missing = run("train", "--steps", "2", "--resume", dir.resolve("r/none.safetensors").toString(), "--out",
+                out.toString());
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.err()).contains("none.safetensors", "refusing to start fresh");
+        assertThat(out).doesNotExist();
+        Run mismatch = run("train", "--steps", "3001", "--lr", "0.01", "--resume",
+                demo.resolve("model.safetensors").toString(), "--out", out.toString());
+        assertThat(mismatch.code()).isEqualTo(1);
+        assertThat(mismatch.err()).contains("model.safetensors: cannot resume: train config (other than steps) differs");
+        assertThat(out).doesNotExist();
     }
 
     private static String[] concat(String[] a, String... b) {

@@ -32,6 +32,9 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
     static final Set<String> UP = Set.of("UpBlock2D", "AttnUpBlock2D");
 
     public UNetConfig {
+        if (blockOutChannels == null || downBlockTypes == null || upBlockTypes == null) {
+            throw new IllegalArgumentException("block_out_channels, down_block_types and up_block_types must be set");
+        }
         blockOutChannels = List.copyOf(blockOutChannels);
         downBlockTypes = List.copyOf(downBlockTypes);
         upBlockTypes = List.copyOf(upBlockTypes);
