@@ -33,7 +33,7 @@ final class DemoCommand implements Callable<Integer> {
         Path ckpt = dir.resolve("model.safetensors");
         Runs.train(train.toSpec(), train.dataDir, ckpt, TrainingRun.CheckpointPolicy.atEnd(), null, false, System.out);
         Runs.sample(ckpt, sampler.toSpec(), n, train.seed, n, true, dir.resolve("samples.png"), Runs.Format.GRID,
-                Datasets.isToy(train.data) ? dir.resolve("samples.csv") : null, false, System.out);
+                Datasets.isToy(train.data) ? dir.resolve("samples.csv") : null, null, false, System.out);
         return 0;
     }
 }

@@ -16,6 +16,7 @@ import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.data.ToyDataset;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.pipeline.Datasets;
+import org.diffusion4j.pipeline.DenoisingGif;
 import org.diffusion4j.pipeline.Generation;
 import org.diffusion4j.pipeline.ImageGrid;
 import org.diffusion4j.pipeline.LoadedModel;
@@ -24,6 +25,7 @@ import org.diffusion4j.pipeline.RunSpec;
 import org.diffusion4j.pipeline.SamplerSpec;
 import org.diffusion4j.pipeline.ScatterPlot;
 import org.diffusion4j.pipeline.TrainingRun;
+import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.train.Trainer;
@@ -123,7 +125,7 @@ final class Runs {
 
     /** Samples a checkpoint; for 2-D data reports quality against fresh data, for images writes a grid or PNGs. */
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
-                                Path target, Format format, Path csv, boolean overwrite, PrintStream out)
+                                Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out)
             throws IOException {
         if (n < 1) {
             throw new IllegalArgumentException("--n must be >= 1, got " + n);
@@ -150,20 +152,34 @@ final class Runs {
         if (csv != null) {
             OutputPaths.check(csv, "--csv", overwrite, checkpoint, side);
         }
+        if (gif != null) {
+            OutputPaths.check(gif, "--gif", overwrite, checkpoint, side);
+        }
         LoadedModel model = LoadedModel.load(checkpoint, useEma);
         boolean toy = Datasets.isToy(model.data());
         if (toy && format == Format.PNG) {
             throw new IllegalArgumentException("--format png is for image models; " + model.data() + " is 2-D data");
         }
         long[] shape = Datasets.sampleShape(model.data());
+        if (gif != null && toy) {
+            throw new IllegalArgumentException("--gif is for image models; " + model.data() + " is 2-D data");
+        }
+        int totalSteps = spec.stepsFor(model.schedule()).size();
+        // About 50 frames whatever the step count.
+        DenoisingGif recorder = gif == null ? null : new DenoisingGif(Math.min(n, 8), Math.max(1, totalSteps / 50));
         long start = System.nanoTime();
         Tensor samples;
         try (ProgressBar pb = Progress.bar("sample", Generation.totalSteps(model.schedule(), spec, n, batchSize))) {
-            samples = Generation.sample(model.denoiser(), model.schedule(), spec, shape, n, seed, batchSize, pb::step);
+            samples = Generation.sample(model.denoiser(), model.schedule(), spec, shape, n, seed, batchSize, pb::step,
+                    recorder == null ? StepListener.NONE : recorder);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         String label = spec.kind().name().toLowerCase(Locale.ROOT) + "-" + spec.stepsFor(model.schedule()).size();
         out.printf(Locale.ROOT, "sampled %d %s with %s in %.1f s%n", n, toy ? "points" : "images", label, seconds);
+        if (recorder != null) {
+            recorder.write(gif, 80);
+            out.println("trajectory (x_t | predicted x0, " + recorder.frameCount() + " frames): " + gif);
+        }
         if (!toy) {
             if (format == Format.PNG) {
                 Files.createDirectories(target);

@@ -39,6 +39,9 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--csv", description = "Also write the samples as CSV.")
     Path csv;
 
+    @Option(names = "--gif", description = "Also write the first batch's denoising (x_t | predicted x0) as an animated GIF.")
+    Path gif;
+
     @Option(names = "--overwrite", description = "Replace existing outputs.")
     boolean overwrite;
 
@@ -49,7 +52,7 @@ final class SampleCommand implements Callable<Integer> {
             case "png" -> Runs.Format.PNG;
             default -> throw new IllegalArgumentException("unknown format '" + format + "'; expected grid or png");
         });
-        Runs.sample(checkpoint, sampler.toSpec(), n, seed, batchSize, !noEma, out, f, csv, overwrite, System.out);
+        Runs.sample(checkpoint, sampler.toSpec(), n, seed, batchSize, !noEma, out, f, csv, gif, overwrite, System.out);
         return 0;
     }
 }

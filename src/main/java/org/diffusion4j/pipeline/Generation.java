@@ -32,6 +32,14 @@ public final class Generation {
      */
     public static Tensor sample(Denoiser model, NoiseSchedule schedule, SamplerSpec spec, long[] sampleShape, int n,
                                 long seed, int batchSize, Progress progress) {
+        return sample(model, schedule, spec, sampleShape, n, seed, batchSize, progress, StepListener.NONE);
+    }
+
+    /**
+     * As above, and {@code firstBatch} sees every step of the first batch (e.g. to record the trajectory).
+     */
+    public static Tensor sample(Denoiser model, NoiseSchedule schedule, SamplerSpec spec, long[] sampleShape, int n,
+                                long seed, int batchSize, Progress progress, StepListener firstBatch) {
         if (n < 1) {
             throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         }
@@ -41,9 +49,15 @@ public final class Generation {
         List<Step> steps = spec.stepsFor(schedule);
         long[] outShape = withBatch(sampleShape, n);
         Tensor out = torch.empty(outShape, new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
-        StepListener listener = (i, count, xt, x0) -> progress.stepDone();
         for (int start = 0; start < n; start += batchSize) {
             int b = Math.min(batchSize, n - start);
+            boolean first = start == 0;
+            StepListener listener = (i, count, xt, x0) -> {
+                if (first) {
+                    firstBatch.onStep(i, count, xt, x0);
+                }
+                progress.stepDone();
+            };
             try (PointerScope scope = new PointerScope()) {
                 NoiseSource noise = NoiseSource.perSample(seed, start, b);
                 Tensor xT = noise.next(withBatch(sampleShape, b));

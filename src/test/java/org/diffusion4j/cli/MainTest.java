@@ -190,9 +190,12 @@ class MainTest {
         assertThat(log.get(6)).startsWith("5,");
 
         Path grid = dir.resolve("mnist/grid.png");
+        Path gif = dir.resolve("mnist/trajectory.gif");
         Run g = run("sample", "--checkpoint", ck2.toString(), "--sampler", "ddim", "--sampler-steps", "2", "--n", "6",
-                "--out", grid.toString());
+                "--out", grid.toString(), "--gif", gif.toString());
         assertThat(g.code()).as(g.err()).isZero();
+        assertThat(g.out()).contains("2 frames");
+        assertThat(gif).isNotEmptyFile();
         java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(grid.toFile());
         assertThat(img.getWidth()).isEqualTo(3 * (28 * 2 + 2) + 2);
         Path pngs = dir.resolve("mnist/pngs");

@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.global.torch;
  * diffusers' spatial self-attention (Attention with group_norm, residual connection, as built for UNet2DModel's
  * attention blocks): every pixel attends to every pixel through scaled_dot_product_attention.
  */
-final class Attention extends Module {
+final class Attention extends Layers.Node {
     private final Layers.GroupNorm groupNorm;
     private final Layers.Linear toQ;
     private final Layers.Linear toK;
@@ -25,7 +25,7 @@ final class Attention extends Module {
         toQ = register_module("to_q", new Layers.Linear(channels, channels));
         toK = register_module("to_k", new Layers.Linear(channels, channels));
         toV = register_module("to_v", new Layers.Linear(channels, channels));
-        Module out = register_module("to_out", Layers.container());
+        Module out = container(this, "to_out");
         toOut = out.register_module("0", new Layers.Linear(channels, channels));
     }
 

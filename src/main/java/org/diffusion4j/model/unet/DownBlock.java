@@ -6,14 +6,14 @@ import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 
 /** DownBlock2D / AttnDownBlock2D: resnets (each optionally followed by attention), then a stride-2 conv. */
-final class DownBlock extends Module {
+final class DownBlock extends Layers.Node {
     private final List<ResnetBlock> resnets = new ArrayList<>();
     private final List<Attention> attentions = new ArrayList<>();
     private final Layers.Conv2d downsampler;
 
     DownBlock(UNetConfig c, int in, int out, boolean attention, boolean downsample) {
-        Module r = register_module("resnets", Layers.container());
-        Module a = attention ? register_module("attentions", Layers.container()) : null;
+        Module r = container(this, "resnets");
+        Module a = attention ? container(this, "attentions") : null;
         for (int j = 0; j < c.layersPerBlock(); j++) {
             resnets.add(r.register_module(Integer.toString(j),
                     new ResnetBlock(j == 0 ? in : out, out, c.timeEmbedDim(), c.normNumGroups(), c.normEps())));
@@ -23,8 +23,8 @@ final class DownBlock extends Module {
             }
         }
         if (downsample) {
-            Module d = register_module("downsamplers", Layers.container());
-            Module op = d.register_module("0", Layers.container());
+            Module d = container(this, "downsamplers");
+            Module op = container(d, "0");
             downsampler = op.register_module("conv", new Layers.Conv2d(out, out, 3, 2, 1));
         } else {
             downsampler = null;

@@ -14,9 +14,20 @@ import org.diffusion4j.tensor.Scopes;
 final class Layers {
     private Layers() {}
 
-    /** A module holding only named children, like nn.ModuleList. */
-    static Module container() {
-        return Scopes.detach(new Module());
+    /**
+     * Base of every U-Net module: registers child containers (like nn.ModuleList) and keeps them strongly reachable.
+     * A Java-allocated Module calls back into its Java object for virtual methods such as train(bool); once the GC
+     * has collected an unreferenced container, that callback throws NullPointerException from native code.
+     */
+    abstract static class Node extends Module {
+        private final java.util.List<Module> containers = new java.util.ArrayList<>();
+
+        /** Registers an empty child module {@code name} under {@code parent} and keeps it alive with this node. */
+        Module container(Module parent, String name) {
+            Module c = parent.register_module(name, Scopes.detach(new Module()));
+            containers.add(c);
+            return c;
+        }
     }
 
     /** An owning handle to a registered parameter (register_parameter returns a reference into the module's dict). */
@@ -25,7 +36,7 @@ final class Layers {
     }
 
     /** nn.Conv2d with square kernel, "same"-style padding and optional stride. */
-    static final class Conv2d extends Module {
+    static final class Conv2d extends Node {
         private final Tensor weight;
         private final Tensor bias;
         private final long[] stride;
@@ -44,7 +55,7 @@ final class Layers {
     }
 
     /** nn.Linear. */
-    static final class Linear extends Module {
+    static final class Linear extends Node {
         private final Tensor weight;
         private final Tensor bias;
 
@@ -59,7 +70,7 @@ final class Layers {
     }
 
     /** nn.GroupNorm with affine parameters (ones and zeros). */
-    static final class GroupNorm extends Module {
+    static final class GroupNorm extends Node {
         private final Tensor weight;
         private final Tensor bias;
         private final int groups;
@@ -82,7 +93,7 @@ final class Layers {
     }
 
     /** nn.Embedding (initialised N(0, 1) by the network). */
-    static final class Embedding extends Module {
+    static final class Embedding extends Node {
         private final Tensor weight;
 
         Embedding(int count, int dim) {

@@ -4,14 +4,14 @@ import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 
 /** UNetMidBlock2D: resnet, attention, resnet at the lowest resolution. */
-final class MidBlock extends Module {
+final class MidBlock extends Layers.Node {
     private final ResnetBlock first;
     private final Attention attention;
     private final ResnetBlock second;
 
     MidBlock(UNetConfig c, int channels) {
-        Module r = register_module("resnets", Layers.container());
-        Module a = register_module("attentions", Layers.container());
+        Module r = container(this, "resnets");
+        Module a = container(this, "attentions");
         first = r.register_module("0", new ResnetBlock(channels, channels, c.timeEmbedDim(), c.normNumGroups(), c.normEps()));
         attention = a.register_module("0", new Attention(channels, c.heads(channels), c.normNumGroups(), c.normEps()));
         second = r.register_module("1", new ResnetBlock(channels, channels, c.timeEmbedDim(), c.normNumGroups(), c.normEps()));

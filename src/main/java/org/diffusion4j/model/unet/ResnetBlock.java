@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.global.torch;
  * diffusers' ResnetBlock2D with the default settings: GroupNorm-SiLU-conv, add the projected time embedding,
  * GroupNorm-SiLU-conv, plus a 1x1 conv shortcut when the channel count changes.
  */
-final class ResnetBlock extends Module {
+final class ResnetBlock extends Layers.Node {
     private final Layers.GroupNorm norm1;
     private final Layers.Conv2d conv1;
     private final Layers.Linear timeEmbProj;

@@ -19,7 +19,7 @@ import org.diffusion4j.tensor.Torch;
  * diffusers' UNet2DModel: the same architecture, config fields and parameter names, so its safetensors weights load
  * directly. Positional time embedding, default resnet time scaling, conv down/upsampling and mid-block attention.
  */
-public final class UNet2DModel extends Module implements Network {
+public final class UNet2DModel extends Layers.Node implements Network {
     private final UNetConfig config;
     private final Layers.Conv2d convIn;
     private final Layers.Linear timeLinear1;
@@ -39,13 +39,13 @@ public final class UNet2DModel extends Module implements Network {
         int levels = ch.size();
         int temb = config.timeEmbedDim();
         convIn = register_module("conv_in", new Layers.Conv2d(config.inChannels(), ch.get(0), 3, 1, 1));
-        Module te = register_module("time_embedding", Layers.container());
+        Module te = container(this, "time_embedding");
         timeLinear1 = te.register_module("linear_1", new Layers.Linear(ch.get(0), temb));
         timeLinear2 = te.register_module("linear_2", new Layers.Linear(temb, temb));
         classEmbedding = config.numClassEmbeds() == null ? null
                 : register_module("class_embedding", new Layers.Embedding(config.numClassEmbeds(), temb));
 
-        Module downs = register_module("down_blocks", Layers.container());
+        Module downs = container(this, "down_blocks");
         int out = ch.get(0);
         for (int i = 0; i < levels; i++) {
             int in = out;
@@ -54,7 +54,7 @@ public final class UNet2DModel extends Module implements Network {
                     config.downBlockTypes().get(i).startsWith("Attn"), i < levels - 1)));
         }
         mid = register_module("mid_block", new MidBlock(config, ch.get(levels - 1)));
-        Module ups = register_module("up_blocks", Layers.container());
+        Module ups = container(this, "up_blocks");
         out = ch.get(levels - 1);
         for (int i = 0; i < levels; i++) {
             int prevOut = out;

@@ -11,7 +11,7 @@ import org.bytedeco.pytorch.global.torch;
  * UpBlock2D / AttnUpBlock2D: layers_per_block + 1 resnets, each fed the concatenation of the current features and
  * the matching skip from the down path (optionally followed by attention), then nearest 2x upsampling and a conv.
  */
-final class UpBlock extends Module {
+final class UpBlock extends Layers.Node {
     private final List<ResnetBlock> resnets = new ArrayList<>();
     private final List<Attention> attentions = new ArrayList<>();
     private final Layers.Conv2d upsampler;
@@ -22,8 +22,8 @@ final class UpBlock extends Module {
      */
     UpBlock(UNetConfig c, int in, int out, int prevOut, boolean attention, boolean upsample) {
         int layers = c.layersPerBlock() + 1;
-        Module r = register_module("resnets", Layers.container());
-        Module a = attention ? register_module("attentions", Layers.container()) : null;
+        Module r = container(this, "resnets");
+        Module a = attention ? container(this, "attentions") : null;
         for (int j = 0; j < layers; j++) {
             int skip = j == layers - 1 ? in : out;
             int resIn = j == 0 ? prevOut : out;
@@ -35,8 +35,8 @@ final class UpBlock extends Module {
             }
         }
         if (upsample) {
-            Module u = register_module("upsamplers", Layers.container());
-            Module op = u.register_module("0", Layers.container());
+            Module u = container(this, "upsamplers");
+            Module op = container(u, "0");
             upsampler = op.register_module("conv", new Layers.Conv2d(out, out, 3, 1, 1));
         } else {
             upsampler = null;

@@ -154,6 +154,23 @@ class UNet2DModelTest {
     }
 
     @Test
+    void survivesGarbageCollectionOfItsJavaWrappers() throws InterruptedException {
+        UNet2DModel net = new UNet2DModel(UNetConfig.small(16, 1, null), Rng.of(1));
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        // train()/eval() recurse through every child via Java callbacks: a collected container would throw here.
+        net.train(true);
+        net.eval();
+        assertThat(net.is_training()).isFalse();
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            Tensor out = net.forward(Rng.of(2).randn(1, 1, 16, 16), Tensors.fromFloats(new float[] {5}, 1));
+            assertThat(Shapes.of(out)).containsExactly(1, 1, 16, 16);
+        }
+    }
+
+    @Test
     void rejectsWrongInputs() {
         try (PointerScope scope = new PointerScope()) {
             UNet2DModel cond = new UNet2DModel(UNetConfig.small(16, 1, 10), Rng.of(1));
