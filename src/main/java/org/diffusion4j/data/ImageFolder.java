@@ -1,0 +1,153 @@
+package org.diffusion4j.data;
+
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.event.IIOReadWarningListener;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * A folder of PNG/JPEG images, each resized (shorter side to {@code size}, bilinear) and centre-cropped to
+ * size x size, as grey or RGB. Strict: an empty folder, a file that is not PNG/JPEG, a declared size above the pixel
+ * limit (checked from the header, before decoding: decompression bombs), a decoder warning (e.g. truncated data) or
+ * an unsupported colour model is an error naming the file. Hidden files are ignored.
+ */
+public final class ImageFolder {
+    /** Largest image accepted, in pixels (decoding allocates 4 bytes per pixel). */
+    public static final long MAX_PIXELS = 40_000_000L;
+
+    /** Output colour. */
+    public enum Color {
+        GREY(1), RGB(3);
+
+        private final int channels;
+
+        Color(int channels) {
+            this.channels = channels;
+        }
+
+        public int channels() {
+            return channels;
+        }
+
+        public static Color parse(String s) {
+            return switch (s.trim().toLowerCase(Locale.ROOT)) {
+                case "grey", "gray", "l" -> GREY;
+                case "rgb" -> RGB;
+                default -> throw new IllegalArgumentException("unknown colour mode '" + s + "'; expected grey or rgb");
+            };
+        }
+    }
+
+    private ImageFolder() {}
+
+    /** Loads every image of {@code dir} (sorted by name). */
+    public static LabeledImages load(Path dir, int size, Color color) throws IOException {
+        if (size < 1 || size > 4096) {
+            throw new IllegalArgumentException("image size must be in [1, 4096], got " + size);
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new IOException(dir + ": not a directory");
+        }
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+        }
+        if (files.isEmpty()) {
+            throw new IOException(dir + ": no images (empty folder)");
+        }
+        int c = color.channels();
+        byte[] pixels = new byte[Math.multiplyExact(Math.multiplyExact(files.size(), c), size * size)];
+        for (int i = 0; i < files.size(); i++) {
+            Path f = files.get(i);
+            String name = f.getFileName().toString().toLowerCase(Locale.ROOT);
+            if (Files.isDirectory(f) || !(name.endsWith(".png") || name.endsWith(".jpg") || name.endsWith(".jpeg"))) {
+                throw new IOException(f + ": not a PNG or JPEG file (image folders must hold images only)");
+            }
+            BufferedImage img = fit(decode(f), size);
+            int base = i * c * size * size;
+            for (int y = 0; y < size; y++) {
+                for (int x = 0; x < size; x++) {
+                    int rgb = img.getRGB(x, y);
+                    int r = (rgb >> 16) & 0xff;
+                    int g = (rgb >> 8) & 0xff;
+                    int b = rgb & 0xff;
+                    int p = y * size + x;
+                    if (color == Color.GREY) {
+                        pixels[base + p] = (byte) Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+                    } else {
+                        pixels[base + p] = (byte) r;
+                        pixels[base + size * size + p] = (byte) g;
+                        pixels[base + 2 * size * size + p] = (byte) b;
+                    }
+                }
+            }
+        }
+        return new LabeledImages(pixels, null, files.size(), c, size, size, 1, "folder:" + dir.getFileName());
+    }
+
+    /** Decodes one image, checking its declared size first and turning decoder warnings into errors. */
+    static BufferedImage decode(Path f) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(f.toFile())) {
+            if (in == null) {
+                throw new IOException(f + ": cannot open");
+            }
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new IOException(f + ": not a readable PNG or JPEG (no decoder recognises its content)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0);
+                long h = reader.getHeight(0);
+                if (w < 1 || h < 1 || w * h > MAX_PIXELS) {
+                    throw new IOException(f + ": declared size " + w + "x" + h + " is outside [1, " + MAX_PIXELS
+                            + " pixels] (refused before decoding)");
+                }
+                String[] warning = new String[1];
+                reader.addIIOReadWarningListener((IIOReadWarningListener) (src, msg) -> warning[0] = msg);
+                BufferedImage img = reader.read(0);
+                if (warning[0] != null) {
+                    throw new IOException(f + ": decoder warning: " + warning[0]);
+                }
+                return img;
+            } catch (javax.imageio.IIOException e) {
+                throw new IOException(f + ": cannot decode: " + e.getMessage(), e);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException e) {
+            throw e.getMessage() != null && e.getMessage().startsWith(f.toString()) ? e
+                    : new IOException(f + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // Truncated or exotic files surface as runtime exceptions from some decoders.
+            throw new IOException(f + ": cannot decode (" + e + ")", e);
+        }
+    }
+
+    /** Resizes the shorter side to {@code size} and centre-crops. */
+    static BufferedImage fit(BufferedImage src, int size) {
+        double scale = (double) size / Math.min(src.getWidth(), src.getHeight());
+        int w = Math.max(size, (int) Math.round(src.getWidth() * scale));
+        int h = Math.max(size, (int) Math.round(src.getHeight() * scale));
+        BufferedImage out = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        try {
+            g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+            g.drawImage(src, -(w - size) / 2, -(h - size) / 2, w, h, null);
+        } finally {
+            g.dispose();
+        }
+        return out;
+    }
+}

@@ -1,0 +1,99 @@
+package org.diffusion4j.data;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.zip.CRC32;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ImageFolderTest {
+    @TempDir
+    Path dir;
+
+    private static byte[] png(int w, int h, int rgb) throws IOException {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, x < w / 2 ? rgb : 0xFFFFFF);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(img, "png", out);
+        return out.toByteArray();
+    }
+
+    @Test
+    void resizesCropsAndConvertsColour() throws IOException {
+        Path d = Files.createDirectory(dir.resolve("ok"));
+        Files.write(d.resolve("a.png"), png(40, 20, 0xFF0000));
+        Files.write(d.resolve("b.PNG"), png(20, 20, 0x0000FF));
+        Files.write(d.resolve(".DS_Store"), new byte[] {1, 2});
+        LabeledImages rgb = ImageFolder.load(d, 8, ImageFolder.Color.RGB);
+        assertThat(rgb.count()).isEqualTo(2);
+        assertThat(rgb.channels()).isEqualTo(3);
+        // a.png: 40x20 -> 16x8 -> centre 8x8 crop, columns 0-3 red, 4-7 white.
+        byte[] p = rgb.pixels();
+        assertThat(p[0] & 0xff).isEqualTo(255);
+        assertThat(p[64] & 0xff).isZero();
+        assertThat(p[7] & 0xff).isEqualTo(255);
+        assertThat(p[64 + 7] & 0xff).isEqualTo(255);
+        LabeledImages grey = ImageFolder.load(d, 8, ImageFolder.Color.GREY);
+        assertThat(grey.channels()).isEqualTo(1);
+        assertThat(grey.pixels()[0] & 0xff).isEqualTo(76);
+    }
+
+    @Test
+    void rejectsEmptyAndMixedFolders() throws IOException {
+        Path empty = Files.createDirectory(dir.resolve("empty"));
+        assertThatThrownBy(() -> ImageFolder.load(empty, 8, ImageFolder.Color.RGB)).hasMessageContaining("empty folder");
+        Path mixed = Files.createDirectory(dir.resolve("mixed"));
+        Files.write(mixed.resolve("a.png"), png(8, 8, 0));
+        Files.writeString(mixed.resolve("notes.txt"), "hi");
+        assertThatThrownBy(() -> ImageFolder.load(mixed, 8, ImageFolder.Color.RGB))
+                .hasMessageContaining("notes.txt: not a PNG or JPEG");
+    }
+
+    @Test
+    void rejectsTruncatedFakeAndBombImages() throws IOException {
+        Path d = Files.createDirectory(dir.resolve("bad"));
+        byte[] good = png(16, 16, 0x00FF00);
+        Path truncated = d.resolve("t.png");
+        Files.write(truncated, Arrays.copyOf(good, good.length / 2));
+        assertThatThrownBy(() -> ImageFolder.decode(truncated)).hasMessageStartingWith(truncated.toString());
+        Path fake = d.resolve("f.png");
+        Files.writeString(fake, "not an image at all");
+        assertThatThrownBy(() -> ImageFolder.decode(fake)).hasMessageContaining("no decoder recognises");
+        // A PNG whose header declares 100000 x 100000 pixels: refused from the header, nothing is decoded.
+        Path bomb = d.resolve("bomb.png");
+        Files.write(bomb, withDeclaredSize(good, 100_000, 100_000));
+        assertThatThrownBy(() -> ImageFolder.decode(bomb)).hasMessageContaining("100000x100000")
+                .hasMessageContaining("refused before decoding");
+    }
+
+    /** Rewrites a PNG's IHDR width and height (and its CRC). */
+    private static byte[] withDeclaredSize(byte[] png, int w, int h) {
+        byte[] out = png.clone();
+        ByteBuffer b = ByteBuffer.wrap(out);
+        b.putInt(16, w);
+        b.putInt(20, h);
+        CRC32 crc = new CRC32();
+        crc.update(out, 12, 17);
+        b.putInt(29, (int) crc.getValue());
+        return out;
+    }
+
+    @Test
+    void colourNamesParse() {
+        assertThat(ImageFolder.Color.parse("gray")).isEqualTo(ImageFolder.Color.GREY);
+        assertThatThrownBy(() -> ImageFolder.Color.parse("cmyk")).hasMessageContaining("grey or rgb");
+    }
+}
