@@ -14,12 +14,20 @@ import picocli.CommandLine.Option;
 /** Training hyperparameters shared by {@code train} and the default demo. Defaults are the toy defaults. */
 final class TrainOptions {
     @Option(names = "--data", defaultValue = "swiss-roll", description = "Dataset: swiss-roll, two-moons, "
-            + "8gaussians, checkerboard (2-D) or mnist, fashion-mnist (images) (default: ${DEFAULT-VALUE}).")
+            + "8gaussians, checkerboard (2-D) or mnist, fashion-mnist, folder:PATH (images) (default: ${DEFAULT-VALUE}).")
     String data;
 
     @Option(names = "--data-dir", description = "Folder with the image dataset's IDX files (default: ../shared/datasets/"
             + "NAME, then the fetch cache).")
     java.nio.file.Path dataDir;
+
+    @Option(names = "--image-size", defaultValue = "32",
+            description = "For --data folder:PATH: resize and centre-crop to this size (default: ${DEFAULT-VALUE}).")
+    int imageSize;
+
+    @Option(names = "--color", defaultValue = "rgb",
+            description = "For --data folder:PATH: grey or rgb (default: ${DEFAULT-VALUE}).")
+    String color;
 
     @Option(names = "--model", description = "mlp or unet (default: mlp for 2-D data, unet for images).")
     String model;
@@ -84,6 +92,11 @@ final class TrainOptions {
 
     /** Builds and validates the run; every error names its option. Defaults depend on the kind of data. */
     RunSpec toSpec() {
+        if (data.startsWith(Datasets.FOLDER) && data.split(":", -1).length < 4) {
+            String path = data.substring(Datasets.FOLDER.length());
+            data = named("--data/--image-size/--color", () -> Datasets.folderId(java.nio.file.Path.of(path), imageSize,
+                    org.diffusion4j.data.ImageFolder.Color.parse(color)));
+        }
         named("--data", () -> {
             Datasets.check(data);
             return data;

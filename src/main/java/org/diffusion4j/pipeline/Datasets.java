@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import org.diffusion4j.data.DataSource;
 import org.diffusion4j.data.DatasetFetcher;
+import org.diffusion4j.data.ImageFolder;
 import org.diffusion4j.data.LabeledImages;
 import org.diffusion4j.data.Mnist;
 import org.diffusion4j.data.ToyDataset;
@@ -22,10 +23,39 @@ public final class Datasets {
         }
     }
 
+    /** Prefix of image-folder ids: {@code folder:SIZE:COLOUR:PATH}, e.g. {@code folder:32:rgb:/data/faces}. */
+    public static final String FOLDER = "folder:";
+
+    /** The canonical id of an image folder, recording how it is read. */
+    public static String folderId(Path dir, int size, ImageFolder.Color color) {
+        if (size < 1) {
+            throw new IllegalArgumentException("image size must be >= 1, got " + size);
+        }
+        return FOLDER + size + ":" + color.name().toLowerCase(java.util.Locale.ROOT) + ":" + dir.toAbsolutePath().normalize();
+    }
+
+    private record Folder(int size, ImageFolder.Color color, Path dir) {
+        static Folder parse(String id) {
+            String[] parts = id.substring(FOLDER.length()).split(":", 3);
+            if (parts.length != 3) {
+                throw new IllegalArgumentException("image folder id '" + id + "' must be folder:SIZE:COLOUR:PATH");
+            }
+            try {
+                return new Folder(Integer.parseInt(parts[0]), ImageFolder.Color.parse(parts[1]), Path.of(parts[2]));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("image folder id '" + id + "': size '" + parts[0] + "' is not a number");
+            }
+        }
+    }
+
     /** The shape of one sample of {@code id}, without loading it. */
     public static long[] sampleShape(String id) {
         if (isToy(id)) {
             return ToyDataset.parse(id).sampleShape();
+        }
+        if (id.startsWith(FOLDER)) {
+            Folder f = Folder.parse(id);
+            return new long[] {f.color().channels(), f.size(), f.size()};
         }
         Mnist.parse(id);
         return new long[] {1, 28, 28};
@@ -33,12 +63,14 @@ public final class Datasets {
 
     /** Checks that {@code id} names a known dataset. */
     public static void check(String id) {
-        if (!isToy(id)) {
+        if (id.startsWith(FOLDER)) {
+            Folder.parse(id);
+        } else if (!isToy(id)) {
             try {
                 Mnist.parse(id);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("unknown dataset '" + id + "'; expected one of swiss-roll, two-moons, "
-                        + "8gaussians, checkerboard, mnist, fashion-mnist");
+                        + "8gaussians, checkerboard, mnist, fashion-mnist, folder:PATH");
             }
         }
     }
@@ -52,6 +84,10 @@ public final class Datasets {
     public static DataSource resolve(String id, Path dataDir, long seed) throws IOException {
         if (isToy(id)) {
             return ToyDataset.parse(id);
+        }
+        if (id.startsWith(FOLDER)) {
+            Folder f = Folder.parse(id);
+            return ImageFolder.load(f.dir(), f.size(), f.color()).source(seed, false);
         }
         return images(id, dataDir, true).source(seed, false);
     }

@@ -209,6 +209,31 @@ class MainTest {
     }
 
     @Test
+    void trainsOnAnImageFolder() throws IOException {
+        Path images = Files.createDirectories(dir.resolve("folder/images"));
+        for (int i = 0; i < 6; i++) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(40, 30,
+                    java.awt.image.BufferedImage.TYPE_INT_RGB);
+            img.setRGB(i, i, 0xFF8000);
+            javax.imageio.ImageIO.write(img, "png", images.resolve("img" + i + ".png").toFile());
+        }
+        Path ck = dir.resolve("folder/m.safetensors");
+        Run r = run("train", "--data", "folder:" + images, "--image-size", "8", "--color", "rgb", "--channels", "8,16",
+                "--steps", "2", "--batch-size", "4", "--out", ck.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("on folder:8:rgb:" + images.toAbsolutePath(), "\"in_channels\":3");
+        Path grid = dir.resolve("folder/grid.png");
+        Run s = run("sample", "--checkpoint", ck.toString(), "--sampler", "ddim", "--sampler-steps", "2", "--n", "4",
+                "--out", grid.toString());
+        assertThat(s.code()).as(s.err()).isZero();
+        assertThat(javax.imageio.ImageIO.read(grid.toFile()).getWidth()).isEqualTo(2 * (8 * 2 + 2) + 2);
+        Run bad = run("train", "--data", "folder:" + dir.resolve("folder/none"), "--steps", "1", "--out",
+                dir.resolve("folder/x.safetensors").toString());
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("folder/none: not a directory");
+    }
+
+    @Test
     void resumeOfAMissingOrMismatchedCheckpointFailsAndNeverStartsFresh() throws IOException {
         Path out = dir.resolve("r/model.safetensors");
         Run missing = run("train", "--steps", "2", "--resume", dir.resolve("r/none.safetensors").toString(), "--out",
