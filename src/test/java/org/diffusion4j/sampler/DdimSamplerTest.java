@@ -3,7 +3,6 @@ package org.diffusion4j.sampler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
@@ -13,12 +12,9 @@ import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimestepSpacing;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
-import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 
 class DdimSamplerTest {
-    private static final double TOL = 2e-5;
-
     private static List<Step> steps(DiffusersCase c) {
         return Steps.ddim(c.schedule, c.numInference(), c.spacing(), c.config.get("steps_offset").asInt(),
                 c.config.get("set_alpha_to_one").asBoolean());
@@ -35,27 +31,8 @@ class DdimSamplerTest {
     }
 
     @Test
-    void replaysEveryRecordedDiffusersStep() {
-        List<Path> files = Shared.schedulerCases("DDIMScheduler");
-        assertThat(files).hasSize(4);
-        for (Path f : files) {
-            DiffusersCase c = new DiffusersCase(f);
-            double worst = c.replayError(sampler(c), steps(c));
-            System.out.printf("%s per-step replay max rel error %.2e%n", c.name(), worst);
-            assertThat(worst).as(c.name() + " per-step replay error").isLessThanOrEqualTo(TOL);
-        }
-    }
-
-    @Test
-    void closedLoopMatchesEveryRecordedTrajectory() {
-        List<Path> files = Shared.schedulerCases("DDIMScheduler");
-        assertThat(files).hasSize(4);
-        for (Path f : files) {
-            DiffusersCase c = new DiffusersCase(f);
-            double worst = c.closedLoopError(sampler(c), steps(c));
-            System.out.printf("%s closed-loop max rel error %.2e%n", c.name(), worst);
-            assertThat(worst).as(c.name() + " closed-loop error").isLessThanOrEqualTo(TOL);
-        }
+    void matchesEveryRecordedDiffusersTrajectoryStepByStepAndClosedLoop() {
+        DiffusersCase.assertConforms("DDIMScheduler", 4, DdimSamplerTest::steps, DdimSamplerTest::sampler);
     }
 
     @Test

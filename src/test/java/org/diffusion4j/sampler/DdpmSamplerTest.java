@@ -3,7 +3,6 @@ package org.diffusion4j.sampler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
@@ -14,12 +13,9 @@ import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimestepSpacing;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
-import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 
 class DdpmSamplerTest {
-    private static final double TOL = 2e-5;
-
     private static DdpmSampler.Options options(DiffusersCase c) {
         return new DdpmSampler.Options(DdpmSampler.Variance.parse(c.config.get("variance_type").asText()),
                 c.config.get("clip_sample").asBoolean(), c.config.get("clip_sample_range").asDouble());
@@ -30,27 +26,8 @@ class DdpmSamplerTest {
     }
 
     @Test
-    void replaysEveryRecordedDiffusersStep() {
-        List<Path> files = Shared.schedulerCases("DDPMScheduler");
-        assertThat(files).hasSize(4);
-        for (Path f : files) {
-            DiffusersCase c = new DiffusersCase(f);
-            double worst = c.replayError(sampler(c), Steps.ddpm(c.schedule, c.numInference(), c.spacing(), c.config.get("steps_offset").asInt()));
-            System.out.printf("%s per-step replay max rel error %.2e%n", c.name(), worst);
-            assertThat(worst).as(c.name() + " per-step replay error").isLessThanOrEqualTo(TOL);
-        }
-    }
-
-    @Test
-    void closedLoopMatchesEveryRecordedTrajectory() {
-        List<Path> files = Shared.schedulerCases("DDPMScheduler");
-        assertThat(files).hasSize(4);
-        for (Path f : files) {
-            DiffusersCase c = new DiffusersCase(f);
-            double worst = c.closedLoopError(sampler(c), Steps.ddpm(c.schedule, c.numInference(), c.spacing(), c.config.get("steps_offset").asInt()));
-            System.out.printf("%s closed-loop max rel error %.2e%n", c.name(), worst);
-            assertThat(worst).as(c.name() + " closed-loop error").isLessThanOrEqualTo(TOL);
-        }
+    void matchesEveryRecordedDiffusersTrajectoryStepByStepAndClosedLoop() {
+        DiffusersCase.assertConforms("DDPMScheduler", 4, c -> Steps.ddpm(c.schedule, c.numInference(), c.spacing(), c.config.get("steps_offset").asInt()), DdpmSamplerTest::sampler);
     }
 
     @Test

@@ -125,6 +125,28 @@ final class DiffusersCase {
         }
     }
 
+    /** The README's tolerance for float64 implementations (max rel error over every element and step). */
+    static final double TOLERANCE = 2e-5;
+
+    /**
+     * Checks every recorded case of {@code scheduler} (there must be {@code expectedCases}) both step by step and
+     * closed loop, printing the errors.
+     */
+    static void assertConforms(String scheduler, int expectedCases,
+                               java.util.function.Function<DiffusersCase, List<Step>> steps,
+                               java.util.function.Function<DiffusersCase, Sampler> sampler) {
+        List<Path> files = Shared.schedulerCases(scheduler);
+        org.assertj.core.api.Assertions.assertThat(files).as(scheduler + " cases").hasSize(expectedCases);
+        for (Path f : files) {
+            DiffusersCase c = new DiffusersCase(f);
+            double replay = c.replayError(sampler.apply(c), steps.apply(c));
+            double loop = c.closedLoopError(sampler.apply(c), steps.apply(c));
+            System.out.printf("%s max rel error: per-step replay %.2e, closed loop %.2e%n", c.name(), replay, loop);
+            org.assertj.core.api.Assertions.assertThat(replay).as(c.name() + " per-step replay").isLessThanOrEqualTo(TOLERANCE);
+            org.assertj.core.api.Assertions.assertThat(loop).as(c.name() + " closed loop").isLessThanOrEqualTo(TOLERANCE);
+        }
+    }
+
     /** Replays the recorded noise of steps [from, to) in order. */
     NoiseSource recordedNoise(int from, int to) {
         Deque<Tensor> queue = new ArrayDeque<>();
