@@ -87,6 +87,9 @@ final class TrainOptions {
     @Option(names = "--depth", defaultValue = "3", description = "MLP residual blocks (default: ${DEFAULT-VALUE}).")
     int depth;
 
+    @Option(names = "--bf16", description = "Run the forward pass under bfloat16 autocast (weights stay float32).")
+    boolean bf16;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed for weights, batches and noise (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -108,7 +111,7 @@ final class TrainOptions {
                 () -> new ScheduleConfig(timesteps, bs, betaStart, betaEnd, zeroTerminalSnr));
         TrainConfig train = named("training options", () -> new TrainConfig(or(steps, 3000L),
                 or(batchSize, toy ? 256 : 64), or(lr, toy ? 1e-3 : 5e-4), weightDecay, 0.9, 0.999, 1e-8,
-                or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed));
+                or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed, bf16));
         String type = model != null ? model : toy ? "mlp" : "unet";
         long[] shape = Datasets.sampleShape(data);
         NetworkConfig net = switch (type) {

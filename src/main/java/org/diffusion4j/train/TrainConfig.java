@@ -18,10 +18,12 @@ import org.diffusion4j.model.Parameterization;
  * @param minSnrGamma  min-SNR-gamma loss weighting (Hang et al. 2023; 5 is theirs); 0 disables it
  * @param prediction   what the network predicts (epsilon)
  * @param seed         seeds the initial weights and, with the step number, every batch, timestep and noise draw
+ * @param bf16         run the forward pass under bfloat16 autocast (faster on CPUs with bf16 units; weights, optimizer
+ *                     state and the loss stay float32); off by default
  */
 public record TrainConfig(long steps, int batchSize, double learningRate, double weightDecay, double beta1,
                           double beta2, double adamEps, long warmupSteps, double gradClip, double emaDecay,
-                          double minSnrGamma, Parameterization prediction, long seed) {
+                          double minSnrGamma, Parameterization prediction, long seed, boolean bf16) {
 
     public TrainConfig {
         if (steps < 1) {
@@ -65,17 +67,17 @@ public record TrainConfig(long steps, int batchSize, double learningRate, double
 
     /** The defaults for the 2-D toy sets. */
     public static TrainConfig toyDefaults() {
-        return new TrainConfig(3000, 256, 1e-3, 0.0, 0.9, 0.999, 1e-8, 100, 1.0, 0.995, 0, Parameterization.EPS, 0);
+        return new TrainConfig(3000, 256, 1e-3, 0.0, 0.9, 0.999, 1e-8, 100, 1.0, 0.995, 0, Parameterization.EPS, 0, false);
     }
 
     public TrainConfig withSteps(long newSteps) {
         return new TrainConfig(newSteps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps,
-                gradClip, emaDecay, minSnrGamma, prediction, seed);
+                gradClip, emaDecay, minSnrGamma, prediction, seed, bf16);
     }
 
     public TrainConfig withSeed(long newSeed) {
         return new TrainConfig(steps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps,
-                gradClip, emaDecay, minSnrGamma, prediction, newSeed);
+                gradClip, emaDecay, minSnrGamma, prediction, newSeed, bf16);
     }
 
     /** The learning rate at {@code step}: linear warm-up, then constant. */

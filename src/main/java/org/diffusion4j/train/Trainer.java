@@ -12,6 +12,7 @@ import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.schedule.ForwardProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
+import org.diffusion4j.tensor.Autocast;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 
@@ -82,7 +83,12 @@ public final class Trainer {
             Tensor alpha = forward.alpha(t, rank);
             Tensor sigma = forward.sigma(t, rank);
             Tensor xt = x0.mul(alpha).add(eps.mul(sigma));
-            Tensor out = network.forward(xt, t.to(torch.ScalarType.Float));
+            Tensor out;
+            try (Autocast cast = Autocast.bf16(config.bf16())) {
+                out = network.forward(xt, t.to(torch.ScalarType.Float));
+            }
+            // The loss is computed in float32 whatever the forward pass ran in.
+            out = out.to(torch.ScalarType.Float);
             Tensor target = config.prediction().target(x0, eps, alpha, sigma);
             Tensor perSample = out.sub(target).square().flatten(1, -1).mean(new long[] {1}, false,
                     new org.bytedeco.pytorch.ScalarTypeOptional());

@@ -25,7 +25,7 @@ class TrainingRunTest {
 
     static RunSpec small(long steps) {
         return new RunSpec(new MlpConfig(2, 32, 1, 16), ScheduleConfig.ddpmDefault(),
-                new TrainConfig(steps, 64, 1e-3, 0, 0.9, 0.999, 1e-8, 5, 1, 0.9, 0, Parameterization.V, 11), "two-moons");
+                new TrainConfig(steps, 64, 1e-3, 0, 0.9, 0.999, 1e-8, 5, 1, 0.9, 0, Parameterization.V, 11, false), "two-moons");
     }
 
     @Test

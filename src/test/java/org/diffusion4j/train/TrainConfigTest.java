@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 
 class TrainConfigTest {
     private static TrainConfig with(double lr, int batch, double clip, Parameterization p) {
-        return new TrainConfig(10, batch, lr, 0, 0.9, 0.999, 1e-8, 0, clip, 0.99, 0, p, 0);
+        return new TrainConfig(10, batch, lr, 0, 0.9, 0.999, 1e-8, 0, clip, 0.99, 0, p, 0, false);
     }
 
     @Test
@@ -24,7 +24,7 @@ class TrainConfigTest {
 
     @Test
     void warmupRampsLinearlyThenHolds() {
-        TrainConfig c = new TrainConfig(1000, 8, 1e-3, 0, 0.9, 0.999, 1e-8, 100, 1, 0.99, 0, Parameterization.EPS, 0);
+        TrainConfig c = new TrainConfig(1000, 8, 1e-3, 0, 0.9, 0.999, 1e-8, 100, 1, 0.99, 0, Parameterization.EPS, 0, false);
         assertThat(c.learningRateAt(0)).isEqualTo(1e-5);
         assertThat(c.learningRateAt(49)).isEqualTo(5e-4);
         assertThat(c.learningRateAt(99)).isEqualTo(1e-3);

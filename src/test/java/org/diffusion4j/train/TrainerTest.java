@@ -27,7 +27,7 @@ class TrainerTest {
     private static final MlpConfig SMALL = new MlpConfig(2, 64, 2, 32);
 
     private static TrainConfig config(long steps, long seed, double minSnr, Parameterization p) {
-        return new TrainConfig(steps, 128, 2e-3, 0.01, 0.9, 0.999, 1e-8, 20, 1.0, 0.99, minSnr, p, seed);
+        return new TrainConfig(steps, 128, 2e-3, 0.01, 0.9, 0.999, 1e-8, 20, 1.0, 0.99, minSnr, p, seed, false);
     }
 
     private static Trainer trainer(TrainConfig c, DataSource data) {
@@ -66,6 +66,26 @@ class TrainerTest {
             double factor = p == Parameterization.V ? 0.98 : 0.7;
             assertThat(last).as("%s: mean loss of the last 30 steps vs the first 30", p).isLessThan(factor * first);
         }
+    }
+
+    @Test
+    void bf16AutocastTrainsWithFloat32WeightsAndDiffersFromFp32() {
+        TrainConfig fp32 = config(150, 1, 0, Parameterization.EPS);
+        TrainConfig bf16 = new TrainConfig(150, 128, 2e-3, 0.01, 0.9, 0.999, 1e-8, 20, 1.0, 0.99, 0,
+                Parameterization.EPS, 1, true);
+        Trainer a = trainer(fp32, ToyDataset.SWISS_ROLL);
+        Trainer b = trainer(bf16, ToyDataset.SWISS_ROLL);
+        List<Double> la = run(a);
+        List<Double> lb = run(b);
+        // Same data and noise: bf16 rounding changes the numbers a little, not the outcome.
+        assertThat(lb).isNotEqualTo(la);
+        double meanA = la.subList(120, 150).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        double meanB = lb.subList(120, 150).stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        assertThat(meanB).isCloseTo(meanA, within(0.1 * meanA));
+        for (Tensor p : Parameters.named(b.network().module()).values()) {
+            assertThat(p.scalar_type().value).isEqualTo(torch.ScalarType.Float.value);
+        }
+        assertThat(torch.is_autocast_enabled(torch.DeviceType.CPU)).as("autocast restored after the step").isFalse();
     }
 
     @Test

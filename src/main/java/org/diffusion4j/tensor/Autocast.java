@@ -1,0 +1,43 @@
+package org.diffusion4j.tensor;
+
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * A bfloat16 autocast region on CPU, like {@code with torch.autocast("cpu", dtype=torch.bfloat16)}: matmuls and
+ * convolutions inside run in bf16 (about 1.5x faster here), weights stay float32. Regions nest and restore the
+ * previous state on close; the weight-cast cache is cleared when the outermost region ends.
+ */
+public final class Autocast implements AutoCloseable {
+    private final boolean active;
+    private final boolean wasEnabled;
+    private final torch.ScalarType wasDtype;
+
+    private Autocast(boolean enable) {
+        Torch.init();
+        this.active = enable;
+        this.wasEnabled = torch.is_autocast_enabled(torch.DeviceType.CPU);
+        this.wasDtype = torch.get_autocast_dtype(torch.DeviceType.CPU);
+        if (enable) {
+            torch.set_autocast_dtype(torch.DeviceType.CPU, torch.ScalarType.BFloat16);
+            torch.set_autocast_enabled(torch.DeviceType.CPU, true);
+            torch.increment_nesting();
+        }
+    }
+
+    /** Enters a bf16 region when {@code enable}, else a no-op region. */
+    public static Autocast bf16(boolean enable) {
+        return new Autocast(enable);
+    }
+
+    @Override
+    public void close() {
+        if (!active) {
+            return;
+        }
+        if (torch.decrement_nesting() == 0) {
+            torch.clear_cache();
+        }
+        torch.set_autocast_enabled(torch.DeviceType.CPU, wasEnabled);
+        torch.set_autocast_dtype(torch.DeviceType.CPU, wasDtype);
+    }
+}
