@@ -209,18 +209,6 @@ class MainTest {
     }
 
     @Test
-    void quickstartTrainsWithinItsBudgetAndWritesDigits() throws IOException {
-        Path out = dir.resolve("quick");
-        Run r = run("quickstart", "mnist", "--max-steps", "3", "--out-dir", out.toString());
-        assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("(293041 parameters) for 3 steps", "sampled 64 images with ddim-50");
-        assertThat(javax.imageio.ImageIO.read(out.resolve("digits.png").toFile()).getWidth()).isEqualTo(8 * (28 * 2 + 2) + 2);
-        Run bad = run("quickstart", "cifar");
-        assertThat(bad.code()).isEqualTo(1);
-        assertThat(bad.err()).contains("DATASET");
-    }
-
-    @Test
     void trainsOnAnImageFolder() throws IOException {
         Path images = Files.createDirectories(dir.resolve("folder/images"));
         for (int i = 0; i < 6; i++) {

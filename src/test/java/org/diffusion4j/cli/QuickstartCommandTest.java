@@ -1,0 +1,38 @@
+package org.diffusion4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class QuickstartCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void trainsWithinItsBudgetAndWritesDigits() throws IOException {
+        Path out = dir.resolve("quick");
+        MainTest.Run r = MainTest.run("quickstart", "mnist", "--max-steps", "3", "--out-dir", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("(293041 parameters) for 3 steps", "sampled 64 images with ddim-50");
+        assertThat(ImageIO.read(out.resolve("digits.png").toFile()).getWidth()).isEqualTo(8 * (28 * 2 + 2) + 2);
+        // A second run into the same folder refuses to overwrite the checkpoint.
+        MainTest.Run again = MainTest.run("quickstart", "mnist", "--max-steps", "1", "--out-dir", out.toString());
+        assertThat(again.code()).isEqualTo(1);
+        assertThat(again.err()).contains("already exists");
+    }
+
+    @Test
+    void rejectsOtherDatasetsAndBudgets() {
+        MainTest.Run cifar = MainTest.run("quickstart", "cifar");
+        assertThat(cifar.code()).isEqualTo(1);
+        assertThat(cifar.err()).contains("DATASET: unknown image dataset 'cifar'");
+        MainTest.Run fashion = MainTest.run("quickstart", "fashion-mnist");
+        assertThat(fashion.err()).contains("quickstart supports mnist only");
+        MainTest.Run budget = MainTest.run("quickstart", "mnist", "--minutes", "0");
+        assertThat(budget.err()).contains("--minutes must be > 0");
+    }
+}
