@@ -123,12 +123,24 @@ final class Runs {
         PNG
     }
 
-    /** Samples a checkpoint; for 2-D data reports quality against fresh data, for images writes a grid or PNGs. */
+    /** Samples a checkpoint with a fixed sampler and count. */
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
                                 Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out)
             throws IOException {
-        if (n < 1) {
-            throw new IllegalArgumentException("--n must be >= 1, got " + n);
+        return sample(checkpoint, images -> spec, n, seed, batchSize, useEma, target, format, csv, gif, overwrite, out);
+    }
+
+    /**
+     * Samples a checkpoint; for 2-D data reports quality against fresh data, for images writes a grid or PNGs.
+     *
+     * @param specFor the sampler, given whether the model is an image model (defaults differ)
+     * @param count   number of samples, or null for the default (2000 points, 64 images)
+     */
+    static QualityReport sample(Path checkpoint, java.util.function.Function<Boolean, SamplerSpec> specFor,
+                                Integer count, long seed, int batchSize, boolean useEma, Path target, Format format,
+                                Path csv, Path gif, boolean overwrite, PrintStream out) throws IOException {
+        if (count != null && count < 1) {
+            throw new IllegalArgumentException("--n must be >= 1, got " + count);
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
@@ -157,6 +169,8 @@ final class Runs {
         }
         LoadedModel model = LoadedModel.load(checkpoint, useEma);
         boolean toy = Datasets.isToy(model.data());
+        SamplerSpec spec = specFor.apply(!toy);
+        int n = count != null ? count : toy ? 2000 : 64;
         if (toy && format == Format.PNG) {
             throw new IllegalArgumentException("--format png is for image models; " + model.data() + " is 2-D data");
         }

@@ -9,14 +9,15 @@ import picocli.CommandLine.Option;
 @Command(name = "sample", mixinStandardHelpOptions = true,
         description = "Sample a checkpoint, report sliced-Wasserstein and MMD against fresh data, and plot.")
 final class SampleCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", required = true, description = "The .safetensors checkpoint.")
+    @Option(names = "--checkpoint", description = "The .safetensors checkpoint (default: the shipped MNIST model, "
+            + "models/mnist-unet.safetensors).")
     Path checkpoint;
 
     @Mixin
     SamplerOptions sampler;
 
-    @Option(names = "--n", defaultValue = "2000", description = "Number of samples (default: ${DEFAULT-VALUE}).")
-    int n;
+    @Option(names = "--n", description = "Number of samples (default: 2000 for 2-D data, 64 for images).")
+    Integer n;
 
     @Option(names = "--seed", defaultValue = "0",
             description = "Sample i depends only on (seed, i) (default: ${DEFAULT-VALUE}).")
@@ -28,8 +29,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--no-ema", description = "Use the raw weights instead of their EMA.")
     boolean noEma;
 
-    @Option(names = "--out", required = true,
-            description = "PNG file (scatter plot for 2-D data, grid for images), or a folder with --format png.")
+    @Option(names = "--out", description = "PNG file (scatter plot for 2-D data, grid for images), or a folder with "
+            + "--format png (default: samples-<timestamp>.png or samples-<timestamp>/).")
     Path out;
 
     @Option(names = "--format", defaultValue = "grid", description = "grid (one PNG) or png (one PNG per sample, "
@@ -52,7 +53,20 @@ final class SampleCommand implements Callable<Integer> {
             case "png" -> Runs.Format.PNG;
             default -> throw new IllegalArgumentException("unknown format '" + format + "'; expected grid or png");
         });
-        Runs.sample(checkpoint, sampler.toSpec(), n, seed, batchSize, !noEma, out, f, csv, gif, overwrite, System.out);
+        Path ck = checkpoint != null ? checkpoint : shippedModel();
+        Path target = out != null ? out : Path.of("samples-" + java.time.LocalDateTime.now().format(
+                java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + (f == Runs.Format.PNG ? "" : ".png"));
+        Runs.sample(ck, sampler::toSpec, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out);
         return 0;
+    }
+
+    /** The pretrained MNIST model shipped in the repository (found through the launcher's diffusion4j.home). */
+    static Path shippedModel() {
+        String home = System.getProperty("diffusion4j.home", ".");
+        Path p = Path.of(home, "models", "mnist-unet.safetensors");
+        if (!java.nio.file.Files.isRegularFile(p)) {
+            throw new IllegalArgumentException("--checkpoint is required: no shipped model at " + p);
+        }
+        return p;
     }
 }

@@ -7,31 +7,39 @@ import picocli.CommandLine.Option;
 
 /** Sampler choice shared by {@code sample} and the default demo. */
 final class SamplerOptions {
-    @Option(names = "--sampler", defaultValue = "ddpm", description = "ddpm or ddim (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--sampler", description = "ddpm or ddim (default: ddpm for 2-D data, ddim for images).")
     String sampler;
 
-    @Option(names = "--sampler-steps", defaultValue = "0",
-            description = "Denoising steps; 0 = all training steps (default: ${DEFAULT-VALUE}).")
-    int steps;
+    @Option(names = "--sampler-steps",
+            description = "Denoising steps; 0 = all training steps (default: 0 for 2-D data, 50 for images).")
+    Integer steps;
 
     @Option(names = "--eta", defaultValue = "0", description = "DDIM eta in [0, 1] (default: ${DEFAULT-VALUE}).")
     double eta;
 
-    @Option(names = "--spacing", defaultValue = "leading",
-            description = "Timestep spacing: leading, trailing, linspace (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--spacing",
+            description = "Timestep spacing: leading, trailing, linspace (default: leading for 2-D data, trailing for images).")
     String spacing;
 
     @Option(names = "--variance", defaultValue = "fixed_small",
             description = "DDPM variance: fixed_small or fixed_large (default: ${DEFAULT-VALUE}).")
     String variance;
 
-    @Option(names = "--clip", description = "Clamp predicted x0 to [-1, 1] (for data in that range).")
+    @Option(names = "--clip", description = "Clamp predicted x0 to [-1, 1] (always on for images, whose data is in "
+            + "that range).")
     boolean clip;
 
-    SamplerSpec toSpec() {
-        SamplerSpec.Kind kind = TrainOptions.named("--sampler", () -> SamplerSpec.Kind.parse(sampler));
-        TimestepSpacing sp = TrainOptions.named("--spacing", () -> TimestepSpacing.parse(spacing));
+    /**
+     * The sampler; defaults depend on the data: all-step ancestral DDPM for 2-D data, 50-step DDIM with clipping for
+     * images (seconds instead of minutes on a CPU).
+     */
+    SamplerSpec toSpec(boolean images) {
+        SamplerSpec.Kind kind = TrainOptions.named("--sampler",
+                () -> SamplerSpec.Kind.parse(sampler != null ? sampler : images ? "ddim" : "ddpm"));
+        TimestepSpacing sp = TrainOptions.named("--spacing",
+                () -> TimestepSpacing.parse(spacing != null ? spacing : images ? "trailing" : "leading"));
         DdpmSampler.Variance v = TrainOptions.named("--variance", () -> DdpmSampler.Variance.parse(variance));
-        return TrainOptions.named("--sampler-steps/--eta", () -> new SamplerSpec(kind, steps, eta, sp, v, clip));
+        int n = steps != null ? steps : images ? 50 : 0;
+        return TrainOptions.named("--sampler-steps/--eta", () -> new SamplerSpec(kind, n, eta, sp, v, clip || images));
     }
 }
