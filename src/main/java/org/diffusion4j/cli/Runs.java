@@ -51,10 +51,11 @@ final class Runs {
         if (continuing && !Files.isRegularFile(resume)) {
             throw new IllegalArgumentException("--resume " + resume + ": no such checkpoint (refusing to start fresh)");
         }
-        // Resuming writes over the run's own files; a fresh run must not clobber anything.
-        OutputPaths.check(checkpoint, "--out", overwrite || continuing, resume);
-        OutputPaths.check(sidecar, "--out (sidecar)", overwrite || continuing, resume);
-        OutputPaths.check(lossCsv, "--out (loss log)", overwrite || continuing, resume);
+        // Resuming continues the run's own files (the resumed checkpoint is read completely before anything is
+        // written, and writes are atomic); a fresh run must not clobber anything.
+        OutputPaths.check(checkpoint, "--out", overwrite || continuing);
+        OutputPaths.check(sidecar, "--out (sidecar)", overwrite || continuing);
+        OutputPaths.check(lossCsv, "--out (loss log)", overwrite || continuing);
         List<String> rows = new ArrayList<>();
         if (continuing) {
             long from = Checkpoint.readSidecar(resume).step();

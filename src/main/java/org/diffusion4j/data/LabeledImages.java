@@ -111,14 +111,4 @@ public record LabeledImages(byte[] pixels, byte[] labels, int count, int channel
             return p;
         });
     }
-
-    /** The first {@code n} images as float32 [n, C, H, W] in [-1, 1] (e.g. reference images for a grid). */
-    public Tensor first(int n) {
-        int size = channels * height * width;
-        float[] out = new float[n * size];
-        for (int i = 0; i < n * size; i++) {
-            out[i] = (pixels[i] & 0xff) / 127.5f - 1f;
-        }
-        return Tensors.fromFloats(out, n, channels, height, width);
-    }
 }

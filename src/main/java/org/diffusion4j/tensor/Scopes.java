@@ -52,11 +52,4 @@ public final class Scopes {
         p.retainReference();
         return p;
     }
-
-    /** Frees a tensor handle now rather than at GC time. */
-    public static void release(Tensor t) {
-        if (t != null && !t.isNull()) {
-            t.releaseReference();
-        }
-    }
 }
