@@ -170,8 +170,12 @@ class MainTest {
 
     @Test
     void trainsAUNetOnMnistResumesItAndWritesImages() throws IOException {
+        Path mnist = org.diffusion4j.testing.Shared.dir().resolve("datasets").resolve("mnist");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(mnist),
+                "shared MNIST not found at " + mnist.toAbsolutePath());
         Path ck = dir.resolve("mnist/tiny.safetensors");
-        String[] tiny = {"train", "--data", "mnist", "--channels", "8,16", "--batch-size", "8"};
+        String[] tiny = {"train", "--data", "mnist", "--data-dir", mnist.toString(), "--channels", "8,16",
+            "--batch-size", "8"};
         Run first = run(concat(tiny, "--steps", "4", "--checkpoint-every", "2", "--out", ck.toString()));
         assertThat(first.code()).as(first.err()).isZero();
         assertThat(first.out()).contains("trained unet", "\"block_out_channels\":[8,16]", "on mnist: 4 steps");
