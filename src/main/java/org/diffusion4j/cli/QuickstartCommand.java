@@ -49,9 +49,7 @@ final class QuickstartCommand implements Callable<Integer> {
 
     /** The recipe of the shipped checkpoint: a 0.3 M-parameter U-Net, batch 32, lr 1e-3. */
     static RunSpec recipe(long steps, long seed) {
-        UNetConfig unet = new UNetConfig(28, 1, 1, List.of(16, 32, 32), 1,
-                List.of("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"),
-                List.of("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"), 8, null, true, 0, null, 1e-5);
+        UNetConfig unet = UNetConfig.attentionBelowTop(28, 1, List.of(16, 32, 32), null);
         TrainConfig train = new TrainConfig(steps, 32, 1e-3, 0, 0.9, 0.999, 1e-8, 200, 1.0, 0.999, 0,
                 Parameterization.EPS, seed, false);
         return new RunSpec(unet, ScheduleConfig.ddpmDefault(), train, "mnist");

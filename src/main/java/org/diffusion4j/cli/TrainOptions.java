@@ -127,16 +127,8 @@ final class TrainOptions {
             throw new IllegalArgumentException("the U-Net needs image data [C, H, W], '" + data + "' has samples of "
                     + shape.length + " dimension(s)");
         }
-        java.util.List<Integer> ch = channels != null ? channels : java.util.List.of(32, 64, 64);
-        java.util.List<String> down = new java.util.ArrayList<>();
-        java.util.List<String> up = new java.util.ArrayList<>();
-        for (int i = 0; i < ch.size(); i++) {
-            // Attention below the top resolution, where it is affordable.
-            down.add(i == 0 ? "DownBlock2D" : "AttnDownBlock2D");
-            up.add(i == ch.size() - 1 ? "UpBlock2D" : "AttnUpBlock2D");
-        }
-        return new UNetConfig((int) shape[1], (int) shape[0], (int) shape[0], ch, 1, down, up, 8, null, true, 0, null,
-                1e-5);
+        return UNetConfig.attentionBelowTop((int) shape[1], (int) shape[0],
+                channels != null ? channels : java.util.List.of(32, 64, 64), null);
     }
 
     private static <T> T or(T value, T fallback) {

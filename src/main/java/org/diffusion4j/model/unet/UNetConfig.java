@@ -117,10 +117,27 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         return attentionHeadDim == null ? 1 : channels / attentionHeadDim;
     }
 
-    /** A U-Net for 28x28 (padded to 32x32 by the caller) or 32x32 greyscale, about 1.2 M parameters. */
+    /**
+     * One resnet per level, attention at every level below the top resolution (where it is affordable), one head
+     * per block, 8 GroupNorm groups: the layout of the CPU-sized models here.
+     */
+    public static UNetConfig attentionBelowTop(int sampleSize, int channels, List<Integer> blockOutChannels,
+                                               Integer numClassEmbeds) {
+        List<String> down = new java.util.ArrayList<>();
+        List<String> up = new java.util.ArrayList<>();
+        for (int i = 0; i < blockOutChannels.size(); i++) {
+            down.add(i == 0 ? "DownBlock2D" : "AttnDownBlock2D");
+            up.add(i == blockOutChannels.size() - 1 ? "UpBlock2D" : "AttnUpBlock2D");
+        }
+        return new UNetConfig(sampleSize, channels, channels, blockOutChannels, 1, down, up, 8, null, true, 0,
+                numClassEmbeds, 1e-5);
+    }
+
+    /** {@link #attentionBelowTop} with channels [32, 64, 64] and 32-channel heads: about 1.2 M parameters. */
     public static UNetConfig small(int sampleSize, int channels, Integer numClassEmbeds) {
-        return new UNetConfig(sampleSize, channels, channels, List.of(32, 64, 64), 1,
-                List.of("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"),
-                List.of("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"), 8, 32, true, 0, numClassEmbeds, 1e-5);
+        UNetConfig c = attentionBelowTop(sampleSize, channels, List.of(32, 64, 64), numClassEmbeds);
+        return new UNetConfig(c.sampleSize, c.inChannels, c.outChannels, c.blockOutChannels, c.layersPerBlock,
+                c.downBlockTypes, c.upBlockTypes, c.normNumGroups, 32, c.flipSinToCos, c.freqShift, c.numClassEmbeds,
+                c.normEps);
     }
 }
