@@ -213,7 +213,7 @@ final class Runs {
         QualityReport report = QualityReport.of(samples, data);
         float[] pts = Tensors.toFloats(samples);
         float[] ref = Tensors.toFloats(data.sample(n, Rng.derive(seed, -1)));
-        ScatterPlot.writePng(ScatterPlot.render(new String[] {"data: " + data.id(), "samples: " + label
+        ImageGrid.writePng(ScatterPlot.render(new String[] {"data: " + data.id(), "samples: " + label
                 + (model.usedEma() ? " (EMA)" : "")}, new float[][] {ref, pts}, report.toString()), target);
         if (csv != null) {
             StringBuilder sb = new StringBuilder("x,y\n");

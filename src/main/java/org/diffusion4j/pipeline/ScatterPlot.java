@@ -69,11 +69,6 @@ public final class ScatterPlot {
         return img;
     }
 
-    /** Writes {@code image} as PNG, atomically. */
-    public static void writePng(BufferedImage image, java.nio.file.Path file) throws java.io.IOException {
-        ImageGrid.writePng(image, file);
-    }
-
     /** A square view around the reference set, with 10% margin: [xmin, xmax, ymin, ymax]. */
     private static double[] bounds(float[] pts) {
         double lo = Double.POSITIVE_INFINITY;
