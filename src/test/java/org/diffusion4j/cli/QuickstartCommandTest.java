@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
+import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,12 +27,20 @@ class QuickstartCommandTest {
     }
 
     @Test
+    void trainsOnFashionMnistToo() {
+        Path out = dir.resolve("fashion");
+        MainTest.Run r = MainTest.run("quickstart", "fashion-mnist", "--max-steps", "2", "--out-dir", out.toString(),
+                "--data-dir", Shared.fashionMnist().toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(out.resolve("clothes.png")).isRegularFile();
+        assertThat(out.resolve("fashion-mnist.json")).content().contains("\"data\" : \"fashion-mnist\"");
+    }
+
+    @Test
     void rejectsOtherDatasetsAndBudgets() {
         MainTest.Run cifar = MainTest.run("quickstart", "cifar");
         assertThat(cifar.code()).isEqualTo(1);
         assertThat(cifar.err()).contains("DATASET: unknown image dataset 'cifar'");
-        MainTest.Run fashion = MainTest.run("quickstart", "fashion-mnist");
-        assertThat(fashion.err()).contains("quickstart supports mnist only");
         MainTest.Run budget = MainTest.run("quickstart", "mnist", "--minutes", "0");
         assertThat(budget.err()).contains("--minutes must be > 0");
     }

