@@ -2,17 +2,20 @@ package org.diffusion4j.sampler;
 
 import org.bytedeco.pytorch.Tensor;
 
-/** Sees every sampler step. The tensors are only valid during the call: copy what you keep. */
+/**
+ * Sees every model evaluation of a sampler (once per step for one-evaluation samplers; Heun and PNDM evaluate more
+ * often). The tensors are only valid during the call: copy what you keep.
+ */
 @FunctionalInterface
 public interface StepListener {
     /** Ignores every step. */
     StepListener NONE = (i, n, xt, x0) -> { };
 
     /**
-     * @param index        step index, 0-based
-     * @param count        number of steps
-     * @param xt           the sample entering this step
-     * @param predictedX0  the denoiser's clean estimate at this step (after any clipping)
+     * @param index        evaluation index, 0-based
+     * @param count        number of evaluations
+     * @param xt           the sample the model was evaluated at
+     * @param predictedX0  the clean estimate the sampler uses from this evaluation (after any clipping)
      */
     void onStep(int index, int count, Tensor xt, Tensor predictedX0);
 }

@@ -45,4 +45,26 @@ public final class Steps {
         }
         return List.copyOf(steps);
     }
+
+    /**
+     * The N+1 noise levels a step list walks through, for the level-based samplers: step i's level, then the last
+     * step's target. Consecutive steps must chain (step i's target is step i+1's level).
+     */
+    public static List<org.diffusion4j.model.NoiseLevel> levels(List<Step> steps) {
+        if (steps.isEmpty()) {
+            throw new IllegalArgumentException("steps must not be empty");
+        }
+        List<org.diffusion4j.model.NoiseLevel> out = new ArrayList<>(steps.size() + 1);
+        for (int i = 0; i < steps.size(); i++) {
+            Step s = steps.get(i);
+            if (i + 1 < steps.size() && s.alphaBarPrev() != steps.get(i + 1).alphaBar()) {
+                throw new IllegalArgumentException("step " + i + " goes to alpha-bar " + s.alphaBarPrev()
+                        + " but step " + (i + 1) + " starts at " + steps.get(i + 1).alphaBar());
+            }
+            out.add(org.diffusion4j.model.NoiseLevel.vp(s.timestep(), s.alphaBar()));
+        }
+        Step last = steps.get(steps.size() - 1);
+        out.add(org.diffusion4j.model.NoiseLevel.vp(Math.max(0, last.timestep() - 1), last.alphaBarPrev()));
+        return List.copyOf(out);
+    }
 }
