@@ -104,7 +104,11 @@ public final class Conformance {
         if (json.hasNonNull("eta")) {
             step.set("eta", json.get("eta"));
         }
-        DiffusersScheduler s = DiffusersScheduler.of(cls, config, json.path("num_inference_steps").asInt(-1),
+        DiffusersScheduler.requireSupported(cls);
+        if (!json.path("num_inference_steps").canConvertToInt()) {
+            throw new IllegalArgumentException("field 'num_inference_steps' must be an integer");
+        }
+        DiffusersScheduler s = DiffusersScheduler.of(cls, config, json.get("num_inference_steps").asInt(),
                 json.get("set_timesteps_kwargs"), step);
         Recorded rec = new Recorded(json);
         double tables = tableError(s, json);

@@ -83,6 +83,7 @@ public final class DiffusersScheduler {
      */
     public static DiffusersScheduler of(String className, JsonNode config, int n, JsonNode setTimestepsKwargs,
                                         JsonNode stepKwargs) {
+        requireSupported(className);
         Cfg c = new Cfg(className, config);
         Cfg step = new Cfg(className + " step()", stepKwargs);
         Cfg setTs = new Cfg(className + " set_timesteps()", setTimestepsKwargs);
@@ -98,13 +99,20 @@ public final class DiffusersScheduler {
             case "DPMSolverMultistepScheduler" -> dpm(c, n);
             case "PNDMScheduler" -> pndm(c, n);
             case "FlowMatchEulerDiscreteScheduler" -> flowMatch(c, n, setTs);
-            default -> throw new IllegalArgumentException("scheduler class '" + className + "' is not supported; "
-                    + "supported: " + CLASSES);
+            default -> throw new AssertionError(className);
         };
         c.requireAllRead();
         step.requireAllRead();
         setTs.requireAllRead();
         return s;
+    }
+
+    /** @throws IllegalArgumentException unless {@code className} is one of {@link #CLASSES} */
+    public static void requireSupported(String className) {
+        if (!CLASSES.contains(className)) {
+            throw new IllegalArgumentException("scheduler class '" + className + "' is not supported; supported: "
+                    + CLASSES);
+        }
     }
 
     /** The diffusers class this reproduces. */
