@@ -179,7 +179,7 @@ final class Runs {
         if (gif != null && toy) {
             throw new IllegalArgumentException("--gif is for image models; " + model.data() + " is 2-D data");
         }
-        int totalSteps = spec.stepsFor(model.schedule()).size();
+        int totalSteps = spec.evaluations(model.schedule());
         // About 50 frames whatever the step count.
         DenoisingGif recorder = gif == null ? null : new DenoisingGif(Math.min(n, 8), Math.max(1, totalSteps / 50));
         long start = System.nanoTime();
@@ -189,7 +189,7 @@ final class Runs {
                     recorder == null ? StepListener.NONE : recorder);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        String label = spec.kind().name().toLowerCase(Locale.ROOT) + "-" + spec.stepsFor(model.schedule()).size();
+        String label = spec.label(model.schedule());
         out.printf(Locale.ROOT, "sampled %d %s with %s in %.1f s%n", n, toy ? "points" : "images", label, seconds);
         if (recorder != null) {
             recorder.write(gif, 80);

@@ -7,8 +7,20 @@ import picocli.CommandLine.Option;
 
 /** Sampler choice shared by {@code sample} and the default demo. */
 final class SamplerOptions {
-    @Option(names = "--sampler", description = "ddpm or ddim (default: ddpm for 2-D data, ddim for images).")
+    @Option(names = "--sampler", description = "ddpm, ddim, euler, euler-a, heun, dpm++2m, dpm++2m-sde, pndm or ge "
+            + "(default: ddpm for 2-D data, ddim for images).")
     String sampler;
+
+    @Option(names = "--karras", description = "Karras et al. sigmas (rho 7) for euler, euler-a, heun, dpm++2m(-sde), ge.")
+    boolean karras;
+
+    @Option(names = "--gam", defaultValue = "2", description = "ge sampler: weight of the newest eps "
+            + "(1 = DDIM/DDPM; default: ${DEFAULT-VALUE}).")
+    double gam;
+
+    @Option(names = "--mu", defaultValue = "0", description = "ge sampler: re-noising in [0, 1) (0 deterministic, "
+            + "0.5 = DDPM; default: ${DEFAULT-VALUE}).")
+    double mu;
 
     @Option(names = "--sampler-steps",
             description = "Denoising steps; 0 = all training steps (default: 0 for 2-D data, 50 for images).")
@@ -40,6 +52,7 @@ final class SamplerOptions {
                 () -> TimestepSpacing.parse(spacing != null ? spacing : images ? "trailing" : "leading"));
         DdpmSampler.Variance v = TrainOptions.named("--variance", () -> DdpmSampler.Variance.parse(variance));
         int n = steps != null ? steps : images ? 50 : 0;
-        return TrainOptions.named("--sampler-steps/--eta", () -> new SamplerSpec(kind, n, eta, sp, v, clip || images));
+        return TrainOptions.named("--sampler-steps/--eta/--karras/--gam/--mu",
+                () -> new SamplerSpec(kind, n, eta, sp, v, clip || images, karras, gam, mu));
     }
 }

@@ -1,16 +1,12 @@
 package org.diffusion4j.pipeline;
 
-import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.Denoiser;
-import org.diffusion4j.sampler.DdimSampler;
-import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.sampler.NoiseSource;
-import org.diffusion4j.sampler.Step;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.schedule.NoiseSchedule;
 
@@ -46,7 +42,7 @@ public final class Generation {
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         }
-        List<Step> steps = spec.stepsFor(schedule);
+        spec.evaluations(schedule);
         long[] outShape = withBatch(sampleShape, n);
         Tensor out = torch.empty(outShape, new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
         for (int start = 0; start < n; start += batchSize) {
@@ -61,20 +57,17 @@ public final class Generation {
             try (PointerScope scope = new PointerScope()) {
                 NoiseSource noise = NoiseSource.perSample(seed, start, b);
                 Tensor xT = noise.next(withBatch(sampleShape, b));
-                Tensor x0 = switch (spec.kind()) {
-                    case DDPM -> DdpmSampler.sample(model, xT, steps, noise, spec.ddpmOptions(), listener);
-                    case DDIM -> DdimSampler.sample(model, xT, steps, noise, spec.ddimOptions(), listener);
-                };
+                Tensor x0 = spec.run(model, schedule, xT, noise, listener);
                 out.narrow(0, start, b).copy_(x0);
             }
         }
         return out;
     }
 
-    /** Total sampler steps for n samples, for progress bars. */
+    /** Total model evaluations for n samples, for progress bars. */
     public static long totalSteps(NoiseSchedule schedule, SamplerSpec spec, int n, int batchSize) {
         long batches = (n + batchSize - 1) / batchSize;
-        return batches * spec.stepsFor(schedule).size();
+        return batches * spec.evaluations(schedule);
     }
 
     private static long[] withBatch(long[] sampleShape, long b) {

@@ -1,36 +1,68 @@
 package org.diffusion4j.pipeline;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.model.Denoiser;
+import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.sampler.DdimSampler;
 import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.sampler.DpmSolverSampler;
+import org.diffusion4j.sampler.EulerAncestralSampler;
+import org.diffusion4j.sampler.EulerSampler;
+import org.diffusion4j.sampler.GradientEstimationSampler;
+import org.diffusion4j.sampler.HeunSampler;
+import org.diffusion4j.sampler.NoiseSource;
+import org.diffusion4j.sampler.OutputKind;
+import org.diffusion4j.sampler.PndmSampler;
 import org.diffusion4j.sampler.Step;
+import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampler.Steps;
 import org.diffusion4j.schedule.NoiseSchedule;
+import org.diffusion4j.schedule.Sigmas;
 import org.diffusion4j.schedule.TimestepSpacing;
 
 /**
- * Which sampler to run and how.
+ * Which sampler to run on a model's own training schedule, and how.
  *
- * @param kind     ddpm or ddim
+ * @param kind     the sampler
  * @param steps    number of denoising steps; 0 means all T training steps
- * @param eta      DDIM's stochasticity (ignored by ddpm)
- * @param spacing  how the steps are spread over the training timesteps
- * @param variance DDPM's reverse variance (ignored by ddim)
- * @param clip     clamp predicted x0 to [-1, 1] (for data scaled to that range, e.g. images)
+ * @param eta      DDIM's stochasticity (DDIM only)
+ * @param spacing  how the steps are spread over the training timesteps (ignored with {@code karras})
+ * @param variance DDPM's reverse variance (DDPM only)
+ * @param clip     clamp predicted x0 to [-1, 1] (DDPM and DDIM; for data in that range, e.g. images)
+ * @param karras   Karras et al. 2022 sigmas (rho 7) between the schedule's extremes, for the sigma-based samplers
+ * @param gam      the gradient-estimation sampler's gam (2 = its accelerated deterministic default)
+ * @param mu       the gradient-estimation sampler's mu in [0, 1)
  */
 public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spacing, DdpmSampler.Variance variance,
-                          boolean clip) {
-    /** The available samplers. */
+                          boolean clip, boolean karras, double gam, double mu) {
+    /** The available samplers, by CLI name. */
     public enum Kind {
-        DDPM, DDIM;
+        DDPM("ddpm"), DDIM("ddim"), EULER("euler"), EULER_ANCESTRAL("euler-a"), HEUN("heun"), DPMPP_2M("dpm++2m"),
+        DPMPP_2M_SDE("dpm++2m-sde"), PNDM("pndm"), GE("ge");
+
+        private final String id;
+
+        Kind(String id) {
+            this.id = id;
+        }
+
+        public String id() {
+            return id;
+        }
 
         public static Kind parse(String s) {
-            return switch (s.trim().toLowerCase(Locale.ROOT)) {
-                case "ddpm" -> DDPM;
-                case "ddim" -> DDIM;
-                default -> throw new IllegalArgumentException("unknown sampler '" + s + "'; expected ddpm or ddim");
-            };
+            String n = s.trim().toLowerCase(Locale.ROOT);
+            for (Kind k : values()) {
+                if (k.id.equals(n)) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("unknown sampler '" + s + "'; expected one of "
+                    + Arrays.stream(values()).map(Kind::id).toList());
         }
     }
 
@@ -44,6 +76,17 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
         if (!(eta >= 0 && eta <= 1)) {
             throw new IllegalArgumentException("eta must be in [0, 1], got " + eta);
         }
+        if (karras && (kind == Kind.DDPM || kind == Kind.DDIM || kind == Kind.PNDM)) {
+            throw new IllegalArgumentException("--karras is for the sigma-based samplers (euler, euler-a, heun, dpm++2m, "
+                    + "dpm++2m-sde, ge), not " + kind.id());
+        }
+        new GradientEstimationSampler.Options(gam, mu);
+    }
+
+    /** DDPM or DDIM with the other samplers' settings at their defaults. */
+    public SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spacing, DdpmSampler.Variance variance,
+                       boolean clip) {
+        this(kind, steps, eta, spacing, variance, clip, false, 2.0, 0.0);
     }
 
     /** Ancestral sampling over every training step. */
@@ -51,26 +94,86 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
         return new SamplerSpec(Kind.DDPM, 0, 0, TimestepSpacing.LEADING, DdpmSampler.Variance.FIXED_SMALL, false);
     }
 
-    /** The step list for {@code schedule}. */
-    public List<Step> stepsFor(NoiseSchedule schedule) {
+    /** A short label such as "ddim-50". */
+    public String label(NoiseSchedule schedule) {
+        return kind.id() + "-" + count(schedule) + (karras ? "-karras" : "");
+    }
+
+    private int count(NoiseSchedule schedule) {
         int n = steps == 0 ? schedule.size() : steps;
         if (n > schedule.size()) {
             throw new IllegalArgumentException("--steps " + n + " exceeds the model's " + schedule.size()
                     + " training timesteps");
         }
+        return n;
+    }
+
+    /** The DDPM/DDIM step list for {@code schedule}. */
+    public List<Step> stepsFor(NoiseSchedule schedule) {
+        int n = count(schedule);
         return switch (kind) {
             case DDPM -> Steps.ddpm(schedule, n, spacing, 0);
             case DDIM -> Steps.ddim(schedule, n, spacing, 0, true);
+            default -> throw new IllegalStateException(kind.id() + " does not walk a DDPM step list");
         };
     }
 
-    /** The DDPM options this spec implies. */
-    DdpmSampler.Options ddpmOptions() {
-        return new DdpmSampler.Options(variance, clip, 1.0);
+    /** The N+1 noise levels the level-based samplers walk: the spaced (or Karras) timesteps, then the clean end. */
+    public List<NoiseLevel> levelsFor(NoiseSchedule schedule) {
+        int n = count(schedule);
+        List<NoiseLevel> levels = new ArrayList<>(n + 1);
+        if (karras) {
+            double[] train = schedule.sigmas();
+            double[] sigmas = Sigmas.karras(train[0], train[train.length - 1], n, 7.0);
+            for (double s : sigmas) {
+                double alpha = 1 / Math.sqrt(1 + s * s);
+                levels.add(new NoiseLevel(Sigmas.toTimestep(s, train), alpha, s * alpha));
+            }
+        } else {
+            for (int t : spacing.timesteps(schedule.size(), n, 0)) {
+                levels.add(NoiseLevel.vp(t, schedule.alphaBar(t)));
+            }
+        }
+        levels.add(new NoiseLevel(0, 1, 0));
+        return List.copyOf(levels);
     }
 
-    /** The DDIM options this spec implies. */
-    DdimSampler.Options ddimOptions() {
-        return new DdimSampler.Options(eta, clip, 1.0, false);
+    /** Model evaluations per batch (for progress bars): Heun evaluates twice per step, PLMS once more at the start. */
+    public int evaluations(NoiseSchedule schedule) {
+        int n = count(schedule);
+        return switch (kind) {
+            case HEUN -> 2 * n - 1;
+            case PNDM -> n + 1;
+            default -> n;
+        };
+    }
+
+    /**
+     * Runs the sampler from x_T (standard normal noise, x = alpha x0 + sigma eps at the first level).
+     *
+     * @return x at the clean end, shaped like xT
+     */
+    public Tensor run(Denoiser model, NoiseSchedule schedule, Tensor xT, NoiseSource noise, StepListener listener) {
+        return switch (kind) {
+            case DDPM -> DdpmSampler.sample(model, xT, stepsFor(schedule), noise,
+                    new DdpmSampler.Options(variance, clip, 1.0), listener);
+            case DDIM -> DdimSampler.sample(model, xT, stepsFor(schedule), noise,
+                    new DdimSampler.Options(eta, clip, 1.0, false), listener);
+            case EULER -> EulerSampler.sample(model, xT, levelsFor(schedule), noise,
+                    EulerSampler.Options.deterministic(), listener);
+            case EULER_ANCESTRAL -> EulerAncestralSampler.sample(model, xT, levelsFor(schedule), noise, listener);
+            case HEUN -> HeunSampler.sample(model, xT, levelsFor(schedule), listener);
+            case DPMPP_2M -> DpmSolverSampler.sample(model, xT, levelsFor(schedule), noise,
+                    DpmSolverSampler.Options.twoM(), listener);
+            case DPMPP_2M_SDE -> DpmSolverSampler.sample(model, xT, levelsFor(schedule), noise,
+                    new DpmSolverSampler.Options(2, DpmSolverSampler.SolverType.MIDPOINT, true, true, false), listener);
+            case PNDM -> {
+                List<NoiseLevel> levels = levelsFor(schedule);
+                yield PndmSampler.sample(model, xT, levels, List.of(), new PndmSampler.Options(false, OutputKind.EPS),
+                        listener);
+            }
+            case GE -> GradientEstimationSampler.sample(model, xT, levelsFor(schedule), noise,
+                    new GradientEstimationSampler.Options(gam, mu), listener);
+        };
     }
 }
