@@ -29,7 +29,15 @@ public final class Models {
             throw new IllegalArgumentException(source + ": unknown model type '" + type + "' (known: "
                     + new java.util.TreeSet<>(TYPES.keySet()) + ")");
         }
-        return Json.fromTree(config, cls, source + ": model_config");
+        return Json.fromTree(migrate(type, config), cls, source + ": model_config");
+    }
+
+    /** Fills keys added after format_version 1 was first written with the value older files implied. */
+    private static JsonNode migrate(String type, JsonNode config) {
+        if (type.equals("unet") && config != null && config.isObject() && !config.has("downsample_padding")) {
+            return ((com.fasterxml.jackson.databind.node.ObjectNode) config.deepCopy()).put("downsample_padding", 1);
+        }
+        return config;
     }
 
     /** Builds an initialised network from a recorded type and config. */

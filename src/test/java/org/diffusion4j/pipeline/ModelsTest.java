@@ -32,4 +32,15 @@ class ModelsTest {
         assertThatThrownBy(() -> Models.build("unet9", bad, Rng.of(0), "x.json")).hasMessage(
                 "x.json: unknown model type 'unet9' (known: [mlp, unet])");
     }
+
+    /** Sidecars written before downsample_padding existed (the shipped model's among them) still load. */
+    @Test
+    void olderUnetConfigsWithoutDownsamplePaddingLoad() {
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) Json.toTree(
+                org.diffusion4j.model.unet.UNetConfig.small(28, 1, null));
+        json.remove("downsample_padding");
+        var read = (org.diffusion4j.model.unet.UNetConfig) Models.config("unet", json, "old.json");
+        assertThat(read).isEqualTo(org.diffusion4j.model.unet.UNetConfig.small(28, 1, null));
+        assertThat(json.has("downsample_padding")).as("the caller's tree is not modified").isFalse();
+    }
 }

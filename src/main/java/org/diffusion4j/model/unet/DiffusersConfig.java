@@ -21,7 +21,6 @@ public final class DiffusersConfig {
             Map.entry("time_embedding_type", v -> v.isTextual() && v.textValue().equals("positional")),
             Map.entry("time_embedding_dim", JsonNode::isNull),
             Map.entry("mid_block_scale_factor", v -> v.isNumber() && v.doubleValue() == 1),
-            Map.entry("downsample_padding", v -> v.isIntegralNumber() && v.intValue() == 1),
             Map.entry("downsample_type", v -> v.isTextual() && v.textValue().equals("conv")),
             Map.entry("upsample_type", v -> v.isTextual() && v.textValue().equals("conv")),
             Map.entry("act_fn", v -> v.isTextual() && v.textValue().equals("silu")),
@@ -36,7 +35,7 @@ public final class DiffusersConfig {
 
     private static final List<String> READ = List.of("sample_size", "in_channels", "out_channels",
             "block_out_channels", "layers_per_block", "down_block_types", "up_block_types", "norm_num_groups",
-            "attention_head_dim", "flip_sin_to_cos", "freq_shift", "num_class_embeds", "norm_eps");
+            "attention_head_dim", "flip_sin_to_cos", "freq_shift", "num_class_embeds", "norm_eps", "downsample_padding");
 
     /**
      * @param source names the file in errors
@@ -73,7 +72,8 @@ public final class DiffusersConfig {
                     json.has("attention_head_dim") ? nullableInt(json, "attention_head_dim") : Integer.valueOf(8),
                     !json.has("flip_sin_to_cos") || json.get("flip_sin_to_cos").asBoolean(),
                     intOr(json, "freq_shift", 0), nullableInt(json, "num_class_embeds"),
-                    json.has("norm_eps") ? json.get("norm_eps").asDouble() : 1e-5);
+                    json.has("norm_eps") ? json.get("norm_eps").asDouble() : 1e-5,
+                    intOr(json, "downsample_padding", 1));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }

@@ -10,8 +10,10 @@ final class DownBlock extends Layers.Node {
     private final List<ResnetBlock> resnets = new ArrayList<>();
     private final List<Attention> attentions = new ArrayList<>();
     private final Layers.Conv2d downsampler;
+    private final boolean padBottomRight;
 
     DownBlock(UNetConfig c, int in, int out, boolean attention, boolean downsample) {
+        padBottomRight = c.downsamplePadding() == 0;
         Module r = container(this, "resnets");
         Module a = attention ? container(this, "attentions") : null;
         for (int j = 0; j < c.layersPerBlock(); j++) {
@@ -25,7 +27,7 @@ final class DownBlock extends Layers.Node {
         if (downsample) {
             Module d = container(this, "downsamplers");
             Module op = container(d, "0");
-            downsampler = op.register_module("conv", new Layers.Conv2d(out, out, 3, 2, 1));
+            downsampler = op.register_module("conv", new Layers.Conv2d(out, out, 3, 2, c.downsamplePadding()));
         } else {
             downsampler = null;
         }
@@ -44,7 +46,9 @@ final class DownBlock extends Layers.Node {
             skips.add(x);
         }
         if (downsampler != null) {
-            x = downsampler.forward(x);
+            // downsample_padding 0: diffusers pads (0, 1, 0, 1), as the original DDPM's TensorFlow "SAME" conv did.
+            x = downsampler.forward(padBottomRight ? org.bytedeco.pytorch.global.torch.constant_pad_nd(x,
+                    new long[] {0, 1, 0, 1}, org.diffusion4j.tensor.Tensors.scalar(0)) : x);
             skips.add(x);
         }
         return x;

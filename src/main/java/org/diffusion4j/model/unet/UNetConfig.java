@@ -23,11 +23,13 @@ import org.diffusion4j.tensor.Rng;
  * @param freqShift         time embedding frequency shift (default 0)
  * @param numClassEmbeds    number of classes for a class embedding added to the time embedding; null for none
  * @param normEps           GroupNorm epsilon (1e-5)
+ * @param downsamplePadding the stride-2 convs' padding: 1 (diffusers default), or 0, where the input is first padded
+ *                          by one row and column at the bottom right (the original DDPM checkpoints); null means 1
  */
 public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<Integer> blockOutChannels,
                          int layersPerBlock, List<String> downBlockTypes, List<String> upBlockTypes, int normNumGroups,
                          Integer attentionHeadDim, boolean flipSinToCos, int freqShift, Integer numClassEmbeds,
-                         double normEps) implements NetworkConfig {
+                         double normEps, Integer downsamplePadding) implements NetworkConfig {
     static final Set<String> DOWN = Set.of("DownBlock2D", "AttnDownBlock2D");
     static final Set<String> UP = Set.of("UpBlock2D", "AttnUpBlock2D");
 
@@ -82,6 +84,12 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
             throw new IllegalArgumentException("block_out_channels[0] = " + blockOutChannels.get(0)
                     + " is too small for the time embedding with freq_shift " + freqShift);
         }
+        if (downsamplePadding == null) {
+            downsamplePadding = 1;
+        }
+        if (downsamplePadding != 0 && downsamplePadding != 1) {
+            throw new IllegalArgumentException("downsample_padding must be 0 or 1, got " + downsamplePadding);
+        }
         if (!(normEps > 0)) {
             throw new IllegalArgumentException("norm_eps must be > 0, got " + normEps);
         }
@@ -130,7 +138,7 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
             up.add(i == blockOutChannels.size() - 1 ? "UpBlock2D" : "AttnUpBlock2D");
         }
         return new UNetConfig(sampleSize, channels, channels, blockOutChannels, 1, down, up, 8, null, true, 0,
-                numClassEmbeds, 1e-5);
+                numClassEmbeds, 1e-5, 1);
     }
 
     /** {@link #attentionBelowTop} with channels [32, 64, 64] and 32-channel heads: about 1.2 M parameters. */
@@ -138,6 +146,6 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         UNetConfig c = attentionBelowTop(sampleSize, channels, List.of(32, 64, 64), numClassEmbeds);
         return new UNetConfig(c.sampleSize, c.inChannels, c.outChannels, c.blockOutChannels, c.layersPerBlock,
                 c.downBlockTypes, c.upBlockTypes, c.normNumGroups, 32, c.flipSinToCos, c.freqShift, c.numClassEmbeds,
-                c.normEps);
+                c.normEps, c.downsamplePadding);
     }
 }

@@ -31,6 +31,20 @@ class DiffusersConfigTest {
                 .hasMessageContaining("only UNet2DModel");
         assertThatThrownBy(() -> DiffusersConfig.read(base.deepCopy().put("norm_num_groups", 5), "c.json"))
                 .hasMessageContaining("multiples of norm_num_groups 5");
+        assertThatThrownBy(() -> DiffusersConfig.read(base.deepCopy().put("downsample_padding", 2), "c.json"))
+                .hasMessageContaining("c.json: downsample_padding must be 0 or 1, got 2");
+    }
+
+    /** The original DDPM checkpoints (google/ddpm-*) use downsample_padding 0; older sidecars omit the key. */
+    @Test
+    void downsamplePaddingIsReadAndDefaultsToOne() {
+        ObjectNode base = (ObjectNode) Shared.read(Shared.diffusers().resolve("unet_a_uncond/config.json"));
+        assertThat(DiffusersConfig.read(base.deepCopy().put("downsample_padding", 0), "c.json").downsamplePadding())
+                .isZero();
+        ObjectNode ours = (ObjectNode) Json.toTree(UNetConfig.small(32, 1, null));
+        assertThat(ours.get("downsample_padding").asInt()).isEqualTo(1);
+        ours.putNull("downsample_padding");
+        assertThat(Json.fromTree(ours, UNetConfig.class, "sidecar").downsamplePadding()).isEqualTo(1);
     }
 
     @Test
@@ -42,6 +56,6 @@ class DiffusersConfigTest {
         assertThat(Json.fromTree(json, UNetConfig.class, "ours")).isEqualTo(c);
         assertThatThrownBy(() -> new UNetConfig(30, 1, 1, List.of(32, 64, 64), 1,
                 List.of("DownBlock2D", "DownBlock2D", "DownBlock2D"), List.of("UpBlock2D", "UpBlock2D", "UpBlock2D"),
-                8, null, true, 0, null, 1e-5)).hasMessageContaining("sample_size 30 must be a positive multiple of 4");
+                8, null, true, 0, null, 1e-5, 1)).hasMessageContaining("sample_size 30 must be a positive multiple of 4");
     }
 }

@@ -54,6 +54,23 @@ class UNet2DModelTest {
         }
     }
 
+    /** Padding 0 pads the bottom-right before the stride-2 conv: same weights, same shapes, different values. */
+    @Test
+    void downsamplePaddingZeroChangesTheOutputNotTheShape() {
+        UNetConfig one = UNetConfig.small(16, 1, null);
+        UNetConfig zero = new UNetConfig(16, 1, 1, one.blockOutChannels(), one.layersPerBlock(), one.downBlockTypes(),
+                one.upBlockTypes(), one.normNumGroups(), one.attentionHeadDim(), one.flipSinToCos(), one.freqShift(),
+                null, one.normEps(), 0);
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            Tensor x = Rng.of(3).randn(2, 1, 16, 16);
+            Tensor t = Tensors.fromDoubles(new double[] {10, 500}, 2).to(torch.ScalarType.Float);
+            Tensor a = new UNet2DModel(one, Rng.of(1)).forward(x, t);
+            Tensor b = new UNet2DModel(zero, Rng.of(1)).forward(x, t);
+            assertThat(Shapes.of(b)).containsExactly(2, 1, 16, 16);
+            assertThat(a.sub(b).abs().max().item_double()).isGreaterThan(1e-4);
+        }
+    }
+
     /** diffusers' parameter-count formula for this architecture, written out independently. */
     static long expectedParameters(UNetConfig c) {
         List<Integer> ch = c.blockOutChannels();
@@ -108,7 +125,7 @@ class UNet2DModelTest {
             UNetConfig.small(32, 1, null),
             UNetConfig.small(32, 3, 10),
             new UNetConfig(16, 2, 4, List.of(8, 16), 2, List.of("AttnDownBlock2D", "DownBlock2D"),
-                    List.of("UpBlock2D", "AttnUpBlock2D"), 4, null, false, 1, null, 1e-6),
+                    List.of("UpBlock2D", "AttnUpBlock2D"), 4, null, false, 1, null, 1e-6, 0),
         };
         for (UNetConfig cfg : configs) {
             try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
