@@ -17,6 +17,7 @@ import org.diffusion4j.data.ToyDataset;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.pipeline.Datasets;
 import org.diffusion4j.pipeline.DenoisingGif;
+import org.diffusion4j.pipeline.DiffusersModel;
 import org.diffusion4j.pipeline.Generation;
 import org.diffusion4j.pipeline.ImageGrid;
 import org.diffusion4j.pipeline.LoadedModel;
@@ -128,7 +129,8 @@ final class Runs {
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
                                 Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out)
             throws IOException {
-        return sample(checkpoint, images -> spec, n, seed, batchSize, useEma, target, format, csv, gif, overwrite, out);
+        return sample(checkpoint, null, images -> spec, n, seed, batchSize, useEma, target, format, csv, gif, overwrite,
+                out);
     }
 
     /**
@@ -137,17 +139,24 @@ final class Runs {
      * @param specFor the sampler, given whether the model is an image model (defaults differ)
      * @param count   number of samples, or null for the default (2000 points, 64 images)
      */
-    static QualityReport sample(Path checkpoint, java.util.function.Function<Boolean, SamplerSpec> specFor,
-                                Integer count, long seed, int batchSize, boolean useEma, Path target, Format format,
-                                Path csv, Path gif, boolean overwrite, PrintStream out) throws IOException {
+    static QualityReport sample(Path checkpoint, Path diffusers,
+                                java.util.function.Function<Boolean, SamplerSpec> specFor, Integer count, long seed,
+                                int batchSize, boolean useEma, Path target, Format format, Path csv, Path gif,
+                                boolean overwrite, PrintStream out) throws IOException {
         if (count != null && count < 1) {
             throw new IllegalArgumentException("--n must be >= 1, got " + count);
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         }
-        Checkpoint.requireSafetensorsName(checkpoint);
-        Path side = Checkpoint.sidecarOf(checkpoint);
+        Path[] inputs;
+        if (diffusers != null) {
+            inputs = new Path[] {diffusers.resolve("diffusion_pytorch_model.safetensors"),
+                    diffusers.resolve("unet").resolve("diffusion_pytorch_model.safetensors")};
+        } else {
+            Checkpoint.requireSafetensorsName(checkpoint);
+            inputs = new Path[] {checkpoint, Checkpoint.sidecarOf(checkpoint)};
+        }
         if (format == Format.PNG) {
             if (Files.exists(target) && !Files.isDirectory(target)) {
                 throw new IllegalArgumentException("--out " + target + " is a file; --format png writes a folder");
@@ -160,22 +169,27 @@ final class Runs {
                 }
             }
         } else {
-            OutputPaths.check(target, "--out", overwrite, checkpoint, side);
+            OutputPaths.check(target, "--out", overwrite, inputs);
         }
         if (csv != null) {
-            OutputPaths.check(csv, "--csv", overwrite, checkpoint, side);
+            OutputPaths.check(csv, "--csv", overwrite, inputs);
         }
         if (gif != null) {
-            OutputPaths.check(gif, "--gif", overwrite, checkpoint, side);
+            OutputPaths.check(gif, "--gif", overwrite, inputs);
         }
-        LoadedModel model = LoadedModel.load(checkpoint, useEma);
+        Sampled model = diffusers != null ? Sampled.of(DiffusersModel.load(diffusers), diffusers)
+                : Sampled.of(LoadedModel.load(checkpoint, useEma));
+        if (diffusers != null) {
+            out.println("diffusers model " + diffusers + ": " + Parameters.count(model.network()) + " parameters, "
+                    + model.prediction() + " prediction, " + model.schedule().size() + " training steps");
+        }
         boolean toy = Datasets.isToy(model.data());
         SamplerSpec spec = specFor.apply(!toy);
         int n = count != null ? count : toy ? 2000 : 64;
         if (toy && format == Format.PNG) {
             throw new IllegalArgumentException("--format png is for image models; " + model.data() + " is 2-D data");
         }
-        long[] shape = Datasets.sampleShape(model.data());
+        long[] shape = model.shape();
         if (gif != null && toy) {
             throw new IllegalArgumentException("--gif is for image models; " + model.data() + " is 2-D data");
         }
@@ -225,5 +239,20 @@ final class Runs {
         out.println("quality vs fresh " + data.id() + " data: " + report);
         out.println("plot: " + target + (csv != null ? ", points: " + csv : ""));
         return report;
+    }
+
+    /** What {@code sample} needs of a model, whichever format it came from. */
+    private record Sampled(org.diffusion4j.model.Denoiser denoiser, org.diffusion4j.schedule.NoiseSchedule schedule,
+                           String data, long[] shape, boolean usedEma, org.bytedeco.pytorch.Module network,
+                           String prediction) {
+        static Sampled of(LoadedModel m) {
+            return new Sampled(m.denoiser(), m.schedule(), m.data(), Datasets.sampleShape(m.data()), m.usedEma(),
+                    m.network().module(), m.train().prediction().id());
+        }
+
+        static Sampled of(DiffusersModel m, Path dir) {
+            return new Sampled(m.denoiser(), m.schedule(), "diffusers:" + dir, m.sampleShape(), false, m.network(),
+                    m.denoiser().parameterization().id());
+        }
     }
 }

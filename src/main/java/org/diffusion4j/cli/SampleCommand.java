@@ -7,11 +7,17 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "sample", mixinStandardHelpOptions = true,
-        description = "Sample a checkpoint, report sliced-Wasserstein and MMD against fresh data, and plot.")
+        description = "Sample a checkpoint (or a diffusers model folder): image grids or PNGs, or for 2-D data a plot "
+                + "with sliced-Wasserstein and MMD against fresh data.")
 final class SampleCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", description = "The .safetensors checkpoint (default: the shipped MNIST model, "
             + "models/mnist-unet.safetensors).")
     Path checkpoint;
+
+    @Option(names = "--diffusers", description = "Sample a diffusers model folder instead: config.json + "
+            + "diffusion_pytorch_model.safetensors (+ scheduler_config.json), or a pipeline folder with unet/ and "
+            + "scheduler/ (e.g. google/ddpm-cifar10-32).")
+    Path diffusers;
 
     @Mixin
     SamplerOptions sampler;
@@ -53,10 +59,13 @@ final class SampleCommand implements Callable<Integer> {
             case "png" -> Runs.Format.PNG;
             default -> throw new IllegalArgumentException("unknown format '" + format + "'; expected grid or png");
         });
-        Path ck = checkpoint != null ? checkpoint : shippedModel();
+        if (diffusers != null && checkpoint != null) {
+            throw new IllegalArgumentException("--checkpoint and --diffusers are alternatives; give one");
+        }
+        Path ck = diffusers != null ? null : checkpoint != null ? checkpoint : shippedModel();
         Path target = out != null ? out : Path.of("samples-" + java.time.LocalDateTime.now().format(
                 java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + (f == Runs.Format.PNG ? "" : ".png"));
-        Runs.sample(ck, sampler::toSpec, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out);
+        Runs.sample(ck, diffusers, sampler::toSpec, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out);
         return 0;
     }
 

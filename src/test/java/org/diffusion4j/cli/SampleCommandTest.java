@@ -39,4 +39,24 @@ class SampleCommandTest {
             }
         }
     }
+
+    @Test
+    void samplesADiffusersFolderWithAnyOfOurSamplers() throws IOException {
+        Path folder = org.diffusion4j.testing.Shared.diffusers().resolve("unet_a_uncond").resolve("save_pretrained");
+        for (String sampler : new String[] {"euler", "dpm++2m", "pndm"}) {
+            Path grid = dir.resolve(sampler + ".png");
+            MainTest.Run r = MainTest.run("sample", "--diffusers", folder.toString(), "--sampler", sampler,
+                    "--sampler-steps", "8", "--n", "4", "--out", grid.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out()).contains("177427 parameters, epsilon prediction, 1000 training steps",
+                    "sampled 4 images with " + sampler + "-8");
+            assertThat(ImageIO.read(grid.toFile()).getWidth()).isEqualTo(2 * (8 * 2 + 2) + 2);
+        }
+        MainTest.Run both = MainTest.run("sample", "--diffusers", folder.toString(), "--checkpoint", "x.safetensors");
+        assertThat(both.code()).isEqualTo(1);
+        assertThat(both.err()).contains("--checkpoint and --diffusers are alternatives");
+        MainTest.Run karras = MainTest.run("sample", "--diffusers", folder.toString(), "--sampler", "ddim", "--karras",
+                "--out", dir.resolve("k.png").toString());
+        assertThat(karras.err()).contains("--karras is for the sigma-based samplers");
+    }
 }
