@@ -30,8 +30,15 @@ public final class DatasetFetcher {
 
     private DatasetFetcher() {}
 
-    /** The default cache: $XDG_CACHE_HOME/diffusion4j/datasets, else ~/.cache/diffusion4j/datasets. */
+    /**
+     * The default cache: {@code -Ddiffusion4j.cache} if set, else $XDG_CACHE_HOME/diffusion4j/datasets, else
+     * ~/.cache/diffusion4j/datasets.
+     */
     public static Path defaultCache() {
+        String prop = System.getProperty("diffusion4j.cache");
+        if (prop != null && !prop.isBlank()) {
+            return Path.of(prop);
+        }
         String xdg = System.getenv("XDG_CACHE_HOME");
         Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
         return base.resolve("diffusion4j").resolve("datasets");

@@ -64,9 +64,13 @@ class DatasetFetcherTest {
         String old = System.getProperty("diffusion4j.shared");
         try {
             System.setProperty("diffusion4j.shared", dir.toString());
+            System.setProperty("diffusion4j.cache", dir.resolve("cache").toString());
+            assertThat(DatasetFetcher.defaultCache()).isEqualTo(dir.resolve("cache"));
             assertThatThrownBy(() -> DatasetFetcher.locate(Mnist.FASHION_MNIST, null))
-                    .hasMessageContaining("./diffusion4j fetch fashion-mnist");
+                    .hasMessageContaining("./diffusion4j fetch fashion-mnist")
+                    .hasMessageContaining(dir.resolve("cache").resolve("fashion-mnist").toString());
         } finally {
+            System.clearProperty("diffusion4j.cache");
             if (old != null) {
                 System.setProperty("diffusion4j.shared", old);
             }
