@@ -129,18 +129,19 @@ final class Runs {
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
                                 Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out)
             throws IOException {
-        return sample(checkpoint, null, images -> spec, n, seed, batchSize, useEma, target, format, csv, gif, overwrite,
+        return sample(checkpoint, null, (images, flow) -> spec, n, seed, batchSize, useEma, target, format, csv, gif, overwrite,
                 out);
     }
 
     /**
      * Samples a checkpoint; for 2-D data reports quality against fresh data, for images writes a grid or PNGs.
      *
-     * @param specFor the sampler, given whether the model is an image model (defaults differ)
+     * @param specFor the sampler, given whether the model is an image model and whether it is a flow-matching model
+     *                (defaults differ)
      * @param count   number of samples, or null for the default (2000 points, 64 images)
      */
     static QualityReport sample(Path checkpoint, Path diffusers,
-                                java.util.function.Function<Boolean, SamplerSpec> specFor, Integer count, long seed,
+                                java.util.function.BiFunction<Boolean, Boolean, SamplerSpec> specFor, Integer count, long seed,
                                 int batchSize, boolean useEma, Path target, Format format, Path csv, Path gif,
                                 boolean overwrite, PrintStream out) throws IOException {
         if (count != null && count < 1) {
@@ -184,7 +185,7 @@ final class Runs {
                     + model.prediction() + " prediction, " + model.schedule().size() + " training steps");
         }
         boolean toy = Datasets.isToy(model.data());
-        SamplerSpec spec = specFor.apply(!toy);
+        SamplerSpec spec = specFor.apply(!toy, model.flow());
         int n = count != null ? count : toy ? 2000 : 64;
         if (toy && format == Format.PNG) {
             throw new IllegalArgumentException("--format png is for image models; " + model.data() + " is 2-D data");
@@ -199,7 +200,8 @@ final class Runs {
         long start = System.nanoTime();
         Tensor samples;
         try (ProgressBar pb = Progress.bar("sample", Generation.totalSteps(model.schedule(), spec, n, batchSize))) {
-            samples = Generation.sample(model.denoiser(), model.schedule(), spec, shape, n, seed, batchSize, pb::step,
+            samples = Generation.sample(model.denoiser(), model.schedule(), model.flow(), spec, shape, n, seed,
+                    batchSize, pb::step,
                     recorder == null ? StepListener.NONE : recorder);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -244,15 +246,15 @@ final class Runs {
     /** What {@code sample} needs of a model, whichever format it came from. */
     private record Sampled(org.diffusion4j.model.Denoiser denoiser, org.diffusion4j.schedule.NoiseSchedule schedule,
                            String data, long[] shape, boolean usedEma, org.bytedeco.pytorch.Module network,
-                           String prediction) {
+                           String prediction, boolean flow) {
         static Sampled of(LoadedModel m) {
             return new Sampled(m.denoiser(), m.schedule(), m.data(), Datasets.sampleShape(m.data()), m.usedEma(),
-                    m.network().module(), m.train().prediction().id());
+                    m.network().module(), m.train().prediction().id(), m.train().flowMatching());
         }
 
         static Sampled of(DiffusersModel m, Path dir) {
             return new Sampled(m.denoiser(), m.schedule(), "diffusers:" + dir, m.sampleShape(), false, m.network(),
-                    m.denoiser().parameterization().id());
+                    m.denoiser().parameterization().id(), false);
         }
     }
 }

@@ -62,8 +62,14 @@ final class TrainOptions {
     double minSnrGamma;
 
     @Option(names = "--prediction", defaultValue = "epsilon",
-            description = "What the network predicts: epsilon, sample, v_prediction (default: ${DEFAULT-VALUE}).")
+            description = "What the network predicts: epsilon, sample, v_prediction (DDPM), or flow (flow matching / "
+                    + "rectified flow: the straight path x_t = (1 - t) x0 + t eps, velocity target) "
+                    + "(default: ${DEFAULT-VALUE}).")
     String prediction;
+
+    @Option(names = "--time-sampling", defaultValue = "uniform",
+            description = "Flow matching's t: uniform or logit_normal (default: ${DEFAULT-VALUE}).")
+    String timeSampling;
 
     @Option(names = "--beta-schedule", defaultValue = "linear",
             description = "linear, scaled_linear, squaredcos_cap_v2 (cosine), sigmoid (default: ${DEFAULT-VALUE}).")
@@ -107,11 +113,13 @@ final class TrainOptions {
         boolean toy = Datasets.isToy(data);
         Parameterization p = named("--prediction", () -> Parameterization.parse(prediction));
         BetaSchedule bs = named("--beta-schedule", () -> BetaSchedule.parse(betaSchedule));
+        org.diffusion4j.train.TimeSampling ts = named("--time-sampling",
+                () -> org.diffusion4j.train.TimeSampling.parse(timeSampling));
         ScheduleConfig schedule = named("--timesteps/--beta-*",
                 () -> new ScheduleConfig(timesteps, bs, betaStart, betaEnd, zeroTerminalSnr));
         TrainConfig train = named("training options", () -> new TrainConfig(or(steps, 3000L),
                 or(batchSize, toy ? 256 : 64), or(lr, toy ? 1e-3 : 5e-4), weightDecay, 0.9, 0.999, 1e-8,
-                or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed, bf16));
+                or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed, bf16, ts));
         String type = model != null ? model : toy ? "mlp" : "unet";
         long[] shape = Datasets.sampleShape(data);
         NetworkConfig net = switch (type) {

@@ -36,6 +36,13 @@ public final class Generation {
      */
     public static Tensor sample(Denoiser model, NoiseSchedule schedule, SamplerSpec spec, long[] sampleShape, int n,
                                 long seed, int batchSize, Progress progress, StepListener firstBatch) {
+        return sample(model, schedule, false, spec, sampleShape, n, seed, batchSize, progress, firstBatch);
+    }
+
+    /** As above, for a flow-matching model when {@code flow} (see {@link SamplerSpec#levelsFor}). */
+    public static Tensor sample(Denoiser model, NoiseSchedule schedule, boolean flow, SamplerSpec spec,
+                                long[] sampleShape, int n, long seed, int batchSize, Progress progress,
+                                StepListener firstBatch) {
         if (n < 1) {
             throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         }
@@ -57,7 +64,7 @@ public final class Generation {
             try (PointerScope scope = new PointerScope()) {
                 NoiseSource noise = NoiseSource.perSample(seed, start, b);
                 Tensor xT = noise.next(withBatch(sampleShape, b));
-                Tensor x0 = spec.run(model, schedule, xT, noise, listener);
+                Tensor x0 = spec.run(model, schedule, flow, xT, noise, listener);
                 out.narrow(0, start, b).copy_(x0);
             }
         }

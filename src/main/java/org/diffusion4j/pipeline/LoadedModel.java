@@ -31,7 +31,7 @@ public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedu
         Checkpoint.Sidecar side = ck.sidecar();
         String source = Checkpoint.sidecarOf(file).toString();
         ScheduleConfig schedule = Json.fromTree(side.schedule(), ScheduleConfig.class, source + ": schedule");
-        TrainConfig train = Json.fromTree(side.train(), TrainConfig.class, source + ": train");
+        TrainConfig train = TrainingRun.trainConfig(side.train(), source);
         Network net = Models.build(side.modelType(), side.modelConfig(), Rng.of(0), source);
         boolean hasEma = ck.tensors().keySet().stream().anyMatch(k -> k.startsWith(TrainingRun.EMA));
         boolean useEma = preferEma && hasEma;

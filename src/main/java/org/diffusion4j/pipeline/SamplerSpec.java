@@ -118,11 +118,24 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
         };
     }
 
-    /** The N+1 noise levels the level-based samplers walk: the spaced (or Karras) timesteps, then the clean end. */
-    public List<NoiseLevel> levelsFor(NoiseSchedule schedule) {
+    /**
+     * The N+1 noise levels the level-based samplers walk: the spaced (or Karras) timesteps, then the clean end. For a
+     * flow-matching model, N uniform steps of the straight path from t = 1 (pure noise) to 0, with alpha = 1 - t,
+     * sigma = t and the network time t * T.
+     */
+    public List<NoiseLevel> levelsFor(NoiseSchedule schedule, boolean flow) {
         int n = count(schedule);
         List<NoiseLevel> levels = new ArrayList<>(n + 1);
-        if (karras) {
+        if (flow) {
+            if (karras) {
+                throw new IllegalArgumentException("--karras is for DDPM-trained models; flow-matching models sample "
+                        + "uniform steps of t");
+            }
+            for (int i = 0; i < n; i++) {
+                double t = 1 - (double) i / n;
+                levels.add(new NoiseLevel(t * schedule.size(), 1 - t, t));
+            }
+        } else if (karras) {
             double[] train = schedule.sigmas();
             double[] sigmas = Sigmas.karras(train[0], train[train.length - 1], n, 7.0);
             for (double s : sigmas) {
@@ -154,25 +167,37 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
      * @return x at the clean end, shaped like xT
      */
     public Tensor run(Denoiser model, NoiseSchedule schedule, Tensor xT, NoiseSource noise, StepListener listener) {
+        return run(model, schedule, false, xT, noise, listener);
+    }
+
+    /**
+     * As above, for a flow-matching model when {@code flow}: DDPM, DDIM and PNDM need a DDPM schedule and refuse.
+     */
+    public Tensor run(Denoiser model, NoiseSchedule schedule, boolean flow, Tensor xT, NoiseSource noise,
+                      StepListener listener) {
+        if (flow && (kind == Kind.DDPM || kind == Kind.DDIM || kind == Kind.PNDM)) {
+            throw new IllegalArgumentException(kind.id() + " walks a DDPM schedule; flow-matching models sample with "
+                    + "euler, euler-a, heun, dpm++2m, dpm++2m-sde");
+        }
         return switch (kind) {
             case DDPM -> DdpmSampler.sample(model, xT, stepsFor(schedule), noise,
                     new DdpmSampler.Options(variance, clip, 1.0), listener);
             case DDIM -> DdimSampler.sample(model, xT, stepsFor(schedule), noise,
                     new DdimSampler.Options(eta, clip, 1.0, false), listener);
-            case EULER -> EulerSampler.sample(model, xT, levelsFor(schedule), noise,
+            case EULER -> EulerSampler.sample(model, xT, levelsFor(schedule, flow), noise,
                     EulerSampler.Options.deterministic(), listener);
-            case EULER_ANCESTRAL -> EulerAncestralSampler.sample(model, xT, levelsFor(schedule), noise, listener);
-            case HEUN -> HeunSampler.sample(model, xT, levelsFor(schedule), listener);
-            case DPMPP_2M -> DpmSolverSampler.sample(model, xT, levelsFor(schedule), noise,
+            case EULER_ANCESTRAL -> EulerAncestralSampler.sample(model, xT, levelsFor(schedule, flow), noise, listener);
+            case HEUN -> HeunSampler.sample(model, xT, levelsFor(schedule, flow), listener);
+            case DPMPP_2M -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,
                     DpmSolverSampler.Options.twoM(), listener);
-            case DPMPP_2M_SDE -> DpmSolverSampler.sample(model, xT, levelsFor(schedule), noise,
+            case DPMPP_2M_SDE -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,
                     new DpmSolverSampler.Options(2, DpmSolverSampler.SolverType.MIDPOINT, true, true, false), listener);
             case PNDM -> {
-                List<NoiseLevel> levels = levelsFor(schedule);
+                List<NoiseLevel> levels = levelsFor(schedule, flow);
                 yield PndmSampler.sample(model, xT, levels, List.of(), new PndmSampler.Options(false, OutputKind.EPS),
                         listener);
             }
-            case GE -> GradientEstimationSampler.sample(model, xT, levelsFor(schedule), noise,
+            case GE -> GradientEstimationSampler.sample(model, xT, levelsFor(schedule, flow), noise,
                     new GradientEstimationSampler.Options(gam, mu), listener);
         };
     }

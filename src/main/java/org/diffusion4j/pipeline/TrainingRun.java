@@ -125,6 +125,15 @@ public final class TrainingRun {
         }
     }
 
+    /** Reads a sidecar's train config; files from before time_sampling existed imply uniform. */
+    static TrainConfig trainConfig(com.fasterxml.jackson.databind.JsonNode train, String source) {
+        com.fasterxml.jackson.databind.JsonNode t = train;
+        if (t != null && t.isObject() && !t.has("time_sampling")) {
+            t = ((com.fasterxml.jackson.databind.node.ObjectNode) t.deepCopy()).put("time_sampling", "uniform");
+        }
+        return Json.fromTree(t, TrainConfig.class, source + ": train");
+    }
+
     /**
      * Loads {@code file} into a fresh trainer for {@code spec}. Refuses, naming the file and the difference, a
      * checkpoint of another model, schedule, dataset or training config (only the total step count may grow).
@@ -139,7 +148,7 @@ public final class TrainingRun {
         requireSame(file, "schedule", Json.fromTree(side.schedule(), ScheduleConfig.class, source + ": schedule"),
                 spec.schedule());
         requireSame(file, "data", side.data(), spec.data());
-        TrainConfig recorded = Json.fromTree(side.train(), TrainConfig.class, source + ": train");
+        TrainConfig recorded = trainConfig(side.train(), source);
         requireSame(file, "train config (other than steps)", recorded.withSteps(spec.train().steps()), spec.train());
         if (side.step() > spec.train().steps()) {
             throw new IllegalArgumentException(file + ": checkpoint is at step " + side.step() + ", past the requested "

@@ -13,6 +13,10 @@ import org.diffusion4j.model.Prediction;
  * predictor to sigma', a second evaluation there, and the average of the two slopes. The step to sigma' = 0 is a
  * plain Euler step (the slope at 0 is undefined), as in diffusers' HeunDiscreteScheduler. Two model evaluations per
  * step but the last.
+ *
+ * <p>A second-order step depends on the ODE's time variable. On flow-matching levels (alpha + sigma = 1 at every
+ * level) it integrates in t, where the path is straight: x' = x + (t' - t) (v1 + v2) / 2 with v = eps - x0. On
+ * other levels it integrates in the VE sigma (Karras et al.), where the slope is eps.
  */
 public final class HeunSampler {
     private HeunSampler() {}
@@ -24,7 +28,10 @@ public final class HeunSampler {
      */
     public static Tensor sample(Denoiser model, Tensor xT, List<NoiseLevel> levels, StepListener listener) {
         SamplerSupport.checkLevels(xT, levels);
-        SamplerSupport.requireFiniteVe(levels, "Heun");
+        boolean flow = levels.stream().allMatch(l -> Math.abs(l.alpha() + l.sigma() - 1) < 1e-9);
+        if (!flow) {
+            SamplerSupport.requireFiniteVe(levels, "Heun");
+        }
         int n = levels.size() - 1;
         int evaluations = 0;
         for (int i = 0; i < n; i++) {
@@ -47,6 +54,11 @@ public final class HeunSampler {
                     }
                     Prediction q = model.predict(predicted, to);
                     listener.onStep(k++, evaluations, predicted, q.x0());
+                    if (flow) {
+                        Tensor v = p.eps().sub(p.x0()).add(q.eps().sub(q.x0()));
+                        x.copy_(x.add(SamplerSupport.scale((to.sigma() - from.sigma()) / 2, v)));
+                        continue;
+                    }
                     // In the VE view the slopes are the eps predictions: s' = s + (sigma' - sigma) (eps1 + eps2) / 2.
                     double dt = SamplerSupport.ve(to) - SamplerSupport.ve(from);
                     Tensor s = SamplerSupport.scale(1 / from.alpha(), x);

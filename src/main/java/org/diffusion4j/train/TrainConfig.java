@@ -20,10 +20,12 @@ import org.diffusion4j.model.Parameterization;
  * @param seed         seeds the initial weights and, with the step number, every batch, timestep and noise draw
  * @param bf16         run the forward pass under bfloat16 autocast (faster on CPUs with bf16 units; weights, optimizer
  *                     state and the loss stay float32); off by default
+ * @param timeSampling how flow-matching training ({@code prediction} flow) draws t (uniform); unused otherwise
  */
 public record TrainConfig(long steps, int batchSize, double learningRate, double weightDecay, double beta1,
                           double beta2, double adamEps, long warmupSteps, double gradClip, double emaDecay,
-                          double minSnrGamma, Parameterization prediction, long seed, boolean bf16) {
+                          double minSnrGamma, Parameterization prediction, long seed, boolean bf16,
+                          TimeSampling timeSampling) {
 
     public TrainConfig {
         if (steps < 1) {
@@ -59,10 +61,25 @@ public record TrainConfig(long steps, int batchSize, double learningRate, double
         if (prediction == null) {
             throw new IllegalArgumentException("prediction type must be set");
         }
-        if (prediction == Parameterization.FLOW) {
-            throw new IllegalArgumentException("prediction type 'flow' needs the flow-matching objective, which this "
-                    + "trainer (DDPM forward process) does not implement; use epsilon, sample or v_prediction");
+        if (prediction == Parameterization.FLOW && minSnrGamma > 0) {
+            throw new IllegalArgumentException("min-SNR weighting is defined for the DDPM objective, not flow matching");
         }
+        if (timeSampling == null) {
+            timeSampling = TimeSampling.UNIFORM;
+        }
+    }
+
+    /** Without a time sampling (uniform, which only flow matching uses). */
+    public TrainConfig(long steps, int batchSize, double learningRate, double weightDecay, double beta1, double beta2,
+                       double adamEps, long warmupSteps, double gradClip, double emaDecay, double minSnrGamma,
+                       Parameterization prediction, long seed, boolean bf16) {
+        this(steps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps, gradClip, emaDecay,
+                minSnrGamma, prediction, seed, bf16, TimeSampling.UNIFORM);
+    }
+
+    /** Flow matching: the straight path x_t = (1 - t) x0 + t eps with a velocity target, instead of DDPM. */
+    public boolean flowMatching() {
+        return prediction == Parameterization.FLOW;
     }
 
     /** The defaults for the 2-D toy sets. */
@@ -72,12 +89,12 @@ public record TrainConfig(long steps, int batchSize, double learningRate, double
 
     public TrainConfig withSteps(long newSteps) {
         return new TrainConfig(newSteps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps,
-                gradClip, emaDecay, minSnrGamma, prediction, seed, bf16);
+                gradClip, emaDecay, minSnrGamma, prediction, seed, bf16, timeSampling);
     }
 
     public TrainConfig withSeed(long newSeed) {
         return new TrainConfig(steps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps,
-                gradClip, emaDecay, minSnrGamma, prediction, newSeed, bf16);
+                gradClip, emaDecay, minSnrGamma, prediction, newSeed, bf16, timeSampling);
     }
 
     /** The learning rate at {@code step}: linear warm-up, then constant. */

@@ -78,14 +78,32 @@ public final class Trainer {
             Rng rng = Rng.derive(config.seed(), step);
             Tensor x0 = data.batch(step, batch, rng);
             long rank = x0.dim();
-            Tensor t = rng.randint(0, numTimesteps, batch);
-            Tensor eps = rng.randn(x0.sizes().vec().get());
-            Tensor alpha = forward.alpha(t, rank);
-            Tensor sigma = forward.sigma(t, rank);
+            Tensor alpha;
+            Tensor sigma;
+            Tensor timeInput;
+            Tensor eps;
+            if (config.flowMatching()) {
+                // Flow matching: x_t = (1 - t) x0 + t eps, t in (0, 1); the network sees t * T, as diffusers'
+                // FlowMatch schedulers feed sigma * num_train_timesteps.
+                Tensor u = config.timeSampling().sample(rng, batch);
+                eps = rng.randn(x0.sizes().vec().get());
+                long[] column = new long[(int) rank];
+                java.util.Arrays.fill(column, 1);
+                column[0] = batch;
+                sigma = u.reshape(column);
+                alpha = torch.ones_like(sigma).sub(sigma);
+                timeInput = u.mul(Tensors.scalar(numTimesteps));
+            } else {
+                Tensor t = rng.randint(0, numTimesteps, batch);
+                eps = rng.randn(x0.sizes().vec().get());
+                alpha = forward.alpha(t, rank);
+                sigma = forward.sigma(t, rank);
+                timeInput = t.to(torch.ScalarType.Float);
+            }
             Tensor xt = x0.mul(alpha).add(eps.mul(sigma));
             Tensor out;
             try (Autocast cast = Autocast.bf16(config.bf16())) {
-                out = network.forward(xt, t.to(torch.ScalarType.Float));
+                out = network.forward(xt, timeInput);
             }
             // The loss is computed in float32 whatever the forward pass ran in.
             out = out.to(torch.ScalarType.Float);

@@ -52,9 +52,30 @@ class HeunSamplerTest {
     @Test
     void refusesAZeroSnrStart() {
         try (PointerScope scope = new PointerScope()) {
-            List<NoiseLevel> levels = List.of(new NoiseLevel(999, 0, 1), NoiseLevel.vp(0, 1));
+            List<NoiseLevel> levels = List.of(new NoiseLevel(999, 0, 1), NoiseLevel.vp(500, 0.5), NoiseLevel.vp(0, 1));
             assertThatThrownBy(() -> HeunSampler.sample(new GaussianDenoiser(1), Rng.of(1).randn(3, 2), levels,
                     StepListener.NONE)).hasMessageContaining("Heun needs alpha > 0");
+        }
+    }
+
+    /** On flow levels Heun integrates in t, where it is second order too (the path starts at t = 0.9 here). */
+    @Test
+    void isSecondOrderOnFlowLevels() {
+        try (PointerScope scope = new PointerScope()) {
+            GaussianDenoiser g = new GaussianDenoiser(0.5);
+            Tensor xT = Rng.of(1).randn(256, 2).to(torch.ScalarType.Double);
+            double[] err = new double[2];
+            for (int k = 0; k < 2; k++) {
+                int n = k == 0 ? 10 : 20;
+                List<NoiseLevel> levels = new ArrayList<>();
+                for (int i = 0; i <= n; i++) {
+                    double t = 0.9 - 0.88 * i / n;
+                    levels.add(new NoiseLevel(t * 1000, 1 - t, t));
+                }
+                Tensor out = HeunSampler.sample(g, xT, levels, StepListener.NONE);
+                err[k] = GaussianDenoiser.maxError(g.exact(out, levels.get(n)), g.exact(xT, levels.get(0)));
+            }
+            assertThat(err[0] / err[1]).as("error ratio when halving the step").isBetween(3.0, 6.0);
         }
     }
 }

@@ -18,7 +18,10 @@ class TrainConfigTest {
         assertThatThrownBy(() -> with(-1e-3, 8, 1, Parameterization.EPS)).hasMessageContaining("learning rate");
         assertThatThrownBy(() -> with(1e-3, 0, 1, Parameterization.EPS)).hasMessageContaining("batch size");
         assertThatThrownBy(() -> with(1e-3, 8, -1, Parameterization.EPS)).hasMessageContaining("gradient clip");
-        assertThatThrownBy(() -> with(1e-3, 8, 1, Parameterization.FLOW)).hasMessageContaining("flow-matching");
+        assertThat(with(1e-3, 8, 1, Parameterization.FLOW).flowMatching()).isTrue();
+        assertThat(with(1e-3, 8, 1, Parameterization.EPS).timeSampling()).isEqualTo(TimeSampling.UNIFORM);
+        assertThatThrownBy(() -> new TrainConfig(10, 8, 1e-3, 0, 0.9, 0.999, 1e-8, 0, 1, 0.99, 5,
+                Parameterization.FLOW, 0, false)).hasMessageContaining("min-SNR weighting is defined for the DDPM");
         assertThatThrownBy(() -> TrainConfig.toyDefaults().withSteps(0)).hasMessageContaining("steps");
     }
 
