@@ -30,7 +30,8 @@ final class SamplerOptions {
     double eta;
 
     @Option(names = "--spacing",
-            description = "Timestep spacing: leading, trailing, linspace (default: leading for 2-D data, trailing for images).")
+            description = "Timestep spacing: leading, trailing, linspace (default: trailing, which starts at the last "
+                    + "training step; Lin et al. 2023).")
     String spacing;
 
     @Option(names = "--variance", defaultValue = "fixed_small",
@@ -49,7 +50,7 @@ final class SamplerOptions {
         SamplerSpec.Kind kind = TrainOptions.named("--sampler", () -> SamplerSpec.Kind.parse(sampler != null ? sampler
                 : flow ? "euler" : images ? "ddim" : "ddpm"));
         TimestepSpacing sp = TrainOptions.named("--spacing",
-                () -> TimestepSpacing.parse(spacing != null ? spacing : images ? "trailing" : "leading"));
+                () -> TimestepSpacing.parse(spacing != null ? spacing : "trailing"));
         DdpmSampler.Variance v = TrainOptions.named("--variance", () -> DdpmSampler.Variance.parse(variance));
         int n = steps != null ? steps : images || flow ? 50 : 0;
         return TrainOptions.named("--sampler-steps/--eta/--karras/--gam/--mu",
