@@ -129,8 +129,8 @@ final class Runs {
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
                                 Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out)
             throws IOException {
-        return sample(checkpoint, null, (images, flow) -> spec, n, seed, batchSize, useEma, target, format, csv, gif, overwrite,
-                out);
+        return sample(checkpoint, null, (images, flow) -> spec, null, 1.0, n, seed, batchSize, useEma, target, format,
+                csv, gif, overwrite, out);
     }
 
     /**
@@ -138,10 +138,13 @@ final class Runs {
      *
      * @param specFor the sampler, given whether the model is an image model and whether it is a flow-matching model
      *                (defaults differ)
+     * @param classLabel for a class-conditional model, the class to sample (null: its unconditional distribution)
+     * @param guidance   the classifier-free guidance weight w (1 = none)
      * @param count   number of samples, or null for the default (2000 points, 64 images)
      */
     static QualityReport sample(Path checkpoint, Path diffusers,
-                                java.util.function.BiFunction<Boolean, Boolean, SamplerSpec> specFor, Integer count, long seed,
+                                java.util.function.BiFunction<Boolean, Boolean, SamplerSpec> specFor,
+                                Integer classLabel, double guidance, Integer count, long seed,
                                 int batchSize, boolean useEma, Path target, Format format, Path csv, Path gif,
                                 boolean overwrite, PrintStream out) throws IOException {
         if (count != null && count < 1) {
@@ -184,6 +187,19 @@ final class Runs {
             out.println("diffusers model " + diffusers + ": " + Parameters.count(model.network()) + " parameters, "
                     + model.prediction() + " prediction, " + model.schedule().size() + " training steps");
         }
+        org.diffusion4j.model.Denoiser denoiser = model.denoiser();
+        if (model.numClasses() > 0) {
+            if (classLabel == null && guidance != 1) {
+                throw new IllegalArgumentException("--guidance needs --class: guidance pulls towards a class");
+            }
+            denoiser = classLabel == null
+                    ? org.diffusion4j.guidance.ClassifierFreeGuidance.unconditional(model.conditional(), model.numClasses())
+                    : TrainOptions.named("--class/--guidance", () -> new org.diffusion4j.guidance.ClassifierFreeGuidance(
+                            model.conditional(), classLabel, model.numClasses(), guidance));
+        } else if (classLabel != null || guidance != 1) {
+            throw new IllegalArgumentException("--class and --guidance are for class-conditional models (trained with "
+                    + "--classes); " + model.data() + " was trained unconditionally");
+        }
         boolean toy = Datasets.isToy(model.data());
         SamplerSpec spec = specFor.apply(!toy, model.flow());
         int n = count != null ? count : toy ? 2000 : 64;
@@ -200,13 +216,15 @@ final class Runs {
         long start = System.nanoTime();
         Tensor samples;
         try (ProgressBar pb = Progress.bar("sample", Generation.totalSteps(model.schedule(), spec, n, batchSize))) {
-            samples = Generation.sample(model.denoiser(), model.schedule(), model.flow(), spec, shape, n, seed,
+            samples = Generation.sample(denoiser, model.schedule(), model.flow(), spec, shape, n, seed,
                     batchSize, pb::step,
                     recorder == null ? StepListener.NONE : recorder);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         String label = spec.label(model.schedule());
-        out.printf(Locale.ROOT, "sampled %d %s with %s in %.1f s%n", n, toy ? "points" : "images", label, seconds);
+        out.printf(Locale.ROOT, "sampled %d %s with %s%s in %.1f s%n", n, toy ? "points" : "images", label,
+                classLabel == null ? "" : String.format(Locale.ROOT, ", class %d, guidance %s", classLabel, guidance),
+                seconds);
         if (recorder != null) {
             recorder.write(gif, 80);
             out.println("trajectory (x_t | predicted x0, " + recorder.frameCount() + " frames): " + gif);
@@ -226,9 +244,10 @@ final class Runs {
             return null;
         }
         ToyDataset data = ToyDataset.parse(model.data());
-        QualityReport report = QualityReport.of(samples, data);
+        QualityReport report = QualityReport.of(samples, data, classLabel);
         float[] pts = Tensors.toFloats(samples);
-        float[] ref = Tensors.toFloats(data.sample(n, Rng.derive(seed, -1)));
+        float[] ref = Tensors.toFloats(classLabel == null ? data.sample(n, Rng.derive(seed, -1))
+                : data.sampleClass(n, classLabel, Rng.derive(seed, -1)));
         ImageGrid.writePng(ScatterPlot.render(new String[] {"data: " + data.id(), "samples: " + label
                 + (model.usedEma() ? " (EMA)" : "")}, new float[][] {ref, pts}, report.toString()), target);
         if (csv != null) {
@@ -238,23 +257,29 @@ final class Runs {
             }
             AtomicFiles.write(csv, sb.toString().getBytes(StandardCharsets.UTF_8));
         }
-        out.println("quality vs fresh " + data.id() + " data: " + report);
+        out.println("quality vs fresh " + data.id() + (classLabel == null ? "" : " class " + classLabel) + " data: "
+                + report);
         out.println("plot: " + target + (csv != null ? ", points: " + csv : ""));
         return report;
     }
 
     /** What {@code sample} needs of a model, whichever format it came from. */
-    private record Sampled(org.diffusion4j.model.Denoiser denoiser, org.diffusion4j.schedule.NoiseSchedule schedule,
-                           String data, long[] shape, boolean usedEma, org.bytedeco.pytorch.Module network,
-                           String prediction, boolean flow) {
+    private record Sampled(org.diffusion4j.model.NetworkDenoiser denoiser,
+                           org.diffusion4j.schedule.NoiseSchedule schedule, String data, long[] shape, boolean usedEma,
+                           org.bytedeco.pytorch.Module network, String prediction, boolean flow, int numClasses) {
+        org.diffusion4j.model.ConditionalDenoiser conditional() {
+            return denoiser;
+        }
+
         static Sampled of(LoadedModel m) {
             return new Sampled(m.denoiser(), m.schedule(), m.data(), Datasets.sampleShape(m.data()), m.usedEma(),
-                    m.network().module(), m.train().prediction().id(), m.train().flowMatching());
+                    m.network().module(), m.train().prediction().id(), m.train().flowMatching(),
+                    m.train().numClasses());
         }
 
         static Sampled of(DiffusersModel m, Path dir) {
             return new Sampled(m.denoiser(), m.schedule(), "diffusers:" + dir, m.sampleShape(), false, m.network(),
-                    m.denoiser().parameterization().id(), false);
+                    m.denoiser().parameterization().id(), false, 0);
         }
     }
 }

@@ -22,6 +22,14 @@ final class SampleCommand implements Callable<Integer> {
     @Mixin
     SamplerOptions sampler;
 
+    @Option(names = "--class", description = "For class-conditional models: the class to sample (default: the "
+            + "model's unconditional distribution).")
+    Integer classLabel;
+
+    @Option(names = "--guidance", defaultValue = "1", description = "Classifier-free guidance weight w: uncond + "
+            + "w (cond - uncond); 1 = none, 3 is a common choice (default: ${DEFAULT-VALUE}).")
+    double guidance;
+
     @Option(names = "--n", description = "Number of samples (default: 2000 for 2-D data, 64 for images).")
     Integer n;
 
@@ -65,7 +73,7 @@ final class SampleCommand implements Callable<Integer> {
         Path ck = diffusers != null ? null : checkpoint != null ? checkpoint : shippedModel();
         Path target = out != null ? out : Path.of("samples-" + java.time.LocalDateTime.now().format(
                 java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + (f == Runs.Format.PNG ? "" : ".png"));
-        Runs.sample(ck, diffusers, sampler::toSpec, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out);
+        Runs.sample(ck, diffusers, sampler::toSpec, classLabel, guidance, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out);
         return 0;
     }
 

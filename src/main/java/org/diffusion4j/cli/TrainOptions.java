@@ -67,6 +67,15 @@ final class TrainOptions {
                     + "(default: ${DEFAULT-VALUE}).")
     String prediction;
 
+    @Option(names = "--classes", defaultValue = "0", description = "Class-conditional training on the dataset's N "
+            + "labels (mnist and fashion-mnist 10, 8gaussians 8, two-moons 2); 0 = unconditional "
+            + "(default: ${DEFAULT-VALUE}).")
+    int classes;
+
+    @Option(names = "--label-dropout", defaultValue = "0.1", description = "With --classes: probability of training "
+            + "on \"no class\", for classifier-free guidance (default: ${DEFAULT-VALUE}).")
+    double labelDropout;
+
     @Option(names = "--time-sampling", defaultValue = "uniform",
             description = "Flow matching's t: uniform or logit_normal (default: ${DEFAULT-VALUE}).")
     String timeSampling;
@@ -119,24 +128,25 @@ final class TrainOptions {
                 () -> new ScheduleConfig(timesteps, bs, betaStart, betaEnd, zeroTerminalSnr));
         TrainConfig train = named("training options", () -> new TrainConfig(or(steps, 3000L),
                 or(batchSize, toy ? 256 : 64), or(lr, toy ? 1e-3 : 5e-4), weightDecay, 0.9, 0.999, 1e-8,
-                or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed, bf16, ts));
+                or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed, bf16, ts, classes, labelDropout));
+        Integer embeds = classes > 0 ? classes + 1 : null;
         String type = model != null ? model : toy ? "mlp" : "unet";
         long[] shape = Datasets.sampleShape(data);
         NetworkConfig net = switch (type) {
-            case "mlp" -> named("--hidden/--depth", () -> new MlpConfig((int) shape[0], hidden, depth, 64));
-            case "unet" -> named("--channels", () -> unet(shape));
+            case "mlp" -> named("--hidden/--depth", () -> new MlpConfig((int) shape[0], hidden, depth, 64, embeds));
+            case "unet" -> named("--channels", () -> unet(shape, embeds));
             default -> throw new IllegalArgumentException("--model: unknown model '" + type + "'; expected mlp or unet");
         };
         return named("--data/--model", () -> new RunSpec(net, schedule, train, data));
     }
 
-    private UNetConfig unet(long[] shape) {
+    private UNetConfig unet(long[] shape, Integer numClassEmbeds) {
         if (shape.length != 3) {
             throw new IllegalArgumentException("the U-Net needs image data [C, H, W], '" + data + "' has samples of "
                     + shape.length + " dimension(s)");
         }
         return UNetConfig.attentionBelowTop((int) shape[1], (int) shape[0],
-                channels != null ? channels : java.util.List.of(32, 64, 64), null);
+                channels != null ? channels : java.util.List.of(32, 64, 64), numClassEmbeds);
     }
 
     private static <T> T or(T value, T fallback) {

@@ -16,6 +16,24 @@ public interface DataSource {
      */
     Tensor batch(long step, int batchSize, Rng rng);
 
+    /**
+     * A batch with its class labels.
+     *
+     * @param x      float32 [B, ...]
+     * @param labels int64 [B], or null for unlabelled data
+     */
+    record Batch(Tensor x, Tensor labels) {}
+
+    /** The batch of {@link #batch} with its labels (the same draws); unlabelled sources return null labels. */
+    default Batch labeledBatch(long step, int batchSize, Rng rng) {
+        return new Batch(batch(step, batchSize, rng), null);
+    }
+
+    /** How many classes the labels take (0 for unlabelled data). */
+    default int numClasses() {
+        return 0;
+    }
+
     /** The shape of one sample, without the batch dimension. */
     long[] sampleShape();
 

@@ -57,6 +57,24 @@ public record LabeledImages(byte[] pixels, byte[] labels, int count, int channel
             }
 
             @Override
+            public Batch labeledBatch(long step, int batchSize, Rng rng) {
+                Tensor x = batch(step, batchSize, rng);
+                if (labels == null) {
+                    return new Batch(x, null);
+                }
+                long[] l = new long[batchSize];
+                for (int b = 0; b < batchSize; b++) {
+                    l[b] = labels[index(seed, step * batchSize + b)] & 0xff;
+                }
+                return new Batch(x, Tensors.fromLongs(l, batchSize));
+            }
+
+            @Override
+            public int numClasses() {
+                return labels == null ? 0 : numClasses;
+            }
+
+            @Override
             public long[] sampleShape() {
                 return new long[] {channels, height, width};
             }

@@ -10,6 +10,9 @@ public interface NetworkConfig {
     /** The shape of one sample this network takes, without the batch dimension. */
     long[] sampleShape();
 
+    /** Number of class embeddings (classes + 1 for classifier-free guidance's "no class"), or null. */
+    Integer numClassEmbeds();
+
     /** A network initialised from {@code rng}. */
     Network build(Rng rng);
 }

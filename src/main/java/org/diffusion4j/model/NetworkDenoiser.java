@@ -6,7 +6,7 @@ import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
 
 /** A {@link Denoiser} made of a network and the meaning of its output. */
-public final class NetworkDenoiser implements Denoiser {
+public final class NetworkDenoiser implements Denoiser, ConditionalDenoiser {
     private final Network network;
     private final Parameterization parameterization;
 
@@ -17,10 +17,15 @@ public final class NetworkDenoiser implements Denoiser {
 
     @Override
     public Prediction predict(Tensor x, NoiseLevel level) {
+        return predict(x, level, null);
+    }
+
+    @Override
+    public Prediction predict(Tensor x, NoiseLevel level, Tensor labels) {
         Shapes.requireRankAtLeast(x, "x", 2);
         Tensor t = torch.full(new long[] {x.size(0)}, Tensors.scalar(level.timestep()),
                 new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float));
-        Tensor out = network.forward(x, t);
+        Tensor out = network.forward(x, t, labels);
         Shapes.requireSame(out, "network output", x, "x");
         return parameterization.toPrediction(out, x, level.alpha(), level.sigma());
     }

@@ -49,6 +49,14 @@ public final class Datasets {
     }
 
     /** The shape of one sample of {@code id}, without loading it. */
+    /** How many classes the dataset's labels take (0 for unlabelled data: swiss-roll, checkerboard, folders). */
+    public static int numClasses(String id) {
+        if (isToy(id)) {
+            return ToyDataset.parse(id).numClasses();
+        }
+        return id.startsWith(FOLDER) ? 0 : 10;
+    }
+
     public static long[] sampleShape(String id) {
         if (isToy(id)) {
             return ToyDataset.parse(id).sampleShape();

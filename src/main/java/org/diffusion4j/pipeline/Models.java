@@ -37,6 +37,9 @@ public final class Models {
         if (type.equals("unet") && config != null && config.isObject() && !config.has("downsample_padding")) {
             return ((com.fasterxml.jackson.databind.node.ObjectNode) config.deepCopy()).put("downsample_padding", 1);
         }
+        if (type.equals("mlp") && config != null && config.isObject() && !config.has("num_class_embeds")) {
+            return ((com.fasterxml.jackson.databind.node.ObjectNode) config.deepCopy()).putNull("num_class_embeds");
+        }
         return config;
     }
 

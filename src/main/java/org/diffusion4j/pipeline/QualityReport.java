@@ -26,10 +26,21 @@ public record QualityReport(int n, double swd, double mmd, double swdFloor, doub
      * @param samples float32 [n, 2]
      */
     public static QualityReport of(Tensor samples, ToyDataset data) {
+        return of(samples, data, null);
+    }
+
+    /**
+     * Against fresh data of one class when {@code label} is set (for class-conditional sampling).
+     *
+     * @param samples float32 [n, 2]
+     */
+    public static QualityReport of(Tensor samples, ToyDataset data, Integer label) {
         int n = Math.toIntExact(samples.size(0));
         try (PointerScope scope = new PointerScope()) {
-            Tensor ref = data.sample(n, Rng.derive(EVAL_SEED, 1));
-            Tensor ref2 = data.sample(n, Rng.derive(EVAL_SEED, 2));
+            Tensor ref = label == null ? data.sample(n, Rng.derive(EVAL_SEED, 1))
+                    : data.sampleClass(n, label, Rng.derive(EVAL_SEED, 1));
+            Tensor ref2 = label == null ? data.sample(n, Rng.derive(EVAL_SEED, 2))
+                    : data.sampleClass(n, label, Rng.derive(EVAL_SEED, 2));
             double swd = SampleMetrics.slicedWasserstein(samples, ref, PROJECTIONS, Rng.derive(EVAL_SEED, 3));
             double swdFloor = SampleMetrics.slicedWasserstein(ref2, ref, PROJECTIONS, Rng.derive(EVAL_SEED, 3));
             double mmd = SampleMetrics.mmd(samples, ref, 1.0);

@@ -25,6 +25,21 @@ public record RunSpec(NetworkConfig model, ScheduleConfig schedule, TrainConfig 
             throw new IllegalArgumentException("dataset '" + data + "' has samples of shape " + Arrays.toString(shape)
                     + " but the " + model.modelType() + " model takes " + Arrays.toString(model.sampleShape()));
         }
+        int classes = train.numClasses();
+        if (classes > 0) {
+            if (Datasets.numClasses(data) != classes) {
+                throw new IllegalArgumentException("--classes " + classes + ": dataset '" + data + "' has "
+                        + Datasets.numClasses(data) + " classes");
+            }
+            if (model.numClassEmbeds() == null || model.numClassEmbeds() != classes + 1) {
+                throw new IllegalArgumentException("a model trained on " + classes + " classes needs " + (classes + 1)
+                        + " class embeddings (the last is \"no class\"), the " + model.modelType() + " config has "
+                        + model.numClassEmbeds());
+            }
+        } else if (model.numClassEmbeds() != null) {
+            throw new IllegalArgumentException("the " + model.modelType() + " config has class embeddings but the "
+                    + "training is unconditional (--classes 0)");
+        }
     }
 
     /** The no-argument demo: the toy MLP on the swiss roll with DDPM's schedule. */

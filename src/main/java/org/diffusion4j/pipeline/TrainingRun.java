@@ -125,11 +125,21 @@ public final class TrainingRun {
         }
     }
 
-    /** Reads a sidecar's train config; files from before time_sampling existed imply uniform. */
+    /** Reads a sidecar's train config; keys added since format 1 take the values older files implied. */
     static TrainConfig trainConfig(com.fasterxml.jackson.databind.JsonNode train, String source) {
         com.fasterxml.jackson.databind.JsonNode t = train;
-        if (t != null && t.isObject() && !t.has("time_sampling")) {
-            t = ((com.fasterxml.jackson.databind.node.ObjectNode) t.deepCopy()).put("time_sampling", "uniform");
+        if (t != null && t.isObject()) {
+            var o = (com.fasterxml.jackson.databind.node.ObjectNode) t.deepCopy();
+            if (!o.has("time_sampling")) {
+                o.put("time_sampling", "uniform");
+            }
+            if (!o.has("num_classes")) {
+                o.put("num_classes", 0);
+            }
+            if (!o.has("label_dropout")) {
+                o.put("label_dropout", 0.1);
+            }
+            t = o;
         }
         return Json.fromTree(t, TrainConfig.class, source + ": train");
     }

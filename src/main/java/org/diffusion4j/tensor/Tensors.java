@@ -31,6 +31,16 @@ public final class Tensors {
         return t;
     }
 
+    /** An int64 tensor of {@code shape} holding a copy of {@code data} (row-major), e.g. class labels. */
+    public static Tensor fromLongs(long[] data, long... shape) {
+        checkCount(data.length, shape);
+        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Long), new org.bytedeco.pytorch.MemoryFormatOptional());
+        try (org.bytedeco.javacpp.LongPointer p = new org.bytedeco.javacpp.LongPointer(data)) {
+            org.bytedeco.javacpp.Pointer.memcpy(t.data_ptr(), p, 8L * data.length);
+        }
+        return t;
+    }
+
     /** The values of any real tensor as floats (converted and made contiguous first). */
     public static float[] toFloats(Tensor t) {
         Tensor c = t.detach().to(torch.ScalarType.Float).contiguous();

@@ -21,11 +21,15 @@ import org.diffusion4j.model.Parameterization;
  * @param bf16         run the forward pass under bfloat16 autocast (faster on CPUs with bf16 units; weights, optimizer
  *                     state and the loss stay float32); off by default
  * @param timeSampling how flow-matching training ({@code prediction} flow) draws t (uniform); unused otherwise
+ * @param numClasses   class-conditional training on this many classes (0: unconditional). The network then has
+ *                     numClasses + 1 class embeddings; the last one is the "no class" label of classifier-free guidance
+ * @param labelDropout probability of replacing a label by "no class" (0.1, Ho &amp; Salimans 2022), so that one model
+ *                     learns both the conditional and the unconditional denoiser
  */
 public record TrainConfig(long steps, int batchSize, double learningRate, double weightDecay, double beta1,
                           double beta2, double adamEps, long warmupSteps, double gradClip, double emaDecay,
                           double minSnrGamma, Parameterization prediction, long seed, boolean bf16,
-                          TimeSampling timeSampling) {
+                          TimeSampling timeSampling, int numClasses, double labelDropout) {
 
     public TrainConfig {
         if (steps < 1) {
@@ -67,6 +71,26 @@ public record TrainConfig(long steps, int batchSize, double learningRate, double
         if (timeSampling == null) {
             timeSampling = TimeSampling.UNIFORM;
         }
+        if (numClasses < 0 || numClasses > 1 << 20) {
+            throw new IllegalArgumentException("number of classes must be in [0, 2^20] (0 = unconditional), got "
+                    + numClasses);
+        }
+        if (!(labelDropout >= 0 && labelDropout < 1)) {
+            throw new IllegalArgumentException("label dropout must be in [0, 1), got " + labelDropout);
+        }
+    }
+
+    /** Unconditional, with a time sampling. */
+    public TrainConfig(long steps, int batchSize, double learningRate, double weightDecay, double beta1, double beta2,
+                       double adamEps, long warmupSteps, double gradClip, double emaDecay, double minSnrGamma,
+                       Parameterization prediction, long seed, boolean bf16, TimeSampling timeSampling) {
+        this(steps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps, gradClip, emaDecay,
+                minSnrGamma, prediction, seed, bf16, timeSampling, 0, 0.1);
+    }
+
+    /** The "no class" label of a class-conditional model (its last class embedding). */
+    public int nullLabel() {
+        return numClasses;
     }
 
     /** Without a time sampling (uniform, which only flow matching uses). */
@@ -89,12 +113,12 @@ public record TrainConfig(long steps, int batchSize, double learningRate, double
 
     public TrainConfig withSteps(long newSteps) {
         return new TrainConfig(newSteps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps,
-                gradClip, emaDecay, minSnrGamma, prediction, seed, bf16, timeSampling);
+                gradClip, emaDecay, minSnrGamma, prediction, seed, bf16, timeSampling, numClasses, labelDropout);
     }
 
     public TrainConfig withSeed(long newSeed) {
         return new TrainConfig(steps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps,
-                gradClip, emaDecay, minSnrGamma, prediction, newSeed, bf16, timeSampling);
+                gradClip, emaDecay, minSnrGamma, prediction, newSeed, bf16, timeSampling, numClasses, labelDropout);
     }
 
     /** The learning rate at {@code step}: linear warm-up, then constant. */

@@ -76,7 +76,8 @@ public final class Trainer {
         int numTimesteps = forward.schedule().size();
         try (PointerScope scope = new PointerScope()) {
             Rng rng = Rng.derive(config.seed(), step);
-            Tensor x0 = data.batch(step, batch, rng);
+            DataSource.Batch labeled = data.labeledBatch(step, batch, rng);
+            Tensor x0 = labeled.x();
             long rank = x0.dim();
             Tensor alpha;
             Tensor sigma;
@@ -100,10 +101,20 @@ public final class Trainer {
                 sigma = forward.sigma(t, rank);
                 timeInput = t.to(torch.ScalarType.Float);
             }
+            Tensor labels = null;
+            if (config.numClasses() > 0) {
+                if (labeled.labels() == null) {
+                    throw new IllegalStateException(data.id() + " has no class labels for conditional training");
+                }
+                // Classifier-free guidance training: some labels become "no class" (Ho & Salimans 2022).
+                Tensor drop = rng.rand(batch).lt(Tensors.scalar(config.labelDropout()));
+                labels = torch.where(drop, torch.full_like(labeled.labels(), Tensors.scalar(config.nullLabel())),
+                        labeled.labels());
+            }
             Tensor xt = x0.mul(alpha).add(eps.mul(sigma));
             Tensor out;
             try (Autocast cast = Autocast.bf16(config.bf16())) {
-                out = network.forward(xt, timeInput);
+                out = network.forward(xt, timeInput, labels);
             }
             // The loss is computed in float32 whatever the forward pass ran in.
             out = out.to(torch.ScalarType.Float);

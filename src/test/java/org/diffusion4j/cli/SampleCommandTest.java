@@ -24,6 +24,13 @@ class SampleCommandTest {
     }
 
     @Test
+    void refusesClassesForAnUnconditionalModel() {
+        MainTest.Run r = MainTest.run("sample", "--class", "3", "--guidance", "2", "--out", dir.resolve("c.png").toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("--class and --guidance are for class-conditional models");
+    }
+
+    @Test
     void explainsAMissingShippedModel() {
         String old = System.getProperty("diffusion4j.home");
         try {

@@ -63,4 +63,35 @@ class ToyDatasetTest {
         assertThatThrownBy(() -> ToyDataset.parse("mnist")).hasMessageContaining("two-moons");
         assertThatThrownBy(() -> ToyDataset.TWO_MOONS.sample(0, Rng.of(1))).hasMessageContaining(">= 1");
     }
+
+    @Test
+    void labelledSetsGiveEachPointItsClass() {
+        try (PointerScope scope = new PointerScope()) {
+            DataSource.Batch b = ToyDataset.EIGHT_GAUSSIANS.labeledSample(2000, Rng.of(3));
+            float[] x = Tensors.toFloats(b.x());
+            long[] l = new long[2000];
+            b.labels().contiguous().data_ptr_long().get(l);
+            int[] seen = new int[8];
+            for (int i = 0; i < 2000; i++) {
+                double a = l[i] * Math.PI / 4;
+                assertThat(Math.hypot(x[2 * i] - 2 * Math.cos(a), x[2 * i + 1] - 2 * Math.sin(a))).isLessThan(0.6);
+                seen[(int) l[i]]++;
+            }
+            for (int c : seen) {
+                assertThat(c).isGreaterThan(180);
+            }
+            // The same draws as the unlabelled sample of the same generator.
+            assertThat(x).containsExactly(Tensors.toFloats(ToyDataset.EIGHT_GAUSSIANS.sample(2000, Rng.of(3))));
+            float[] c5 = Tensors.toFloats(ToyDataset.EIGHT_GAUSSIANS.sampleClass(300, 5, Rng.of(4)));
+            for (int i = 0; i < 300; i++) {
+                assertThat(Math.hypot(c5[2 * i] - 2 * Math.cos(5 * Math.PI / 4), c5[2 * i + 1] - 2 * Math.sin(5 * Math.PI / 4)))
+                        .isLessThan(0.6);
+            }
+            assertThat(ToyDataset.TWO_MOONS.numClasses()).isEqualTo(2);
+            assertThat(ToyDataset.SWISS_ROLL.numClasses()).isZero();
+            assertThat(ToyDataset.SWISS_ROLL.labeledBatch(0, 4, Rng.of(1)).labels()).isNull();
+            assertThatThrownBy(() -> ToyDataset.SWISS_ROLL.labeledSample(4, Rng.of(1))).hasMessageContaining("no class labels");
+            assertThatThrownBy(() -> ToyDataset.EIGHT_GAUSSIANS.sampleClass(4, 8, Rng.of(1))).hasMessageContaining("class 8");
+        }
+    }
 }

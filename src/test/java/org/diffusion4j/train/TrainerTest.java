@@ -89,6 +89,47 @@ class TrainerTest {
         assertThat(flow).isNotEqualTo(eps);
     }
 
+    /** Conditional training passes each batch's labels, about labelDropout of them replaced by "no class". */
+    @Test
+    void conditionalTrainingDropsLabelsAtTheConfiguredRate() {
+        try (PointerScope scope = new PointerScope()) {
+            MlpNet inner = new MlpNet(new MlpConfig(2, 32, 1, 16, 9), Rng.of(0));
+            long[] counts = new long[10];
+            org.diffusion4j.model.Network spy = new org.diffusion4j.model.Network() {
+                @Override
+                public Tensor forward(Tensor x, Tensor t) {
+                    throw new AssertionError("conditional training must pass labels");
+                }
+
+                @Override
+                public Tensor forward(Tensor x, Tensor t, Tensor labels) {
+                    long[] l = new long[Math.toIntExact(labels.numel())];
+                    labels.contiguous().data_ptr_long().get(l);
+                    for (long v : l) {
+                        counts[(int) v]++;
+                    }
+                    return inner.forward(x, t, labels);
+                }
+
+                @Override
+                public org.bytedeco.pytorch.Module module() {
+                    return inner;
+                }
+            };
+            TrainConfig c = new TrainConfig(40, 256, 1e-3, 0, 0.9, 0.999, 1e-8, 0, 1.0, 0, 0, Parameterization.EPS, 2,
+                    false, TimeSampling.UNIFORM, 8, 0.25);
+            new Trainer(spy, NoiseSchedule.of(ScheduleConfig.ddpmDefault()), ToyDataset.EIGHT_GAUSSIANS, c).train(s -> { });
+            long total = java.util.Arrays.stream(counts).sum();
+            assertThat(total).isEqualTo(40 * 256);
+            assertThat((double) counts[8] / total).as("no-class fraction").isBetween(0.23, 0.27);
+            assertThat(counts[9]).isZero();
+            TrainConfig swiss = new TrainConfig(2, 8, 1e-3, 0, 0.9, 0.999, 1e-8, 0, 1.0, 0, 0, Parameterization.EPS, 2,
+                    false, TimeSampling.UNIFORM, 8, 0.1);
+            assertThatThrownBy(() -> new Trainer(spy, NoiseSchedule.of(ScheduleConfig.ddpmDefault()),
+                    ToyDataset.SWISS_ROLL, swiss).train(s -> { })).hasMessageContaining("swiss-roll has no class labels");
+        }
+    }
+
     @Test
     void bf16AutocastTrainsWithFloat32WeightsAndDiffersFromFp32() {
         TrainConfig fp32 = config(150, 1, 0, Parameterization.EPS);

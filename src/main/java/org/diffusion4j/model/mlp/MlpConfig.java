@@ -11,13 +11,24 @@ import org.diffusion4j.tensor.Rng;
  * @param hidden       width of every hidden layer (128 trains the toy sets in about a minute on 2 cores)
  * @param depth        number of residual blocks (3 is enough for swiss roll and checkerboard)
  * @param timeEmbedDim width of the sinusoidal time features fed to the time MLP (64)
+ * @param numClassEmbeds number of class embeddings added to the time embedding (classes + 1 with a null class for
+ *                       classifier-free guidance); null for an unconditional model
  */
-public record MlpConfig(int dataDim, int hidden, int depth, int timeEmbedDim) implements NetworkConfig {
+public record MlpConfig(int dataDim, int hidden, int depth, int timeEmbedDim, Integer numClassEmbeds)
+        implements NetworkConfig {
     public MlpConfig {
+        if (numClassEmbeds != null) {
+            check("num_class_embeds", numClassEmbeds, 1, 1 << 20);
+        }
         check("data_dim", dataDim, 1, 1 << 20);
         check("hidden", hidden, 1, 1 << 16);
         check("depth", depth, 0, 256);
         check("time_embed_dim", timeEmbedDim, 2, 1 << 16);
+    }
+
+    /** Unconditional. */
+    public MlpConfig(int dataDim, int hidden, int depth, int timeEmbedDim) {
+        this(dataDim, hidden, depth, timeEmbedDim, null);
     }
 
     /** The default toy model: 2-D data, 128 wide, 3 blocks, 64 time features. */

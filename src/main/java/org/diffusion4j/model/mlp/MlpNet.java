@@ -25,6 +25,7 @@ public final class MlpNet extends Module implements Network {
     private final LinearImpl inProj;
     private final List<LinearImpl[]> blocks = new ArrayList<>();
     private final LinearImpl outProj;
+    private final org.bytedeco.pytorch.EmbeddingImpl classEmbedding;
 
     /** Builds the network and initialises it from {@code rng}. */
     public MlpNet(MlpConfig config, Rng rng) {
@@ -40,7 +41,15 @@ public final class MlpNet extends Module implements Network {
             blocks.add(new LinearImpl[] {fc1, fc2});
         }
         outProj = Scopes.detach(register_module("out_proj", new LinearImpl(h, config.dataDim())));
+        classEmbedding = config.numClassEmbeds() == null ? null : Scopes.detach(register_module("class_embedding",
+                new org.bytedeco.pytorch.EmbeddingImpl(config.numClassEmbeds(), h)));
         Init.pytorchDefault(this, rng);
+        if (classEmbedding != null) {
+            try (org.bytedeco.pytorch.NoGradGuard guard = new org.bytedeco.pytorch.NoGradGuard()) {
+                // nn.Embedding's default init is N(0, 1).
+                classEmbedding.weight().normal_(0, 1, rng.generator());
+            }
+        }
         // Built possibly inside a caller's scope; the network must outlive it.
         Scopes.detach(this);
     }
@@ -51,10 +60,30 @@ public final class MlpNet extends Module implements Network {
 
     @Override
     public Tensor forward(Tensor x, Tensor t) {
+        return forward(x, t, null);
+    }
+
+    /**
+     * @param x      [B, D]
+     * @param t      float32 [B]
+     * @param labels int64 [B] when the model has a class embedding (required then), else null
+     * @return [B, D]
+     */
+    @Override
+    public Tensor forward(Tensor x, Tensor t, Tensor labels) {
         Shapes.require(x, "x", Shapes.ANY, config.dataDim());
         Shapes.require(t, "t", x.size(0));
         Tensor temb = timeFc2.forward(torch.silu(timeFc1.forward(
                 TimestepEmbedding.sinusoidal(t, config.timeEmbedDim(), true, 0))));
+        if (classEmbedding != null) {
+            if (labels == null) {
+                throw new IllegalArgumentException("this MLP has a class embedding: class labels are required");
+            }
+            Shapes.require(labels, "class labels", x.size(0));
+            temb = temb.add(classEmbedding.forward(labels));
+        } else if (labels != null) {
+            throw new IllegalArgumentException("this MLP has no class embedding; it cannot take class labels");
+        }
         Tensor h = inProj.forward(x);
         for (LinearImpl[] b : blocks) {
             h = h.add(b[1].forward(torch.silu(b[0].forward(torch.silu(h)).add(temb))));

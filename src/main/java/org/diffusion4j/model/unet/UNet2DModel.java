@@ -93,6 +93,7 @@ public final class UNet2DModel extends Layers.Node implements Network {
      * @param labels int64 class labels [B] when the model has a class embedding, else null
      * @return [B, out_channels, H, W]
      */
+    @Override
     public Tensor forward(Tensor x, Tensor t, Tensor labels) {
         Shapes.require(x, "x", Shapes.ANY, config.inChannels(), Shapes.ANY, Shapes.ANY);
         Shapes.require(t, "t", x.size(0));

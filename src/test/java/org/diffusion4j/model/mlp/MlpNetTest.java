@@ -33,9 +33,29 @@ class MlpNetTest {
     }
 
     @Test
+    void classEmbeddingConditionsTheOutputAndIsRequiredWhenPresent() {
+        try (PointerScope scope = new PointerScope()) {
+            MlpNet net = new MlpNet(new MlpConfig(2, 16, 1, 8, 3), Rng.of(0));
+            Tensor x = Rng.of(1).randn(2, 2);
+            Tensor t = Tensors.fromFloats(new float[] {100, 100}, 2);
+            Tensor a = net.forward(x, t, Tensors.fromLongs(new long[] {0, 0}, 2));
+            Tensor b = net.forward(x, t, Tensors.fromLongs(new long[] {2, 2}, 2));
+            assertThat(a.sub(b).abs().max().item_double()).isGreaterThan(1e-4);
+            assertThatThrownBy(() -> net.forward(x, t)).hasMessageContaining("class labels are required");
+            MlpNet plain = new MlpNet(new MlpConfig(2, 16, 1, 8), Rng.of(0));
+            assertThatThrownBy(() -> plain.forward(x, t, Tensors.fromLongs(new long[] {0, 0}, 2)))
+                    .hasMessageContaining("no class embedding");
+            // An unconditional config builds the same network as before class embeddings existed.
+            assertThat(Tensors.toFloats(plain.forward(x, t))).containsExactly(Tensors.toFloats(
+                    new MlpNet(new MlpConfig(2, 16, 1, 8, null), Rng.of(0)).forward(x, t)));
+        }
+    }
+
+    @Test
     void configValidates() {
         assertThatThrownBy(() -> new MlpConfig(0, 8, 1, 8)).hasMessageContaining("data_dim");
         assertThatThrownBy(() -> new MlpConfig(2, 8, -1, 8)).hasMessageContaining("depth");
         assertThatThrownBy(() -> new MlpConfig(2, 8, 1, 1)).hasMessageContaining("time_embed_dim");
+        assertThatThrownBy(() -> new MlpConfig(2, 8, 1, 8, 0)).hasMessageContaining("num_class_embeds");
     }
 }
