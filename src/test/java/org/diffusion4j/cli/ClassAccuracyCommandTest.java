@@ -1,0 +1,35 @@
+package org.diffusion4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ClassAccuracyCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void reportsPerGuidanceAccuracyOfATinyConditionalModel() {
+        Path ck = dir.resolve("g8.safetensors");
+        MainTest.Run train = MainTest.run("train", "--data", "8gaussians", "--classes", "8", "--steps", "800", "--out",
+                ck.toString());
+        assertThat(train.code()).as(train.err()).isZero();
+        MainTest.Run r = MainTest.run("class-accuracy", "--checkpoint", ck.toString(), "--guidance", "1,3",
+                "--per-class", "25", "--sampler", "euler", "--sampler-steps", "30");
+        assertThat(r.code()).as(r.err()).isZero();
+        Matcher m = Pattern.compile("guidance ([0-9.]+): ([0-9.]+)% of 200 samples").matcher(r.out());
+        int lines = 0;
+        while (m.find()) {
+            lines++;
+            assertThat(Double.parseDouble(m.group(2))).as("accuracy at guidance " + m.group(1)).isGreaterThan(90);
+        }
+        assertThat(lines).isEqualTo(2);
+        MainTest.Run unconditional = MainTest.run("class-accuracy", "--checkpoint", "models/mnist-unet.safetensors");
+        assertThat(unconditional.code()).isEqualTo(1);
+        assertThat(unconditional.err()).contains("not class-conditional");
+    }
+}
