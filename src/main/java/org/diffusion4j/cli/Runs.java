@@ -138,7 +138,8 @@ final class Runs {
      *
      * @param specFor the sampler, given whether the model is an image model and whether it is a flow-matching model
      *                (defaults differ)
-     * @param classLabel for a class-conditional model, the class to sample (null: its unconditional distribution)
+     * @param classLabel for a class-conditional model, the class to sample (null: its unconditional distribution;
+     *                   -1: every class, one grid row each)
      * @param guidance   the classifier-free guidance weight w (1 = none)
      * @param count   number of samples, or null for the default (2000 points, 64 images)
      */
@@ -192,7 +193,7 @@ final class Runs {
             if (classLabel == null && guidance != 1) {
                 throw new IllegalArgumentException("--guidance needs --class: guidance pulls towards a class");
             }
-            denoiser = classLabel == null
+            denoiser = classLabel == null || classLabel == -1
                     ? org.diffusion4j.guidance.ClassifierFreeGuidance.unconditional(model.conditional(), model.numClasses())
                     : TrainOptions.named("--class/--guidance", () -> new org.diffusion4j.guidance.ClassifierFreeGuidance(
                             model.conditional(), classLabel, model.numClasses(), guidance));
@@ -201,8 +202,16 @@ final class Runs {
                     + "--classes); " + model.data() + " was trained unconditionally");
         }
         boolean toy = Datasets.isToy(model.data());
+        boolean allClasses = classLabel != null && classLabel == -1;
+        if (allClasses && (toy || format != Format.GRID)) {
+            throw new IllegalArgumentException("--class all makes an image grid with one row per class");
+        }
         SamplerSpec spec = specFor.apply(!toy, model.flow());
         int n = count != null ? count : toy ? 2000 : 64;
+        int perClass = allClasses ? (n + model.numClasses() - 1) / model.numClasses() : 0;
+        if (allClasses) {
+            n = perClass * model.numClasses();
+        }
         if (toy && format == Format.PNG) {
             throw new IllegalArgumentException("--format png is for image models; " + model.data() + " is 2-D data");
         }
@@ -216,14 +225,27 @@ final class Runs {
         long start = System.nanoTime();
         Tensor samples;
         try (ProgressBar pb = Progress.bar("sample", Generation.totalSteps(model.schedule(), spec, n, batchSize))) {
-            samples = Generation.sample(denoiser, model.schedule(), model.flow(), spec, shape, n, seed,
-                    batchSize, pb::step,
-                    recorder == null ? StepListener.NONE : recorder);
+            if (allClasses) {
+                java.util.List<Tensor> rows = new java.util.ArrayList<>();
+                for (int k = 0; k < model.numClasses(); k++) {
+                    var cfg = new org.diffusion4j.guidance.ClassifierFreeGuidance(model.conditional(), k,
+                            model.numClasses(), guidance);
+                    rows.add(Generation.sample(cfg, model.schedule(), model.flow(), spec, shape, perClass,
+                            Rng.deriveSeed(seed, k), batchSize, pb::step,
+                            k == 0 && recorder != null ? recorder : StepListener.NONE));
+                }
+                samples = org.bytedeco.pytorch.global.torch.cat(new org.bytedeco.pytorch.TensorVector(
+                        rows.toArray(new Tensor[0])));
+            } else {
+                samples = Generation.sample(denoiser, model.schedule(), model.flow(), spec, shape, n, seed,
+                        batchSize, pb::step, recorder == null ? StepListener.NONE : recorder);
+            }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         String label = spec.label(model.schedule());
         out.printf(Locale.ROOT, "sampled %d %s with %s%s in %.1f s%n", n, toy ? "points" : "images", label,
-                classLabel == null ? "" : String.format(Locale.ROOT, ", class %d, guidance %s", classLabel, guidance),
+                classLabel == null ? "" : allClasses ? ", every class, guidance " + guidance
+                        : String.format(Locale.ROOT, ", class %d, guidance %s", classLabel, guidance),
                 seconds);
         if (recorder != null) {
             recorder.write(gif, 80);
@@ -238,7 +260,8 @@ final class Runs {
                 }
                 out.println("images: " + target + "/000000.png ... " + String.format("%06d.png", n - 1));
             } else {
-                ImageGrid.writePng(ImageGrid.render(samples, (int) Math.ceil(Math.sqrt(n)), 2), target);
+                ImageGrid.writePng(ImageGrid.render(samples, allClasses ? perClass : (int) Math.ceil(Math.sqrt(n)), 2),
+                        target);
                 out.println("grid: " + target);
             }
             return null;

@@ -22,9 +22,9 @@ final class SampleCommand implements Callable<Integer> {
     @Mixin
     SamplerOptions sampler;
 
-    @Option(names = "--class", description = "For class-conditional models: the class to sample (default: the "
-            + "model's unconditional distribution).")
-    Integer classLabel;
+    @Option(names = "--class", description = "For class-conditional models: the class to sample, or all (image grid, "
+            + "one row per class) (default: the model's unconditional distribution).")
+    String classLabel;
 
     @Option(names = "--guidance", defaultValue = "1", description = "Classifier-free guidance weight w: uncond + "
             + "w (cond - uncond); 1 = none, 3 is a common choice (default: ${DEFAULT-VALUE}).")
@@ -73,7 +73,19 @@ final class SampleCommand implements Callable<Integer> {
         Path ck = diffusers != null ? null : checkpoint != null ? checkpoint : shippedModel();
         Path target = out != null ? out : Path.of("samples-" + java.time.LocalDateTime.now().format(
                 java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + (f == Runs.Format.PNG ? "" : ".png"));
-        Runs.sample(ck, diffusers, sampler::toSpec, classLabel, guidance, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out);
+        Integer label = classLabel == null ? null : classLabel.equals("all") ? Integer.valueOf(-1)
+                : TrainOptions.named("--class", () -> {
+                    try {
+                        int k = Integer.parseInt(classLabel);
+                        if (k < 0) {
+                            throw new IllegalArgumentException("class must be >= 0 or all, got " + k);
+                        }
+                        return k;
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("expected a class number or all, got '" + classLabel + "'");
+                    }
+                });
+        Runs.sample(ck, diffusers, sampler::toSpec, label, guidance, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out);
         return 0;
     }
 

@@ -23,6 +23,26 @@ class SampleCommandTest {
         assertThat(ImageIO.read(grid.toFile()).getWidth()).isEqualTo(2 * (28 * 2 + 2) + 2);
     }
 
+    /** --class all: one grid row per class, from a (barely trained) class-conditional MNIST U-Net. */
+    @Test
+    void gridsEveryClassOfAConditionalImageModel() throws IOException {
+        Path ck = dir.resolve("cond.safetensors");
+        MainTest.Run train = MainTest.run("train", "--data", "mnist", "--classes", "10", "--channels", "8,8",
+                "--steps", "2", "--batch-size", "4", "--out", ck.toString());
+        assertThat(train.code()).as(train.err()).isZero();
+        Path grid = dir.resolve("all.png");
+        MainTest.Run r = MainTest.run("sample", "--checkpoint", ck.toString(), "--class", "all", "--guidance", "2",
+                "--n", "20", "--sampler-steps", "5", "--out", grid.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("sampled 20 images with ddim-5, every class, guidance 2.0");
+        var image = ImageIO.read(grid.toFile());
+        assertThat(image.getWidth()).isEqualTo(2 * (28 * 2 + 2) + 2);
+        assertThat(image.getHeight()).isEqualTo(10 * (28 * 2 + 2) + 2);
+        MainTest.Run bad = MainTest.run("sample", "--checkpoint", ck.toString(), "--class", "three", "--out",
+                dir.resolve("b.png").toString());
+        assertThat(bad.err()).contains("--class: expected a class number or all, got 'three'");
+    }
+
     @Test
     void refusesClassesForAnUnconditionalModel() {
         MainTest.Run r = MainTest.run("sample", "--class", "3", "--guidance", "2", "--out", dir.resolve("c.png").toString());
