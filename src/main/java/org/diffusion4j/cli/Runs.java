@@ -202,12 +202,17 @@ final class Runs {
                     + "--classes); " + model.data() + " was trained unconditionally");
         }
         boolean toy = Datasets.isToy(model.data());
+        boolean signal = Datasets.isSignal(model.data());
+        if (signal && (format != Format.GRID || gif != null)) {
+            throw new IllegalArgumentException("--format png and --gif are for image models; " + model.data()
+                    + " is 1-D signal data");
+        }
         boolean allClasses = classLabel != null && classLabel == -1;
-        if (allClasses && (toy || format != Format.GRID)) {
+        if (allClasses && (toy || signal || format != Format.GRID)) {
             throw new IllegalArgumentException("--class all makes an image grid with one row per class");
         }
-        SamplerSpec spec = specFor.apply(!toy, model.flow());
-        int n = count != null ? count : toy ? 2000 : 64;
+        SamplerSpec spec = specFor.apply(!toy && !signal, model.flow());
+        int n = count != null ? count : toy ? 2000 : signal ? 1000 : 64;
         int perClass = allClasses ? (n + model.numClasses() - 1) / model.numClasses() : 0;
         if (allClasses) {
             n = perClass * model.numClasses();
@@ -243,13 +248,17 @@ final class Runs {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         String label = spec.label(model.schedule());
-        out.printf(Locale.ROOT, "sampled %d %s with %s%s in %.1f s%n", n, toy ? "points" : "images", label,
+        out.printf(Locale.ROOT, "sampled %d %s with %s%s in %.1f s%n", n, toy ? "points" : signal ? "signals" : "images", label,
                 classLabel == null ? "" : allClasses ? ", every class, guidance " + guidance
                         : String.format(Locale.ROOT, ", class %d, guidance %s", classLabel, guidance),
                 seconds);
         if (recorder != null) {
             recorder.write(gif, 80);
             out.println("trajectory (x_t | predicted x0, " + recorder.frameCount() + " frames): " + gif);
+        }
+        if (signal) {
+            return writeSignals(model.data(), samples, label + (model.usedEma() ? " (EMA)" : ""), classLabel, seed,
+                    target, csv, out);
         }
         if (!toy) {
             if (format == Format.PNG) {
@@ -304,5 +313,36 @@ final class Runs {
             return new Sampled(m.denoiser(), m.schedule(), "diffusers:" + dir, m.sampleShape(), false, m.network(),
                     m.denoiser().parameterization().id(), false, 0);
         }
+    }
+
+    /** 1-D signals: quality against fresh data, a line plot of 16 samples next to 16 real ones, and the CSV. */
+    private static QualityReport writeSignals(String data, Tensor samples, String label, Integer classLabel, long seed,
+                                              Path target, Path csv, PrintStream out) throws IOException {
+        java.util.function.BiFunction<Integer, Rng, Tensor> fresh;
+        if (data.equals(org.diffusion4j.data.Waveforms.ID)) {
+            var w = org.diffusion4j.data.Waveforms.INSTANCE;
+            fresh = (k, rng) -> classLabel == null ? w.sample(k, rng) : w.sampleClass(k, classLabel, rng);
+        } else {
+            var rows = org.diffusion4j.data.RowDataset.read(Path.of(data.substring(Datasets.ROWS.length())));
+            fresh = rows::sample;
+        }
+        QualityReport report = QualityReport.of(samples, fresh);
+        int length = Math.toIntExact(samples.size(1));
+        int shown = Math.toIntExact(Math.min(16, samples.size(0)));
+        float[] pts = Tensors.toFloats(samples.narrow(0, 0, shown));
+        float[] ref = Tensors.toFloats(fresh.apply(shown, Rng.derive(seed, -1)));
+        ImageGrid.writePng(org.diffusion4j.pipeline.LinePlot.render(new String[] {"data: " + data.replaceFirst(
+                "^rows:.*/", "rows:"), "samples: " + label}, new float[][] {ref, pts}, length, report.toString()), target);
+        if (csv != null) {
+            float[] all = Tensors.toFloats(samples);
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < all.length; i++) {
+                sb.append(all[i]).append((i + 1) % length == 0 ? "\n" : ",");
+            }
+            AtomicFiles.write(csv, sb.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        out.println("quality vs fresh " + data + (classLabel == null ? "" : " class " + classLabel) + " data: " + report);
+        out.println("plot: " + target + (csv != null ? ", signals: " + csv : ""));
+        return report;
     }
 }

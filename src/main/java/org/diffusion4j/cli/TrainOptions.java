@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
 /** Training hyperparameters shared by {@code train} and the default demo. Defaults are the toy defaults. */
 final class TrainOptions {
     @Option(names = "--data", defaultValue = "swiss-roll", description = "Dataset: swiss-roll, two-moons, "
-            + "8gaussians, checkerboard (2-D) or mnist, fashion-mnist, folder:PATH (images) (default: ${DEFAULT-VALUE}).")
+            + "8gaussians, checkerboard (2-D), waveforms or rows:FILE.csv|.npy (1-D signals), or mnist, fashion-mnist, "
+            + "folder:PATH (images) (default: ${DEFAULT-VALUE}).")
     String data;
 
     @Option(names = "--data-dir", description = "Folder with the image dataset's IDX files (default: ../shared/datasets/"
@@ -115,11 +116,15 @@ final class TrainOptions {
             data = named("--data/--image-size/--color", () -> Datasets.folderId(java.nio.file.Path.of(path), imageSize,
                     org.diffusion4j.data.ImageFolder.Color.parse(color)));
         }
+        if (data.startsWith(Datasets.ROWS)) {
+            data = Datasets.rowsId(java.nio.file.Path.of(data.substring(Datasets.ROWS.length())));
+        }
         named("--data", () -> {
             Datasets.check(data);
             return data;
         });
-        boolean toy = Datasets.isToy(data);
+        // Small flat data (2-D points, 1-D signals) shares the MLP defaults.
+        boolean toy = Datasets.isToy(data) || Datasets.isSignal(data);
         Parameterization p = named("--prediction", () -> Parameterization.parse(prediction));
         BetaSchedule bs = named("--beta-schedule", () -> BetaSchedule.parse(betaSchedule));
         org.diffusion4j.train.TimeSampling ts = named("--time-sampling",

@@ -7,7 +7,9 @@ import org.diffusion4j.data.DatasetFetcher;
 import org.diffusion4j.data.ImageFolder;
 import org.diffusion4j.data.LabeledImages;
 import org.diffusion4j.data.Mnist;
+import org.diffusion4j.data.RowDataset;
 import org.diffusion4j.data.ToyDataset;
+import org.diffusion4j.data.Waveforms;
 
 /** Resolves the dataset id recorded in configs and checkpoints: a toy set, or mnist / fashion-mnist. */
 public final class Datasets {
@@ -21,6 +23,19 @@ public final class Datasets {
         } catch (IllegalArgumentException e) {
             return false;
         }
+    }
+
+    /** Prefix of row-file ids: {@code rows:PATH} (a .csv or .npy of fixed-length 1-D signals). */
+    public static final String ROWS = "rows:";
+
+    /** True for 1-D signal data: the generated waveforms or a file of rows. */
+    public static boolean isSignal(String id) {
+        return id.equals(Waveforms.ID) || id.startsWith(ROWS);
+    }
+
+    /** The canonical id of a rows file (absolute path). */
+    public static String rowsId(Path file) {
+        return ROWS + file.toAbsolutePath().normalize();
     }
 
     /** Prefix of image-folder ids: {@code folder:SIZE:COLOUR:PATH}, e.g. {@code folder:32:rgb:/data/faces}. */
@@ -48,18 +63,31 @@ public final class Datasets {
         }
     }
 
-    /** The shape of one sample of {@code id}, without loading it. */
     /** How many classes the dataset's labels take (0 for unlabelled data: swiss-roll, checkerboard, folders). */
     public static int numClasses(String id) {
         if (isToy(id)) {
             return ToyDataset.parse(id).numClasses();
         }
-        return id.startsWith(FOLDER) ? 0 : 10;
+        if (id.equals(Waveforms.ID)) {
+            return 3;
+        }
+        return id.startsWith(FOLDER) || id.startsWith(ROWS) ? 0 : 10;
     }
 
+    /** The shape of one sample of {@code id}, without loading it. */
     public static long[] sampleShape(String id) {
         if (isToy(id)) {
             return ToyDataset.parse(id).sampleShape();
+        }
+        if (id.equals(Waveforms.ID)) {
+            return Waveforms.INSTANCE.sampleShape();
+        }
+        if (id.startsWith(ROWS)) {
+            try {
+                return RowDataset.read(Path.of(id.substring(ROWS.length()))).sampleShape();
+            } catch (IOException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
         }
         if (id.startsWith(FOLDER)) {
             Folder f = Folder.parse(id);
@@ -71,14 +99,16 @@ public final class Datasets {
 
     /** Checks that {@code id} names a known dataset. */
     public static void check(String id) {
-        if (id.startsWith(FOLDER)) {
+        if (isSignal(id)) {
+            sampleShape(id);
+        } else if (id.startsWith(FOLDER)) {
             Folder.parse(id);
         } else if (!isToy(id)) {
             try {
                 Mnist.parse(id);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("unknown dataset '" + id + "'; expected one of swiss-roll, two-moons, "
-                        + "8gaussians, checkerboard, mnist, fashion-mnist, folder:PATH");
+                        + "8gaussians, checkerboard, waveforms, mnist, fashion-mnist, folder:PATH, rows:FILE.csv|npy");
             }
         }
     }
@@ -92,6 +122,12 @@ public final class Datasets {
     public static DataSource resolve(String id, Path dataDir, long seed) throws IOException {
         if (isToy(id)) {
             return ToyDataset.parse(id);
+        }
+        if (id.equals(Waveforms.ID)) {
+            return Waveforms.INSTANCE;
+        }
+        if (id.startsWith(ROWS)) {
+            return RowDataset.read(Path.of(id.substring(ROWS.length())));
         }
         if (id.startsWith(FOLDER)) {
             Folder f = Folder.parse(id);

@@ -35,12 +35,19 @@ public record QualityReport(int n, double swd, double mmd, double swdFloor, doub
      * @param samples float32 [n, 2]
      */
     public static QualityReport of(Tensor samples, ToyDataset data, Integer label) {
+        return of(samples, (n, rng) -> label == null ? data.sample(n, rng) : data.sampleClass(n, label, rng));
+    }
+
+    /**
+     * Against fresh data from {@code fresh} (n, generator) -> [n, D], for any flat data (points, 1-D signals).
+     *
+     * @param samples float32 [n, D]
+     */
+    public static QualityReport of(Tensor samples, java.util.function.BiFunction<Integer, Rng, Tensor> fresh) {
         int n = Math.toIntExact(samples.size(0));
         try (PointerScope scope = new PointerScope()) {
-            Tensor ref = label == null ? data.sample(n, Rng.derive(EVAL_SEED, 1))
-                    : data.sampleClass(n, label, Rng.derive(EVAL_SEED, 1));
-            Tensor ref2 = label == null ? data.sample(n, Rng.derive(EVAL_SEED, 2))
-                    : data.sampleClass(n, label, Rng.derive(EVAL_SEED, 2));
+            Tensor ref = fresh.apply(n, Rng.derive(EVAL_SEED, 1));
+            Tensor ref2 = fresh.apply(n, Rng.derive(EVAL_SEED, 2));
             double swd = SampleMetrics.slicedWasserstein(samples, ref, PROJECTIONS, Rng.derive(EVAL_SEED, 3));
             double swdFloor = SampleMetrics.slicedWasserstein(ref2, ref, PROJECTIONS, Rng.derive(EVAL_SEED, 3));
             double mmd = SampleMetrics.mmd(samples, ref, 1.0);

@@ -1,0 +1,170 @@
+package org.diffusion4j.data;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Tensors;
+
+/**
+ * Fixed-length 1-D signals (or any flat vectors) as rows of a file: CSV (one row per line, comma-separated numbers,
+ * an optional non-numeric header line) or NumPy {@code .npy} (a C-ordered 2-D float32 or float64 array). Batches are
+ * rows drawn with replacement from the step's generator. Every malformation is an error naming the file and line.
+ *
+ * @param rows  float32 [N, D]
+ * @param count N
+ * @param dim   D
+ */
+public record RowDataset(float[] rows, int count, int dim, String id) implements DataSource {
+    /** Largest file accepted. */
+    public static final long MAX_BYTES = 1L << 30;
+
+    private static final Pattern NPY_HEADER = Pattern.compile(
+            "\\{'descr': '<f([48])', 'fortran_order': False, 'shape': \\((\\d+), (\\d+)\\), \\}\\s*");
+
+    /** Reads {@code file} by its extension (.csv or .npy). */
+    public static RowDataset read(Path file) throws IOException {
+        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        if (!Files.isRegularFile(file)) {
+            throw new IOException(file + ": no such file");
+        }
+        if (Files.size(file) > MAX_BYTES) {
+            throw new IOException(file + ": larger than " + MAX_BYTES + " bytes");
+        }
+        if (name.endsWith(".npy")) {
+            return npy(file);
+        }
+        if (name.endsWith(".csv")) {
+            return csv(file);
+        }
+        throw new IOException(file + ": expected a .csv or .npy file of rows");
+    }
+
+    private static RowDataset csv(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        float[] out = null;
+        int dim = -1;
+        int n = 0;
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty()) {
+                continue;
+            }
+            String[] cells = line.split(",", -1);
+            float[] row = new float[cells.length];
+            boolean numeric = true;
+            for (int j = 0; j < cells.length; j++) {
+                try {
+                    row[j] = Float.parseFloat(cells[j].strip());
+                } catch (NumberFormatException e) {
+                    numeric = false;
+                    if (n > 0 || dim >= 0) {
+                        throw new IOException(file + ": line " + (i + 1) + ", column " + (j + 1) + ": '" + cells[j]
+                                + "' is not a number");
+                    }
+                    break;
+                }
+                if (!Float.isFinite(row[j])) {
+                    throw new IOException(file + ": line " + (i + 1) + ", column " + (j + 1) + " is not finite");
+                }
+            }
+            if (!numeric) {
+                dim = cells.length;
+                continue;
+            }
+            if (out == null) {
+                dim = dim < 0 ? cells.length : dim;
+                out = new float[dim * Math.max(1, lines.size())];
+            }
+            if (cells.length != dim) {
+                throw new IOException(file + ": line " + (i + 1) + " has " + cells.length + " values, expected " + dim);
+            }
+            System.arraycopy(row, 0, out, n * dim, dim);
+            n++;
+        }
+        if (n == 0) {
+            throw new IOException(file + ": holds no rows of numbers");
+        }
+        return new RowDataset(java.util.Arrays.copyOf(out, n * dim), n, dim, "rows:" + file.toAbsolutePath().normalize());
+    }
+
+    private static RowDataset npy(Path file) throws IOException {
+        byte[] b = Files.readAllBytes(file);
+        if (b.length < 10 || (b[0] & 0xff) != 0x93 || !new String(b, 1, 5, StandardCharsets.US_ASCII).equals("NUMPY")) {
+            throw new IOException(file + ": not a .npy file (bad magic)");
+        }
+        int major = b[6];
+        ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+        int headerLen;
+        int start;
+        if (major == 1) {
+            headerLen = buf.getShort(8) & 0xffff;
+            start = 10;
+        } else if (major == 2 || major == 3) {
+            headerLen = buf.getInt(8);
+            start = 12;
+        } else {
+            throw new IOException(file + ": .npy version " + major + " is not supported");
+        }
+        if (headerLen < 0 || start + (long) headerLen > b.length) {
+            throw new IOException(file + ": truncated .npy header");
+        }
+        String header = new String(b, start, headerLen, StandardCharsets.US_ASCII);
+        Matcher m = NPY_HEADER.matcher(header);
+        if (!m.matches()) {
+            throw new IOException(file + ": expected a C-ordered 2-D little-endian float32/float64 array, header is "
+                    + header.strip());
+        }
+        int width = Integer.parseInt(m.group(1));
+        long n = Long.parseLong(m.group(2));
+        long dim = Long.parseLong(m.group(3));
+        long data = b.length - (long) start - headerLen;
+        if (n < 1 || dim < 1 || n * dim * width != data) {
+            throw new IOException(file + ": shape (" + n + ", " + dim + ") of " + width + "-byte floats needs "
+                    + n * dim * width + " bytes of data, the file has " + data);
+        }
+        float[] out = new float[Math.toIntExact(n * dim)];
+        buf.position(start + headerLen);
+        for (int i = 0; i < out.length; i++) {
+            out[i] = width == 4 ? buf.getFloat() : (float) buf.getDouble();
+            if (!Float.isFinite(out[i])) {
+                throw new IOException(file + ": value " + i + " is not finite");
+            }
+        }
+        return new RowDataset(out, (int) n, (int) dim, "rows:" + file.toAbsolutePath().normalize());
+    }
+
+    /** Rows {@code idx}, float32 [idx.length, D]. */
+    public Tensor rows(long[] idx) {
+        float[] out = new float[idx.length * dim];
+        for (int i = 0; i < idx.length; i++) {
+            System.arraycopy(rows, (int) idx[i] * dim, out, i * dim, dim);
+        }
+        return Tensors.fromFloats(out, idx.length, dim);
+    }
+
+    /** n rows drawn with replacement. */
+    public Tensor sample(int n, Rng rng) {
+        Tensor idx = rng.randint(0, count, n).contiguous();
+        long[] i = new long[n];
+        idx.data_ptr_long().get(i);
+        return rows(i);
+    }
+
+    @Override
+    public Tensor batch(long step, int batchSize, Rng rng) {
+        return sample(batchSize, rng);
+    }
+
+    @Override
+    public long[] sampleShape() {
+        return new long[] {dim};
+    }
+}
