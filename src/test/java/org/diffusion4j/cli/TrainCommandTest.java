@@ -68,6 +68,33 @@ class TrainCommandTest {
         assertThat(tooBig.err()).contains("--class/--guidance: class 8 is not a class of this model (0 to 7)");
     }
 
+    /** 1-D signals end to end: generated waveforms, then the samples' CSV used as a rows: dataset. */
+    @Test
+    void trainsAndSamplesOneDimensionalSignals() throws IOException {
+        Path ck = dir.resolve("wave.safetensors");
+        MainTest.Run train = MainTest.run("train", "--data", "waveforms", "--steps", "100", "--out", ck.toString());
+        assertThat(train.code()).as(train.err()).isZero();
+        assertThat(train.out()).contains("\"data_dim\":64", "on waveforms");
+        Path csv = dir.resolve("wave.csv");
+        MainTest.Run sample = MainTest.run("sample", "--checkpoint", ck.toString(), "--sampler", "euler",
+                "--sampler-steps", "10", "--n", "50", "--out", dir.resolve("wave.png").toString(), "--csv", csv.toString());
+        assertThat(sample.code()).as(sample.err()).isZero();
+        assertThat(sample.out()).contains("sampled 50 signals with euler-10", "quality vs fresh waveforms data: n=50");
+        List<String> rows = Files.readAllLines(csv);
+        assertThat(rows).hasSize(50).allMatch(r -> r.split(",").length == 64);
+        assertThat(dir.resolve("wave.png")).isNotEmptyFile();
+        MainTest.Run again = MainTest.run("train", "--data", "rows:" + csv, "--steps", "3", "--out",
+                dir.resolve("rows.safetensors").toString());
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.out()).contains("on rows:" + csv.toAbsolutePath().normalize());
+        MainTest.Run png = MainTest.run("sample", "--checkpoint", ck.toString(), "--format", "png", "--out",
+                dir.resolve("pngs").toString());
+        assertThat(png.err()).contains("--format png and --gif are for image models");
+        MainTest.Run missing = MainTest.run("train", "--data", "rows:" + dir.resolve("nope.csv"), "--steps", "1",
+                "--out", dir.resolve("x.safetensors").toString());
+        assertThat(missing.err()).contains("nope.csv: no such file");
+    }
+
     @Test
     void conditioningNeedsALabelledDataset() {
         MainTest.Run r = MainTest.run("train", "--data", "swiss-roll", "--classes", "3", "--steps", "1", "--out",
