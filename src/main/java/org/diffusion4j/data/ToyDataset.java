@@ -80,27 +80,11 @@ public enum ToyDataset implements DataSource {
      * @return float32 [n, 2]
      */
     public Tensor sample(int n, Rng rng) {
-        if (n < 1) {
-            throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
-        }
-        float[] u = Tensors.toFloats(rng.rand(n));
-        float[] v = Tensors.toFloats(rng.rand(n));
-        float[] g1 = Tensors.toFloats(rng.randn(n));
-        float[] g2 = Tensors.toFloats(rng.randn(n));
-        float[] out = new float[2 * n];
-        fill(u, v, g1, g2, out, new long[n]);
-        return Tensors.fromFloats(out, n, 2);
+        return draw(n, rng).x();
     }
 
-    /**
-     * n fresh samples with their class: the moon for two-moons, the Gaussian (k at angle k pi / 4) for 8gaussians.
-     *
-     * @throws IllegalStateException for the unlabelled sets
-     */
-    public Batch labeledSample(int n, Rng rng) {
-        if (numClasses() == 0) {
-            throw new IllegalStateException(id + " has no class labels (two-moons and 8gaussians have)");
-        }
+    /** n points and their labels (zeros for the unlabelled sets), from one set of draws. */
+    private Batch draw(int n, Rng rng) {
         if (n < 1) {
             throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         }
@@ -112,6 +96,18 @@ public enum ToyDataset implements DataSource {
         long[] labels = new long[n];
         fill(u, v, g1, g2, out, labels);
         return new Batch(Tensors.fromFloats(out, n, 2), Tensors.fromLongs(labels, n));
+    }
+
+    /**
+     * n fresh samples with their class: the moon for two-moons, the Gaussian (k at angle k pi / 4) for 8gaussians.
+     *
+     * @throws IllegalStateException for the unlabelled sets
+     */
+    public Batch labeledSample(int n, Rng rng) {
+        if (numClasses() == 0) {
+            throw new IllegalStateException(id + " has no class labels (two-moons and 8gaussians have)");
+        }
+        return draw(n, rng);
     }
 
     /**
