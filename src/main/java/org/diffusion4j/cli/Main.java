@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
 @Command(name = "diffusion4j", mixinStandardHelpOptions = true, version = "diffusion4j 0.1.0",
         description = "Train, sample and inspect diffusion models on the JVM (libtorch).",
         subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InspectCommand.class,
-            FetchCommand.class, QuickstartCommand.class, ConformanceCommand.class, ClassAccuracyCommand.class})
+            FetchCommand.class, QuickstartCommand.class, ConformanceCommand.class, ClassAccuracyCommand.class,
+            ReflowCommand.class})
 public final class Main implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -17,12 +17,18 @@ public interface DataSource {
     Tensor batch(long step, int batchSize, Rng rng);
 
     /**
-     * A batch with its class labels.
+     * A batch with its class labels and, for coupled data (rectified flow's reflow), the noise paired with each row.
      *
      * @param x      float32 [B, ...]
      * @param labels int64 [B], or null for unlabelled data
+     * @param noise  float32 like x, or null: the trainer then draws fresh noise
      */
-    record Batch(Tensor x, Tensor labels) {}
+    record Batch(Tensor x, Tensor labels, Tensor noise) {
+        /** Without paired noise. */
+        public Batch(Tensor x, Tensor labels) {
+            this(x, labels, null);
+        }
+    }
 
     /** The batch of {@link #batch} with its labels (the same draws); unlabelled sources return null labels. */
     default Batch labeledBatch(long step, int batchSize, Rng rng) {

@@ -87,7 +87,7 @@ public final class Trainer {
                 // Flow matching: x_t = (1 - t) x0 + t eps, t in (0, 1); the network sees t * T, as diffusers'
                 // FlowMatch schedulers feed sigma * num_train_timesteps.
                 Tensor u = config.timeSampling().sample(rng, batch);
-                eps = rng.randn(x0.sizes().vec().get());
+                eps = labeled.noise() != null ? labeled.noise() : rng.randn(x0.sizes().vec().get());
                 long[] column = new long[(int) rank];
                 java.util.Arrays.fill(column, 1);
                 column[0] = batch;
@@ -96,7 +96,7 @@ public final class Trainer {
                 timeInput = u.mul(Tensors.scalar(numTimesteps));
             } else {
                 Tensor t = rng.randint(0, numTimesteps, batch);
-                eps = rng.randn(x0.sizes().vec().get());
+                eps = labeled.noise() != null ? labeled.noise() : rng.randn(x0.sizes().vec().get());
                 alpha = forward.alpha(t, rank);
                 sigma = forward.sigma(t, rank);
                 timeInput = t.to(torch.ScalarType.Float);
