@@ -27,21 +27,9 @@ public final class LinePlot {
         if (titles.length != signals.length || signals.length == 0 || length < 2) {
             throw new IllegalArgumentException("need one title per panel and signals of at least 2 samples");
         }
-        double lo = Double.POSITIVE_INFINITY;
-        double hi = Double.NEGATIVE_INFINITY;
-        for (float v : signals[0]) {
-            if (Float.isFinite(v)) {
-                lo = Math.min(lo, v);
-                hi = Math.max(hi, v);
-            }
-        }
-        if (!(hi > lo)) {
-            lo = -1;
-            hi = 1;
-        }
-        double pad = 0.1 * (hi - lo);
-        lo -= pad;
-        hi += pad;
+        double[] range = Plots.range(signals[0]);
+        double lo = range[0];
+        double hi = range[1];
         int width = signals.length * (WIDTH + MARGIN) + MARGIN;
         int height = HEADER + HEIGHT + FOOTER + MARGIN;
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
@@ -53,11 +41,7 @@ public final class LinePlot {
             Color[] colors = {new Color(31, 119, 180, 110), new Color(255, 127, 14, 110)};
             for (int p = 0; p < signals.length; p++) {
                 int x0 = MARGIN + p * (WIDTH + MARGIN);
-                g.setColor(Color.BLACK);
-                g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
-                g.drawString(titles[p], x0, HEADER - 12);
-                g.setColor(new Color(235, 235, 235));
-                g.fillRect(x0, HEADER, WIDTH, HEIGHT);
+                Plots.panel(g, titles[p], x0, HEADER, WIDTH, HEIGHT);
                 g.setColor(colors[p % colors.length]);
                 g.setStroke(new BasicStroke(1.2f));
                 float[] s = signals[p];

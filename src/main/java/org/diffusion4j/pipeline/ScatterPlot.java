@@ -1,6 +1,5 @@
 package org.diffusion4j.pipeline;
 
-import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
@@ -40,14 +39,7 @@ public final class ScatterPlot {
             Color[] colors = {new Color(31, 119, 180, 90), new Color(255, 127, 14, 90), new Color(44, 160, 44, 90)};
             for (int p = 0; p < points.length; p++) {
                 int x0 = MARGIN + p * (PANEL + MARGIN);
-                g.setColor(Color.BLACK);
-                g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
-                g.drawString(titles[p], x0, HEADER - 12);
-                g.setColor(new Color(235, 235, 235));
-                g.fillRect(x0, HEADER, PANEL, PANEL);
-                g.setColor(Color.GRAY);
-                g.setStroke(new BasicStroke(1f));
-                g.drawRect(x0, HEADER, PANEL, PANEL);
+                Plots.panel(g, titles[p], x0, HEADER, PANEL, PANEL);
                 g.setColor(colors[p % colors.length]);
                 float[] pts = points[p];
                 for (int i = 0; i + 1 < pts.length; i += 2) {
@@ -71,19 +63,7 @@ public final class ScatterPlot {
 
     /** A square view around the reference set, with 10% margin: [xmin, xmax, ymin, ymax]. */
     private static double[] bounds(float[] pts) {
-        double lo = Double.POSITIVE_INFINITY;
-        double hi = Double.NEGATIVE_INFINITY;
-        for (float v : pts) {
-            if (Float.isFinite(v)) {
-                lo = Math.min(lo, v);
-                hi = Math.max(hi, v);
-            }
-        }
-        if (!(hi > lo)) {
-            lo = -1;
-            hi = 1;
-        }
-        double pad = 0.1 * (hi - lo);
-        return new double[] {lo - pad, hi + pad, lo - pad, hi + pad};
+        double[] r = Plots.range(pts);
+        return new double[] {r[0], r[1], r[0], r[1]};
     }
 }
