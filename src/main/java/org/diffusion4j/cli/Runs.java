@@ -233,10 +233,8 @@ final class Runs {
             if (allClasses) {
                 java.util.List<Tensor> rows = new java.util.ArrayList<>();
                 for (int k = 0; k < model.numClasses(); k++) {
-                    var cfg = new org.diffusion4j.guidance.ClassifierFreeGuidance(model.conditional(), k,
-                            model.numClasses(), guidance);
-                    rows.add(Generation.sample(cfg, model.schedule(), model.flow(), spec, shape, perClass,
-                            Rng.deriveSeed(seed, k), batchSize, pb::step,
+                    rows.add(Generation.sampleClass(model.conditional(), model.numClasses(), k, guidance,
+                            model.schedule(), model.flow(), spec, shape, perClass, seed, batchSize, pb::step,
                             k == 0 && recorder != null ? recorder : StepListener.NONE));
                 }
                 samples = org.bytedeco.pytorch.global.torch.cat(new org.bytedeco.pytorch.TensorVector(

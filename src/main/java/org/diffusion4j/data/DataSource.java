@@ -35,6 +35,38 @@ public interface DataSource {
         return new Batch(batch(step, batchSize, rng), null);
     }
 
+    /**
+     * n rows of one class, by rejection from repeated labelled draws.
+     *
+     * @param draw a fresh labelled batch per call (from one generator)
+     * @return float32 [n, ...]
+     */
+    static Tensor rowsOfClass(java.util.function.Supplier<Batch> draw, int n, int label) {
+        float[] out = null;
+        int width = 0;
+        int filled = 0;
+        long[] shape = null;
+        while (filled < n) {
+            Batch b = draw.get();
+            float[] x = org.diffusion4j.tensor.Tensors.toFloats(b.x());
+            long[] l = new long[Math.toIntExact(b.labels().numel())];
+            b.labels().contiguous().data_ptr_long().get(l);
+            if (out == null) {
+                width = x.length / l.length;
+                out = new float[n * width];
+                shape = b.x().sizes().vec().get();
+                shape[0] = n;
+            }
+            for (int i = 0; i < l.length && filled < n; i++) {
+                if (l[i] == label) {
+                    System.arraycopy(x, i * width, out, filled * width, width);
+                    filled++;
+                }
+            }
+        }
+        return org.diffusion4j.tensor.Tensors.fromFloats(out, shape);
+    }
+
     /** How many classes the labels take (0 for unlabelled data). */
     default int numClasses() {
         return 0;

@@ -120,22 +120,7 @@ public enum ToyDataset implements DataSource {
             throw new IllegalArgumentException("class " + label + " is not a class of " + id + " (0 to "
                     + (numClasses() - 1) + ")");
         }
-        float[] out = new float[2 * n];
-        int filled = 0;
-        while (filled < n) {
-            Batch b = labeledSample(2 * n * numClasses(), rng);
-            float[] x = Tensors.toFloats(b.x());
-            long[] l = new long[Math.toIntExact(b.labels().numel())];
-            b.labels().contiguous().data_ptr_long().get(l);
-            for (int i = 0; i < l.length && filled < n; i++) {
-                if (l[i] == label) {
-                    out[2 * filled] = x[2 * i];
-                    out[2 * filled + 1] = x[2 * i + 1];
-                    filled++;
-                }
-            }
-        }
-        return Tensors.fromFloats(out, n, 2);
+        return DataSource.rowsOfClass(() -> labeledSample(2 * n * numClasses(), rng), n, label);
     }
 
     @Override

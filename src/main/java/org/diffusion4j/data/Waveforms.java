@@ -55,21 +55,7 @@ public final class Waveforms implements DataSource {
         if (label < 0 || label > 2) {
             throw new IllegalArgumentException("class " + label + " is not a class of waveforms (0 to 2)");
         }
-        float[] out = new float[n * LENGTH];
-        int filled = 0;
-        while (filled < n) {
-            Batch b = labeledSample(4 * n, rng);
-            float[] x = Tensors.toFloats(b.x());
-            long[] l = new long[4 * n];
-            b.labels().contiguous().data_ptr_long().get(l);
-            for (int i = 0; i < l.length && filled < n; i++) {
-                if (l[i] == label) {
-                    System.arraycopy(x, i * LENGTH, out, filled * LENGTH, LENGTH);
-                    filled++;
-                }
-            }
-        }
-        return Tensors.fromFloats(out, n, LENGTH);
+        return DataSource.rowsOfClass(() -> labeledSample(4 * n, rng), n, label);
     }
 
     @Override

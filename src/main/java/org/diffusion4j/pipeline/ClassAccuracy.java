@@ -3,7 +3,6 @@ package org.diffusion4j.pipeline;
 import java.util.function.Function;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.diffusion4j.guidance.ClassifierFreeGuidance;
 
 /**
  * How often class-conditional samples are classified as the class they were asked for, per guidance weight:
@@ -35,9 +34,8 @@ public final class ClassAccuracy {
         int correct = 0;
         for (int k = 0; k < classes; k++) {
             try (PointerScope scope = new PointerScope()) {
-                ClassifierFreeGuidance cfg = new ClassifierFreeGuidance(model.denoiser(), k, classes, guidance);
-                Tensor samples = Generation.sample(cfg, model.schedule(), model.train().flowMatching(), spec,
-                        Datasets.sampleShape(model.data()), perClass, org.diffusion4j.tensor.Rng.deriveSeed(seed, k),
+                Tensor samples = Generation.sampleClass(model.denoiser(), classes, k, guidance, model.schedule(),
+                        model.train().flowMatching(), spec, Datasets.sampleShape(model.data()), perClass, seed,
                         perClass, () -> { }, org.diffusion4j.sampler.StepListener.NONE);
                 long[] pred = classifier.apply(samples);
                 int hit = 0;

@@ -71,6 +71,21 @@ public final class Generation {
         return out;
     }
 
+    /**
+     * n samples of one class of a class-conditional model with classifier-free guidance; sample i depends only on
+     * (seed, label, i).
+     *
+     * @param nullLabel the model's "no class" label (its number of classes)
+     */
+    public static Tensor sampleClass(org.diffusion4j.model.ConditionalDenoiser model, int nullLabel, int label,
+                                     double guidance, NoiseSchedule schedule, boolean flow, SamplerSpec spec,
+                                     long[] sampleShape, int n, long seed, int batchSize, Progress progress,
+                                     StepListener firstBatch) {
+        Denoiser guided = new org.diffusion4j.guidance.ClassifierFreeGuidance(model, label, nullLabel, guidance);
+        return sample(guided, schedule, flow, spec, sampleShape, n, org.diffusion4j.tensor.Rng.deriveSeed(seed, label),
+                batchSize, progress, firstBatch);
+    }
+
     /** Total model evaluations for n samples, for progress bars. */
     public static long totalSteps(NoiseSchedule schedule, SamplerSpec spec, int n, int batchSize) {
         long batches = (n + batchSize - 1) / batchSize;
