@@ -29,8 +29,36 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
     private static final Pattern NPY_HEADER = Pattern.compile(
             "\\{'descr': '<f([48])', 'fortran_order': False, 'shape': \\((\\d+), (\\d+)\\), \\}\\s*");
 
-    /** Reads {@code file} by its extension (.csv or .npy). */
-    public static RowDataset read(Path file) throws IOException {
+    /**
+     * The row length D of {@code file} from its header (.npy) or first lines (.csv), without reading the rows: for
+     * checking a run's shapes before training reads the whole file.
+     */
+    public static int dim(Path file) throws IOException {
+        checkFile(file);
+        if (isNpy(file)) {
+            byte[] head;
+            try (java.io.InputStream in = Files.newInputStream(file)) {
+                head = in.readNBytes(1 << 16);
+            }
+            return (int) npyHeader(file, head, Files.size(file)).dim();
+        }
+        try (java.io.BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (!line.strip().isEmpty()) {
+                    // The first non-blank line, header or row, fixes D (as csv() requires of every row).
+                    return line.strip().split(",", -1).length;
+                }
+            }
+        }
+        throw new IOException(file + ": holds no rows of numbers");
+    }
+
+    private static boolean isNpy(Path file) {
+        return file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".npy");
+    }
+
+    private static void checkFile(Path file) throws IOException {
         String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": no such file");
@@ -38,13 +66,15 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
         if (Files.size(file) > MAX_BYTES) {
             throw new IOException(file + ": larger than " + MAX_BYTES + " bytes");
         }
-        if (name.endsWith(".npy")) {
-            return npy(file);
+        if (!name.endsWith(".npy") && !name.endsWith(".csv")) {
+            throw new IOException(file + ": expected a .csv or .npy file of rows");
         }
-        if (name.endsWith(".csv")) {
-            return csv(file);
-        }
-        throw new IOException(file + ": expected a .csv or .npy file of rows");
+    }
+
+    /** Reads {@code file} by its extension (.csv or .npy). */
+    public static RowDataset read(Path file) throws IOException {
+        checkFile(file);
+        return isNpy(file) ? npy(file) : csv(file);
     }
 
     private static RowDataset csv(Path file) throws IOException {
@@ -95,8 +125,11 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
         return new RowDataset(java.util.Arrays.copyOf(out, n * dim), n, dim, "rows:" + file.toAbsolutePath().normalize());
     }
 
-    private static RowDataset npy(Path file) throws IOException {
-        byte[] b = Files.readAllBytes(file);
+    /** A parsed .npy header: element width in bytes, shape (n, dim), and where the data starts. */
+    private record NpyHeader(int width, long n, long dim, int dataStart) {}
+
+    /** Parses the header in {@code b} (the file's first bytes) and checks it against the file's {@code size}. */
+    private static NpyHeader npyHeader(Path file, byte[] b, long size) throws IOException {
         if (b.length < 10 || (b[0] & 0xff) != 0x93 || !new String(b, 1, 5, StandardCharsets.US_ASCII).equals("NUMPY")) {
             throw new IOException(file + ": not a .npy file (bad magic)");
         }
@@ -125,20 +158,27 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
         int width = Integer.parseInt(m.group(1));
         long n = Long.parseLong(m.group(2));
         long dim = Long.parseLong(m.group(3));
-        long data = b.length - (long) start - headerLen;
+        long data = size - (long) start - headerLen;
         if (n < 1 || dim < 1 || n * dim * width != data) {
             throw new IOException(file + ": shape (" + n + ", " + dim + ") of " + width + "-byte floats needs "
                     + n * dim * width + " bytes of data, the file has " + data);
         }
-        float[] out = new float[Math.toIntExact(n * dim)];
-        buf.position(start + headerLen);
+        return new NpyHeader(width, n, dim, start + headerLen);
+    }
+
+    private static RowDataset npy(Path file) throws IOException {
+        byte[] b = Files.readAllBytes(file);
+        NpyHeader h = npyHeader(file, b, b.length);
+        float[] out = new float[Math.toIntExact(h.n() * h.dim())];
+        ByteBuffer buf = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+        buf.position(h.dataStart());
         for (int i = 0; i < out.length; i++) {
-            out[i] = width == 4 ? buf.getFloat() : (float) buf.getDouble();
+            out[i] = h.width() == 4 ? buf.getFloat() : (float) buf.getDouble();
             if (!Float.isFinite(out[i])) {
                 throw new IOException(file + ": value " + i + " is not finite");
             }
         }
-        return new RowDataset(out, (int) n, (int) dim, "rows:" + file.toAbsolutePath().normalize());
+        return new RowDataset(out, (int) h.n(), (int) h.dim(), "rows:" + file.toAbsolutePath().normalize());
     }
 
     /** Rows {@code idx}, float32 [idx.length, D]. */

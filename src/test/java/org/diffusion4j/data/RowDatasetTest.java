@@ -55,6 +55,9 @@ class RowDatasetTest {
             assertThat(n.count()).isEqualTo(2);
             assertThat(n.rows()).containsExactly(1, 2, 3, 4, 5.5f, -0.6f);
         }
+        // The header-only dimension agrees with a full read.
+        assertThat(RowDataset.dim(csv)).isEqualTo(3);
+        assertThat(RowDataset.dim(dir.resolve("a8.npy"))).isEqualTo(3);
         try (PointerScope scope = new PointerScope()) {
             assertThat(Shapes.of(r.batch(0, 5, Rng.of(1)))).containsExactly(5, 3);
             assertThat(Tensors.toFloats(r.batch(0, 5, Rng.of(1)))).containsExactly(Tensors.toFloats(r.batch(0, 5, Rng.of(1))));
@@ -79,6 +82,7 @@ class RowDatasetTest {
         assertThatThrownBy(() -> RowDataset.read(f)).hasMessageContaining("C-ordered 2-D");
         Files.write(f, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 4, new double[5]));
         assertThatThrownBy(() -> RowDataset.read(f)).hasMessageContaining("needs 24 bytes of data, the file has 20");
+        assertThatThrownBy(() -> RowDataset.dim(f)).hasMessageContaining("needs 24 bytes of data, the file has 20");
         Files.write(f, npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }", 8, new double[6]));
         assertThatThrownBy(() -> RowDataset.read(f)).hasMessageContaining("float32/float64");
         Files.write(f, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
