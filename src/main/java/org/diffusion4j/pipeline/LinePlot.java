@@ -2,7 +2,6 @@ package org.diffusion4j.pipeline;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
@@ -60,11 +59,7 @@ public final class LinePlot {
                     }
                 }
             }
-            if (footer != null) {
-                g.setColor(Color.DARK_GRAY);
-                g.setFont(new Font(Font.MONOSPACED, Font.PLAIN, 13));
-                g.drawString(footer, MARGIN, HEADER + HEIGHT + FOOTER);
-            }
+            Plots.footer(g, footer, MARGIN, HEADER + HEIGHT + FOOTER);
         } finally {
             g.dispose();
         }

@@ -38,4 +38,13 @@ final class Plots {
         g.setStroke(new BasicStroke(1f));
         g.drawRect(x0, top, width, height);
     }
+
+    /** A line of text (e.g. the metrics) at (x, y), unless null. */
+    static void footer(Graphics2D g, String text, int x, int y) {
+        if (text != null) {
+            g.setColor(Color.DARK_GRAY);
+            g.setFont(new Font(Font.MONOSPACED, Font.PLAIN, 13));
+            g.drawString(text, x, y);
+        }
+    }
 }

@@ -1,7 +1,6 @@
 package org.diffusion4j.pipeline;
 
 import java.awt.Color;
-import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
@@ -50,11 +49,7 @@ public final class ScatterPlot {
                     }
                 }
             }
-            if (footer != null) {
-                g.setColor(Color.DARK_GRAY);
-                g.setFont(new Font(Font.MONOSPACED, Font.PLAIN, 13));
-                g.drawString(footer, MARGIN, HEADER + PANEL + FOOTER);
-            }
+            Plots.footer(g, footer, MARGIN, HEADER + PANEL + FOOTER);
         } finally {
             g.dispose();
         }
