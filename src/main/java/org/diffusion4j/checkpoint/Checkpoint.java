@@ -30,23 +30,32 @@ public final class Checkpoint {
     private static final Set<String> PICKLE_EXTENSIONS = Set.of(".pt", ".pth", ".ckpt", ".bin", ".pkl");
     private static final Set<String> SIDECAR_FIELDS = Set.of("format", "format_version", "model_type", "model_config",
             "schedule", "train", "data", "step", "seed", "optimizer_steps", "ema_updates", "weights_file",
-            "weights_sha256", "created", "library_version");
+            "weights_sha256", "created", "library_version", "autoencoder");
 
     /**
      * The sidecar.
      *
      * @param modelType      e.g. "mlp"; selects the network class
      * @param modelConfig    that network's config record as JSON
-     * @param schedule       the noise schedule config as JSON
+     * @param schedule       the noise schedule config as JSON; null for a model that is not a denoiser (the
+     *                       autoencoder)
      * @param train          the train config as JSON
      * @param data           the training data's id
      * @param step           optimiser steps completed
      * @param seed           the run's seed
      * @param optimizerSteps AdamW's step count (its bias correction)
      * @param emaUpdates     EMA updates so far (its decay ramp); 0 without EMA
+     * @param autoencoder    for a latent diffusion model, the autoencoder whose latents it models (file, hash, scale
+     *                       factor); null otherwise
      */
     public record Sidecar(String modelType, JsonNode modelConfig, JsonNode schedule, JsonNode train, String data,
-                          long step, long seed, long optimizerSteps, long emaUpdates) {}
+                          long step, long seed, long optimizerSteps, long emaUpdates, JsonNode autoencoder) {
+        /** A sidecar without an autoencoder reference. */
+        public Sidecar(String modelType, JsonNode modelConfig, JsonNode schedule, JsonNode train, String data,
+                       long step, long seed, long optimizerSteps, long emaUpdates) {
+            this(modelType, modelConfig, schedule, train, data, step, seed, optimizerSteps, emaUpdates, null);
+        }
+    }
 
     /** A loaded checkpoint. */
     public record Loaded(Sidecar sidecar, Map<String, Tensor> tensors, Path file) {}
@@ -71,13 +80,18 @@ public final class Checkpoint {
         json.put("format_version", FORMAT_VERSION);
         json.put("model_type", sidecar.modelType());
         json.set("model_config", sidecar.modelConfig());
-        json.set("schedule", sidecar.schedule());
+        if (sidecar.schedule() != null) {
+            json.set("schedule", sidecar.schedule());
+        }
         json.set("train", sidecar.train());
         json.put("data", sidecar.data());
         json.put("step", sidecar.step());
         json.put("seed", sidecar.seed());
         json.put("optimizer_steps", sidecar.optimizerSteps());
         json.put("ema_updates", sidecar.emaUpdates());
+        if (sidecar.autoencoder() != null) {
+            json.set("autoencoder", sidecar.autoencoder());
+        }
         json.put("weights_file", weights.getFileName().toString());
         json.put("weights_sha256", sha256(weights));
         json.put("created", Instant.now().toString());
@@ -128,9 +142,10 @@ public final class Checkpoint {
                     + side.getFileName() + " (corrupt, or weights and sidecar from different saves)");
         }
         return new Sidecar(text(side, root, "model_type"), object(side, root, "model_config"),
-                object(side, root, "schedule"), object(side, root, "train"), text(side, root, "data"),
-                number(side, root, "step"), number(side, root, "seed"), number(side, root, "optimizer_steps"),
-                number(side, root, "ema_updates"));
+                root.has("schedule") ? object(side, root, "schedule") : null, object(side, root, "train"),
+                text(side, root, "data"), number(side, root, "step"), number(side, root, "seed"),
+                number(side, root, "optimizer_steps"), number(side, root, "ema_updates"),
+                root.has("autoencoder") ? object(side, root, "autoencoder") : null);
     }
 
     /** Loads a checkpoint: sidecar, hash check, then tensors. */

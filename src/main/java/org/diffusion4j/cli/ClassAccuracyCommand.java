@@ -55,8 +55,8 @@ final class ClassAccuracyCommand implements Callable<Integer> {
             }
             classifier = ClassAccuracyCommand::nearestCentre;
         } else {
-            LabeledImages train = Datasets.images(model.data(), dataDir, true);
-            LabeledImages test = Datasets.images(model.data(), dataDir, false);
+            LabeledImages train = Datasets.images(model.outputData(), dataDir, true);
+            LabeledImages test = Datasets.images(model.outputData(), dataDir, false);
             long start = System.nanoTime();
             ImageClassifier c = ImageClassifier.train(train, 1500, seed);
             System.out.printf(Locale.ROOT, "classifier: MLP trained on %s in %.0f s, test accuracy %.1f%%%n",

@@ -25,10 +25,15 @@ final class InspectCommand implements Callable<Integer> {
             Checkpoint.Sidecar s = Checkpoint.readSidecar(file);
             System.out.println("checkpoint " + file + " (sidecar verified, SHA-256 matches)");
             System.out.println("  model:    " + s.modelType() + " " + COMPACT.writeValueAsString(s.modelConfig()));
-            System.out.println("  schedule: " + COMPACT.writeValueAsString(s.schedule()));
+            if (s.schedule() != null) {
+                System.out.println("  schedule: " + COMPACT.writeValueAsString(s.schedule()));
+            }
             System.out.println("  train:    " + COMPACT.writeValueAsString(s.train()));
             System.out.println("  data:     " + s.data() + ", step " + s.step() + ", seed " + s.seed()
                     + ", optimizer steps " + s.optimizerSteps() + ", EMA updates " + s.emaUpdates());
+            if (s.autoencoder() != null) {
+                System.out.println("  autoencoder: " + COMPACT.writeValueAsString(s.autoencoder()));
+            }
         } else {
             System.out.println("safetensors file " + file + " (no diffusion4j sidecar)");
         }

@@ -129,7 +129,7 @@ final class Runs {
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
                                 Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out)
             throws IOException {
-        return sample(checkpoint, null, (images, flow) -> spec, null, 1.0, n, seed, batchSize, useEma, target, format,
+        return sample(checkpoint, null, (images, flow) -> spec, null, org.diffusion4j.guidance.Guidance.of(1), n, seed, batchSize, useEma, target, format,
                 csv, gif, overwrite, out);
     }
 
@@ -145,7 +145,7 @@ final class Runs {
      */
     static QualityReport sample(Path checkpoint, Path diffusers,
                                 java.util.function.BiFunction<Boolean, Boolean, SamplerSpec> specFor,
-                                Integer classLabel, double guidance, Integer count, long seed,
+                                Integer classLabel, org.diffusion4j.guidance.Guidance guidance, Integer count, long seed,
                                 int batchSize, boolean useEma, Path target, Format format, Path csv, Path gif,
                                 boolean overwrite, PrintStream out) throws IOException {
         if (count != null && count < 1) {
@@ -190,14 +190,14 @@ final class Runs {
         }
         org.diffusion4j.model.Denoiser denoiser = model.denoiser();
         if (model.numClasses() > 0) {
-            if (classLabel == null && guidance != 1) {
+            if (classLabel == null && !guidance.equals(org.diffusion4j.guidance.Guidance.of(1))) {
                 throw new IllegalArgumentException("--guidance needs --class: guidance pulls towards a class");
             }
             denoiser = classLabel == null || classLabel == -1
                     ? org.diffusion4j.guidance.ClassifierFreeGuidance.unconditional(model.conditional(), model.numClasses())
                     : TrainOptions.named("--class/--guidance", () -> new org.diffusion4j.guidance.ClassifierFreeGuidance(
                             model.conditional(), classLabel, model.numClasses(), guidance));
-        } else if (classLabel != null || guidance != 1) {
+        } else if (classLabel != null || !guidance.equals(org.diffusion4j.guidance.Guidance.of(1))) {
             throw new IllegalArgumentException("--class and --guidance are for class-conditional models (trained with "
                     + "--classes); " + model.data() + " was trained unconditionally");
         }
@@ -227,6 +227,9 @@ final class Runs {
         int totalSteps = spec.evaluations(model.schedule());
         // About 50 frames whatever the step count.
         DenoisingGif recorder = gif == null ? null : new DenoisingGif(Math.min(n, 8), Math.max(1, totalSteps / 50));
+        // Latent trajectories are shown decoded: the frames a user wants are images, not 4-channel latents.
+        StepListener frames = recorder == null ? StepListener.NONE : model.latent() == null ? recorder
+                : (i, steps, xt, x0) -> recorder.onStep(i, steps, model.toImages(xt), model.toImages(x0));
         long start = System.nanoTime();
         Tensor samples;
         try (ProgressBar pb = Progress.bar("sample", Generation.totalSteps(model.schedule(), spec, n, batchSize))) {
@@ -235,15 +238,16 @@ final class Runs {
                 for (int k = 0; k < model.numClasses(); k++) {
                     rows.add(Generation.sampleClass(model.conditional(), model.numClasses(), k, guidance,
                             model.schedule(), model.flow(), spec, shape, perClass, seed, batchSize, pb::step,
-                            k == 0 && recorder != null ? recorder : StepListener.NONE));
+                            k == 0 ? frames : StepListener.NONE));
                 }
                 samples = org.bytedeco.pytorch.global.torch.cat(new org.bytedeco.pytorch.TensorVector(
                         rows.toArray(new Tensor[0])));
             } else {
                 samples = Generation.sample(denoiser, model.schedule(), model.flow(), spec, shape, n, seed,
-                        batchSize, pb::step, recorder == null ? StepListener.NONE : recorder);
+                        batchSize, pb::step, frames);
             }
         }
+        samples = model.toImages(samples);
         double seconds = (System.nanoTime() - start) / 1e9;
         String label = spec.label(model.schedule());
         out.printf(Locale.ROOT, "sampled %d %s with %s%s in %.1f s%n", n, toy ? "points" : signal ? "signals" : "images", label,
@@ -296,20 +300,26 @@ final class Runs {
     /** What {@code sample} needs of a model, whichever format it came from. */
     private record Sampled(org.diffusion4j.model.NetworkDenoiser denoiser,
                            org.diffusion4j.schedule.NoiseSchedule schedule, String data, long[] shape, boolean usedEma,
-                           org.bytedeco.pytorch.Module network, String prediction, boolean flow, int numClasses) {
+                           org.bytedeco.pytorch.Module network, String prediction, boolean flow, int numClasses,
+                           org.diffusion4j.pipeline.LatentSpace latent) {
         org.diffusion4j.model.ConditionalDenoiser conditional() {
             return denoiser;
         }
 
+        /** Decodes latents to images for a latent diffusion model; other samples pass through. */
+        Tensor toImages(Tensor samples) {
+            return latent == null ? samples : latent.decode(samples, 256);
+        }
+
         static Sampled of(LoadedModel m) {
-            return new Sampled(m.denoiser(), m.schedule(), m.data(), Datasets.sampleShape(m.data()), m.usedEma(),
+            return new Sampled(m.denoiser(), m.schedule(), m.data(), m.sampleShape(), m.usedEma(),
                     m.network().module(), m.train().prediction().id(), m.train().flowMatching(),
-                    m.train().numClasses());
+                    m.train().numClasses(), m.latent());
         }
 
         static Sampled of(DiffusersModel m, Path dir) {
             return new Sampled(m.denoiser(), m.schedule(), "diffusers:" + dir, m.sampleShape(), false, m.network(),
-                    m.denoiser().parameterization().id(), false, 0);
+                    m.denoiser().parameterization().id(), false, 0, null);
         }
     }
 

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 final class TrainOptions {
     @Option(names = "--data", defaultValue = "swiss-roll", description = "Dataset: swiss-roll, two-moons, "
             + "8gaussians, checkerboard (2-D), waveforms or rows:FILE.csv|.npy (1-D signals), or mnist, fashion-mnist, "
-            + "folder:PATH (images) (default: ${DEFAULT-VALUE}).")
+            + "folder:PATH (images), or latents:FILE (an encode command's output: latent diffusion) (default: ${DEFAULT-VALUE}).")
     String data;
 
     @Option(names = "--data-dir", description = "Folder with the image dataset's IDX files (default: ../shared/datasets/"
@@ -118,6 +118,9 @@ final class TrainOptions {
         }
         if (data.startsWith(Datasets.ROWS)) {
             data = Datasets.rowsId(java.nio.file.Path.of(data.substring(Datasets.ROWS.length())));
+        }
+        if (Datasets.isLatent(data)) {
+            data = Datasets.latentsId(java.nio.file.Path.of(data.substring(Datasets.LATENTS.length())));
         }
         named("--data", () -> {
             Datasets.check(data);

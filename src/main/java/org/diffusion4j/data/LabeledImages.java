@@ -37,6 +37,24 @@ public record LabeledImages(byte[] pixels, byte[] labels, int count, int channel
         }
     }
 
+    /**
+     * Images {@code start .. start + n - 1} in file order, in the model's space [-1, 1].
+     *
+     * @return float32 [n, C, H, W]
+     */
+    public Tensor slice(int start, int n) {
+        if (start < 0 || n < 1 || start + n > count) {
+            throw new IllegalArgumentException(id + ": images [" + start + ", " + (start + n) + ") are outside [0, "
+                    + count + ")");
+        }
+        int size = channels * height * width;
+        float[] out = new float[n * size];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (pixels[start * size + i] & 0xff) / 127.5f - 1f;
+        }
+        return Tensors.fromFloats(out, n, channels, height, width);
+    }
+
     /** A training data source over these images with per-epoch shuffles from {@code seed}. */
     public DataSource source(long seed, boolean hflip) {
         return new DataSource() {
@@ -97,8 +115,15 @@ public record LabeledImages(byte[] pixels, byte[] labels, int count, int channel
 
     /** The dataset index at global position {@code pos} of the shuffled stream (epoch = pos / count). */
     int index(long seed, long pos) {
-        long epoch = pos / count;
-        int[] perm = permutation(seed, epoch);
+        return shuffledIndex(seed, pos, count);
+    }
+
+    /**
+     * Position {@code pos} of the stream that walks {@code count} items in a fresh seeded permutation per epoch (epoch
+     * = pos / count); shared by every in-memory data set, so resume replays their order exactly.
+     */
+    public static int shuffledIndex(long seed, long pos, int count) {
+        int[] perm = permutation(seed, pos / count, count);
         return perm[(int) (pos % count)];
     }
 
@@ -111,7 +136,7 @@ public record LabeledImages(byte[] pixels, byte[] labels, int count, int channel
                 }
             });
 
-    private int[] permutation(long seed, long epoch) {
+    private static int[] permutation(long seed, long epoch, int count) {
         long key = Rng.deriveSeed(seed, epoch, count);
         return CACHE.computeIfAbsent(key, k -> {
             // Fisher-Yates from a SplitMix-derived stream: cheap, and the same on every JVM.

@@ -21,7 +21,7 @@ public final class ClassifierFreeGuidance implements Denoiser {
     private final ConditionalDenoiser model;
     private final long label;
     private final long nullLabel;
-    private final double scale;
+    private final Guidance guidance;
 
     /**
      * @param model     a class-conditional denoiser trained with label dropout
@@ -30,9 +30,11 @@ public final class ClassifierFreeGuidance implements Denoiser {
      * @param scale     the guidance weight w (1 = no guidance)
      */
     public ClassifierFreeGuidance(ConditionalDenoiser model, long label, long nullLabel, double scale) {
-        if (!Double.isFinite(scale) || scale < 0) {
-            throw new IllegalArgumentException("guidance scale must be finite and >= 0, got " + scale);
-        }
+        this(model, label, nullLabel, Guidance.of(scale));
+    }
+
+    /** As above, with guidance rescale and a guidance interval. */
+    public ClassifierFreeGuidance(ConditionalDenoiser model, long label, long nullLabel, Guidance guidance) {
         if (label < 0 || label >= nullLabel) {
             throw new IllegalArgumentException("class " + label + " is not a class of this model (0 to "
                     + (nullLabel - 1) + ")");
@@ -40,7 +42,7 @@ public final class ClassifierFreeGuidance implements Denoiser {
         this.model = model;
         this.label = label;
         this.nullLabel = nullLabel;
-        this.scale = scale;
+        this.guidance = guidance;
     }
 
     /** Unguided sampling of the model's unconditional distribution (every row gets "no class"). */
@@ -52,20 +54,42 @@ public final class ClassifierFreeGuidance implements Denoiser {
     public Prediction predict(Tensor x, NoiseLevel level) {
         Shapes.requireRankAtLeast(x, "x", 2);
         long b = x.size(0);
-        if (scale == 1) {
+        if (guidance.scale() == 1 || !guidance.activeAt(level.alpha(), level.sigma())) {
             return model.predict(x, level, labels(b, label));
         }
         Tensor both = torch.cat(new TensorVector(x, x));
         Tensor l = torch.cat(new TensorVector(labels(b, label), labels(b, nullLabel)));
         Prediction p = model.predict(both, level, l);
-        return new Prediction(guide(p.x0(), b), guide(p.eps(), b));
+        Tensor x0 = guide(p.x0(), b);
+        Tensor eps = guide(p.eps(), b);
+        if (guidance.rescale() > 0) {
+            // Lin et al. 2024, eq. 15-16: match the conditional prediction's per-sample std, then mix.
+            Tensor cond = p.x0().narrow(0, 0, b);
+            Tensor ratio = std(cond).div(std(x0).clamp_min(Tensors.scalar(1e-12)));
+            Tensor rescaled = x0.mul(ratio);
+            x0 = rescaled.mul(Tensors.scalar(guidance.rescale())).add(x0.mul(Tensors.scalar(1 - guidance.rescale())));
+            if (level.sigma() > 0) {
+                // Keep the pair consistent: x = alpha x0 + sigma eps.
+                eps = x.sub(x0.mul(Tensors.scalar(level.alpha()))).div(Tensors.scalar(level.sigma()));
+            }
+        }
+        return new Prediction(x0, eps);
     }
 
     /** u + w (c - u) from the stacked [c; u]. */
     private Tensor guide(Tensor stacked, long b) {
         Tensor c = stacked.narrow(0, 0, b);
         Tensor u = stacked.narrow(0, b, b);
-        return u.add(c.sub(u).mul(Tensors.scalar(scale)));
+        return u.add(c.sub(u).mul(Tensors.scalar(guidance.scale())));
+    }
+
+    /** Per-sample standard deviation over all but the batch dimension, shaped [B, 1, ...] to broadcast. */
+    private static Tensor std(Tensor t) {
+        long[] dims = new long[(int) t.dim() - 1];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = i + 1;
+        }
+        return torch.std(t, dims, false, true);
     }
 
     private static Tensor labels(long n, long value) {

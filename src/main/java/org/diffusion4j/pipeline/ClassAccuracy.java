@@ -34,9 +34,11 @@ public final class ClassAccuracy {
         int correct = 0;
         for (int k = 0; k < classes; k++) {
             try (PointerScope scope = new PointerScope()) {
-                Tensor samples = Generation.sampleClass(model.denoiser(), classes, k, guidance, model.schedule(),
-                        model.train().flowMatching(), spec, Datasets.sampleShape(model.data()), perClass, seed,
+                Tensor samples = Generation.sampleClass(model.denoiser(), classes, k,
+                        org.diffusion4j.guidance.Guidance.of(guidance), model.schedule(),
+                        model.train().flowMatching(), spec, model.sampleShape(), perClass, seed,
                         perClass, () -> { }, org.diffusion4j.sampler.StepListener.NONE);
+                samples = model.toOutput(samples, perClass);
                 long[] pred = classifier.apply(samples);
                 int hit = 0;
                 for (long p : pred) {

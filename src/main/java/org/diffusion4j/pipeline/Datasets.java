@@ -11,7 +11,10 @@ import org.diffusion4j.data.RowDataset;
 import org.diffusion4j.data.ToyDataset;
 import org.diffusion4j.data.Waveforms;
 
-/** Resolves the dataset id recorded in configs and checkpoints: a toy set, or mnist / fashion-mnist. */
+/**
+ * Resolves the dataset id recorded in configs and checkpoints: a toy set, 1-D signals, mnist / fashion-mnist, an image
+ * folder, or an autoencoder's latents.
+ */
 public final class Datasets {
     private Datasets() {}
 
@@ -36,6 +39,27 @@ public final class Datasets {
     /** The canonical id of a rows file (absolute path). */
     public static String rowsId(Path file) {
         return ROWS + file.toAbsolutePath().normalize();
+    }
+
+    /** Prefix of latent data ids: {@code latents:PATH}, a file written by the encode command. */
+    public static final String LATENTS = "latents:";
+
+    /** True for an autoencoder's latents (latent diffusion). */
+    public static boolean isLatent(String id) {
+        return id.startsWith(LATENTS);
+    }
+
+    /** The canonical id of a latents file (absolute path). */
+    public static String latentsId(Path file) {
+        return LATENTS + file.toAbsolutePath().normalize();
+    }
+
+    private static Latents.Info latents(String id) {
+        try {
+            return Latents.info(Path.of(id.substring(LATENTS.length())));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     /** Prefix of image-folder ids: {@code folder:SIZE:COLOUR:PATH}, e.g. {@code folder:32:rgb:/data/faces}. */
@@ -71,6 +95,9 @@ public final class Datasets {
         if (id.equals(Waveforms.ID)) {
             return 3;
         }
+        if (isLatent(id)) {
+            return latents(id).numClasses();
+        }
         return id.startsWith(FOLDER) || id.startsWith(ROWS) ? 0 : 10;
     }
 
@@ -93,13 +120,16 @@ public final class Datasets {
             Folder f = Folder.parse(id);
             return new long[] {f.color().channels(), f.size(), f.size()};
         }
+        if (isLatent(id)) {
+            return latents(id).shape();
+        }
         Mnist.parse(id);
         return new long[] {1, 28, 28};
     }
 
     /** Checks that {@code id} names a known dataset. */
     public static void check(String id) {
-        if (isSignal(id)) {
+        if (isSignal(id) || isLatent(id)) {
             sampleShape(id);
         } else if (id.startsWith(FOLDER)) {
             Folder.parse(id);
@@ -108,7 +138,7 @@ public final class Datasets {
                 Mnist.parse(id);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("unknown dataset '" + id + "'; expected one of swiss-roll, two-moons, "
-                        + "8gaussians, checkerboard, waveforms, mnist, fashion-mnist, folder:PATH, rows:FILE.csv|npy");
+                        + "8gaussians, checkerboard, waveforms, mnist, fashion-mnist, folder:PATH, rows:FILE.csv|npy, latents:FILE");
             }
         }
     }
@@ -133,11 +163,18 @@ public final class Datasets {
             Folder f = Folder.parse(id);
             return ImageFolder.load(f.dir(), f.size(), f.color()).source(seed, false);
         }
+        if (isLatent(id)) {
+            return Latents.read(Path.of(id.substring(LATENTS.length()))).source(seed);
+        }
         return images(id, dataDir, true).source(seed, false);
     }
 
-    /** An image dataset's split. */
+    /** An image dataset's split (an image folder has one split: all of it). */
     public static LabeledImages images(String id, Path dataDir, boolean train) throws IOException {
+        if (id.startsWith(FOLDER)) {
+            Folder f = Folder.parse(id);
+            return ImageFolder.load(f.dir(), f.size(), f.color());
+        }
         Mnist m = Mnist.parse(id);
         return m.load(DatasetFetcher.locate(m, dataDir), train);
     }

@@ -78,7 +78,7 @@ public final class Generation {
      * @param nullLabel the model's "no class" label (its number of classes)
      */
     public static Tensor sampleClass(org.diffusion4j.model.ConditionalDenoiser model, int nullLabel, int label,
-                                     double guidance, NoiseSchedule schedule, boolean flow, SamplerSpec spec,
+                                     org.diffusion4j.guidance.Guidance guidance, NoiseSchedule schedule, boolean flow, SamplerSpec spec,
                                      long[] sampleShape, int n, long seed, int batchSize, Progress progress,
                                      StepListener firstBatch) {
         Denoiser guided = new org.diffusion4j.guidance.ClassifierFreeGuidance(model, label, nullLabel, guidance);

@@ -16,9 +16,24 @@ import org.diffusion4j.train.TrainConfig;
  * A checkpoint made ready for sampling: the network with the chosen weights, its parameterisation and schedule.
  *
  * @param usedEma whether the EMA weights were loaded (rather than the raw ones)
+ * @param latent  for a latent diffusion model, its autoencoder and scale; null otherwise
  */
 public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedule schedule, TrainConfig train,
-                          String data, Checkpoint.Sidecar sidecar, boolean usedEma) {
+                          String data, Checkpoint.Sidecar sidecar, boolean usedEma, LatentSpace latent) {
+    /** One sample as the network sees it (a latent for latent diffusion), without the batch dimension. */
+    public long[] sampleShape() {
+        return Models.configOf(network).sampleShape();
+    }
+
+    /** The data the model's output stands for: the image set behind the latents, or the training data itself. */
+    public String outputData() {
+        return latent != null ? latent.imageData() : data;
+    }
+
+    /** Samples as the user sees them: decoded images for latent diffusion, else unchanged. */
+    public org.bytedeco.pytorch.Tensor toOutput(org.bytedeco.pytorch.Tensor samples, int batchSize) {
+        return latent == null ? samples : latent.decode(samples, batchSize);
+    }
 
     /**
      * Loads {@code file}, preferring EMA weights when present and {@code preferEma}.
@@ -30,6 +45,10 @@ public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedu
         Checkpoint.Loaded ck = Checkpoint.load(file);
         Checkpoint.Sidecar side = ck.sidecar();
         String source = Checkpoint.sidecarOf(file).toString();
+        if (side.schedule() == null) {
+            throw new IllegalArgumentException(file + ": a " + side.modelType() + " checkpoint is not a diffusion "
+                    + "model (its sidecar has no noise schedule)");
+        }
         ScheduleConfig schedule = Json.fromTree(side.schedule(), ScheduleConfig.class, source + ": schedule");
         TrainConfig train = TrainingRun.trainConfig(side.train(), source);
         Network net = Models.build(side.modelType(), side.modelConfig(), Rng.of(0), source);
@@ -38,7 +57,8 @@ public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedu
         Parameters.load(net.module(), TrainingRun.withPrefix(ck.tensors(), useEma ? TrainingRun.EMA : TrainingRun.MODEL),
                 file.toString());
         net.module().eval();
+        LatentSpace latent = side.autoencoder() == null ? null : LatentSpace.resolve(file, side.autoencoder());
         return new LoadedModel(net, new NetworkDenoiser(net, train.prediction()), NoiseSchedule.of(schedule), train,
-                side.data(), side, useEma);
+                side.data(), side, useEma, latent);
     }
 }

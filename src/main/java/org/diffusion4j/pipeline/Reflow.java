@@ -39,7 +39,7 @@ public final class Reflow {
         if (n < 1 || batchSize < 1) {
             throw new IllegalArgumentException("--pairs and --batch-size must be >= 1");
         }
-        long[] shape = Datasets.sampleShape(model.data());
+        long[] shape = model.sampleShape();
         long[] full = new long[shape.length + 1];
         full[0] = n;
         System.arraycopy(shape, 0, full, 1, shape.length);

@@ -153,6 +153,9 @@ public final class TrainingRun {
         Checkpoint.Sidecar side = ck.sidecar();
         String source = Checkpoint.sidecarOf(file).toString();
         requireSame(file, "model type", side.modelType(), spec.model().modelType());
+        if (side.schedule() == null) {
+            throw new IllegalArgumentException(file + ": cannot resume: the sidecar has no noise schedule");
+        }
         // Compared as typed records: JSON trees differ in number node types for equal values.
         requireSame(file, "model config", Models.config(side.modelType(), side.modelConfig(), source), spec.model());
         requireSame(file, "schedule", Json.fromTree(side.schedule(), ScheduleConfig.class, source + ": schedule"),
@@ -222,7 +225,9 @@ public final class TrainingRun {
         Checkpoint.Sidecar sidecar = new Checkpoint.Sidecar(spec.model().modelType(), Json.toTree(spec.model()),
                 Json.toTree(spec.schedule()), Json.toTree(spec.train()),
                 spec.data(), trainer.step(), spec.train().seed(), trainer.optimizer().stepCount(),
-                trainer.ema() == null ? 0 : trainer.ema().updates());
+                trainer.ema() == null ? 0 : trainer.ema().updates(), Datasets.isLatent(spec.data())
+                ? LatentSpace.reference(checkpoint, Latents.info(Path.of(spec.data().substring(Datasets.LATENTS.length()))))
+                : null);
         Checkpoint.save(checkpoint, sidecar, tensors);
     }
 }

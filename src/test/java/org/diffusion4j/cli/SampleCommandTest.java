@@ -41,6 +41,18 @@ class SampleCommandTest {
         MainTest.Run bad = MainTest.run("sample", "--checkpoint", ck.toString(), "--class", "three", "--out",
                 dir.resolve("b.png").toString());
         assertThat(bad.err()).contains("--class: expected a class number or all, got 'three'");
+        MainTest.Run rescaled = MainTest.run("sample", "--checkpoint", ck.toString(), "--class", "3", "--guidance", "4",
+                "--guidance-rescale", "0.7", "--guidance-interval", "0.28,5.42", "--n", "2", "--sampler-steps", "3",
+                "--out", dir.resolve("r.png").toString());
+        assertThat(rescaled.code()).as(rescaled.err()).isZero();
+        assertThat(rescaled.out()).contains("class 3, guidance 4.0, rescale 0.7, sigma in (0.28, 5.42]");
+        MainTest.Run interval = MainTest.run("sample", "--checkpoint", ck.toString(), "--class", "3",
+                "--guidance-interval", "5,1", "--out", dir.resolve("i.png").toString());
+        assertThat(interval.err()).contains("--guidance-interval", "0 <= low < high");
+        MainTest.Run rescale = MainTest.run("sample", "--checkpoint", ck.toString(), "--class", "3",
+                "--guidance-rescale", "2", "--out", dir.resolve("i.png").toString());
+        assertThat(rescale.err()).contains("--guidance-rescale", "must be in [0, 1]");
+        assertThat(dir.resolve("i.png")).doesNotExist();
     }
 
     @Test

@@ -44,6 +44,58 @@ class ClassifierFreeGuidanceTest {
         }
     }
 
+    /** x0 = (label + 1) x, eps consistent with x = alpha x0 + sigma eps: the scale of x0 depends on the class. */
+    private static final class Scaling implements ConditionalDenoiser {
+        int calls;
+
+        @Override
+        public Prediction predict(Tensor x, NoiseLevel level, Tensor labels) {
+            calls++;
+            Tensor k = labels.to(org.bytedeco.pytorch.global.torch.ScalarType.Float).add(Tensors.scalar(1))
+                    .unsqueeze(1).expand_as(x);
+            Tensor x0 = x.mul(k);
+            return new Prediction(x0, x.sub(x0.mul(Tensors.scalar(level.alpha()))).div(Tensors.scalar(level.sigma())));
+        }
+    }
+
+    @Test
+    void rescaleMatchesTheConditionalStdAndKeepsX0AndEpsConsistent() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = Rng.of(1).randn(3, 16);
+            NoiseLevel level = NoiseLevel.vp(500, 0.5);
+            // c = 3x (class 2), u = 11x (no class 10): guided 11 + 3 (3 - 11) = -13 x; rescaled to std 3: -3 x.
+            Prediction full = new ClassifierFreeGuidance(new Scaling(), 2, 10, new Guidance(3, 1, 0,
+                    Double.POSITIVE_INFINITY)).predict(x, level);
+            assertThat(GaussianCheck.maxAbs(full.x0().sub(x.mul(Tensors.scalar(-3))))).isLessThan(1e-4);
+            Prediction half = new ClassifierFreeGuidance(new Scaling(), 2, 10, new Guidance(3, 0.5, 0,
+                    Double.POSITIVE_INFINITY)).predict(x, level);
+            assertThat(GaussianCheck.maxAbs(half.x0().sub(x.mul(Tensors.scalar(-8))))).isLessThan(1e-4);
+            Tensor back = half.x0().mul(Tensors.scalar(level.alpha())).add(half.eps().mul(Tensors.scalar(level.sigma())));
+            assertThat(GaussianCheck.maxAbs(back.sub(x))).isLessThan(1e-4);
+        }
+    }
+
+    @Test
+    void outsideTheIntervalTheConditionalPredictionIsUsedInOnePass() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = Rng.of(1).randn(3, 16);
+            Guidance g = new Guidance(3, 0, 0.5, 2);
+            Scaling model = new Scaling();
+            ClassifierFreeGuidance cfg = new ClassifierFreeGuidance(model, 2, 10, g);
+            // alpha-bar 0.5: sigma / alpha = 1, inside (0.5, 2]; alpha-bar 0.9: 1/3, below; 0.1: 3, above.
+            assertThat(GaussianCheck.maxAbs(cfg.predict(x, NoiseLevel.vp(500, 0.5)).x0()
+                    .sub(x.mul(Tensors.scalar(-13))))).isLessThan(1e-4);
+            for (double alphaBar : new double[] {0.9, 0.1}) {
+                int before = model.calls;
+                Prediction p = cfg.predict(x, NoiseLevel.vp(500, alphaBar));
+                assertThat(model.calls - before).isEqualTo(1);
+                assertThat(GaussianCheck.maxAbs(p.x0().sub(x.mul(Tensors.scalar(3))))).isLessThan(1e-4);
+            }
+            assertThat(g.activeAt(0, 1)).isFalse();
+            assertThat(Guidance.of(2).activeAt(0, 1)).isTrue();
+        }
+    }
+
     @Test
     void weightOneIsPlainConditionalAndUnconditionalUsesTheNullLabel() {
         try (PointerScope scope = new PointerScope()) {

@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.global.torch;
  * diffusers' spatial self-attention (Attention with group_norm, residual connection, as built for UNet2DModel's
  * attention blocks): every pixel attends to every pixel through scaled_dot_product_attention.
  */
-final class Attention extends Layers.Node {
+public final class Attention extends Layers.Node {
     private final Layers.GroupNorm groupNorm;
     private final Layers.Linear toQ;
     private final Layers.Linear toK;
@@ -16,7 +16,7 @@ final class Attention extends Layers.Node {
     private final Layers.Linear toOut;
     private final int heads;
 
-    Attention(int channels, int heads, int groups, double eps) {
+    public Attention(int channels, int heads, int groups, double eps) {
         if (channels % heads != 0) {
             throw new IllegalArgumentException(channels + " channels do not split into " + heads + " heads");
         }
@@ -30,7 +30,7 @@ final class Attention extends Layers.Node {
     }
 
     /** [B, C, H, W] -> [B, C, H, W]. */
-    Tensor forward(Tensor x) {
+    public Tensor forward(Tensor x) {
         long b = x.size(0);
         long c = x.size(1);
         long h = x.size(2);

@@ -7,11 +7,11 @@ import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Scopes;
 
 /**
- * The U-Net's leaf layers as modules that own "weight" and "bias" parameters, so parameter names follow diffusers'
+ * The U-Net's (and the autoencoder's) leaf layers as modules that own "weight" and "bias" parameters, so parameter names follow diffusers'
  * state dict exactly (e.g. {@code down_blocks.0.resnets.0.conv1.weight}). Initial values are placeholders; the
  * network re-initialises them from an explicit generator.
  */
-final class Layers {
+public final class Layers {
     private Layers() {}
 
     /**
@@ -19,11 +19,11 @@ final class Layers {
      * A Java-allocated Module calls back into its Java object for virtual methods such as train(bool); once the GC
      * has collected an unreferenced container, that callback throws NullPointerException from native code.
      */
-    abstract static class Node extends Module {
+    public abstract static class Node extends Module {
         private final java.util.List<Module> containers = new java.util.ArrayList<>();
 
         /** Registers an empty child module {@code name} under {@code parent} and keeps it alive with this node. */
-        Module container(Module parent, String name) {
+        protected Module container(Module parent, String name) {
             Module c = parent.register_module(name, Scopes.detach(new Module()));
             containers.add(c);
             return c;
@@ -36,20 +36,20 @@ final class Layers {
     }
 
     /** nn.Conv2d with square kernel, "same"-style padding and optional stride. */
-    static final class Conv2d extends Node {
+    public static final class Conv2d extends Node {
         private final Tensor weight;
         private final Tensor bias;
         private final long[] stride;
         private final long[] padding;
 
-        Conv2d(int in, int out, int kernel, int stride, int padding) {
+        public Conv2d(int in, int out, int kernel, int stride, int padding) {
             weight = param(this, "weight", torch.zeros(out, in, kernel, kernel));
             bias = param(this, "bias", torch.zeros(out));
             this.stride = new long[] {stride, stride};
             this.padding = new long[] {padding, padding};
         }
 
-        Tensor forward(Tensor x) {
+        public Tensor forward(Tensor x) {
             return torch.conv2d(x, weight, new TensorOptional(bias), stride, padding, new long[] {1, 1}, 1);
         }
     }
@@ -70,13 +70,13 @@ final class Layers {
     }
 
     /** nn.GroupNorm with affine parameters (ones and zeros). */
-    static final class GroupNorm extends Node {
+    public static final class GroupNorm extends Node {
         private final Tensor weight;
         private final Tensor bias;
         private final int groups;
         private final double eps;
 
-        GroupNorm(int groups, int channels, double eps) {
+        public GroupNorm(int groups, int channels, double eps) {
             if (channels % groups != 0) {
                 throw new IllegalArgumentException("GroupNorm: " + channels + " channels are not divisible into "
                         + groups + " groups");
@@ -87,7 +87,7 @@ final class Layers {
             this.eps = eps;
         }
 
-        Tensor forward(Tensor x) {
+        public Tensor forward(Tensor x) {
             return torch.group_norm(x, groups, new TensorOptional(weight), new TensorOptional(bias), eps, true);
         }
     }
@@ -110,7 +110,7 @@ final class Layers {
     }
 
     /** Nearest-neighbour 2x upsampling (F.interpolate(scale_factor=2, mode="nearest")). */
-    static Tensor upsampleNearest2x(Tensor x) {
+    public static Tensor upsampleNearest2x(Tensor x) {
         // The long... overload: a LongArrayRefOptional built from Java longs points at freed memory.
         return torch.upsample_nearest2d(x, x.size(2) * 2, x.size(3) * 2);
     }

@@ -6,9 +6,10 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * diffusers' ResnetBlock2D with the default settings: GroupNorm-SiLU-conv, add the projected time embedding,
- * GroupNorm-SiLU-conv, plus a 1x1 conv shortcut when the channel count changes.
+ * GroupNorm-SiLU-conv, plus a 1x1 conv shortcut when the channel count changes. With {@code tembChannels} 0 there
+ * is no time embedding (the autoencoder's blocks, diffusers' {@code temb_channels=None}).
  */
-final class ResnetBlock extends Layers.Node {
+public final class ResnetBlock extends Layers.Node {
     private final Layers.GroupNorm norm1;
     private final Layers.Conv2d conv1;
     private final Layers.Linear timeEmbProj;
@@ -16,10 +17,10 @@ final class ResnetBlock extends Layers.Node {
     private final Layers.Conv2d conv2;
     private final Layers.Conv2d convShortcut;
 
-    ResnetBlock(int in, int out, int tembChannels, int groups, double eps) {
+    public ResnetBlock(int in, int out, int tembChannels, int groups, double eps) {
         norm1 = register_module("norm1", new Layers.GroupNorm(groups, in, eps));
         conv1 = register_module("conv1", new Layers.Conv2d(in, out, 3, 1, 1));
-        timeEmbProj = register_module("time_emb_proj", new Layers.Linear(tembChannels, out));
+        timeEmbProj = tembChannels > 0 ? register_module("time_emb_proj", new Layers.Linear(tembChannels, out)) : null;
         norm2 = register_module("norm2", new Layers.GroupNorm(groups, out, eps));
         conv2 = register_module("conv2", new Layers.Conv2d(out, out, 3, 1, 1));
         convShortcut = in != out ? register_module("conv_shortcut", new Layers.Conv2d(in, out, 1, 1, 0)) : null;
@@ -27,12 +28,18 @@ final class ResnetBlock extends Layers.Node {
 
     /**
      * @param x    [B, in, H, W]
-     * @param temb [B, temb]
+     * @param temb [B, temb], or null for a block built without a time embedding
      * @return [B, out, H, W]
      */
-    Tensor forward(Tensor x, Tensor temb) {
+    public Tensor forward(Tensor x, Tensor temb) {
+        if ((temb == null) != (timeEmbProj == null)) {
+            throw new IllegalArgumentException(timeEmbProj == null ? "this block has no time embedding"
+                    : "this block needs a time embedding");
+        }
         Tensor h = conv1.forward(torch.silu(norm1.forward(x)));
-        h = h.add(timeEmbProj.forward(torch.silu(temb)).unsqueeze(2).unsqueeze(3));
+        if (timeEmbProj != null) {
+            h = h.add(timeEmbProj.forward(torch.silu(temb)).unsqueeze(2).unsqueeze(3));
+        }
         h = conv2.forward(torch.silu(norm2.forward(h)));
         Tensor skip = convShortcut == null ? x : convShortcut.forward(x);
         return skip.add(h);
