@@ -31,7 +31,7 @@ final class DemoCommand implements Callable<Integer> {
         Path dir = outDir != null ? outDir
                 : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Path ckpt = dir.resolve("model.safetensors");
-        Runs.train(train.toSpec(), train.dataDir, ckpt, TrainingRun.CheckpointPolicy.atEnd(), null, false, System.out);
+        Runs.train(train.toSpec(), train.images.dataDir, ckpt, TrainingRun.CheckpointPolicy.atEnd(), null, false, System.out);
         Runs.sample(ckpt, null, sampler::toSpec, null, org.diffusion4j.guidance.Guidance.of(1), n, train.seed, n, true, dir.resolve("samples.png"), Runs.Format.GRID,
                 Datasets.isToy(train.data) ? dir.resolve("samples.csv") : null, null, false, System.out);
         return 0;

@@ -13,7 +13,6 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.AtomicFiles;
 import org.diffusion4j.checkpoint.Checkpoint;
-import org.diffusion4j.data.ImageFolder;
 import org.diffusion4j.data.LabeledImages;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.autoencoder.AutoencoderConfig;
@@ -34,17 +33,8 @@ final class TrainAutoencoderCommand implements Callable<Integer> {
             description = "mnist, fashion-mnist or folder:PATH (default: ${DEFAULT-VALUE}).")
     String data;
 
-    @Option(names = "--data-dir", description = "Folder with the dataset's IDX files (default: ../shared/datasets/NAME, "
-            + "then the fetch cache).")
-    Path dataDir;
-
-    @Option(names = "--image-size", defaultValue = "32",
-            description = "For --data folder:PATH: resize and centre-crop to this size (default: ${DEFAULT-VALUE}).")
-    int imageSize;
-
-    @Option(names = "--color", defaultValue = "rgb",
-            description = "For --data folder:PATH: grey or rgb (default: ${DEFAULT-VALUE}).")
-    String color;
+    @picocli.CommandLine.Mixin
+    ImageDataOptions images = new ImageDataOptions();
 
     @Option(names = "--channels", split = ",", defaultValue = "16,32,64", description = "Channels per level; n levels "
             + "downsample by 2^(n-1) (default: ${DEFAULT-VALUE}, a factor of 4).")
@@ -88,17 +78,7 @@ final class TrainAutoencoderCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Checkpoint.requireSafetensorsName(out);
-        String id = data;
-        if (id.startsWith(Datasets.FOLDER) && id.split(":", -1).length < 4) {
-            String path = id.substring(Datasets.FOLDER.length());
-            id = TrainOptions.named("--data/--image-size/--color", () -> Datasets.folderId(Path.of(path), imageSize,
-                    ImageFolder.Color.parse(color)));
-        }
-        String dataId = id;
-        TrainOptions.named("--data", () -> {
-            Datasets.check(dataId);
-            return dataId;
-        });
+        String dataId = images.canonical(data);
         long[] shape = Datasets.sampleShape(dataId);
         AutoencoderConfig model = TrainOptions.named("--channels/--latent-channels/--latent-size", () -> {
             if (shape.length != 3 || shape[1] != shape[2]) {
@@ -121,7 +101,7 @@ final class TrainAutoencoderCommand implements Callable<Integer> {
         long start = System.nanoTime();
         AutoencoderTrainer trainer;
         try (ProgressBar pb = Progress.bar("train-autoencoder", steps)) {
-            trainer = AutoencoderRun.run(spec, dataDir, out, s -> {
+            trainer = AutoencoderRun.run(spec, images.dataDir, out, s -> {
                 log.append(String.format(Locale.ROOT, "%d,%.6g,%.6g,%.6g,%.6g%n", s.step(), s.loss(), s.reconstruction(),
                         s.kl(), s.learningRate()));
                 pb.stepTo(s.step() + 1);
@@ -134,7 +114,7 @@ final class TrainAutoencoderCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - start) / 1e9;
         AutoencoderKL ae = trainer.model();
         // Held out: the test split where there is one (an image folder has only its training images).
-        LabeledImages heldOut = Datasets.images(dataId, dataDir, false);
+        LabeledImages heldOut = Datasets.images(dataId, images.dataDir, false);
         int n = Math.min(512, heldOut.count());
         double l1;
         double mse;

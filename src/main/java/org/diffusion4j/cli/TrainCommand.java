@@ -34,7 +34,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TrainingRun.CheckpointPolicy policy = TrainOptions.named("--checkpoint-every/--keep-last",
                 () -> new TrainingRun.CheckpointPolicy(every, keepLast));
-        Runs.train(options.toSpec(), options.dataDir, out, policy, resume, overwrite, System.out);
+        Runs.train(options.toSpec(), options.images.dataDir, out, policy, resume, overwrite, System.out);
         return 0;
     }
 }

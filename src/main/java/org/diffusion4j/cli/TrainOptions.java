@@ -18,17 +18,8 @@ final class TrainOptions {
             + "folder:PATH (images), or latents:FILE (an encode command's output: latent diffusion) (default: ${DEFAULT-VALUE}).")
     String data;
 
-    @Option(names = "--data-dir", description = "Folder with the image dataset's IDX files (default: ../shared/datasets/"
-            + "NAME, then the fetch cache).")
-    java.nio.file.Path dataDir;
-
-    @Option(names = "--image-size", defaultValue = "32",
-            description = "For --data folder:PATH: resize and centre-crop to this size (default: ${DEFAULT-VALUE}).")
-    int imageSize;
-
-    @Option(names = "--color", defaultValue = "rgb",
-            description = "For --data folder:PATH: grey or rgb (default: ${DEFAULT-VALUE}).")
-    String color;
+    @picocli.CommandLine.Mixin
+    ImageDataOptions images = new ImageDataOptions();
 
     @Option(names = "--model", description = "mlp or unet (default: mlp for 2-D data, unet for images).")
     String model;
@@ -111,21 +102,7 @@ final class TrainOptions {
 
     /** Builds and validates the run; every error names its option. Defaults depend on the kind of data. */
     RunSpec toSpec() {
-        if (data.startsWith(Datasets.FOLDER) && data.split(":", -1).length < 4) {
-            String path = data.substring(Datasets.FOLDER.length());
-            data = named("--data/--image-size/--color", () -> Datasets.folderId(java.nio.file.Path.of(path), imageSize,
-                    org.diffusion4j.data.ImageFolder.Color.parse(color)));
-        }
-        if (data.startsWith(Datasets.ROWS)) {
-            data = Datasets.rowsId(java.nio.file.Path.of(data.substring(Datasets.ROWS.length())));
-        }
-        if (Datasets.isLatent(data)) {
-            data = Datasets.latentsId(java.nio.file.Path.of(data.substring(Datasets.LATENTS.length())));
-        }
-        named("--data", () -> {
-            Datasets.check(data);
-            return data;
-        });
+        data = images.canonical(data);
         // Small flat data (2-D points, 1-D signals) shares the MLP defaults.
         boolean toy = Datasets.isToy(data) || Datasets.isSignal(data);
         Parameterization p = named("--prediction", () -> Parameterization.parse(prediction));

@@ -81,6 +81,8 @@ public final class TrainingRun {
     public static Trainer run(RunSpec spec, Path dataDir, Path checkpoint, CheckpointPolicy policy, Path resume,
                               Trainer.Listener listener, SaveListener onSave) throws IOException {
         Checkpoint.requireSafetensorsName(checkpoint);
+        // Read once up front: a latents file removed during training must not fail the saves.
+        com.fasterxml.jackson.databind.JsonNode autoencoder = autoencoderReference(spec, checkpoint);
         Trainer trainer = trainer(spec, dataDir);
         if (resume != null) {
             restore(trainer, spec, resume);
@@ -91,12 +93,12 @@ public final class TrainingRun {
             trainer.trainUntil(end, listener);
             if (end < total) {
                 Path periodic = periodicName(checkpoint, end);
-                save(trainer, spec, periodic);
+                save(trainer, spec, periodic, autoencoder);
                 onSave.saved(periodic, end);
                 prune(checkpoint, policy.keepLast());
             }
         }
-        save(trainer, spec, checkpoint);
+        save(trainer, spec, checkpoint, autoencoder);
         onSave.saved(checkpoint, trainer.step());
         return trainer;
     }
@@ -211,6 +213,18 @@ public final class TrainingRun {
 
     /** Saves weights, EMA and optimizer moments with a sidecar describing the run. */
     public static void save(Trainer trainer, RunSpec spec, Path checkpoint) throws IOException {
+        save(trainer, spec, checkpoint, autoencoderReference(spec, checkpoint));
+    }
+
+    /** For latent data, the sidecar's reference to the autoencoder (see {@link LatentSpace}); else null. */
+    private static com.fasterxml.jackson.databind.JsonNode autoencoderReference(RunSpec spec, Path checkpoint)
+            throws IOException {
+        return Datasets.isLatent(spec.data()) ? LatentSpace.reference(checkpoint,
+                Latents.info(Path.of(spec.data().substring(Datasets.LATENTS.length())))) : null;
+    }
+
+    private static void save(Trainer trainer, RunSpec spec, Path checkpoint,
+                             com.fasterxml.jackson.databind.JsonNode autoencoder) throws IOException {
         Map<String, Tensor> params = Parameters.named(trainer.network().module());
         List<String> names = List.copyOf(params.keySet());
         Map<String, Tensor> tensors = new LinkedHashMap<>();
@@ -225,9 +239,7 @@ public final class TrainingRun {
         Checkpoint.Sidecar sidecar = new Checkpoint.Sidecar(spec.model().modelType(), Json.toTree(spec.model()),
                 Json.toTree(spec.schedule()), Json.toTree(spec.train()),
                 spec.data(), trainer.step(), spec.train().seed(), trainer.optimizer().stepCount(),
-                trainer.ema() == null ? 0 : trainer.ema().updates(), Datasets.isLatent(spec.data())
-                ? LatentSpace.reference(checkpoint, Latents.info(Path.of(spec.data().substring(Datasets.LATENTS.length()))))
-                : null);
+                trainer.ema() == null ? 0 : trainer.ema().updates(), autoencoder);
         Checkpoint.save(checkpoint, sidecar, tensors);
     }
 }

@@ -48,6 +48,29 @@ class CheckpointTest {
         assertThat(json).contains("\"format_version\" : 1", "\"weights_sha256\"", "\"seed\" : 7", "\"step\" : 12");
     }
 
+    /** Autoencoders have no schedule; latent diffusion models carry an autoencoder reference. Both round-trip. */
+    @Test
+    void theScheduleIsOptionalAndTheAutoencoderReferenceRoundTrips() throws IOException {
+        Torch.init();
+        ObjectNode ref = Json.MAPPER.createObjectNode().put("weights_file", "ae.safetensors").put("scale_factor", 0.3);
+        Checkpoint.Sidecar latent = new Checkpoint.Sidecar("unet", Json.MAPPER.createObjectNode(),
+                Json.MAPPER.createObjectNode(), Json.MAPPER.createObjectNode(), "latents:/x", 1, 0, 1, 1, ref);
+        Checkpoint.Sidecar ae = new Checkpoint.Sidecar("autoencoder_kl", Json.MAPPER.createObjectNode(), null,
+                Json.MAPPER.createObjectNode(), "mnist", 1, 0, 1, 0);
+        for (Checkpoint.Sidecar side : new Checkpoint.Sidecar[] {latent, ae}) {
+            Path f = dir.resolve(side.modelType() + ".safetensors");
+            try (PointerScope scope = new PointerScope()) {
+                Checkpoint.save(f, side, Map.of("model.w", torch.ones(1)));
+            }
+            assertThat(Checkpoint.readSidecar(f)).isEqualTo(side);
+        }
+        assertThat(Files.readString(dir.resolve("autoencoder_kl.json"))).doesNotContain("schedule");
+        Path f = dir.resolve("unet.safetensors");
+        ObjectNode json = (ObjectNode) Json.MAPPER.readTree(Checkpoint.sidecarOf(f).toFile());
+        Files.write(Checkpoint.sidecarOf(f), Json.MAPPER.writeValueAsBytes(json.put("autoencoder", 3)));
+        assertThatThrownBy(() -> Checkpoint.readSidecar(f)).hasMessageContaining("field 'autoencoder' must be an object");
+    }
+
     @Test
     void detectsCorruptWeightsThroughTheHash() throws IOException {
         Path f = saved();

@@ -27,6 +27,20 @@ class LabeledImagesTest {
     }
 
     @Test
+    void slicesImagesInFileOrderScaledToMinusOneOne() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor s = tiny().slice(3, 2);
+            assertThat(Shapes.of(s)).containsExactly(2, 1, 2, 2);
+            float a = 60 / 127.5f - 1;
+            float b = 80 / 127.5f - 1;
+            assertThat(Tensors.toFloats(s)).containsExactly(a, a, a, a, b, b, b, b);
+            assertThatThrownBy(() -> tiny().slice(9, 2)).hasMessageContaining("tiny").hasMessageContaining("[9, 11)");
+            // The stream position maps through the same per-epoch permutation as the instance walk.
+            assertThat(LabeledImages.shuffledIndex(7, 13, 10)).isEqualTo(tiny().index(7, 13));
+        }
+    }
+
+    @Test
     void epochsVisitEveryImageOnceInASeededOrder() {
         LabeledImages d = tiny();
         Set<Integer> epoch0 = new HashSet<>();
