@@ -29,8 +29,8 @@ class LatentSpaceTest {
     Path dir;
 
     /** Trains the whole chain in dir; returns the diffusion checkpoint. */
-    private Path latentDiffusion(long diffusionSteps) throws IOException {
-        Path ae = AutoencoderRunTest.trainBars(dir, "ae.safetensors", 250, 0);
+    private Path latentDiffusion(long autoencoderSteps, long diffusionSteps) throws IOException {
+        Path ae = AutoencoderRunTest.trainBars(dir, "ae.safetensors", autoencoderSteps, 0);
         AutoencoderRun.Loaded loaded = AutoencoderRun.load(ae);
         Path latents = dir.resolve("latents.safetensors");
         Latents.encode(loaded.model(), ae, loaded.sha256(), Bars.images(512, 1), 512, 128, latents, k -> { });
@@ -45,7 +45,7 @@ class LatentSpaceTest {
 
     @Test
     void guidedSamplesDecodeToBarsOfTheAskedClass() throws IOException {
-        Path ck = latentDiffusion(600);
+        Path ck = latentDiffusion(250, 600);
         LoadedModel model = LoadedModel.load(ck, true);
         assertThat(model.latent()).isNotNull();
         assertThat(model.latent().file()).isEqualTo(dir.resolve("ae.safetensors").toAbsolutePath());
@@ -70,7 +70,7 @@ class LatentSpaceTest {
 
     @Test
     void theReferenceIsRelativeVerifiedAndFollowsAMovedFolder() throws IOException {
-        Path ck = latentDiffusion(2);
+        Path ck = latentDiffusion(2, 2);
         // A moved folder still resolves: the autoencoder is found relative to the diffusion checkpoint.
         Path moved = Files.createDirectories(dir.resolve("moved"));
         for (String f : List.of("ae.safetensors", "ae.json", "ldm.safetensors", "ldm.json")) {
