@@ -46,7 +46,7 @@ final class ClassAccuracyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LoadedModel model = LoadedModel.load(checkpoint, true);
         boolean toy = Datasets.isToy(model.data());
-        SamplerSpec spec = sampler.toSpec(!toy, model.train().flowMatching());
+        SamplerSpec spec = sampler.toSpec(!toy, model.train().flowMatching(), model.latent() != null);
         Function<Tensor, long[]> classifier;
         if (toy) {
             if (ToyDataset.parse(model.data()) != ToyDataset.EIGHT_GAUSSIANS) {

@@ -117,6 +117,12 @@ final class Runs {
         return checkpoint.resolveSibling(name);
     }
 
+    /** Picks the sampler once the model is known. */
+    @FunctionalInterface
+    interface SpecFor {
+        SamplerSpec of(boolean images, boolean flow, boolean latent);
+    }
+
     /** How samples are written. */
     enum Format {
         /** One PNG: a scatter plot for 2-D data, a grid for images. */
@@ -129,22 +135,22 @@ final class Runs {
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
                                 Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out)
             throws IOException {
-        return sample(checkpoint, null, (images, flow) -> spec, null, org.diffusion4j.guidance.Guidance.of(1), n, seed, batchSize, useEma, target, format,
+        return sample(checkpoint, null, (images, flow, latent) -> spec, null, org.diffusion4j.guidance.Guidance.of(1), n, seed, batchSize, useEma, target, format,
                 csv, gif, overwrite, out);
     }
 
     /**
      * Samples a checkpoint; for 2-D data reports quality against fresh data, for images writes a grid or PNGs.
      *
-     * @param specFor the sampler, given whether the model is an image model and whether it is a flow-matching model
-     *                (defaults differ)
+     * @param specFor the sampler, given whether the model is an image model, a flow-matching model and a latent
+     *                diffusion model (defaults differ)
      * @param classLabel for a class-conditional model, the class to sample (null: its unconditional distribution;
      *                   -1: every class, one grid row each)
      * @param guidance   the classifier-free guidance weight w (1 = none)
      * @param count   number of samples, or null for the default (2000 points, 64 images)
      */
     static QualityReport sample(Path checkpoint, Path diffusers,
-                                java.util.function.BiFunction<Boolean, Boolean, SamplerSpec> specFor,
+                                SpecFor specFor,
                                 Integer classLabel, org.diffusion4j.guidance.Guidance guidance, Integer count, long seed,
                                 int batchSize, boolean useEma, Path target, Format format, Path csv, Path gif,
                                 boolean overwrite, PrintStream out) throws IOException {
@@ -211,7 +217,7 @@ final class Runs {
         if (allClasses && (toy || signal || format != Format.GRID)) {
             throw new IllegalArgumentException("--class all makes an image grid with one row per class");
         }
-        SamplerSpec spec = specFor.apply(!toy && !signal, model.flow());
+        SamplerSpec spec = specFor.of(!toy && !signal, model.flow(), model.latent() != null);
         int n = count != null ? count : toy ? 2000 : signal ? 1000 : 64;
         int perClass = allClasses ? (n + model.numClasses() - 1) / model.numClasses() : 0;
         if (allClasses) {

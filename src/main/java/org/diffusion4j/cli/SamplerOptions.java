@@ -38,15 +38,18 @@ final class SamplerOptions {
             description = "DDPM variance: fixed_small or fixed_large (default: ${DEFAULT-VALUE}).")
     String variance;
 
-    @Option(names = "--clip", description = "Clamp predicted x0 to [-1, 1] (always on for images, whose data is in "
-            + "that range).")
+    @Option(names = "--clip", description = "Clamp predicted x0 to [-1, 1] (always on for pixel images, whose data "
+            + "is in that range; off for latent diffusion, whose latents are not).")
     boolean clip;
 
     /**
-     * The sampler; defaults depend on the model: all-step ancestral DDPM for 2-D data, 50-step DDIM with clipping for
-     * images (seconds instead of minutes on a CPU), and 50 Euler steps for flow-matching models.
+     * The sampler; defaults depend on the model: all-step ancestral DDPM for 2-D data, 50-step DDIM for images
+     * (seconds instead of minutes on a CPU), and 50 Euler steps for flow-matching models.
+     *
+     * @param images few-step defaults (pixel images and latents)
+     * @param latent the model works in an autoencoder's latent space, so predictions are not clamped to [-1, 1]
      */
-    SamplerSpec toSpec(boolean images, boolean flow) {
+    SamplerSpec toSpec(boolean images, boolean flow, boolean latent) {
         SamplerSpec.Kind kind = TrainOptions.named("--sampler", () -> SamplerSpec.Kind.parse(sampler != null ? sampler
                 : flow ? "euler" : images ? "ddim" : "ddpm"));
         TimestepSpacing sp = TrainOptions.named("--spacing",
@@ -54,6 +57,11 @@ final class SamplerOptions {
         DdpmSampler.Variance v = TrainOptions.named("--variance", () -> DdpmSampler.Variance.parse(variance));
         int n = steps != null ? steps : images || flow ? 50 : 0;
         return TrainOptions.named("--sampler-steps/--eta/--karras/--gam/--mu",
-                () -> new SamplerSpec(kind, n, eta, sp, v, clip || images, karras, gam, mu));
+                () -> new SamplerSpec(kind, n, eta, sp, v, clip || (images && !latent), karras, gam, mu));
+    }
+
+    /** A pixel-space model's sampler (see above). */
+    SamplerSpec toSpec(boolean images, boolean flow) {
+        return toSpec(images, flow, false);
     }
 }
