@@ -72,17 +72,15 @@ final class TrainOptions {
             description = "Flow matching's t: uniform or logit_normal (default: ${DEFAULT-VALUE}).")
     String timeSampling;
 
-    @Option(names = "--beta-schedule", description = "linear, scaled_linear, squaredcos_cap_v2 (cosine), sigmoid "
-            + "(default: linear from 1e-4 to 0.02, DDPM's; for latents:FILE scaled_linear from 0.00085 to 0.012, "
-            + "Stable Diffusion's, which keeps more signal at every step: a small latent loses its information "
-            + "to noise sooner than a redundant image does).")
+    @Option(names = "--beta-schedule", defaultValue = "linear",
+            description = "linear, scaled_linear, squaredcos_cap_v2 (cosine), sigmoid (default: ${DEFAULT-VALUE}).")
     String betaSchedule;
 
-    @Option(names = "--beta-start", description = "First beta (default: see --beta-schedule).")
-    Double betaStart;
+    @Option(names = "--beta-start", defaultValue = "1e-4", description = "First beta (default: ${DEFAULT-VALUE}).")
+    double betaStart;
 
-    @Option(names = "--beta-end", description = "Last beta (default: see --beta-schedule).")
-    Double betaEnd;
+    @Option(names = "--beta-end", defaultValue = "0.02", description = "Last beta (default: ${DEFAULT-VALUE}).")
+    double betaEnd;
 
     @Option(names = "--timesteps", defaultValue = "1000", description = "Training timesteps T (default: ${DEFAULT-VALUE}).")
     int timesteps;
@@ -108,14 +106,11 @@ final class TrainOptions {
         // Small flat data (2-D points, 1-D signals) shares the MLP defaults.
         boolean toy = Datasets.isToy(data) || Datasets.isSignal(data);
         Parameterization p = named("--prediction", () -> Parameterization.parse(prediction));
-        boolean latent = Datasets.isLatent(data);
-        BetaSchedule bs = named("--beta-schedule", () -> BetaSchedule.parse(or(betaSchedule,
-                latent ? "scaled_linear" : "linear")));
+        BetaSchedule bs = named("--beta-schedule", () -> BetaSchedule.parse(betaSchedule));
         org.diffusion4j.train.TimeSampling ts = named("--time-sampling",
                 () -> org.diffusion4j.train.TimeSampling.parse(timeSampling));
         ScheduleConfig schedule = named("--timesteps/--beta-*",
-                () -> new ScheduleConfig(timesteps, bs, or(betaStart, latent ? 0.00085 : 1e-4),
-                        or(betaEnd, latent ? 0.012 : 0.02), zeroTerminalSnr));
+                () -> new ScheduleConfig(timesteps, bs, betaStart, betaEnd, zeroTerminalSnr));
         TrainConfig train = named("training options", () -> new TrainConfig(or(steps, 3000L),
                 or(batchSize, toy ? 256 : 64), or(lr, toy ? 1e-3 : 5e-4), weightDecay, 0.9, 0.999, 1e-8,
                 or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed, bf16, ts, classes, labelDropout));
