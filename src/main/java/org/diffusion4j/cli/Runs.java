@@ -135,8 +135,8 @@ final class Runs {
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
                                 Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out)
             throws IOException {
-        return sample(checkpoint, null, (images, flow, latent) -> spec, null, org.diffusion4j.guidance.Guidance.of(1), n, seed, batchSize, useEma, target, format,
-                csv, gif, overwrite, out);
+        return sample(checkpoint, null, (images, flow, latent) -> spec, null, org.diffusion4j.guidance.Guidance.of(1), n,
+                seed, batchSize, useEma, target, format, csv, gif, overwrite, out);
     }
 
     /**
@@ -146,7 +146,7 @@ final class Runs {
      *                diffusion model (defaults differ)
      * @param classLabel for a class-conditional model, the class to sample (null: its unconditional distribution;
      *                   -1: every class, one grid row each)
-     * @param guidance   the classifier-free guidance weight w (1 = none)
+     * @param guidance   classifier-free guidance: weight w, rescale and interval ({@code Guidance.of(1)} = none)
      * @param count   number of samples, or null for the default (2000 points, 64 images)
      */
     static QualityReport sample(Path checkpoint, Path diffusers,
