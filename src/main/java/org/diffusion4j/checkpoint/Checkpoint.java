@@ -58,7 +58,15 @@ public final class Checkpoint {
     }
 
     /** A loaded checkpoint. */
-    public record Loaded(Sidecar sidecar, Map<String, Tensor> tensors, Path file) {}
+    /**
+     * A loaded checkpoint.
+     *
+     * @param sha256 the tensors file's SHA-256, as verified against the sidecar
+     */
+    public record Loaded(Sidecar sidecar, Map<String, Tensor> tensors, Path file, String sha256) {}
+
+    /** A sidecar whose recorded hash matched the tensors file. */
+    private record Verified(Sidecar sidecar, String sha256) {}
 
     private Checkpoint() {}
 
@@ -102,6 +110,10 @@ public final class Checkpoint {
 
     /** Reads and validates only the sidecar, including the tensors file's hash. */
     public static Sidecar readSidecar(Path weights) throws IOException {
+        return verify(weights).sidecar();
+    }
+
+    private static Verified verify(Path weights) throws IOException {
         requireSafetensorsName(weights);
         if (!Files.isRegularFile(weights)) {
             throw new NoSuchFileException(weights.toString(), null, "checkpoint weights file does not exist");
@@ -141,17 +153,17 @@ public final class Checkpoint {
             throw new IOException(weights + ": SHA-256 " + actual + " does not match " + expected + " recorded in "
                     + side.getFileName() + " (corrupt, or weights and sidecar from different saves)");
         }
-        return new Sidecar(text(side, root, "model_type"), object(side, root, "model_config"),
+        return new Verified(new Sidecar(text(side, root, "model_type"), object(side, root, "model_config"),
                 root.has("schedule") ? object(side, root, "schedule") : null, object(side, root, "train"),
                 text(side, root, "data"), number(side, root, "step"), number(side, root, "seed"),
                 number(side, root, "optimizer_steps"), number(side, root, "ema_updates"),
-                root.has("autoencoder") ? object(side, root, "autoencoder") : null);
+                root.has("autoencoder") ? object(side, root, "autoencoder") : null), actual);
     }
 
     /** Loads a checkpoint: sidecar, hash check, then tensors. */
     public static Loaded load(Path weights) throws IOException {
-        Sidecar sidecar = readSidecar(weights);
-        return new Loaded(sidecar, Safetensors.read(weights).tensors(), weights);
+        Verified v = verify(weights);
+        return new Loaded(v.sidecar(), Safetensors.read(weights).tensors(), weights, v.sha256());
     }
 
     /** SHA-256 of a file, hex. */

@@ -87,6 +87,6 @@ public final class AutoencoderRun {
         AutoencoderKL model = config.build(Rng.of(0));
         Parameters.load(model, TrainingRun.withPrefix(ck.tensors(), TrainingRun.MODEL), file.toString());
         model.train(false);
-        return new Loaded(model, side, file, Checkpoint.sha256(file));
+        return new Loaded(model, side, file, ck.sha256());
     }
 }
