@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
         description = "Train, sample and inspect diffusion models on the JVM (libtorch).",
         subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InspectCommand.class,
             FetchCommand.class, QuickstartCommand.class, ConformanceCommand.class, ClassAccuracyCommand.class,
-            ReflowCommand.class, TrainAutoencoderCommand.class, EncodeCommand.class})
+            ReflowCommand.class, TrainAutoencoderCommand.class, EncodeCommand.class, TrainExtractorCommand.class, EvalCommand.class,
+            ServeCommand.class})
 public final class Main implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -28,7 +28,8 @@ public final class ImageGrid {
         return render(image, 1, 1, 0);
     }
 
-    private static BufferedImage render(Tensor images, int columns, int scale, int pad) {
+    /** As {@link #render(Tensor, int, int)} with {@code pad} background pixels around and between images. */
+    public static BufferedImage render(Tensor images, int columns, int scale, int pad) {
         Shapes.requireRankAtLeast(images, "images", 4);
         long[] s = Shapes.of(images);
         int n = (int) s[0];
@@ -38,8 +39,8 @@ public final class ImageGrid {
         if (c != 1 && c != 3) {
             throw new IllegalArgumentException("images: expected 1 or 3 channels, got " + c);
         }
-        if (columns < 1 || scale < 1) {
-            throw new IllegalArgumentException("columns and scale must be >= 1");
+        if (columns < 1 || scale < 1 || pad < 0) {
+            throw new IllegalArgumentException("columns and scale must be >= 1 and pad >= 0");
         }
         int rows = (n + columns - 1) / columns;
         BufferedImage img = new BufferedImage(columns * (w * scale + pad) + pad, rows * (h * scale + pad) + pad,
@@ -70,10 +71,19 @@ public final class ImageGrid {
 
     /** Writes a PNG atomically. */
     public static void writePng(BufferedImage image, Path file) throws IOException {
+        AtomicFiles.write(file, png(image));
+    }
+
+    /** The PNG encoding of {@code image}. */
+    public static byte[] png(BufferedImage image) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        if (!ImageIO.write(image, "png", bytes)) {
-            throw new IOException(file + ": no PNG writer available");
+        try {
+            if (!ImageIO.write(image, "png", bytes)) {
+                throw new IllegalStateException("no PNG writer available");
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // in-memory streams do not fail
         }
-        AtomicFiles.write(file, bytes.toByteArray());
+        return bytes.toByteArray();
     }
 }

@@ -52,6 +52,23 @@ class ImageFolderTest {
     }
 
     @Test
+    void readsGreyPngValuesVerbatim() throws IOException {
+        Path d = Files.createDirectory(dir.resolve("grey"));
+        byte[] ramp = new byte[8 * 8];
+        for (int i = 0; i < ramp.length; i++) {
+            ramp[i] = (byte) (i * 4);
+        }
+        BufferedImage img = new BufferedImage(8, 8, BufferedImage.TYPE_BYTE_GRAY);
+        img.getRaster().setDataElements(0, 0, 8, 8, ramp);
+        ImageIO.write(img, "png", d.resolve("ramp.png").toFile());
+        // Same size, so no resampling: every stored grey level must come back unchanged, in both colour modes.
+        // (BufferedImage.getRGB on a grey image would brighten 128 to 188; drawing it into RGB does not.)
+        assertThat(ImageFolder.load(d, 8, ImageFolder.Color.GREY).pixels()).containsExactly(ramp);
+        byte[] rgb = ImageFolder.load(d, 8, ImageFolder.Color.RGB).pixels();
+        assertThat(Arrays.copyOfRange(rgb, 64, 128)).containsExactly(ramp);
+    }
+
+    @Test
     void rejectsEmptyAndMixedFolders() throws IOException {
         Path empty = Files.createDirectory(dir.resolve("empty"));
         assertThatThrownBy(() -> ImageFolder.load(empty, 8, ImageFolder.Color.RGB)).hasMessageContaining("empty folder");

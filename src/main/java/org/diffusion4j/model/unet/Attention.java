@@ -3,6 +3,7 @@ package org.diffusion4j.model.unet;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.Scopes;
 
 /**
  * diffusers' spatial self-attention (Attention with group_norm, residual connection, as built for UNet2DModel's
@@ -31,18 +32,21 @@ public final class Attention extends Layers.Node {
 
     /** [B, C, H, W] -> [B, C, H, W]. */
     public Tensor forward(Tensor x) {
-        long b = x.size(0);
-        long c = x.size(1);
-        long h = x.size(2);
-        long w = x.size(3);
-        // [B, C, H, W] -> [B, HW, C], normalised over channels first.
-        Tensor seq = groupNorm.forward(x).view(b, c, h * w).transpose(1, 2);
-        long d = c / heads;
-        Tensor q = toQ.forward(seq).view(b, -1, heads, d).transpose(1, 2);
-        Tensor k = toK.forward(seq).view(b, -1, heads, d).transpose(1, 2);
-        Tensor v = toV.forward(seq).view(b, -1, heads, d).transpose(1, 2);
-        Tensor att = torch.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, h * w, c);
-        Tensor out = toOut.forward(att).transpose(1, 2).reshape(b, c, h, w);
-        return out.add(x);
+        // Own scope, as in ResnetBlock: only the output outlives the call.
+        return Scopes.keep(() -> {
+            long b = x.size(0);
+            long c = x.size(1);
+            long h = x.size(2);
+            long w = x.size(3);
+            // [B, C, H, W] -> [B, HW, C], normalised over channels first.
+            Tensor seq = groupNorm.forward(x).view(b, c, h * w).transpose(1, 2);
+            long d = c / heads;
+            Tensor q = toQ.forward(seq).view(b, -1, heads, d).transpose(1, 2);
+            Tensor k = toK.forward(seq).view(b, -1, heads, d).transpose(1, 2);
+            Tensor v = toV.forward(seq).view(b, -1, heads, d).transpose(1, 2);
+            Tensor att = torch.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, h * w, c);
+            Tensor out = toOut.forward(att).transpose(1, 2).reshape(b, c, h, w);
+            return out.add(x);
+        });
     }
 }

@@ -55,16 +55,16 @@ public final class Layers {
     }
 
     /** nn.Linear. */
-    static final class Linear extends Node {
+    public static final class Linear extends Node {
         private final Tensor weight;
         private final Tensor bias;
 
-        Linear(int in, int out) {
+        public Linear(int in, int out) {
             weight = param(this, "weight", torch.zeros(out, in));
             bias = param(this, "bias", torch.zeros(out));
         }
 
-        Tensor forward(Tensor x) {
+        public Tensor forward(Tensor x) {
             return torch.linear(x, weight, new TensorOptional(bias));
         }
     }

@@ -3,6 +3,7 @@ package org.diffusion4j.model.unet;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.Scopes;
 
 /**
  * diffusers' ResnetBlock2D with the default settings: GroupNorm-SiLU-conv, add the projected time embedding,
@@ -36,12 +37,16 @@ public final class ResnetBlock extends Layers.Node {
             throw new IllegalArgumentException(timeEmbProj == null ? "this block has no time embedding"
                     : "this block needs a time embedding");
         }
-        Tensor h = conv1.forward(torch.silu(norm1.forward(x)));
-        if (timeEmbProj != null) {
-            h = h.add(timeEmbProj.forward(torch.silu(temb)).unsqueeze(2).unsqueeze(3));
-        }
-        h = conv2.forward(torch.silu(norm2.forward(h)));
-        Tensor skip = convShortcut == null ? x : convShortcut.forward(x);
-        return skip.add(h);
+        // Own scope: without it every intermediate lives until the caller's step scope closes, and a no-grad
+        // forward holds all of them at once (the wide bench U-Net's sampling peaked above its training).
+        return Scopes.keep(() -> {
+            Tensor h = conv1.forward(torch.silu(norm1.forward(x)));
+            if (timeEmbProj != null) {
+                h = h.add(timeEmbProj.forward(torch.silu(temb)).unsqueeze(2).unsqueeze(3));
+            }
+            h = conv2.forward(torch.silu(norm2.forward(h)));
+            Tensor skip = convShortcut == null ? x : convShortcut.forward(x);
+            return skip.add(h);
+        });
     }
 }

@@ -42,6 +42,8 @@ class UNet2DModelTest {
                         : Tensors.fromDoubles(Shared.doubles(c.get("class_labels")), ts.length).to(torch.ScalarType.Long);
                 Tensor out = net.forward(x, t, labels);
                 assertThat(Shapes.of(out)).containsExactly(Shared.longs(c.get("output_shape")));
+                // Channels-last inside, but callers get the plain NCHW layout they passed in.
+                assertThat(out.is_contiguous()).isTrue();
                 double[] expected = Shared.doubles(c.get("output_float32"));
                 double[] actual = Tensors.toDoubles(out);
                 double worst = 0;

@@ -1,0 +1,255 @@
+package org.diffusion4j.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import javax.imageio.ImageIO;
+
+/**
+ * Turns bench/run's results.jsonl into the README's tables, checks issue 6's targets against them (each figure a
+ * ratio against a baseline measured in the same run) and draws quality.png. Usage: Report DIR.
+ */
+public final class Report {
+    private Report() {}
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        ObjectMapper json = new ObjectMapper();
+        Map<String, JsonNode> r = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(dir.resolve("results.jsonl"))) {
+            if (!line.isBlank()) {
+                JsonNode node = json.readTree(line);
+                r.put(node.get("name").asText(), node.get("result"));
+            }
+        }
+        StringBuilder md = new StringBuilder();
+        List<String> checks = new ArrayList<>();
+        StringBuilder notes = new StringBuilder();
+        JsonNode mm = r.get("matmul");
+        double peak32 = mm.get("fp32_gflops").asDouble();
+        double peak16 = mm.get("bf16_gflops").asDouble();
+        md.append(String.format(Locale.ROOT, "Matmul peak (2048x2048, 2 threads): fp32 %.0f GFLOP/s, bf16 %.0f GFLOP/s"
+                + "%n%n", peak32, peak16));
+        md.append("| U-Net | params | batch | step fp32: Java / PyTorch | ratio | Java bf16 step | bf16 speed-up | "
+                + "loss max rel. diff | forward fp32: Java / PyTorch | Java bf16 forward | train GFLOP/s: fp32 (of "
+                + "fp32 peak) / bf16 (of bf16 peak) | forward GFLOP/s fp32 / bf16 | peak RSS train: Java / PyTorch |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        double bestPeakShare = 0;
+        for (String cfg : new String[] {"small", "wide"}) {
+            if (!r.containsKey(cfg + "/prepare")) {
+                continue;
+            }
+            JsonNode prep = r.get(cfg + "/prepare");
+            JsonNode j32 = r.get(cfg + "/java-train-fp32");
+            JsonNode j16 = r.get(cfg + "/java-train-bf16");
+            JsonNode pt = r.get(cfg + "/torch-train");
+            JsonNode jf32 = r.get(cfg + "/java-forward-fp32");
+            JsonNode jf16 = r.get(cfg + "/java-forward-bf16");
+            JsonNode pf = r.get(cfg + "/torch-forward");
+            if (prep.get("parameters").asLong() != pt.get("parameters").asLong()) {
+                throw new IllegalStateException(cfg + ": parameter counts differ: " + prep.get("parameters") + " vs "
+                        + pt.get("parameters"));
+            }
+            double ratio = j32.get("step_ms").asDouble() / pt.get("step_ms").asDouble();
+            double speedup = j32.get("step_ms").asDouble() / j16.get("step_ms").asDouble();
+            double lossDiff = 0;
+            for (int i = 0; i < j32.get("losses").size(); i++) {
+                double a = j32.get("losses").get(i).asDouble();
+                double b = pt.get("losses").get(i).asDouble();
+                lossDiff = Math.max(lossDiff, Math.abs(a - b) / Math.abs(b));
+            }
+            // Backward costs about twice the forward, so a train step is about 3 forward passes of FLOPs.
+            double trainFlops = 3 * pf.get("forward_flops").asDouble();
+            double g32 = trainFlops / (j32.get("step_ms").asDouble() * 1e6);
+            double g16 = trainFlops / (j16.get("step_ms").asDouble() * 1e6);
+            double fwdFlops = pf.get("forward_flops").asDouble();
+            double f32 = fwdFlops / (jf32.get("forward_ms").asDouble() * 1e6);
+            double f16 = fwdFlops / (jf16.get("forward_ms").asDouble() * 1e6);
+            bestPeakShare = Math.max(bestPeakShare, Math.max(g32 / peak32, g16 / peak16));
+            md.append(String.format(Locale.ROOT, "| %s %s | %,d | %d | %.0f / %.0f ms | %.2f | %.0f ms | %.2fx | %.1e "
+                    + "| %.0f / %.0f ms | %.0f ms | %.0f (%.0f%%) / %.0f (%.0f%%) | %.0f / %.0f | %.0f / %.0f MB |%n",
+                    cfg,
+                    r.get(cfg + "/prepare").has("channels") ? r.get(cfg + "/prepare").get("channels").asText() : "",
+                    prep.get("parameters").asLong(), prep.get("batch").asInt(), j32.get("step_ms").asDouble(),
+                    pt.get("step_ms").asDouble(), ratio, j16.get("step_ms").asDouble(), speedup, lossDiff,
+                    jf32.get("forward_ms").asDouble(), pf.get("forward_ms").asDouble(), jf16.get("forward_ms")
+                            .asDouble(), g32, 100 * g32 / peak32, g16, 100 * g16 / peak16, f32, f16,
+                    j32.get("peak_rss_mb").asDouble(),
+                    pt.get("peak_rss_mb").asDouble()));
+            double diff = maxAbsDiff(dir.resolve(cfg).resolve("java-forward-fp32.f32"),
+                    dir.resolve(cfg).resolve("torch-forward.f32"));
+            notes.append(String.format(Locale.ROOT, "- %s: Java and PyTorch forward outputs on the same weights and "
+                    + "inputs differ by at most %.1e.", cfg, diff));
+            if (r.containsKey(cfg + "/java-train-fp32-nchw")) {
+                double[] nchw = {r.get(cfg + "/java-train-fp32-nchw").get("step_ms").asDouble(),
+                    r.get(cfg + "/java-train-bf16-nchw").get("step_ms").asDouble(),
+                    r.get(cfg + "/java-forward-fp32-nchw").get("forward_ms").asDouble(),
+                    r.get(cfg + "/java-forward-bf16-nchw").get("forward_ms").asDouble()};
+                notes.append(String.format(Locale.ROOT, " The same U-Net in NCHW layout (-Ddiffusion4j.channelsLast="
+                        + "false): train step fp32 %.0f ms, bf16 %.0f ms; forward fp32 %.0f ms, bf16 %.0f ms, so "
+                        + "channels-last is %.2fx / %.2fx / %.2fx / %.2fx faster.", nchw[0], nchw[1], nchw[2], nchw[3],
+                        nchw[0] / j32.get("step_ms").asDouble(), nchw[1] / j16.get("step_ms").asDouble(),
+                        nchw[2] / jf32.get("forward_ms").asDouble(), nchw[3] / jf16.get("forward_ms").asDouble()));
+            }
+            notes.append('\n');
+            checks.add(check(ratio <= 1.0, String.format(Locale.ROOT, "%s: fp32 train step Java / PyTorch = %.2f "
+                    + "(target <= 1.0)", cfg, ratio)));
+            checks.add(check(speedup >= 1.4, String.format(Locale.ROOT, "%s: bf16 train step %.2fx faster than fp32 "
+                    + "(target >= 1.4)", cfg, speedup)));
+            checks.add(check(lossDiff < 1e-3, String.format(Locale.ROOT, "%s: fp32 loss trajectories agree to %.1e "
+                    + "relative (target < 1e-3)", cfg, lossDiff)));
+        }
+        checks.add(check(bestPeakShare >= 0.45, String.format(Locale.ROOT, "best U-Net train step at %.0f%% of the "
+                + "matmul peak of its precision (target >= 45%%)", 100 * bestPeakShare)));
+        md.append('\n').append(notes);
+        md.append("\nPeak RSS of sampling (forward passes at the bench batch): ");
+        for (String cfg : new String[] {"small", "wide"}) {
+            if (r.containsKey(cfg + "/java-forward-fp32")) {
+                md.append(String.format(Locale.ROOT, "%s Java %.0f MB / PyTorch %.0f MB; ", cfg,
+                        r.get(cfg + "/java-forward-fp32").get("peak_rss_mb").asDouble(),
+                        r.get(cfg + "/torch-forward").get("peak_rss_mb").asDouble()));
+            }
+        }
+        md.append("\n");
+        JsonNode q = r.get("quality");
+        if (q != null) {
+            md.append(String.format(Locale.ROOT, "%nSample quality of %s (%s)%n%n", q.get("checkpoint").asText(),
+                    q.get("protocol").asText()));
+            // Cost is shown as model evaluations per sample: unlike seconds, it does not depend on the machine's load.
+            md.append("| sampler | model evaluations | FID | FID / floor | KID | precision | recall |\n");
+            md.append("|---|---|---|---|---|---|---|\n");
+            double floor = q.get("floor_fid").asDouble();
+            Map<String, JsonNode> rows = new LinkedHashMap<>();
+            for (JsonNode row : q.get("rows")) {
+                rows.put(row.get("sampler").asText(), row);
+                md.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.2f | %.5f | %.3f | %.3f |%n",
+                        row.get("sampler").asText(), row.get("evaluations").asInt(), row.get("fid").asDouble(),
+                        row.get("fid").asDouble() / floor, row.get("kid").asDouble(), row.get("precision").asDouble(),
+                        row.get("recall").asDouble()));
+            }
+            md.append(String.format(Locale.ROOT, "| real-data floor | - | %.3f | 1.00 | %.5f | %.3f | %.3f |%n",
+                    floor, q.get("floor_kid").asDouble(), q.get("floor_precision").asDouble(),
+                    q.get("floor_recall").asDouble()));
+            double ddpm = rows.get("ddpm-1000").get("fid").asDouble();
+            double dpm = rows.get("dpm++2m-20").get("fid").asDouble();
+            checks.add(check(dpm <= 1.1 * ddpm, String.format(Locale.ROOT, "DPM-Solver++ 20 steps FID %.3f vs "
+                    + "DDPM-1000 %.3f: ratio %.2f (target <= 1.10)", dpm, ddpm, dpm / ddpm)));
+            double d32 = rows.get("ddim-50").get("fid").asDouble();
+            double d16 = rows.get("ddim-50 bf16").get("fid").asDouble();
+            checks.add(check(d16 <= 1.1 * d32, String.format(Locale.ROOT, "bf16 sampling quality: DDIM-50 FID %.3f "
+                    + "(bf16) vs %.3f (fp32), ratio %.2f (target <= 1.10)", d16, d32, d16 / d32)));
+            checks.add(check(d32 <= 2 * floor, String.format(Locale.ROOT, "trained model: DDIM-50 FID %.3f = %.2fx the "
+                    + "real-data floor %.3f (target <= 2)", d32, d32 / floor, floor)));
+            plot(rows, floor, dir.resolve("quality.png"));
+        }
+        md.append("\nTargets:\n");
+        checks.forEach(c -> md.append("- ").append(c).append('\n'));
+        System.out.print(md);
+    }
+
+    private static double maxAbsDiff(Path a, Path b) throws java.io.IOException {
+        java.nio.FloatBuffer x = java.nio.ByteBuffer.wrap(Files.readAllBytes(a)).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer();
+        java.nio.FloatBuffer y = java.nio.ByteBuffer.wrap(Files.readAllBytes(b)).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer();
+        if (x.remaining() != y.remaining()) {
+            throw new IllegalStateException(a + " and " + b + " differ in length");
+        }
+        double max = 0;
+        while (x.hasRemaining()) {
+            max = Math.max(max, Math.abs(x.get() - y.get()));
+        }
+        return max;
+    }
+
+    private static String check(boolean ok, String text) {
+        return (ok ? "PASS " : "MISS ") + text;
+    }
+
+    /** FID against model evaluations (log scale), one line per sampler family, the floor dashed. */
+    static void plot(Map<String, JsonNode> rows, double floor, Path file) throws java.io.IOException {
+        int w = 720;
+        int h = 440;
+        int left = 70;
+        int right = 160;
+        int top = 30;
+        int bottom = 50;
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, w, h);
+        double maxFid = floor;
+        for (JsonNode row : rows.values()) {
+            maxFid = Math.max(maxFid, row.get("fid").asDouble());
+        }
+        maxFid *= 1.1;
+        double lx0 = Math.log10(8);
+        double lx1 = Math.log10(1200);
+        double fMax = maxFid;
+        java.util.function.DoubleUnaryOperator px = e -> left + (Math.log10(e) - lx0) / (lx1 - lx0) * (w - left - right);
+        java.util.function.DoubleUnaryOperator py = f -> top + (1 - f / fMax) * (h - top - bottom);
+        g.setColor(Color.GRAY);
+        g.drawLine(left, h - bottom, w - right, h - bottom);
+        g.drawLine(left, top, left, h - bottom);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        for (int e : new int[] {10, 20, 50, 100, 200, 500, 1000}) {
+            int x = (int) px.applyAsDouble(e);
+            g.drawLine(x, h - bottom, x, h - bottom + 4);
+            g.drawString(Integer.toString(e), x - 10, h - bottom + 18);
+        }
+        for (int i = 0; i <= 4; i++) {
+            double f = fMax * i / 4;
+            int y = (int) py.applyAsDouble(f);
+            g.drawLine(left - 4, y, left, y);
+            g.drawString(String.format(Locale.ROOT, "%.1f", f), 20, y + 4);
+        }
+        g.drawString("model evaluations per sample (log scale)", left + 120, h - 12);
+        g.drawString("FID", 10, top - 10);
+        Color[] colors = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728),
+            new Color(0x9467bd), new Color(0x8c564b)};
+        Map<String, List<JsonNode>> families = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : rows.entrySet()) {
+            String family = e.getKey().contains("bf16") ? "ddim bf16" : e.getKey().replaceAll("-\\d+$", "");
+            families.computeIfAbsent(family, k -> new ArrayList<>()).add(e.getValue());
+        }
+        int c = 0;
+        int legendY = top + 10;
+        for (Map.Entry<String, List<JsonNode>> f : families.entrySet()) {
+            g.setColor(colors[c++ % colors.length]);
+            g.setStroke(new BasicStroke(2));
+            int[] prev = null;
+            for (JsonNode row : f.getValue()) {
+                int x = (int) px.applyAsDouble(row.get("evaluations").asDouble());
+                int y = (int) py.applyAsDouble(row.get("fid").asDouble());
+                g.fillOval(x - 4, y - 4, 8, 8);
+                if (prev != null) {
+                    g.drawLine(prev[0], prev[1], x, y);
+                }
+                prev = new int[] {x, y};
+            }
+            g.fillRect(w - right + 15, legendY - 8, 10, 10);
+            g.drawString(f.getKey(), w - right + 30, legendY + 2);
+            legendY += 20;
+        }
+        g.setColor(Color.BLACK);
+        g.setStroke(new BasicStroke(1, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0));
+        int fy = (int) py.applyAsDouble(floor);
+        g.drawLine(left, fy, w - right, fy);
+        g.drawString("real-data floor", w - right + 15, fy + 4);
+        g.dispose();
+        ImageIO.write(img, "png", file.toFile());
+    }
+}

@@ -1,0 +1,178 @@
+package org.diffusion4j.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.schedule.TimestepSpacing;
+
+/**
+ * One validated generation request. Built from a JSON body (POST /v1/generate) or query parameters (the stream);
+ * every problem is a {@link BadRequest} naming the field, which the server answers with 400.
+ *
+ * @param label  the class for a class-conditional model; null samples unconditionally (its "no class" label)
+ * @param seed   sample i of the batch depends only on (seed, label, i)
+ * @param format "png" (one grid) or "json" (base64 PNGs)
+ * @param id     the job's name, for DELETE /v1/jobs/{id}
+ */
+public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, Integer label, Guidance guidance,
+                              int batch, int scale, String format, String id) {
+    /** A client error: answered with 400 and this message. */
+    public static final class BadRequest extends RuntimeException {
+        public BadRequest(String message) {
+            super(message);
+        }
+    }
+
+    static final Set<String> FIELDS = Set.of("model", "sampler", "steps", "seed", "class", "guidance", "batch",
+            "scale", "format", "id", "karras", "eta");
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+
+    /**
+     * @param fields      field name to its text (absent fields use defaults)
+     * @param models      the served models, by name
+     * @param defaultSeed used when the request names no seed (the response reports it)
+     * @param defaultId   used when the request names no id
+     */
+    static GenerateRequest parse(Map<String, String> fields, Map<String, ServedModel> models, ServeConfig limits,
+                                 long defaultSeed, String defaultId) {
+        for (String k : fields.keySet()) {
+            if (!FIELDS.contains(k)) {
+                throw new BadRequest("unknown field '" + k + "'; expected some of " + FIELDS.stream().sorted().toList());
+            }
+        }
+        String name = fields.get("model");
+        ServedModel model;
+        if (name == null) {
+            if (models.size() != 1) {
+                throw new BadRequest("model: required when several are served; one of " + models.keySet());
+            }
+            model = models.values().iterator().next();
+        } else {
+            model = models.get(name);
+            if (model == null) {
+                throw new BadRequest("model: unknown model '" + name + "'; served: " + models.keySet());
+            }
+        }
+        SamplerSpec.Kind kind;
+        try {
+            kind = fields.containsKey("sampler") ? SamplerSpec.Kind.parse(fields.get("sampler"))
+                    : model.defaultSampler();
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("sampler: " + e.getMessage());
+        }
+        if (model.flow() && (kind == SamplerSpec.Kind.DDPM || kind == SamplerSpec.Kind.DDIM
+                || kind == SamplerSpec.Kind.PNDM)) {
+            throw new BadRequest("sampler: " + kind.id() + " walks a DDPM schedule; model '" + model.name()
+                    + "' is flow-matching (use euler, heun, dpm++2m, ...)");
+        }
+        int steps = integer(fields, "steps", 50, 1, Math.min(limits.maxSteps(), model.model().schedule().size()));
+        double eta = real(fields, "eta", 0, 0, 1);
+        boolean karras = bool(fields, "karras");
+        SamplerSpec spec;
+        try {
+            spec = new SamplerSpec(kind, steps, eta, TimestepSpacing.TRAILING, DdpmSampler.Variance.FIXED_SMALL,
+                    model.model().latent() == null, karras, 2.0, 0.0);
+            spec.levelsFor(model.model().schedule(), model.flow());
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("sampler: " + e.getMessage());
+        }
+        long seed = fields.containsKey("seed") ? longValue(fields, "seed") : defaultSeed;
+        Integer label = null;
+        if (fields.containsKey("class")) {
+            if (model.classes() == 0) {
+                throw new BadRequest("class: model '" + model.name() + "' is unconditional");
+            }
+            label = integer(fields, "class", 0, 0, model.classes() - 1);
+        }
+        double g = real(fields, "guidance", 1, 0, 50);
+        if (g != 1 && label == null) {
+            throw new BadRequest("guidance: needs a class (guidance steers towards one)");
+        }
+        int batch = integer(fields, "batch", 1, 1, limits.maxBatch());
+        int scale = integer(fields, "scale", 1, 1, limits.maxScale());
+        String format = fields.getOrDefault("format", "png");
+        if (!List.of("png", "json").contains(format)) {
+            throw new BadRequest("format: expected png or json, got '" + format + "'");
+        }
+        String id = fields.getOrDefault("id", defaultId);
+        if (!ID.matcher(id).matches()) {
+            throw new BadRequest("id: 1 to 64 letters, digits, '_' or '-', got '" + id + "'");
+        }
+        return new GenerateRequest(model, spec, seed, label, Guidance.of(g), batch, scale, format, id);
+    }
+
+    /** The fields of a JSON object body; values must be scalars. */
+    static Map<String, String> fields(JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw new BadRequest("body: expected a JSON object");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (var it = body.fields(); it.hasNext(); ) {
+            var e = it.next();
+            JsonNode v = e.getValue();
+            if (v.isNull()) {
+                continue;
+            }
+            if (!v.isValueNode()) {
+                throw new BadRequest(e.getKey() + ": expected a number, string or boolean");
+            }
+            out.put(e.getKey(), v.asText());
+        }
+        return out;
+    }
+
+    /** A short description for logs and responses, e.g. "mnist ddim-50 seed 7 class 3 guidance 2.0". */
+    public String summary() {
+        return model.name() + " " + spec.label(model.model().schedule()) + " seed " + seed
+                + (label == null ? "" : " class " + label + " guidance " + guidance.scale());
+    }
+
+    private static int integer(Map<String, String> f, String key, int dflt, int min, int max) {
+        if (!f.containsKey(key)) {
+            return dflt;
+        }
+        long v = longValue(f, key);
+        if (v < min || v > max) {
+            throw new BadRequest(key + ": must be in [" + min + ", " + max + "], got " + v);
+        }
+        return (int) v;
+    }
+
+    private static long longValue(Map<String, String> f, String key) {
+        try {
+            return Long.parseLong(f.get(key).trim());
+        } catch (NumberFormatException e) {
+            throw new BadRequest(key + ": expected an integer, got '" + f.get(key) + "'");
+        }
+    }
+
+    private static double real(Map<String, String> f, String key, double dflt, double min, double max) {
+        if (!f.containsKey(key)) {
+            return dflt;
+        }
+        double v;
+        try {
+            v = Double.parseDouble(f.get(key).trim());
+        } catch (NumberFormatException e) {
+            throw new BadRequest(key + ": expected a number, got '" + f.get(key) + "'");
+        }
+        if (!(v >= min && v <= max)) {
+            throw new BadRequest(key + ": must be in [" + min + ", " + max + "], got " + f.get(key));
+        }
+        return v;
+    }
+
+    private static boolean bool(Map<String, String> f, String key) {
+        String v = f.getOrDefault(key, "false");
+        if (!v.equals("true") && !v.equals("false")) {
+            throw new BadRequest(key + ": expected true or false, got '" + v + "'");
+        }
+        return v.equals("true");
+    }
+}

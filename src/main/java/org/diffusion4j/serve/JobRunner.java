@@ -1,0 +1,64 @@
+package org.diffusion4j.serve;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.pipeline.Generation;
+import org.diffusion4j.pipeline.ImageGrid;
+import org.diffusion4j.pipeline.LoadedModel;
+import org.diffusion4j.sampler.StepListener;
+
+/** Runs one job on the calling thread: samples, publishes throttled frames to a stream, renders the result. */
+final class JobRunner {
+    private JobRunner() {}
+
+    /** Frames closer together than this are skipped: a browser cannot show more, and each costs a PNG encode. */
+    static final long FRAME_INTERVAL_NANOS = 40_000_000L;
+
+    static Job.Result run(Job job) {
+        job.checkCancelled();
+        GenerateRequest r = job.request;
+        LoadedModel m = r.model().model();
+        int columns = (int) Math.ceil(Math.sqrt(r.batch()));
+        long start = System.nanoTime();
+        long[] lastFrame = {start - FRAME_INTERVAL_NANOS};
+        StepListener frames = !job.stream ? StepListener.NONE : (i, n, xt, x0) -> {
+            long now = System.nanoTime();
+            if (i != n - 1 && now - lastFrame[0] < FRAME_INTERVAL_NANOS) {
+                return;
+            }
+            lastFrame[0] = now;
+            try (PointerScope scope = new PointerScope()) {
+                job.publish(i, n, gridPng(m.toOutput(xt, r.batch()), columns, r.scale()),
+                        gridPng(m.toOutput(x0, r.batch()), columns, r.scale()));
+            }
+        };
+        try (PointerScope scope = new PointerScope()) {
+            Generation.Progress cancel = job::checkCancelled;
+            Tensor samples;
+            int classes = r.model().classes();
+            if (classes == 0) {
+                samples = Generation.sample(m.denoiser(), m.schedule(), r.model().flow(), r.spec(), m.sampleShape(),
+                        r.batch(), r.seed(), r.batch(), cancel, frames);
+            } else {
+                // No class: the model's "no class" label, i.e. its unconditional half.
+                int label = r.label() == null ? classes : r.label();
+                samples = Generation.sampleClass(m.denoiser(), classes, label, r.guidance(), m.schedule(),
+                        r.model().flow(), r.spec(), m.sampleShape(), r.batch(), r.seed(), r.batch(), cancel, frames);
+            }
+            Tensor images = m.toOutput(samples, r.batch());
+            List<byte[]> singles = new ArrayList<>();
+            for (int i = 0; i < r.batch(); i++) {
+                singles.add(ImageGrid.png(ImageGrid.render(images.narrow(0, i, 1), 1, r.scale(), 0)));
+            }
+            byte[] grid = r.batch() == 1 ? singles.get(0) : gridPng(images, columns, r.scale());
+            return new Job.Result(grid, singles, (System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    private static byte[] gridPng(Tensor images, int columns, int scale) {
+        return ImageGrid.png(ImageGrid.render(images.to(org.bytedeco.pytorch.global.torch.ScalarType.Float),
+                columns, scale, images.size(0) == 1 ? 0 : 2));
+    }
+}

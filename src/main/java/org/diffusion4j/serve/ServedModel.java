@@ -1,0 +1,60 @@
+package org.diffusion4j.serve;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.diffusion4j.pipeline.LoadedModel;
+import org.diffusion4j.pipeline.SamplerSpec;
+
+/**
+ * A checkpoint the server samples, under the name requests use (its file name without ".safetensors"). Requests
+ * name models, never paths.
+ *
+ * @param imageShape the output image [C, H, W]
+ */
+public record ServedModel(String name, LoadedModel model, long[] imageShape) {
+    /** Loads an image checkpoint (pixel space or latent), refusing 2-D and 1-D models, which have no picture. */
+    public static ServedModel load(Path checkpoint) throws IOException {
+        LoadedModel m = LoadedModel.load(checkpoint, true);
+        long[] shape = m.latent() == null ? m.sampleShape() : m.latent().imageShape();
+        if (shape.length != 3 || (shape[0] != 1 && shape[0] != 3)) {
+            throw new IllegalArgumentException(checkpoint + ": serve shows images (1 or 3 channels); this model "
+                    + "makes samples of shape " + Arrays.toString(shape));
+        }
+        String file = checkpoint.getFileName().toString();
+        return new ServedModel(file.substring(0, file.length() - ".safetensors".length()), m, shape);
+    }
+
+    public int classes() {
+        return model.train().numClasses();
+    }
+
+    public boolean flow() {
+        return model.train().flowMatching();
+    }
+
+    /** The sampler a request gets when it names none. */
+    public SamplerSpec.Kind defaultSampler() {
+        return flow() ? SamplerSpec.Kind.EULER : SamplerSpec.Kind.DDIM;
+    }
+
+    /** As GET /v1/models describes it. */
+    ObjectNode describe() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("name", name).put("data", model.outputData()).put("classes", classes())
+                .put("prediction", model.train().prediction().toString()).put("flow_matching", flow())
+                .put("latent", model.latent() != null).put("training_timesteps", model.schedule().size())
+                .put("default_sampler", defaultSampler().id());
+        var shape = o.putArray("image_shape");
+        for (long s : imageShape) {
+            shape.add(s);
+        }
+        var samplers = o.putArray("samplers");
+        for (SamplerSpec.Kind k : SamplerSpec.Kind.values()) {
+            samplers.add(k.id());
+        }
+        return o;
+    }
+}

@@ -1,0 +1,88 @@
+package org.diffusion4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.diffusion4j.data.LabeledImages;
+import org.diffusion4j.pipeline.Datasets;
+import org.diffusion4j.testing.Bars;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EvalCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void scoresAFolderOfRealDigitsAtTheFloorAndWritesJson() throws Exception {
+        LabeledImages train = Datasets.images("mnist", null, true);
+        int n = 300;
+        int size = 28 * 28;
+        // A contiguous block of training images (the floor draws a seeded random 300; the expected overlap is 1.5).
+        // Not the split's tail: MNIST's last writers are atypical enough to score 4x the floor at n = 300.
+        int from = 1000;
+        LabeledImages tail = new LabeledImages(Arrays.copyOfRange(train.pixels(), from * size, (from + n) * size),
+                Arrays.copyOfRange(train.labels(), from, from + n), n, 1, 28, 28, 10, "tail");
+        Path pngs = Bars.writePngs(tail, dir.resolve("pngs"));
+        Path json = dir.resolve("report.json");
+        MainTest.Run r = MainTest.run("eval", "--images", pngs.toString(), "--data", "mnist", "--json", json.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("protocol: 300 images vs 300 mnist/test images", "floor: 300 mnist/train images",
+                "mnist-v1", "samples", "real floor", "FID / floor");
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        assertThat(report.get("protocol").get("extractor_sha256").asText()).hasSize(64);
+        assertThat(report.get("fid_over_floor").asDouble()).isBetween(0.6, 1.6);
+        assertThat(report.get("samples").get("class_histogram").size()).isEqualTo(10);
+        MainTest.Run again = MainTest.run("eval", "--images", pngs.toString(), "--data", "mnist", "--json",
+                json.toString());
+        assertThat(again.code()).isNotZero();
+        assertThat(again.err()).contains("--json", "already exists");
+    }
+
+    @Test
+    void samplesACheckpointWithTheChosenSampler() {
+        MainTest.Run r = MainTest.run("eval", "--checkpoint", "models/mnist-unet.safetensors", "--n", "20",
+                "--sampler", "ddim", "--sampler-steps", "3");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("ddim-3", "protocol: 20 images", "FID / floor");
+    }
+
+    @Test
+    void scoresA2dModelAgainstFreshData() {
+        Path ck = dir.resolve("roll.safetensors");
+        MainTest.Run train = MainTest.run("train", "--data", "swiss-roll", "--steps", "300", "--out", ck.toString());
+        assertThat(train.code()).as(train.err()).isZero();
+        MainTest.Run r = MainTest.run("eval", "--checkpoint", ck.toString(), "--n", "500");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("500 samples vs 500 fresh swiss-roll points", "sliced-W2", "real-data floor");
+    }
+
+    @Test
+    void rejectsIncompleteOrContradictoryRequests() throws Exception {
+        Path pngs = Bars.writePngs(Bars.images(10, 1), dir.resolve("bars"));
+        MainTest.Run noData = MainTest.run("eval", "--images", pngs.toString());
+        assertThat(noData.code()).isNotZero();
+        assertThat(noData.err()).contains("--images needs --data");
+        MainTest.Run both = MainTest.run("eval", "--images", pngs.toString(), "--checkpoint", "x.safetensors");
+        assertThat(both.code()).isNotZero();
+        assertThat(both.err()).contains("mutually exclusive");
+        MainTest.Run folder = MainTest.run("eval", "--images", pngs.toString(), "--data", "folder:" + pngs);
+        assertThat(folder.code()).isNotZero();
+        assertThat(folder.err()).contains("labelled dataset");
+        Path three = Bars.writePngs(Bars.images(3, 1), dir.resolve("three"));
+        MainTest.Run size = MainTest.run("eval", "--images", three.toString(), "--data", "mnist");
+        assertThat(size.code()).isNotZero();
+        assertThat(size.err()).contains("more than 3 images");
+        MainTest.Run n = MainTest.run("eval", "--checkpoint", "models/mnist-unet.safetensors", "--n", "0");
+        assertThat(n.code()).isNotZero();
+        assertThat(n.err()).contains("--n must be >= 1");
+        MainTest.Run pickle = MainTest.run("eval", "--checkpoint", dir.resolve("m.ckpt").toString());
+        assertThat(pickle.code()).isNotZero();
+        assertThat(pickle.err()).contains("m.ckpt");
+        assertThat(Files.exists(dir.resolve("m.ckpt"))).isFalse();
+    }
+}

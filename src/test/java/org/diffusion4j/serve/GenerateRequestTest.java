@@ -1,0 +1,83 @@
+package org.diffusion4j.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.diffusion4j.cli.Main;
+import org.diffusion4j.pipeline.SamplerSpec;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GenerateRequestTest {
+    @TempDir
+    static Path dir;
+    static Map<String, ServedModel> models = new LinkedHashMap<>();
+    static final ServeConfig LIMITS = new ServeConfig("127.0.0.1", 0, java.util.List.of(), 100, 4, 3, 1, 1, 16);
+
+    @BeforeAll
+    static void load() throws Exception {
+        Path flow = dir.resolve("flow.safetensors");
+        assertThat(Main.run("train", "--data", "mnist", "--prediction", "flow", "--channels", "8,8", "--steps", "2",
+                "--batch-size", "4", "--out", flow.toString())).isZero();
+        models.put("mnist-unet", ServedModel.load(Path.of("models/mnist-unet.safetensors")));
+        models.put("flow", ServedModel.load(flow));
+    }
+
+    private static GenerateRequest parse(Map<String, String> fields) {
+        return GenerateRequest.parse(fields, models, LIMITS, 42, "r1");
+    }
+
+    @Test
+    void fillsDefaultsFromTheModelAndTheServer() {
+        GenerateRequest r = parse(Map.of("model", "mnist-unet"));
+        assertThat(r.spec().kind()).isEqualTo(SamplerSpec.Kind.DDIM);
+        assertThat(r.spec().steps()).isEqualTo(50);
+        assertThat(r.spec().clip()).isTrue();
+        assertThat(r.seed()).isEqualTo(42);
+        assertThat(r.id()).isEqualTo("r1");
+        assertThat(r.batch()).isEqualTo(1);
+        assertThat(r.format()).isEqualTo("png");
+        assertThat(r.label()).isNull();
+        assertThat(r.summary()).isEqualTo("mnist-unet ddim-50 seed 42");
+        GenerateRequest f = parse(Map.of("model", "flow", "steps", "8", "seed", "3", "karras", "false"));
+        assertThat(f.spec().kind()).isEqualTo(SamplerSpec.Kind.EULER);
+        assertThat(f.summary()).isEqualTo("flow euler-8 seed 3");
+    }
+
+    @Test
+    void checksEveryFieldAgainstTheModelAndTheLimits() {
+        assertThatThrownBy(() -> parse(Map.of())).hasMessageContaining("model: required when several are served");
+        assertThatThrownBy(() -> parse(Map.of("model", "flow", "sampler", "ddim")))
+                .hasMessageContaining("ddim walks a DDPM schedule").hasMessageContaining("flow-matching");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "steps", "101")))
+                .hasMessageContaining("steps: must be in [1, 100]");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "batch", "5")))
+                .hasMessageContaining("batch: must be in [1, 4]");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "eta", "2")))
+                .hasMessageContaining("eta: must be in [0.0, 1.0]");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "guidance", "NaN")))
+                .hasMessageContaining("guidance: must be in");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "karras", "yes")))
+                .hasMessageContaining("karras: expected true or false");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "sampler", "ddim", "karras", "true")))
+                .hasMessageContaining("sampler: --karras is for the sigma-based samplers");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "seed", "1.5")))
+                .isInstanceOf(GenerateRequest.BadRequest.class).hasMessageContaining("seed: expected an integer");
+    }
+
+    @Test
+    void readsScalarJsonFieldsOnly() throws Exception {
+        ObjectMapper m = new ObjectMapper();
+        Map<String, String> f = GenerateRequest.fields(m.readTree("{\"model\":\"flow\",\"steps\":4,\"karras\":true,"
+                + "\"class\":null}"));
+        assertThat(f).containsExactly(Map.entry("model", "flow"), Map.entry("steps", "4"), Map.entry("karras", "true"));
+        assertThatThrownBy(() -> GenerateRequest.fields(m.readTree("{\"steps\":[4]}")))
+                .hasMessageContaining("steps: expected a number, string or boolean");
+        assertThatThrownBy(() -> GenerateRequest.fields(m.readTree("\"x\""))).hasMessageContaining("JSON object");
+    }
+}

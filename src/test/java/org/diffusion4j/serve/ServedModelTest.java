@@ -1,0 +1,35 @@
+package org.diffusion4j.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import org.diffusion4j.cli.Main;
+import org.diffusion4j.pipeline.SamplerSpec;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ServedModelTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void namesAnImageModelByItsFileAndDescribesIt() throws Exception {
+        ServedModel m = ServedModel.load(Path.of("models/mnist-unet.safetensors"));
+        assertThat(m.name()).isEqualTo("mnist-unet");
+        assertThat(m.imageShape()).containsExactly(1, 28, 28);
+        assertThat(m.defaultSampler()).isEqualTo(SamplerSpec.Kind.DDIM);
+        var d = m.describe();
+        assertThat(d.get("data").asText()).isEqualTo("mnist");
+        assertThat(d.get("prediction").asText()).isEqualTo("epsilon");
+        assertThat(d.get("samplers").toString()).contains("dpm++2m", "ddpm");
+    }
+
+    @Test
+    void refusesModelsWithoutPictures() {
+        Path ck = dir.resolve("moons.safetensors");
+        assertThat(Main.run("train", "--data", "two-moons", "--steps", "2", "--out", ck.toString())).isZero();
+        assertThatThrownBy(() -> ServedModel.load(ck)).hasMessageContaining("moons.safetensors")
+                .hasMessageContaining("serve shows images");
+    }
+}

@@ -1,0 +1,98 @@
+package org.diffusion4j.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/** The page in Debian's headless chromium: a generation streams frames, lands in the gallery, and is screenshotted. */
+class ServerBrowserTest {
+    static final Path SCREENSHOT = Path.of("target", "serve-screenshot.png");
+
+    private static Path firstExisting(String... paths) {
+        return Stream.of(paths).map(Path::of).filter(Files::isExecutable).findFirst().orElse(null);
+    }
+
+    private static void generate(WebDriver driver, WebDriverWait wait, String steps) {
+        WebElement field = driver.findElement(By.id("steps"));
+        field.clear();
+        field.sendKeys(steps);
+        wait.until(d -> d.findElement(By.id("generate")).isEnabled());
+        driver.findElement(By.id("generate")).click();
+        wait.until(d -> !d.findElement(By.id("status")).getText().startsWith("done"));
+    }
+
+    @Test
+    void thePageShowsDenoisingLiveAndKeepsTheResult() throws Exception {
+        Path chromium = firstExisting("/usr/bin/chromium", "/usr/bin/chromium-browser");
+        Path driverBinary = firstExisting("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver");
+        assumeTrue(chromium != null && driverBinary != null, "skipped: Debian's chromium and chromedriver are not "
+                + "installed (apt-get install chromium chromium-driver); .ci/run installs them when it can");
+        try (Server server = Server.start(List.of(ServedModel.load(Path.of("models/mnist-unet.safetensors"))),
+                ServeConfig.localDefaults(0), 1)) {
+            ChromeOptions options = new ChromeOptions();
+            options.setBinary(chromium.toFile());
+            options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                    "--window-size=1100,760");
+            ChromeDriverService service = new ChromeDriverService.Builder()
+                    .usingDriverExecutable(driverBinary.toFile()).usingAnyFreePort().build();
+            WebDriver driver = new ChromeDriver(service, options);
+            try {
+                WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(60));
+                wait.pollingEvery(Duration.ofMillis(50));
+                driver.get(server.url());
+                wait.until(d -> d.findElement(By.id("status")).getText().equals("ready"));
+                assertThat(new Select(driver.findElement(By.id("sampler"))).getFirstSelectedOption().getText())
+                        .isEqualTo("ddim");
+                generate(driver, wait, "20");
+                wait.until(d -> d.findElement(By.id("status")).getText().startsWith("done"));
+                generate(driver, wait, "250");
+                // Frames arrive while sampling runs: several distinct x_t images before the result.
+                Set<String> seen = new HashSet<>();
+                wait.until(d -> {
+                    String src = d.findElement(By.id("xt")).getAttribute("src");
+                    if (src != null && src.startsWith("data:image/png;base64,")) {
+                        seen.add(src);
+                    }
+                    return seen.size() >= 3;
+                });
+                // The README's screenshot: mid-way, noisy x_t beside its clean estimate (or the end, on a fast machine).
+                wait.until(d -> {
+                    String s = d.findElement(By.id("status")).getText();
+                    return s.startsWith("done") || s.matches("step (1[2-9]\\d|2\\d\\d) / 250");
+                });
+                Path shot = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE).toPath();
+                Files.createDirectories(SCREENSHOT.getParent());
+                Files.copy(shot, SCREENSHOT, StandardCopyOption.REPLACE_EXISTING);
+                assertThat(Files.size(SCREENSHOT)).isGreaterThan(10_000);
+                wait.until(d -> d.findElement(By.id("status")).getText().startsWith("done"));
+                assertThat(driver.findElement(By.id("status")).getText()).contains("mnist-unet ddim-250");
+                assertThat(Integer.parseInt(driver.findElement(By.id("frames")).getText())).isGreaterThanOrEqualTo(3);
+                List<WebElement> gallery = driver.findElements(By.cssSelector("#gallery .gallery-item a"));
+                assertThat(gallery).hasSize(2);
+                assertThat(gallery.get(0).getAttribute("href")).matches(".*/v1/images/r2\\.png");
+                assertThat(gallery.get(1).getAttribute("href")).matches(".*/v1/images/r1\\.png");
+            } finally {
+                driver.quit();
+            }
+        }
+    }
+}

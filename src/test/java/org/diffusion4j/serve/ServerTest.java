@@ -1,0 +1,308 @@
+package org.diffusion4j.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import javax.imageio.ImageIO;
+import org.diffusion4j.cli.Main;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ServerTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    @TempDir
+    static Path dir;
+    static Server server;
+    static String base;
+
+    @BeforeAll
+    static void start() throws IOException {
+        Path cond = dir.resolve("digits-cond.safetensors");
+        int code = Main.run("train", "--data", "mnist", "--classes", "10", "--channels", "8,8", "--steps", "2",
+                "--batch-size", "4", "--out", cond.toString());
+        assertThat(code).isZero();
+        List<ServedModel> models = List.of(ServedModel.load(Path.of("models/mnist-unet.safetensors")),
+                ServedModel.load(cond));
+        // A queue of 2 so that the test can fill it.
+        server = Server.start(models, new ServeConfig("127.0.0.1", 0, List.of(), 1000, 16, 8, 2, 50, 16), 7);
+        base = "http://127.0.0.1:" + server.port();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    static HttpResponse<byte[]> post(String json) throws Exception {
+        return CLIENT.send(HttpRequest.newBuilder(URI.create(base + "/v1/generate"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    static HttpResponse<String> get(String path) throws Exception {
+        return CLIENT.send(HttpRequest.newBuilder(URI.create(base + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    static JsonNode json(byte[] body) throws IOException {
+        return JSON.readTree(body);
+    }
+
+    /** Raw HTTP/1.1, so that Host and Origin can be anything and a stream can be left unread or cut. */
+    static Socket raw(String method, String path, String host, String origin) throws IOException {
+        Socket s = new Socket("127.0.0.1", server.port());
+        String req = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n"
+                + (origin == null ? "" : "Origin: " + origin + "\r\n") + "Connection: close\r\n\r\n";
+        s.getOutputStream().write(req.getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        return s;
+    }
+
+    static String statusLine(Socket s) throws IOException {
+        return new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).readLine();
+    }
+
+    static void awaitIdle() throws Exception {
+        for (int i = 0; i < 600; i++) {
+            JsonNode h = JSON.readTree(get("/healthz").body());
+            if (h.get("running").asInt() == 0 && h.get("queued").asInt() == 0) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("server still busy after 30 s: " + get("/healthz").body());
+    }
+
+    @Test
+    void describesItselfAndItsModels() throws Exception {
+        HttpResponse<String> health = get("/healthz");
+        assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(health.body()).get("status").asText()).isEqualTo("ok");
+        JsonNode models = JSON.readTree(get("/v1/models").body());
+        assertThat(models.get("models")).hasSize(2);
+        JsonNode uncond = models.get("models").get(0);
+        assertThat(uncond.get("name").asText()).isEqualTo("mnist-unet");
+        assertThat(uncond.get("classes").asInt()).isZero();
+        assertThat(uncond.get("image_shape").toString()).isEqualTo("[1,28,28]");
+        assertThat(models.get("models").get(1).get("classes").asInt()).isEqualTo(10);
+        assertThat(models.get("limits").get("max_batch").asInt()).isEqualTo(16);
+        HttpResponse<String> page = get("/");
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.headers().firstValue("Content-Security-Policy")).isPresent();
+        assertThat(page.body()).contains("<script src=\"/app.js\">");
+        assertThat(get("/app.js").body()).contains("/v1/stream");
+    }
+
+    @Test
+    void generatesPngsAndBase64JsonReproduciblyBySeed() throws Exception {
+        HttpResponse<byte[]> png = post("{\"model\":\"mnist-unet\",\"steps\":3,\"seed\":5,\"batch\":4,\"scale\":2}");
+        assertThat(png.statusCode()).as(new String(png.body(), StandardCharsets.UTF_8)).isEqualTo(200);
+        assertThat(png.headers().firstValue("Content-Type")).contains("image/png");
+        BufferedImage grid = ImageIO.read(new ByteArrayInputStream(png.body()));
+        // 2x2 grid of 56-pixel images with 2-pixel borders.
+        assertThat(grid.getWidth()).isEqualTo(2 * (56 + 2) + 2);
+        HttpResponse<byte[]> a = post("{\"model\":\"mnist-unet\",\"steps\":3,\"seed\":5,\"batch\":2,\"format\":\"json\"}");
+        HttpResponse<byte[]> b = post("{\"model\":\"mnist-unet\",\"steps\":3,\"seed\":5,\"batch\":2,\"format\":\"json\"}");
+        HttpResponse<byte[]> c = post("{\"model\":\"mnist-unet\",\"steps\":3,\"seed\":6,\"batch\":2,\"format\":\"json\"}");
+        JsonNode ja = json(a.body());
+        assertThat(ja.get("sampler").asText()).isEqualTo("ddim-3");
+        assertThat(ja.get("seed").asLong()).isEqualTo(5);
+        assertThat(ja.get("images")).hasSize(2);
+        BufferedImage one = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(
+                ja.get("images").get(0).asText())));
+        assertThat(one.getWidth()).isEqualTo(28);
+        assertThat(json(b.body()).get("images")).isEqualTo(ja.get("images"));
+        assertThat(json(c.body()).get("images")).isNotEqualTo(ja.get("images"));
+        HttpResponse<byte[]> cond = post("{\"model\":\"digits-cond\",\"steps\":2,\"class\":3,\"guidance\":2,"
+                + "\"format\":\"json\"}");
+        assertThat(cond.statusCode()).isEqualTo(200);
+        assertThat(json(cond.body()).get("class").asInt()).isEqualTo(3);
+        JsonNode gallery = JSON.readTree(get("/v1/gallery").body());
+        String id = ja.get("id").asText();
+        assertThat(gallery.get("images").findValuesAsText("id")).contains(id);
+        HttpResponse<byte[]> download = CLIENT.send(HttpRequest.newBuilder(URI.create(base + "/v1/images/" + id
+                + ".png")).build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(download.statusCode()).isEqualTo(200);
+        assertThat(download.headers().firstValue("Content-Disposition").orElse("")).contains(id + ".png");
+    }
+
+    @Test
+    void badParametersAre400WithAJsonMessage() throws Exception {
+        String[][] cases = {
+            {"{\"model\":\"nope\"}", "unknown model 'nope'"},
+            {"{\"steps\":3}", "model: required when several are served"},
+            {"{\"model\":\"mnist-unet\",\"steps\":0}", "steps: must be in [1, 1000]"},
+            {"{\"model\":\"mnist-unet\",\"steps\":\"many\"}", "steps: expected an integer"},
+            {"{\"model\":\"mnist-unet\",\"batch\":17}", "batch: must be in [1, 16]"},
+            {"{\"model\":\"mnist-unet\",\"scale\":9}", "scale: must be in [1, 8]"},
+            {"{\"model\":\"mnist-unet\",\"sampler\":\"plms2\"}", "unknown sampler 'plms2'"},
+            {"{\"model\":\"mnist-unet\",\"class\":1}", "model 'mnist-unet' is unconditional"},
+            {"{\"model\":\"digits-cond\",\"class\":10}", "class: must be in [0, 9]"},
+            {"{\"model\":\"digits-cond\",\"guidance\":3}", "guidance: needs a class"},
+            {"{\"model\":\"mnist-unet\",\"path\":\"/etc/passwd\"}", "unknown field 'path'"},
+            {"{\"model\":\"mnist-unet\",\"seed\":{\"a\":1}}", "seed: expected a number"},
+            {"{\"model\":\"mnist-unet\",\"id\":\"../x\"}", "id: 1 to 64 letters"},
+            {"{\"model\":\"mnist-unet\",\"format\":\"gif\"}", "format: expected png or json"},
+            {"{\"model\":\"mnist-unet\",\"steps\":1,\"steps\":2}", "not valid JSON"},
+            {"[1,2]", "expected a JSON object"},
+            {"{", "not valid JSON"},
+        };
+        for (String[] c : cases) {
+            HttpResponse<byte[]> r = post(c[0]);
+            assertThat(r.statusCode()).as(c[0]).isEqualTo(400);
+            assertThat(r.headers().firstValue("Content-Type")).contains("application/json");
+            assertThat(json(r.body()).get("error").asText()).as(c[0]).contains(c[1]);
+        }
+        HttpResponse<String> stream = get("/v1/stream?model=mnist-unet&steps=-1");
+        assertThat(stream.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(stream.body()).get("error").asText()).contains("steps");
+        HttpResponse<String> wrongMethod = get("/v1/generate");
+        assertThat(wrongMethod.statusCode()).isEqualTo(405);
+        assertThat(wrongMethod.headers().firstValue("Allow")).contains("POST");
+        assertThat(get("/../../etc/passwd").statusCode()).isEqualTo(404);
+        assertThat(get("/v1/images/nothing.png").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void refusesForeignHostAndOriginHeaders() throws Exception {
+        String self = "127.0.0.1:" + server.port();
+        try (Socket ok = raw("GET", "/healthz", "localhost:" + server.port(), null)) {
+            assertThat(statusLine(ok)).contains("200");
+        }
+        try (Socket rebinding = raw("GET", "/v1/models", "evil.example:" + server.port(), null)) {
+            assertThat(statusLine(rebinding)).contains("403");
+        }
+        try (Socket otherPort = raw("GET", "/v1/models", "127.0.0.1:1", null)) {
+            assertThat(statusLine(otherPort)).contains("403");
+        }
+        try (Socket cross = raw("GET", "/v1/models", self, "http://evil.example")) {
+            assertThat(statusLine(cross)).contains("403");
+        }
+        try (Socket same = raw("GET", "/v1/models", self, "http://" + self)) {
+            assertThat(statusLine(same)).contains("200");
+        }
+    }
+
+    @Test
+    void concurrentRequestsAllCompleteAndAFullQueueAnswers503() throws Exception {
+        awaitIdle();
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            // Four short requests with a queue of 2: every one that is not refused completes, each with its own seed.
+            List<Future<HttpResponse<byte[]>>> fs = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                int seed = i;
+                fs.add(pool.submit(() -> post("{\"model\":\"mnist-unet\",\"steps\":20,\"seed\":" + seed
+                        + ",\"batch\":4,\"format\":\"json\"}")));
+            }
+            int ok = 0;
+            int busy = 0;
+            List<JsonNode> images = new ArrayList<>();
+            for (Future<HttpResponse<byte[]>> f : fs) {
+                HttpResponse<byte[]> r = f.get();
+                if (r.statusCode() == 200) {
+                    ok++;
+                    images.add(json(r.body()).get("images"));
+                } else {
+                    assertThat(r.statusCode()).isEqualTo(503);
+                    assertThat(r.headers().firstValue("Retry-After")).isPresent();
+                    assertThat(json(r.body()).get("error").asText()).contains("busy");
+                    busy++;
+                }
+            }
+            // One runs and two wait, so at least three of eight are served and (sampling being slower than
+            // sending eight requests) some are refused.
+            assertThat(ok).isGreaterThanOrEqualTo(3);
+            assertThat(busy).isGreaterThan(0);
+            assertThat(images).doesNotHaveDuplicates();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void deletingAJobCancelsItsSampling() throws Exception {
+        awaitIdle();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            // DDPM over all 1000 steps at batch 16 takes far longer than the test waits.
+            Future<HttpResponse<byte[]>> slow = pool.submit(() -> post("{\"model\":\"mnist-unet\",\"sampler\":"
+                    + "\"ddpm\",\"steps\":1000,\"batch\":16,\"id\":\"slow-one\"}"));
+            HttpResponse<String> del;
+            int tries = 0;
+            do {
+                Thread.sleep(100);
+                del = CLIENT.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs/slow-one")).DELETE().build(),
+                        HttpResponse.BodyHandlers.ofString());
+            } while (del.statusCode() == 404 && ++tries < 100);
+            assertThat(del.statusCode()).as(del.body()).isEqualTo(200);
+            HttpResponse<byte[]> r = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> slow.get());
+            assertThat(r.statusCode()).isEqualTo(409);
+            assertThat(json(r.body()).get("error").asText()).contains("slow-one", "cancelled");
+            awaitIdle();
+            assertThat(get("/v1/gallery").body()).doesNotContain("slow-one");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void closingAStreamCancelsItsSampling() throws Exception {
+        awaitIdle();
+        try (Socket s = raw("GET", "/v1/stream?model=mnist-unet&sampler=ddpm&steps=1000&batch=16&id=cut-short",
+                "127.0.0.1:" + server.port(), null)) {
+            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(in.readLine()).contains("200");
+            String line;
+            while ((line = in.readLine()) != null && !line.equals("event: frame")) {
+                // headers, then the queued event
+            }
+            assertThat(line).isEqualTo("event: frame");
+        }
+        // Without cancellation the job would keep the sampler busy for far longer than awaitIdle waits.
+        awaitIdle();
+        assertThat(get("/v1/gallery").body()).doesNotContain("cut-short");
+    }
+
+    @Test
+    void aStreamThatIsNeverReadDoesNotHoldUpOtherRequests() throws Exception {
+        awaitIdle();
+        try (Socket unread = new Socket()) {
+            unread.setReceiveBufferSize(4096);
+            unread.connect(new java.net.InetSocketAddress("127.0.0.1", server.port()));
+            // Big frames (a 4x4 grid at 8x) at every step: megabytes that this client never reads.
+            unread.getOutputStream().write(("GET /v1/stream?model=mnist-unet&steps=60&batch=16&scale=8 HTTP/1.1\r\n"
+                    + "Host: 127.0.0.1:" + server.port() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            unread.getOutputStream().flush();
+            Thread.sleep(200);
+            HttpResponse<byte[]> r = assertTimeoutPreemptively(Duration.ofSeconds(60),
+                    () -> post("{\"model\":\"mnist-unet\",\"steps\":2,\"format\":\"json\"}"));
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(get("/healthz").statusCode()).isEqualTo(200);
+        }
+    }
+}
