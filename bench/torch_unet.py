@@ -229,6 +229,28 @@ def main():
         result["forward_ms"] = 1000 * float(np.median(times))
         result["output_checksum"] = [float(out.abs().sum()), float(out[0, 0, 0, 0])]
         np.asarray(out.numpy(), dtype=np.float32).tofile(f"{run_dir}/torch-forward.f32")
+    elif mode == "sample":
+        # DDIM as diffusers runs it: trailing timesteps, eta 0, x0 clipped to [-1, 1], the last step to alpha-bar 1.
+        model.eval()
+        steps = setup["sample_steps"]
+        abar = alpha_tab.double() ** 2
+        T = abar.shape[0]
+        ratio = T / steps
+        timesteps = [int(round(T - i * ratio)) - 1 for i in range(steps)]
+        x = eps[0].clone()
+        with torch.no_grad():
+            model(x, torch.zeros(x.shape[0]))  # warm-up, as the Java side does
+            start = time.perf_counter()
+            for i, tt in enumerate(timesteps):
+                a_t = float(abar[tt])
+                prev = tt - T // steps
+                a_prev = float(abar[prev]) if prev >= 0 else 1.0
+                e = model(x, torch.full((x.shape[0],), float(tt)))
+                x0p = ((x - (1 - a_t) ** 0.5 * e) / a_t ** 0.5).clamp(-1, 1)
+                x = a_prev ** 0.5 * x0p + (1 - a_prev) ** 0.5 * e
+            result["sample_ms"] = 1000 * (time.perf_counter() - start)
+        result["steps"] = steps
+        np.asarray(x.numpy(), dtype=np.float32).tofile(f"{run_dir}/torch-sample.f32")
     else:
         model.train()
         opt = torch.optim.AdamW(params, lr=float(lr[0]), betas=(0.9, 0.999), eps=setup["adam_eps"],

@@ -21,14 +21,20 @@ import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.data.DataSource;
+import org.diffusion4j.model.NetworkDenoiser;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.unet.UNet2DModel;
 import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.pipeline.Datasets;
+import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.sampler.NoiseSource;
+import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.schedule.ForwardProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.schedule.TimestepSpacing;
 import org.diffusion4j.tensor.Autocast;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Scopes;
@@ -45,6 +51,8 @@ import org.diffusion4j.train.Trainer;
  *       with the timesteps, noise and learning rates the trainer will use, for both frameworks.</li>
  *   <li>{@code train DIR fp32|bf16}: the product's {@link Trainer} over those batches; step times and losses.</li>
  *   <li>{@code forward DIR fp32|bf16}: no-grad forward passes of the first batch.</li>
+ *   <li>{@code sample DIR fp32|bf16}: the product's DDIM sampler ({@link #SAMPLE_STEPS} trailing steps, clipped)
+ *       from the first batch's noise: its time, and the samples for comparison with PyTorch's loop.</li>
  *   <li>{@code matmul}: the machine's 2048x2048 matmul peak in fp32 and bf16.</li>
  * </ul>
  */
@@ -55,6 +63,7 @@ public final class Bench {
     static final long WARMUP = 5;
     static final double EMA = 0.999;
     static final int FORWARD_REPEATS = 7;
+    static final int SAMPLE_STEPS = 10;
 
     public static void main(String[] args) throws Exception {
         Torch.init();
@@ -63,6 +72,7 @@ public final class Bench {
                     Integer.parseInt(args[4]));
             case "train" -> train(Path.of(args[1]), args[2].equals("bf16"));
             case "forward" -> forward(Path.of(args[1]), args[2].equals("bf16"));
+            case "sample" -> sample(Path.of(args[1]), args[2].equals("bf16"));
             case "matmul" -> matmul();
             default -> throw new IllegalArgumentException("unknown mode " + args[0]);
         };
@@ -113,7 +123,8 @@ public final class Bench {
         Safetensors.write(dir.resolve("batches.safetensors"), t, Map.of());
         ObjectNode setup = JSON.createObjectNode();
         setup.set("model", Json.toTree(config));
-        setup.put("adam_eps", 1e-8).put("grad_clip", 1.0).put("ema_decay", EMA).put("forward_repeats", FORWARD_REPEATS);
+        setup.put("adam_eps", 1e-8).put("grad_clip", 1.0).put("ema_decay", EMA).put("forward_repeats", FORWARD_REPEATS)
+                .put("sample_steps", SAMPLE_STEPS);
         Files.writeString(dir.resolve("config.json"), setup.toPrettyString());
         ObjectNode o = JSON.createObjectNode();
         o.put("mode", "prepare").put("channels", channels.toString().replace(" ", "")).put("parameters", Parameters.count(net))
@@ -216,6 +227,34 @@ public final class Bench {
         Files.write(dir.resolve("java-forward-" + label(bf16) + ".f32"), buf.array());
         ObjectNode o = JSON.createObjectNode();
         o.put("mode", "forward").put("precision", label(bf16)).put("forward_ms", median(times));
+        return o;
+    }
+
+    static ObjectNode sample(Path dir, boolean bf16) throws IOException {
+        UNet2DModel net = load(dir);
+        net.eval();
+        Tensor xT = Safetensors.read(dir.resolve("batches.safetensors")).tensors().get("eps").select(0, 0);
+        NoiseSchedule schedule = NoiseSchedule.of(ScheduleConfig.ddpmDefault());
+        SamplerSpec spec = new SamplerSpec(SamplerSpec.Kind.DDIM, SAMPLE_STEPS, 0, TimestepSpacing.TRAILING,
+                DdpmSampler.Variance.FIXED_SMALL, true);
+        NetworkDenoiser denoiser = new NetworkDenoiser(net, Parameterization.EPS);
+        Tensor x0;
+        double ms;
+        try (Autocast cast = Autocast.bf16(bf16)) {
+            Scopes.run(() -> net.forward(xT, torch.zeros(xT.size(0)))); // warm-up: oneDNN picks its kernels
+            long start = System.nanoTime();
+            x0 = Scopes.detach(spec.run(denoiser, schedule, xT, NoiseSource.perSample(SEED, 0,
+                    Math.toIntExact(xT.size(0))), StepListener.NONE).to(torch.ScalarType.Float).contiguous());
+            ms = (System.nanoTime() - start) / 1e6;
+        }
+        float[] values = Tensors.toFloats(x0);
+        ByteBuffer buf = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            buf.putFloat(v);
+        }
+        Files.write(dir.resolve("java-sample-" + label(bf16) + ".f32"), buf.array());
+        ObjectNode o = JSON.createObjectNode();
+        o.put("mode", "sample").put("precision", label(bf16)).put("steps", SAMPLE_STEPS).put("sample_ms", ms);
         return o;
     }
 

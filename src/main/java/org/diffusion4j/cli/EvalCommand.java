@@ -204,7 +204,7 @@ final class EvalCommand implements Callable<Integer> {
         root.putObject("protocol").put("n", p.n()).put("reference", p.reference()).put("floor", p.realFloor())
                 .put("extractor", p.extractor()).put("extractor_sha256", p.extractorSha256())
                 .put("kid_subsets", ImageEvaluation.KID_SUBSETS)
-                .put("kid_subset_size", Math.min(p.n(), ImageEvaluation.KID_SUBSET_SIZE))
+                .put("kid_subset_size", ImageEvaluation.kidSubsetSize(p.n()))
                 .put("k", ImageEvaluation.K);
         for (var e : List.of(java.util.Map.entry("samples", r.samples()), java.util.Map.entry("floor", r.floor()))) {
             ImageEvaluation.Scores s = e.getValue();

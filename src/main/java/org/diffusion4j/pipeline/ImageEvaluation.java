@@ -30,6 +30,14 @@ public final class ImageEvaluation {
     public static final int KID_SUBSETS = 100;
     public static final int KID_SUBSET_SIZE = 1000;
 
+    /**
+     * The KID subset size for n images: at most half of them, so that subsets differ and the reported spread means
+     * something (subsets of all n images would all be equal, with spread 0).
+     */
+    public static int kidSubsetSize(int n) {
+        return Math.min(KID_SUBSET_SIZE, Math.max(2, n / 2));
+    }
+
     /** How the scores were measured. */
     public record Protocol(int n, String reference, String realFloor, String extractor, String extractorSha256) {
         @Override
@@ -37,7 +45,7 @@ public final class ImageEvaluation {
             return String.format(Locale.ROOT, "protocol: %d images vs %d %s images (seeded draw without replacement); "
                     + "floor: %d %s images; features: %s (sha256 %s); KID: %d subsets of %d, precision/recall k=%d",
                     n, n, reference, n, realFloor, extractor, extractorSha256.substring(0, 12), KID_SUBSETS,
-                    Math.min(n, KID_SUBSET_SIZE), K);
+                    kidSubsetSize(n), K);
         }
     }
 
@@ -114,7 +122,7 @@ public final class ImageEvaluation {
         int n = Math.toIntExact(x.features().size(0));
         double fid = FeatureMetrics.fid(FeatureMetrics.stats(x.features()), refStats);
         FeatureMetrics.Estimate kid = FeatureMetrics.kid(x.features(), ref.features(), KID_SUBSETS,
-                Math.min(n, KID_SUBSET_SIZE), rng);
+                kidSubsetSize(n), rng);
         FeatureMetrics.PrecisionRecall pr = FeatureMetrics.precisionRecall(ref.features(), x.features(), K);
         var top = x.probabilities().max(1, false);
         double confidence = top.get0().mean().item_double();

@@ -56,9 +56,11 @@ class EvalCommandTest {
         Path ck = dir.resolve("roll.safetensors");
         MainTest.Run train = MainTest.run("train", "--data", "swiss-roll", "--steps", "300", "--out", ck.toString());
         assertThat(train.code()).as(train.err()).isZero();
-        MainTest.Run r = MainTest.run("eval", "--checkpoint", ck.toString(), "--n", "500");
+        MainTest.Run r = MainTest.run("eval", "--checkpoint", ck.toString(), "--n", "500", "--sampler", "ddim",
+                "--sampler-steps", "50");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("500 samples vs 500 fresh swiss-roll points", "sliced-W2", "real-data floor");
+        assertThat(r.out()).contains("500 samples vs 500 fresh swiss-roll points", "ddim-50", "sliced-W2",
+                "real-data floor");
     }
 
     @Test

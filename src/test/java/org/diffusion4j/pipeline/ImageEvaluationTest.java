@@ -57,6 +57,10 @@ class ImageEvaluationTest {
         ImageEvaluation.Report damaged = score(noisy);
         assertThat(damaged.fidRatio()).isGreaterThan(5 * r.fidRatio());
         assertThat(damaged.samples().kid().mean()).isGreaterThan(10 * Math.abs(r.samples().kid().mean()));
+        // Subsets of half the images differ, so KID reports a real spread (subsets of all 500 would not).
+        assertThat(damaged.samples().kid().std()).isPositive();
+        assertThat(damaged.samples().kid().std()).isLessThan(damaged.samples().kid().mean());
+        assertThat(r.toString()).contains("KID: 100 subsets of 250");
         // The floor does not depend on what is scored.
         assertThat(damaged.floor().fid()).isEqualTo(r.floor().fid());
     }

@@ -29,6 +29,21 @@ class ImageGridTest {
     }
 
     @Test
+    void encodesPngsInMemoryWithAnyPadding() throws Exception {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor images = Tensors.fromFloats(new float[] {-1, 1, 0, 0}, 2, 1, 1, 2);
+            BufferedImage tight = ImageGrid.render(images, 2, 3, 0);
+            assertThat(tight.getWidth()).isEqualTo(2 * 2 * 3);
+            assertThat(tight.getHeight()).isEqualTo(3);
+            BufferedImage back = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(ImageGrid.png(tight)));
+            assertThat(back.getWidth()).isEqualTo(12);
+            assertThat(back.getRGB(3, 0) & 0xFFFFFF).isEqualTo(0xFFFFFF);
+            assertThat(back.getRGB(6, 0) & 0xFFFFFF).isEqualTo(0x808080);
+            assertThatThrownBy(() -> ImageGrid.render(images, 2, 1, -1)).hasMessageContaining("pad >= 0");
+        }
+    }
+
+    @Test
     void rendersRgbAndRejectsOtherChannelCounts() {
         try (PointerScope scope = new PointerScope()) {
             Tensor red = Tensors.fromFloats(new float[] {1, -1, -1}, 1, 3, 1, 1);
