@@ -135,14 +135,8 @@ final class EvalCommand implements Callable<Integer> {
             SamplerSpec spec = sampler.toSpec(true, model.train().flowMatching(), model.latent() != null);
             int count = n == null ? 1000 : n;
             Guidance g = TrainOptions.named("--guidance", () -> Guidance.of(guidance));
-            int classes = model.train().numClasses();
-            long total = 0;
-            for (int k = 0; k < Math.max(1, Math.min(classes, count)); k++) {
-                int share = classes == 0 ? count : (count - k + classes - 1) / classes;
-                total += Generation.totalSteps(model.schedule(), spec, share, batchSize);
-            }
             long start = System.nanoTime();
-            try (ProgressBar pb = Progress.bar("sample", total)) {
+            try (ProgressBar pb = Progress.bar("sample", ImageEvaluation.totalSteps(model, spec, count, batchSize))) {
                 images = TrainOptions.named("--n/--batch-size/sampler options", () -> ImageEvaluation.generate(model,
                         spec, count, g, seed, batchSize, pb::step));
             }

@@ -157,7 +157,7 @@ public final class ImageEvaluation {
         } else {
             java.util.List<Tensor> parts = new java.util.ArrayList<>();
             for (int k = 0; k < classes && k < n; k++) {
-                int nk = (n - k + classes - 1) / classes;
+                int nk = share(n, classes, k);
                 parts.add(model.toOutput(Generation.sampleClass(model.denoiser(), classes, k, guidance,
                         model.schedule(), flow, spec, model.sampleShape(), nk, seed, batchSize, progress,
                         org.diffusion4j.sampler.StepListener.NONE), batchSize));
@@ -166,6 +166,24 @@ public final class ImageEvaluation {
         }
         return out.clamp_min(Tensors.scalar(-1)).clamp_max(Tensors.scalar(1)).add(Tensors.scalar(1)).mul(Tensors.scalar(127.5))
                 .round().div(Tensors.scalar(127.5)).sub(Tensors.scalar(1));
+    }
+
+    /** How many of n samples class k gets when the classes take turns (class k takes samples k, k + classes, ...). */
+    static int share(int n, int classes, int k) {
+        return (n - k + classes - 1) / classes;
+    }
+
+    /** Model evaluations {@link #generate} makes, for progress bars. */
+    public static long totalSteps(LoadedModel model, SamplerSpec spec, int n, int batchSize) {
+        int classes = model.train().numClasses();
+        if (classes == 0) {
+            return Generation.totalSteps(model.schedule(), spec, n, batchSize);
+        }
+        long total = 0;
+        for (int k = 0; k < classes && k < n; k++) {
+            total += Generation.totalSteps(model.schedule(), spec, share(n, classes, k), batchSize);
+        }
+        return total;
     }
 
     /** Sample i of the result is sample i / k of part i % k. */

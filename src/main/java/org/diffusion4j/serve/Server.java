@@ -143,8 +143,8 @@ public final class Server implements AutoCloseable {
     /** The page's address. */
     public String url() {
         String h = config.host();
-        if (InetAddress.getLoopbackAddress().getHostAddress().equals(h) || h.equals("0.0.0.0") || h.equals("::")) {
-            h = "127.0.0.1";
+        if (h.equals("0.0.0.0") || h.equals("::")) {
+            h = "127.0.0.1"; // a wildcard bind is reachable on loopback too
         }
         return "http://" + (h.contains(":") ? "[" + h + "]" : h) + ":" + port() + "/";
     }

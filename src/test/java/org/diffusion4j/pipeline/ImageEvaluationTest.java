@@ -90,7 +90,11 @@ class ImageEvaluationTest {
         LoadedModel model = LoadedModel.load(Path.of("models/mnist-unet.safetensors"), true);
         SamplerSpec spec = new SamplerSpec(SamplerSpec.Kind.DDIM, 2, 0, org.diffusion4j.schedule.TimestepSpacing.TRAILING,
                 org.diffusion4j.sampler.DdpmSampler.Variance.FIXED_SMALL, true);
-        Tensor x = ImageEvaluation.generate(model, spec, 5, Guidance.of(1), 0, 3, () -> { });
+        int[] progress = {0};
+        Tensor x = ImageEvaluation.generate(model, spec, 5, Guidance.of(1), 0, 3, () -> progress[0]++);
+        // Two batches (3 + 2) of two steps: the progress bar's total is what generate reports.
+        assertThat(progress[0]).isEqualTo(4);
+        assertThat(ImageEvaluation.totalSteps(model, spec, 5, 3)).isEqualTo(4);
         assertThat(x.sizes().vec().get()).containsExactly(5, 1, 28, 28);
         Tensor levels = x.add(Tensors.scalar(1)).mul(Tensors.scalar(127.5));
         assertThat(levels.sub(levels.round()).abs().max().item_double()).isLessThan(1e-4);
@@ -102,6 +106,9 @@ class ImageEvaluationTest {
         Tensor c = Tensors.fromFloats(new float[] {20, 21}, 2, 1);
         assertThat(Tensors.toFloats(ImageEvaluation.interleave(List.of(a, b, c), 7)))
                 .containsExactly(0, 10, 20, 1, 11, 21, 2);
+        // 7 samples over 3 classes taking turns: 3, 2 and 2, the part sizes interleave expects.
+        assertThat(List.of(ImageEvaluation.share(7, 3, 0), ImageEvaluation.share(7, 3, 1),
+                ImageEvaluation.share(7, 3, 2))).containsExactly(3, 2, 2);
     }
 
     @Test
