@@ -219,12 +219,7 @@ public final class Bench {
                 }
             }
         }
-        float[] values = Tensors.toFloats(first);
-        ByteBuffer buf = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : values) {
-            buf.putFloat(v);
-        }
-        Files.write(dir.resolve("java-forward-" + label(bf16) + ".f32"), buf.array());
+        writeFloats(first, dir.resolve("java-forward-" + label(bf16) + ".f32"));
         ObjectNode o = JSON.createObjectNode();
         o.put("mode", "forward").put("precision", label(bf16)).put("forward_ms", median(times));
         return o;
@@ -247,15 +242,20 @@ public final class Bench {
                     Math.toIntExact(xT.size(0))), StepListener.NONE).to(torch.ScalarType.Float).contiguous());
             ms = (System.nanoTime() - start) / 1e6;
         }
-        float[] values = Tensors.toFloats(x0);
+        writeFloats(x0, dir.resolve("java-sample-" + label(bf16) + ".f32"));
+        ObjectNode o = JSON.createObjectNode();
+        o.put("mode", "sample").put("precision", label(bf16)).put("steps", SAMPLE_STEPS).put("sample_ms", ms);
+        return o;
+    }
+
+    /** Raw little-endian float32, as numpy's tofile writes it, for Report to compare with PyTorch's output. */
+    private static void writeFloats(Tensor t, Path file) throws IOException {
+        float[] values = Tensors.toFloats(t);
         ByteBuffer buf = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) {
             buf.putFloat(v);
         }
-        Files.write(dir.resolve("java-sample-" + label(bf16) + ".f32"), buf.array());
-        ObjectNode o = JSON.createObjectNode();
-        o.put("mode", "sample").put("precision", label(bf16)).put("steps", SAMPLE_STEPS).put("sample_ms", ms);
-        return o;
+        Files.write(file, buf.array());
     }
 
     static ObjectNode matmul() {

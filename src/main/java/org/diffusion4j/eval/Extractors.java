@@ -4,10 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
+import org.diffusion4j.checkpoint.Checkpoint;
 
 /**
  * The feature extractors shipped in the jar, one per dataset, each pinned by version and SHA-256 so that scores
@@ -42,32 +40,22 @@ public final class Extractors {
 
     /** Loads a shipped extractor, checking its bytes against the pinned hash. */
     public static FeatureExtractor load(Shipped s) throws IOException {
-        byte[] bytes;
-        try (InputStream in = Extractors.class.getResourceAsStream(s.resource())) {
-            if (in == null) {
-                throw new IOException("extractor " + s.id() + " is missing from the jar (" + s.resource() + ")");
-            }
-            bytes = in.readAllBytes();
-        }
-        String got = sha256(bytes);
-        if (!got.equals(s.sha256())) {
-            throw new IOException("extractor " + s.id() + ": SHA-256 " + got + " differs from the pinned "
-                    + s.sha256() + "; scores would not be comparable");
-        }
         Path tmp = Files.createTempFile("diffusion4j-" + s.id(), ".safetensors");
         try {
-            Files.write(tmp, bytes);
+            try (InputStream in = Extractors.class.getResourceAsStream(s.resource())) {
+                if (in == null) {
+                    throw new IOException("extractor " + s.id() + " is missing from the jar (" + s.resource() + ")");
+                }
+                Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            String got = Checkpoint.sha256(tmp);
+            if (!got.equals(s.sha256())) {
+                throw new IOException("extractor " + s.id() + ": SHA-256 " + got + " differs from the pinned "
+                        + s.sha256() + "; scores would not be comparable");
+            }
             return FeatureExtractor.load(tmp);
         } finally {
             Files.deleteIfExists(tmp);
-        }
-    }
-
-    static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -212,22 +212,12 @@ public final class FeatureExtractor {
 
     /** Fraction of a labelled set classified correctly. */
     public double accuracy(LabeledImages data) {
-        if (data.labels() == null) {
-            throw new IllegalArgumentException(data.id() + " has no labels");
-        }
-        int correct = 0;
-        for (int start = 0; start < data.count(); start += 1000) {
-            int n = Math.min(1000, data.count() - start);
-            try (PointerScope scope = new PointerScope()) {
-                Tensor pred = apply(data.slice(start, n)).probabilities().argmax(
-                        new org.bytedeco.pytorch.LongOptional(1), false).contiguous();
-                long[] p = new long[n];
-                pred.data_ptr_long().get(p);
-                for (int i = 0; i < n; i++) {
-                    correct += p[i] == (data.labels()[start + i] & 0xff) ? 1 : 0;
-                }
-            }
-        }
-        return (double) correct / data.count();
+        return ImageClassifier.accuracy(data, images -> {
+            Tensor pred = apply(images).probabilities().argmax(new org.bytedeco.pytorch.LongOptional(1), false)
+                    .contiguous();
+            long[] p = new long[Math.toIntExact(pred.numel())];
+            pred.data_ptr_long().get(p);
+            return p;
+        });
     }
 }

@@ -99,8 +99,8 @@ public final class FeatureMetrics {
                             .to(torch.ScalarType.Double);
                     Tensor y = b.index_select(0, rng.randperm(b.size(0)).narrow(0, 0, subsetSize))
                             .to(torch.ScalarType.Double);
-                    double kxx = offDiagonalMean(poly(x, x, d));
-                    double kyy = offDiagonalMean(poly(y, y, d));
+                    double kxx = SampleMetrics.meanOffDiagonal(poly(x, x, d));
+                    double kyy = SampleMetrics.meanOffDiagonal(poly(y, y, d));
                     double kxy = poly(x, y, d).mean().item_double();
                     values[s] = kxx + kyy - 2 * kxy;
                 }
@@ -119,11 +119,6 @@ public final class FeatureMetrics {
 
     private static Tensor poly(Tensor x, Tensor y, double d) {
         return x.matmul(y.t()).div(Tensors.scalar(d)).add(Tensors.scalar(1)).pow(Tensors.scalar(3));
-    }
-
-    private static double offDiagonalMean(Tensor k) {
-        long n = k.size(0);
-        return (k.sum().item_double() - k.diagonal().sum().item_double()) / (n * (n - 1.0));
     }
 
     /** Fractions in [0, 1]. */

@@ -80,7 +80,8 @@ public final class SampleMetrics {
         return k;
     }
 
-    private static double meanOffDiagonal(Tensor k) {
+    /** Mean of a square kernel matrix without its diagonal: the unbiased MMD term (also KID's). */
+    static double meanOffDiagonal(Tensor k) {
         long n = k.size(0);
         double total = k.sum().item_double() - k.diagonal().sum().item_double();
         return total / (n * (n - 1));
