@@ -54,6 +54,8 @@ import org.diffusion4j.train.Trainer;
  *   <li>{@code sample DIR fp32|bf16}: the product's DDIM sampler ({@link #SAMPLE_STEPS} trailing steps, clipped)
  *       from the first batch's noise: its time, and the samples for comparison with PyTorch's loop.</li>
  *   <li>{@code matmul}: the machine's 2048x2048 matmul peak in fp32 and bf16.</li>
+ *   <li>{@code soak DIR TRAIN_STEPS SAMPLE_RUNS}: a long training loop on real MNIST batches, then SAMPLE_RUNS DDIM-50
+ *       loops, with the resident set read every {@link #SOAK_EVERY} steps (it must stay flat).</li>
  * </ul>
  */
 public final class Bench {
@@ -64,6 +66,7 @@ public final class Bench {
     static final double EMA = 0.999;
     static final int FORWARD_REPEATS = 7;
     static final int SAMPLE_STEPS = 10;
+    static final int SOAK_EVERY = 50;
 
     public static void main(String[] args) throws Exception {
         Torch.init();
@@ -74,6 +77,7 @@ public final class Bench {
             case "forward" -> forward(Path.of(args[1]), args[2].equals("bf16"));
             case "sample" -> sample(Path.of(args[1]), args[2].equals("bf16"));
             case "matmul" -> matmul();
+            case "soak" -> soak(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
             default -> throw new IllegalArgumentException("unknown mode " + args[0]);
         };
         out.put("peak_rss_mb", peakRssMb());
@@ -246,6 +250,57 @@ public final class Bench {
         ObjectNode o = JSON.createObjectNode();
         o.put("mode", "sample").put("precision", label(bf16)).put("steps", SAMPLE_STEPS).put("sample_ms", ms);
         return o;
+    }
+
+    static ObjectNode soak(Path dir, int trainSteps, int sampleRuns) throws IOException {
+        UNet2DModel net = load(dir);
+        JsonNode setup = JSON.readTree(dir.resolve("config.json").toFile());
+        int batch = Math.toIntExact(Safetensors.readHeader(dir.resolve("batches.safetensors")).tensors().stream()
+                .filter(t -> t.name().equals("x0")).findFirst().orElseThrow().shape()[1]);
+        Trainer trainer = new Trainer(net, NoiseSchedule.of(ScheduleConfig.ddpmDefault()),
+                Datasets.resolve("mnist", null, SEED), trainConfig(batch, trainSteps, false));
+        ObjectNode o = JSON.createObjectNode();
+        o.put("mode", "soak").put("batch", batch).put("every", SOAK_EVERY);
+        ArrayNode train = o.putArray("train_rss_mb");
+        trainer.train(s -> {
+            if ((s.step() + 1) % SOAK_EVERY == 0) {
+                train.add(rssMb());
+            }
+        });
+        net.eval();
+        NoiseSchedule schedule = NoiseSchedule.of(ScheduleConfig.ddpmDefault());
+        SamplerSpec spec = new SamplerSpec(SamplerSpec.Kind.DDIM, 50, 0, TimestepSpacing.TRAILING,
+                DdpmSampler.Variance.FIXED_SMALL, true);
+        NetworkDenoiser denoiser = new NetworkDenoiser(net, Parameterization.EPS);
+        ArrayNode sample = o.putArray("sample_rss_mb");
+        int[] evaluations = {0};
+        for (int run = 0; run < sampleRuns; run++) {
+            try (PointerScope scope = new PointerScope()) {
+                Tensor xT = Rng.derive(SEED, run).randn(batch, 1, 28, 28);
+                spec.run(denoiser, schedule, xT, NoiseSource.perSample(SEED, run * batch, batch), (i, n, x, x0) -> {
+                    if (++evaluations[0] % SOAK_EVERY == 0) {
+                        sample.add(rssMb());
+                    }
+                });
+            }
+        }
+        o.put("train_steps", trainSteps).put("sample_evaluations", evaluations[0]);
+        o.put("setup", setup.get("model").get("block_out_channels").toString());
+        return o;
+    }
+
+    /** Current resident set (VmRSS), in MiB. */
+    static double rssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return -1;
     }
 
     /** Raw little-endian float32, as numpy's tofile writes it, for Report to compare with PyTorch's output. */

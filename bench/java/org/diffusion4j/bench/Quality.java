@@ -23,7 +23,8 @@ import org.diffusion4j.tensor.Torch;
 /**
  * Sample quality against sampler steps: FID (and KID, precision/recall) of one MNIST checkpoint under DDPM-1000,
  * DDIM-50/20/10, Euler, Heun and DPM-Solver++(2M) at 20 and 10 steps, each on the same N seeds, beside the real-data
- * floor; plus DDIM-50 under bf16 autocast. Usage: Quality CHECKPOINT N. Prints one JSON line.
+ * floor; plus DDIM-50 under bf16 autocast, and DPM-Solver++ with Karras sigmas and in its SDE form. Usage: Quality
+ * CHECKPOINT N [NAME,...] (a subset of the rows). Prints one JSON line.
  */
 public final class Quality {
     private Quality() {}
@@ -51,7 +52,15 @@ public final class Quality {
                 new Run("heun-20", spec(SamplerSpec.Kind.HEUN, 20, TimestepSpacing.TRAILING), false),
                 new Run("heun-10", spec(SamplerSpec.Kind.HEUN, 10, TimestepSpacing.TRAILING), false),
                 new Run("dpm++2m-20", spec(SamplerSpec.Kind.DPMPP_2M, 20, TimestepSpacing.TRAILING), false),
-                new Run("dpm++2m-10", spec(SamplerSpec.Kind.DPMPP_2M, 10, TimestepSpacing.TRAILING), false));
+                new Run("dpm++2m-10", spec(SamplerSpec.Kind.DPMPP_2M, 10, TimestepSpacing.TRAILING), false),
+                new Run("dpm++2m-20 karras", karras(SamplerSpec.Kind.DPMPP_2M, 20), false),
+                new Run("dpm++2m-sde-20", spec(SamplerSpec.Kind.DPMPP_2M_SDE, 20, TimestepSpacing.TRAILING), false),
+                new Run("dpm++2m-sde-10", spec(SamplerSpec.Kind.DPMPP_2M_SDE, 10, TimestepSpacing.TRAILING), false));
+        if (args.length > 2) {
+            // A subset by name, e.g. to add rows to an earlier run of the same checkpoint, n and seeds.
+            List<String> names = List.of(args[2].split(","));
+            runs = runs.stream().filter(r -> names.contains(r.name())).toList();
+        }
         ObjectMapper json = new ObjectMapper();
         ObjectNode out = json.createObjectNode();
         out.put("mode", "quality").put("checkpoint", checkpoint.toString()).put("n", n)
@@ -87,5 +96,11 @@ public final class Quality {
 
     private static SamplerSpec spec(SamplerSpec.Kind kind, int steps, TimestepSpacing spacing) {
         return new SamplerSpec(kind, steps, 0, spacing, DdpmSampler.Variance.FIXED_SMALL, true);
+    }
+
+    /** Karras et al. 2022's sigmas (rho 7), as "DPM++ 2M Karras" in diffusers and the web UIs. */
+    private static SamplerSpec karras(SamplerSpec.Kind kind, int steps) {
+        return new SamplerSpec(kind, steps, 0, TimestepSpacing.TRAILING, DdpmSampler.Variance.FIXED_SMALL, true, true,
+                2.0, 0.0);
     }
 }

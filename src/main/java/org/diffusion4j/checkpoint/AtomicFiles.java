@@ -7,11 +7,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.Stream;
 
 /**
  * Crash-safe writes: the content goes to a temp file beside the target, is fsynced, then renamed over the target, and
  * the directory is fsynced. A reader sees the old file or the new one, never a half-written one.
+ *
+ * <p>Temp files are named {@code .d4j-tmp-PID-RANDOM-TARGETNAME}, so that leftovers of a killed process can be told
+ * from the files a live writer is still producing ({@link #removeStale}), and found by target ({@link #leftovers}).
  */
 public final class AtomicFiles {
     /** Temp files start with this, so leftovers from a crash are recognisable. */
@@ -25,48 +31,155 @@ public final class AtomicFiles {
         void write(FileChannel channel) throws IOException;
     }
 
-    /** Writes {@code target} atomically. On any failure the target is untouched and the temp file removed. */
-    public static void write(Path target, Body body) throws IOException {
+    /**
+     * A complete, fsynced temp file waiting to be renamed over its target. Closing without {@link #commit} deletes
+     * it; after a commit, close does nothing.
+     */
+    public static final class Staged implements AutoCloseable {
+        private final Path temp;
+        private final Path target;
+        private boolean committed;
+
+        private Staged(Path temp, Path target) {
+            this.temp = temp;
+            this.target = target;
+        }
+
+        /** The temp file, complete and on disk. */
+        public Path temp() {
+            return temp;
+        }
+
+        /** Renames the temp file over the target atomically and fsyncs the directory. */
+        public void commit() throws IOException {
+            if (committed) {
+                throw new IllegalStateException(target + ": already committed");
+            }
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException(target + ": the file system cannot rename atomically", e);
+            } catch (IOException e) {
+                throw new IOException(target + ": write failed: " + e.getMessage(), e);
+            }
+            committed = true;
+            fsyncDirectory(target.getParent());
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (!committed) {
+                Files.deleteIfExists(temp);
+            }
+        }
+    }
+
+    /**
+     * Writes {@code body}'s output to a fsynced temp file beside {@code target}, without touching the target. On
+     * failure (a full disk, say) the temp file is removed and the target is untouched.
+     */
+    public static Staged stage(Path target, Body body) throws IOException {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new IOException(target + ": directory " + dir + " does not exist");
         }
-        Path tmp = dir.resolve(TEMP_PREFIX + abs.getFileName() + "-"
-                + Long.toHexString(ThreadLocalRandom.current().nextLong()));
-        boolean done = false;
+        Path tmp = dir.resolve(TEMP_PREFIX + ProcessHandle.current().pid() + "-"
+                + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1) + "-" + abs.getFileName());
+        boolean written = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 body.write(ch);
                 ch.force(true);
             }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException(target + ": the file system cannot rename atomically", e);
-            }
-            done = true;
-            fsyncDirectory(dir);
+            written = true;
+            return new Staged(tmp, abs);
         } catch (IOException e) {
-            if (!done) {
-                Files.deleteIfExists(tmp);
-            }
             throw new IOException(target + ": write failed: " + e.getMessage(), e);
         } finally {
-            if (!done) {
+            if (!written) {
                 Files.deleteIfExists(tmp);
             }
         }
     }
 
+    /** Writes {@code target} atomically. On any failure the target is untouched and the temp file removed. */
+    public static void write(Path target, Body body) throws IOException {
+        try (Staged s = stage(target, body)) {
+            s.commit();
+        }
+    }
+
     /** Writes {@code bytes} to {@code target} atomically. */
     public static void write(Path target, byte[] bytes) throws IOException {
-        write(target, ch -> {
+        write(target, bytes(bytes));
+    }
+
+    /** A body writing {@code bytes}. */
+    public static Body bytes(byte[] bytes) {
+        return ch -> {
             java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
                 ch.write(buf);
             }
-        });
+        };
+    }
+
+    /** Temp files in {@code dir} left by processes that no longer run (none of this process's). */
+    public static List<Path> leftovers(Path dir) throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : files.sorted().toList()) {
+                long pid = ownerPid(f.getFileName().toString());
+                if (pid > 0 && pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).isEmpty()) {
+                    out.add(f);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The file a leftover temp was meant to become, e.g. {@code model.json}; null if {@code temp} is not one. */
+    public static String targetName(Path temp) {
+        String name = temp.getFileName().toString();
+        if (ownerPid(name) < 0) {
+            return null;
+        }
+        String rest = name.substring(TEMP_PREFIX.length());
+        int first = rest.indexOf('-');
+        int second = rest.indexOf('-', first + 1);
+        return second < 0 ? null : rest.substring(second + 1);
+    }
+
+    /** Deletes the {@link #leftovers} of {@code dir}; returns how many. */
+    public static int removeStale(Path dir) throws IOException {
+        int n = 0;
+        for (Path f : leftovers(dir)) {
+            if (Files.deleteIfExists(f)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The writer's pid from a temp name, or -1 when {@code name} is not a temp name. */
+    private static long ownerPid(String name) {
+        if (!name.startsWith(TEMP_PREFIX)) {
+            return -1;
+        }
+        String rest = name.substring(TEMP_PREFIX.length());
+        int dash = rest.indexOf('-');
+        if (dash <= 0) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(rest.substring(0, dash));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     private static void fsyncDirectory(Path dir) {

@@ -79,10 +79,23 @@ public final class Checkpoint {
         return weights.resolveSibling(name.substring(0, name.length() - ".safetensors".length()) + ".json");
     }
 
-    /** Saves tensors then sidecar, each atomically. */
+    /**
+     * Saves the pair so that a crash at any moment leaves a loadable checkpoint under this name, the old one or the
+     * new one: both files are first staged complete and fsynced, then the weights and the sidecar are renamed into
+     * place. A crash between the two renames leaves new weights beside the old sidecar; the staged sidecar, whose
+     * hash matches them, is then found and used by {@link #load} and moved into place by {@link #recover}.
+     *
+     * @throws IllegalArgumentException when a tensor holds NaN or infinity: a non-finite model is never saved
+     */
     public static void save(Path weights, Sidecar sidecar, Map<String, Tensor> tensors) throws IOException {
         requireSafetensorsName(weights);
-        Safetensors.write(weights, tensors, Map.of("format", FORMAT, "format_version", Integer.toString(FORMAT_VERSION)));
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            if (t.is_floating_point() && !org.bytedeco.pytorch.global.torch.isfinite(t).all().item_bool()) {
+                throw new IllegalArgumentException(weights + ": not saved: tensor '" + e.getKey()
+                        + "' holds NaN or infinite values");
+            }
+        }
         ObjectNode json = Json.MAPPER.createObjectNode();
         json.put("format", FORMAT);
         json.put("format_version", FORMAT_VERSION);
@@ -101,11 +114,58 @@ public final class Checkpoint {
             json.set("autoencoder", sidecar.autoencoder());
         }
         json.put("weights_file", weights.getFileName().toString());
-        json.put("weights_sha256", sha256(weights));
-        json.put("created", Instant.now().toString());
-        json.put("library_version", Checkpoint.class.getPackage().getImplementationVersion() == null ? "dev"
-                : Checkpoint.class.getPackage().getImplementationVersion());
-        AtomicFiles.write(sidecarOf(weights), Json.MAPPER.writeValueAsBytes(json));
+        try (AtomicFiles.Staged w = Safetensors.stage(weights, tensors,
+                Map.of("format", FORMAT, "format_version", Integer.toString(FORMAT_VERSION)))) {
+            json.put("weights_sha256", sha256(w.temp()));
+            json.put("created", Instant.now().toString());
+            json.put("library_version", Checkpoint.class.getPackage().getImplementationVersion() == null ? "dev"
+                    : Checkpoint.class.getPackage().getImplementationVersion());
+            AtomicFiles.Staged s = AtomicFiles.stage(sidecarOf(weights),
+                    AtomicFiles.bytes(Json.MAPPER.writeValueAsBytes(json)));
+            try {
+                w.commit();
+            } catch (IOException e) {
+                s.close();
+                throw e;
+            }
+            // From here on the staged sidecar is the only one matching the weights: kept even if this rename fails.
+            s.commit();
+        }
+    }
+
+    /**
+     * Repairs {@code dir} after a crash: a staged sidecar left by a dead process whose hash matches the weights on disk
+     * (a save killed between its two renames) is moved into place, and every other leftover temp file is deleted.
+     *
+     * @return the checkpoints whose sidecar was restored
+     */
+    public static java.util.List<Path> recover(Path dir) throws IOException {
+        java.util.List<Path> restored = new java.util.ArrayList<>();
+        for (Path temp : AtomicFiles.leftovers(dir)) {
+            String target = AtomicFiles.targetName(temp);
+            if (target != null && target.endsWith(".json") && Files.isRegularFile(temp)) {
+                Path weights = dir.resolve(target.substring(0, target.length() - ".json".length()) + ".safetensors");
+                String hash = Files.isRegularFile(weights) ? sha256(weights) : null;
+                if (hash != null && !records(sidecarOf(weights), hash) && records(temp, hash)) {
+                    Files.move(temp, sidecarOf(weights), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    restored.add(weights);
+                    continue;
+                }
+            }
+            Files.deleteIfExists(temp);
+        }
+        return restored;
+    }
+
+    /** Whether {@code side} parses as JSON and records {@code sha256} as its weights' hash. */
+    private static boolean records(Path side, String sha256) {
+        try {
+            JsonNode root = Json.MAPPER.readTree(Files.readAllBytes(side));
+            return root != null && sha256.equals(root.path("weights_sha256").asText(""));
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** Reads and validates only the sidecar, including the tensors file's hash. */
@@ -119,10 +179,40 @@ public final class Checkpoint {
             throw new NoSuchFileException(weights.toString(), null, "checkpoint weights file does not exist");
         }
         Path side = sidecarOf(weights);
+        String actual = sha256(weights);
         if (!Files.isRegularFile(side)) {
+            Path staged = stagedSidecar(weights, actual);
+            if (staged != null) {
+                return parse(weights, staged, actual);
+            }
             throw new NoSuchFileException(side.toString(), null, "checkpoint sidecar is missing (expected beside "
                     + weights.getFileName() + ")");
         }
+        try {
+            return parse(weights, side, actual);
+        } catch (IOException e) {
+            // A save killed between its two renames leaves the new weights' sidecar staged beside them.
+            Path staged = stagedSidecar(weights, actual);
+            if (staged != null) {
+                return parse(weights, staged, actual);
+            }
+            throw e;
+        }
+    }
+
+    /** A staged sidecar of a dead writer that records {@code sha256}, or null. */
+    private static Path stagedSidecar(Path weights, String sha256) throws IOException {
+        Path dir = weights.toAbsolutePath().getParent();
+        String name = sidecarOf(weights).getFileName().toString();
+        for (Path temp : AtomicFiles.leftovers(dir)) {
+            if (name.equals(AtomicFiles.targetName(temp)) && records(temp, sha256)) {
+                return temp;
+            }
+        }
+        return null;
+    }
+
+    private static Verified parse(Path weights, Path side, String actual) throws IOException {
         JsonNode root;
         try {
             root = Json.MAPPER.readTree(Files.readAllBytes(side));
@@ -148,7 +238,6 @@ public final class Checkpoint {
                     + FORMAT_VERSION + ")");
         }
         String expected = text(side, root, "weights_sha256");
-        String actual = sha256(weights);
         if (!expected.equals(actual)) {
             throw new IOException(weights + ": SHA-256 " + actual + " does not match " + expected + " recorded in "
                     + side.getFileName() + " (corrupt, or weights and sidecar from different saves)");

@@ -72,6 +72,14 @@ public final class Safetensors {
 
     /** Writes {@code tensors} (any order; stored sorted by name) and {@code metadata} atomically to {@code file}. */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        try (AtomicFiles.Staged staged = stage(file, tensors, metadata)) {
+            staged.commit();
+        }
+    }
+
+    /** As {@link #write}, but leaves the complete file staged beside {@code file} for the caller to commit. */
+    public static AtomicFiles.Staged stage(Path file, Map<String, Tensor> tensors, Map<String, String> metadata)
+            throws IOException {
         Map<String, Tensor> sorted = new TreeMap<>(tensors);
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
@@ -102,7 +110,7 @@ public final class Safetensors {
         int padded = (json.length + 7) / 8 * 8;
         byte[] headerBytes = Arrays.copyOf(json, padded);
         Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
-        AtomicFiles.write(file, ch -> {
+        return AtomicFiles.stage(file, ch -> {
             ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).flip();
             writeFully(ch, prefix);
             writeFully(ch, ByteBuffer.wrap(headerBytes));

@@ -38,8 +38,8 @@ final class Runs {
     private Runs() {}
 
     /**
-     * Trains, writes the checkpoint(s) and the loss CSV (rewritten beside every checkpoint, so the log always matches
-     * the newest one), prints a summary to {@code out}.
+     * Trains, writes the checkpoint(s) and the loss CSV (rewritten just before every checkpoint, so the log always
+     * covers the newest one), prints a summary to {@code out}.
      *
      * @param resume a checkpoint to continue exactly, or null
      */
@@ -49,6 +49,9 @@ final class Runs {
         Path sidecar = Checkpoint.sidecarOf(checkpoint);
         Path lossCsv = lossLog(checkpoint);
         boolean continuing = resume != null;
+        if (continuing) {
+            Checkpoint.requireSafetensorsName(resume);
+        }
         if (continuing && !Files.isRegularFile(resume)) {
             throw new IllegalArgumentException("--resume " + resume + ": no such checkpoint (refusing to start fresh)");
         }

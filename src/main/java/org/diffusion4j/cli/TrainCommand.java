@@ -27,13 +27,18 @@ final class TrainCommand implements Callable<Integer> {
             description = "Intermediate checkpoints to keep (default: ${DEFAULT-VALUE}).")
     int keepLast;
 
+    @Option(names = "--max-skipped-steps", defaultValue = "5", description = "A step whose loss or gradient is NaN or "
+            + "infinite is skipped (nothing is updated); this many in a row stop the run, keeping the last good "
+            + "checkpoint (default: ${DEFAULT-VALUE}).")
+    int maxSkipped;
+
     @Option(names = "--resume", description = "Continue exactly from this checkpoint (same configs; --steps may grow).")
     Path resume;
 
     @Override
     public Integer call() throws Exception {
-        TrainingRun.CheckpointPolicy policy = TrainOptions.named("--checkpoint-every/--keep-last",
-                () -> new TrainingRun.CheckpointPolicy(every, keepLast));
+        TrainingRun.CheckpointPolicy policy = TrainOptions.named("--checkpoint-every/--keep-last/--max-skipped-steps",
+                () -> new TrainingRun.CheckpointPolicy(every, keepLast, maxSkipped));
         Runs.train(options.toSpec(), options.images.dataDir, out, policy, resume, overwrite, System.out);
         return 0;
     }

@@ -88,6 +88,9 @@ public record IdxFile(int[] dims, byte[] data, String sha256) {
             return new IdxFile(dims, payload, HexFormat.of().formatHex(md.digest()));
         } catch (java.util.zip.ZipException e) {
             throw new IOException(file + ": corrupt gzip data: " + e.getMessage(), e);
+        } catch (EOFException e) {
+            // GZIPInputStream's own EOFs (inside its header or trailer) name nothing.
+            throw new IOException(file + ": truncated gzip data", e);
         }
     }
 

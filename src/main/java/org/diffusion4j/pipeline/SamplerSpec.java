@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.model.ClippedDenoiser;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.sampler.DdimSampler;
@@ -32,7 +33,8 @@ import org.diffusion4j.schedule.TimestepSpacing;
  * @param eta      DDIM's stochasticity (DDIM only)
  * @param spacing  how the steps are spread over the training timesteps (ignored with {@code karras})
  * @param variance DDPM's reverse variance (DDPM only)
- * @param clip     clamp predicted x0 to [-1, 1] (DDPM and DDIM; for data in that range, e.g. images)
+ * @param clip     clamp predicted x0 to [-1, 1], for data in that range such as images. DDPM and DDIM clip as diffusers'
+ *                 clip_sample does; the other samplers get a {@link ClippedDenoiser}, which also re-derives eps
  * @param karras   Karras et al. 2022 sigmas (rho 7) between the schedule's extremes, for the sigma-based samplers
  * @param gam      the gradient-estimation sampler's gam (2 = its accelerated deterministic default)
  * @param mu       the gradient-estimation sampler's mu in [0, 1)
@@ -178,6 +180,9 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
         if (flow && (kind == Kind.DDPM || kind == Kind.DDIM || kind == Kind.PNDM)) {
             throw new IllegalArgumentException(kind.id() + " walks a DDPM schedule; flow-matching models sample with "
                     + "euler, euler-a, heun, dpm++2m, dpm++2m-sde");
+        }
+        if (clip && kind != Kind.DDPM && kind != Kind.DDIM) {
+            model = new ClippedDenoiser(model, 1.0);
         }
         return switch (kind) {
             case DDPM -> DdpmSampler.sample(model, xT, stepsFor(schedule), noise,

@@ -32,20 +32,29 @@ public final class TrainingRun {
      * @param dataDir where image datasets are (null: the shared folder, then the cache)
      */
     public static Trainer trainer(RunSpec spec, Path dataDir) throws IOException {
+        return trainer(spec, dataDir, Trainer.DEFAULT_MAX_SKIPPED);
+    }
+
+    /** As above, stopping after {@code maxSkipped} consecutive non-finite steps. */
+    public static Trainer trainer(RunSpec spec, Path dataDir, int maxSkipped) throws IOException {
         Network net = spec.model().build(Rng.of(spec.train().seed()));
         return new Trainer(net, NoiseSchedule.of(spec.schedule()), Datasets.resolve(spec.data(), dataDir,
-                spec.train().seed()), spec.train());
+                spec.train().seed()), spec.train(), maxSkipped);
     }
 
     /**
-     * When to write intermediate checkpoints.
+     * When to write intermediate checkpoints, and when to give up on a diverging run.
      *
-     * @param every    save every this many steps (0: only at the end)
-     * @param keepLast keep this many intermediate checkpoints; older ones are deleted only after a newer one is
-     *                 safely on disk
+     * @param every      save every this many steps (0: only at the end)
+     * @param keepLast   keep this many intermediate checkpoints; older ones are deleted only after a newer one is
+     *                   safely on disk
+     * @param maxSkipped stop after this many consecutive steps with a non-finite loss or gradient (each is skipped)
      */
-    public record CheckpointPolicy(long every, int keepLast) {
+    public record CheckpointPolicy(long every, int keepLast, int maxSkipped) {
         public CheckpointPolicy {
+            if (maxSkipped < 1) {
+                throw new IllegalArgumentException("max skipped steps must be >= 1, got " + maxSkipped);
+            }
             if (every < 0) {
                 throw new IllegalArgumentException("checkpoint interval must be >= 0 (0 = only at the end), got " + every);
             }
@@ -54,16 +63,24 @@ public final class TrainingRun {
             }
         }
 
+        /** With the default tolerance of {@link Trainer#DEFAULT_MAX_SKIPPED} non-finite steps in a row. */
+        public CheckpointPolicy(long every, int keepLast) {
+            this(every, keepLast, Trainer.DEFAULT_MAX_SKIPPED);
+        }
+
         /** Only the final checkpoint. */
         public static CheckpointPolicy atEnd() {
             return new CheckpointPolicy(0, 1);
         }
     }
 
-    /** Sees every checkpoint right after it is safely written. */
+    /**
+     * Called just before each checkpoint is written, so that files which must cover its steps (the loss log) are on
+     * disk whenever the checkpoint is: a crash between the two leaves extra log rows, which a resume drops.
+     */
     @FunctionalInterface
     public interface SaveListener {
-        void saved(Path checkpoint, long step) throws IOException;
+        void beforeSave(Path checkpoint, long step) throws IOException;
     }
 
     /** Trains to completion and saves to {@code checkpoint} (a .safetensors path). Returns the trainer. */
@@ -83,23 +100,34 @@ public final class TrainingRun {
         Checkpoint.requireSafetensorsName(checkpoint);
         // Read once up front: a latents file removed during training must not fail the saves.
         com.fasterxml.jackson.databind.JsonNode autoencoder = autoencoderReference(spec, checkpoint);
-        Trainer trainer = trainer(spec, dataDir);
+        // Finish or discard what a killed earlier run left half-saved here.
+        Checkpoint.recover(checkpoint.toAbsolutePath().getParent());
+        Trainer trainer = trainer(spec, dataDir, policy.maxSkipped());
         if (resume != null) {
             restore(trainer, spec, resume);
         }
+        Path lastSaved = resume;
         long total = spec.train().steps();
-        while (trainer.step() < total) {
-            long end = policy.every() == 0 ? total : Math.min(total, (trainer.step() / policy.every() + 1) * policy.every());
-            trainer.trainUntil(end, listener);
-            if (end < total) {
-                Path periodic = periodicName(checkpoint, end);
-                save(trainer, spec, periodic, autoencoder);
-                onSave.saved(periodic, end);
-                prune(checkpoint, policy.keepLast());
+        try {
+            while (trainer.step() < total) {
+                long end = policy.every() == 0 ? total
+                        : Math.min(total, (trainer.step() / policy.every() + 1) * policy.every());
+                trainer.trainUntil(end, listener);
+                // Mid-streak of skipped steps the model is suspect: keep the checkpoint from before the streak.
+                if (end < total && trainer.skippedInARow() == 0) {
+                    Path periodic = periodicName(checkpoint, end);
+                    onSave.beforeSave(periodic, end);
+                    save(trainer, spec, periodic, autoencoder);
+                    lastSaved = periodic;
+                    prune(checkpoint, policy.keepLast());
+                }
             }
+        } catch (Trainer.DivergedException e) {
+            throw new Trainer.DivergedException(e.getMessage() + ". Nothing was saved after the divergence; the last "
+                    + "good checkpoint is " + (lastSaved == null ? "none (use --checkpoint-every)" : lastSaved));
         }
+        onSave.beforeSave(checkpoint, trainer.step());
         save(trainer, spec, checkpoint, autoencoder);
-        onSave.saved(checkpoint, trainer.step());
         return trainer;
     }
 
@@ -122,8 +150,9 @@ public final class TrainingRun {
             periodic = files.filter(f -> p.matcher(f.getFileName().toString()).matches()).sorted().toList();
         }
         for (int i = 0; i < periodic.size() - keep; i++) {
-            java.nio.file.Files.deleteIfExists(Checkpoint.sidecarOf(periodic.get(i)));
+            // Weights first: a crash in between leaves a stray sidecar, never weights that look loadable but are not.
             java.nio.file.Files.deleteIfExists(periodic.get(i));
+            java.nio.file.Files.deleteIfExists(Checkpoint.sidecarOf(periodic.get(i)));
         }
     }
 

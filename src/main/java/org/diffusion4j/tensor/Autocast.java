@@ -29,6 +29,38 @@ public final class Autocast implements AutoCloseable {
         return new Autocast(enable);
     }
 
+    /**
+     * Whether this CPU computes bfloat16 natively (x86 AVX512-BF16 or AMX, ARM BF16), read from Linux's
+     * /proc/cpuinfo. Without such units bf16 is emulated and slower than float32, so "auto" precision picks it only
+     * when this is true; elsewhere (no /proc/cpuinfo) it answers false.
+     */
+    public static boolean nativeBf16() {
+        return hasBf16Flag(readCpuInfo());
+    }
+
+    static boolean hasBf16Flag(String cpuinfo) {
+        for (String line : cpuinfo.split("\n")) {
+            String key = line.split(":", 2)[0].trim();
+            if (!(key.equals("flags") || key.equals("Features")) || !line.contains(":")) {
+                continue;
+            }
+            for (String flag : line.split(":", 2)[1].trim().split("\\s+")) {
+                if (flag.equals("avx512_bf16") || flag.equals("amx_bf16") || flag.equals("bf16")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static String readCpuInfo() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+        } catch (java.io.IOException | SecurityException e) {
+            return "";
+        }
+    }
+
     @Override
     public void close() {
         if (!active) {

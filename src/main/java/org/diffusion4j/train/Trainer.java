@@ -24,8 +24,25 @@ import org.diffusion4j.tensor.Tensors;
  * config, and resuming at step k continues exactly as an uninterrupted run would.
  */
 public final class Trainer {
-    /** Per-step report. */
-    public record StepStats(long step, double loss, double learningRate, double gradNorm) {}
+    /**
+     * Per-step report.
+     *
+     * @param skipped the loss or gradient was NaN or infinite, so the step changed nothing (weights, optimizer, EMA)
+     */
+    public record StepStats(long step, double loss, double learningRate, double gradNorm, boolean skipped) {}
+
+    /** Consecutive non-finite steps after which a run stops (by default; see {@link #Trainer(Network, NoiseSchedule,
+     * DataSource, TrainConfig, int)}). */
+    public static final int DEFAULT_MAX_SKIPPED = 5;
+
+    /** Thrown when too many consecutive steps had a non-finite loss or gradient; the weights are those before them. */
+    public static final class DivergedException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        public DivergedException(String message) {
+            super(message);
+        }
+    }
 
     /** Sees every completed step. */
     @FunctionalInterface
@@ -41,9 +58,23 @@ public final class Trainer {
     private final TensorVector paramVector;
     private final AdamW optimizer;
     private final Ema ema;
+    private final int maxSkipped;
     private long step;
+    private int skippedInARow;
 
     public Trainer(Network network, NoiseSchedule schedule, DataSource data, TrainConfig config) {
+        this(network, schedule, data, config, DEFAULT_MAX_SKIPPED);
+    }
+
+    /**
+     * @param maxSkipped stop with a {@link DivergedException} after this many consecutive steps whose loss or
+     *                   gradient norm was not finite (each such step is skipped: nothing is updated)
+     */
+    public Trainer(Network network, NoiseSchedule schedule, DataSource data, TrainConfig config, int maxSkipped) {
+        if (maxSkipped < 1) {
+            throw new IllegalArgumentException("max skipped steps must be >= 1, got " + maxSkipped);
+        }
+        this.maxSkipped = maxSkipped;
         this.network = network;
         this.forward = new ForwardProcess(schedule);
         this.data = data;
@@ -133,15 +164,25 @@ public final class Trainer {
             double lr = config.learningRateAt(step);
             double lossValue = loss.item_double();
             if (!Double.isFinite(lossValue) || !Double.isFinite(gradNorm)) {
-                throw new IllegalStateException("non-finite loss " + lossValue + " or gradient norm " + gradNorm
-                        + " at step " + step + "; lower the learning rate");
+                // Skip: no optimizer or EMA update, so the weights stay those of the last good step.
+                network.module().zero_grad(true);
+                step++;
+                if (++skippedInARow >= maxSkipped) {
+                    throw new DivergedException(String.format(java.util.Locale.ROOT, "training diverged: the loss or "
+                            + "gradient norm was not finite at %d steps in a row (steps %d to %d, last loss %s, "
+                            + "gradient norm %s); the weights are those before them. Lower the learning rate "
+                            + "(was %.3g) or check the data", skippedInARow, step - skippedInARow, step - 1,
+                            lossValue, gradNorm, lr));
+                }
+                return new StepStats(step - 1, lossValue, lr, gradNorm, true);
             }
+            skippedInARow = 0;
             optimizer.step(lr);
             if (ema != null) {
                 ema.update();
             }
             step++;
-            return new StepStats(step - 1, lossValue, lr, gradNorm);
+            return new StepStats(step - 1, lossValue, lr, gradNorm, false);
         }
     }
 
@@ -158,6 +199,11 @@ public final class Trainer {
             case V -> clipped.div(snr.add(Tensors.scalar(1)));
             case FLOW -> throw new IllegalStateException("unreachable: rejected by TrainConfig");
         };
+    }
+
+    /** Steps skipped in a row up to now for a non-finite loss or gradient (0 after a good step). */
+    public int skippedInARow() {
+        return skippedInARow;
     }
 
     /** Steps taken so far. */

@@ -107,4 +107,134 @@ class CheckpointTest {
         assertThatThrownBy(() -> Checkpoint.load(dir.resolve("model.bin.txt")))
                 .hasMessageContaining("must end in .safetensors");
     }
+
+    /**
+     * Child process for the crash test: saves {@code DIR/ck.safetensors} over and over, step i holding 16 MB of the
+     * value i in both tensors, so that a pair from two different saves would be caught.
+     */
+    public static final class SaveLoop {
+        public static void main(String[] args) throws IOException {
+            Torch.init();
+            Path ck = Path.of(args[0]).resolve("ck.safetensors");
+            for (int i = 1; ; i++) {
+                try (PointerScope scope = new PointerScope()) {
+                    ObjectNode cfg = Json.MAPPER.createObjectNode().put("width", 3);
+                    Checkpoint.save(ck, new Checkpoint.Sidecar("mlp", cfg, cfg, cfg, "swiss-roll", i, 7, i, i),
+                            Map.of("a", torch.full(new long[] {2_000_000}, Tensors.scalar(i)),
+                                    "b", torch.full(new long[] {2_000_000}, Tensors.scalar(-i))));
+                }
+            }
+        }
+    }
+
+    /** The loaded pair is self-consistent: its tensors hold the step its sidecar records. */
+    private static long loadConsistent(Path ck) throws IOException {
+        try (PointerScope scope = new PointerScope()) {
+            Checkpoint.Loaded l = Checkpoint.load(ck);
+            long step = l.sidecar().step();
+            assertThat(l.tensors().get("a").min().item_double()).isEqualTo(step);
+            assertThat(l.tensors().get("a").max().item_double()).isEqualTo(step);
+            assertThat(l.tensors().get("b").max().item_double()).isEqualTo(-step);
+            return step;
+        }
+    }
+
+    @Test
+    void killMinusNineDuringSavesAlwaysLeavesALoadableCheckpoint() throws Exception {
+        Torch.init();
+        java.util.Random random = new java.util.Random(42);
+        int roundsWithLeftovers = 0;
+        for (int round = 0; round < 6; round++) {
+            Path d = Files.createDirectories(dir.resolve("round" + round));
+            Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(
+                    SaveLoop.class.getName(), d.toString()), dir, "saver" + round);
+            Path side = d.resolve("ck.json");
+            org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p, () -> Files.exists(side), 60, dir, "saver" + round);
+            Thread.sleep(random.nextInt(600));
+            org.diffusion4j.testing.ChildJvm.kill9(p);
+            java.util.List<Path> leftovers = AtomicFiles.leftovers(d);
+            if (!leftovers.isEmpty()) {
+                roundsWithLeftovers++;
+            }
+            long step = loadConsistent(d.resolve("ck.safetensors"));
+            assertThat(step).isPositive();
+            Checkpoint.recover(d);
+            try (java.util.stream.Stream<Path> files = Files.list(d)) {
+                assertThat(files.map(f -> f.getFileName().toString()))
+                        .as("round %d after recovery", round).containsExactlyInAnyOrder("ck.safetensors", "ck.json");
+            }
+            assertThat(loadConsistent(d.resolve("ck.safetensors"))).isEqualTo(step);
+        }
+        // Saving is nearly all the child does, so most kills land inside a save: the test did exercise that.
+        assertThat(roundsWithLeftovers).as("rounds whose kill left temp files").isPositive();
+    }
+
+    /** A pid that no process has any more. */
+    private static long deadPid() throws Exception {
+        Process p = new ProcessBuilder("true").start();
+        p.waitFor();
+        return p.pid();
+    }
+
+    @Test
+    void aSaveKilledBetweenItsTwoRenamesIsRolledForward() throws Exception {
+        Path f = saved();
+        // Replay a save of step 13 up to the moment between the weights' rename and the sidecar's.
+        Checkpoint.Sidecar next = new Checkpoint.Sidecar("mlp", Json.MAPPER.createObjectNode().put("width", 3),
+                Json.MAPPER.createObjectNode(), Json.MAPPER.createObjectNode(), "swiss-roll", 13, 7, 13, 13);
+        Path other = Files.createDirectories(dir.resolve("other")).resolve("model.safetensors");
+        try (PointerScope scope = new PointerScope()) {
+            Checkpoint.save(other, next, Map.of("model.w", torch.full(new long[] {3}, Tensors.scalar(2))));
+        }
+        Files.copy(other, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path staged = dir.resolve(AtomicFiles.TEMP_PREFIX + deadPid() + "-5eed-model.json");
+        Files.copy(Checkpoint.sidecarOf(other), staged);
+        Files.writeString(dir.resolve(AtomicFiles.TEMP_PREFIX + deadPid() + "-beef-model.safetensors"), "partial");
+
+        try (PointerScope scope = new PointerScope()) {
+            Checkpoint.Loaded l = Checkpoint.load(f);
+            assertThat(l.sidecar().step()).isEqualTo(13);
+            assertThat(Tensors.toFloats(l.tensors().get("model.w"))).containsExactly(2f, 2f, 2f);
+        }
+        assertThat(Checkpoint.recover(dir)).containsExactly(f);
+        assertThat(staged).doesNotExist();
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("model.safetensors",
+                    "model.json", "other");
+        }
+        assertThat(Checkpoint.readSidecar(f).step()).isEqualTo(13);
+        // Without a staged sidecar the mismatch is an error, as before.
+        saved();
+        Files.copy(other, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertThatThrownBy(() -> Checkpoint.load(f)).hasMessageContaining("does not match");
+    }
+
+    @Test
+    void aLiveWritersTempFilesAreNotTouched() throws Exception {
+        Path mine = dir.resolve(AtomicFiles.TEMP_PREFIX + ProcessHandle.current().pid() + "-1-model.json");
+        Files.writeString(mine, "{}");
+        Path dead = dir.resolve(AtomicFiles.TEMP_PREFIX + deadPid() + "-2-model.json");
+        Files.writeString(dead, "{}");
+        Path unrelated = dir.resolve(".d4j-tmp-notapid");
+        Files.writeString(unrelated, "x");
+        assertThat(AtomicFiles.leftovers(dir)).containsExactly(dead);
+        assertThat(AtomicFiles.targetName(dead)).isEqualTo("model.json");
+        assertThat(AtomicFiles.removeStale(dir)).isEqualTo(1);
+        assertThat(mine).exists();
+        assertThat(unrelated).exists();
+    }
+
+    @Test
+    void aNonFiniteModelIsNeverSaved() throws IOException {
+        Path f = saved();
+        byte[] before = Files.readAllBytes(f);
+        try (PointerScope scope = new PointerScope()) {
+            assertThatThrownBy(() -> Checkpoint.save(f, sidecar(), Map.of("model.w",
+                    Tensors.fromFloats(new float[] {1, Float.NaN, 2}, 3))))
+                    .hasMessageContaining("model.safetensors: not saved: tensor 'model.w' holds NaN or infinite");
+            assertThatThrownBy(() -> Checkpoint.save(f, sidecar(), Map.of("model.w",
+                    Tensors.fromFloats(new float[] {Float.POSITIVE_INFINITY}, 1)))).hasMessageContaining("not saved");
+        }
+        assertThat(Files.readAllBytes(f)).isEqualTo(before);
+    }
 }

@@ -169,4 +169,47 @@ class SafetensorsTest {
             }
         }
     }
+
+    /** Jazzer target: any input either validates or fails with a {@link SafetensorsException} naming the file. */
+    public static final class Fuzz {
+        public static void fuzzerTestOneInput(byte[] data) {
+            Path f = org.diffusion4j.testing.Fuzzing.asFile(data, ".safetensors");
+            try {
+                Safetensors.Header h = Safetensors.readHeader(f);
+                // Whatever validates must be internally consistent.
+                long end = 0;
+                for (Safetensors.TensorInfo t : h.tensors()) {
+                    if (t.begin() != end || t.end() - t.begin() != t.numel() * t.dtype().size()) {
+                        throw new AssertionError("accepted inconsistent entry " + t);
+                    }
+                    end = t.end();
+                }
+                if (8 + h.headerLength() + end != data.length) {
+                    throw new AssertionError("accepted a file whose tensors do not fill it exactly");
+                }
+            } catch (SafetensorsException e) {
+                org.diffusion4j.testing.Fuzzing.requireNamesFile(e, f);
+            } catch (IOException e) {
+                throw new AssertionError("an untyped error escaped: " + e, e);
+            }
+        }
+    }
+
+    @Test
+    void fuzzingFindsNothingButTypedFormatErrors() throws Exception {
+        Torch.init();
+        Path seed = dir.resolve("seed.safetensors");
+        try (PointerScope scope = new PointerScope()) {
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            t.put("w", Tensors.fromFloats(new float[] {1, 2, 3, 4, 5, 6}, 2, 3));
+            t.put("step", Tensors.fromLongs(new long[] {7}, 1));
+            t.put("h", torch.zeros(new long[] {2}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Half)));
+            Safetensors.write(seed, t, Map.of("format", "pt"));
+        }
+        Path work = Files.createDirectories(dir.resolve("fuzz"));
+        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, Map.of(
+                "valid", Files.readAllBytes(seed),
+                "empty", ByteBuffer.allocate(10).order(ByteOrder.LITTLE_ENDIAN).putLong(2).put((byte) '{')
+                        .put((byte) '}').array()));
+    }
 }

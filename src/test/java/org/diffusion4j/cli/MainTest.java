@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
+import org.diffusion4j.checkpoint.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -120,6 +121,17 @@ class MainTest {
         assertThat(data.err()).contains("--data: unknown dataset 'cifar'");
         Run pred = run("train", "--prediction", "score", "--out", out.toString());
         assertThat(pred.err()).contains("--prediction: unknown prediction type 'score'");
+        Run depth = run("train", "--data", "folder:" + dir.resolve("imgs"), "--image-size", "10", "--channels",
+                "8,16,16", "--out", out.toString());
+        assertThat(depth.err()).contains("--channels: sample_size 10 must be a positive multiple of 4 to pass 2 "
+                + "downsamplings");
+        Run every = run("train", "--checkpoint-every", "-1", "--out", out.toString());
+        assertThat(every.err()).contains("--checkpoint-every/--keep-last/--max-skipped-steps: checkpoint interval");
+        Run skipped = run("train", "--max-skipped-steps", "0", "--out", out.toString());
+        assertThat(skipped.err()).contains("max skipped steps must be >= 1");
+        Run pickle = run("train", "--steps", "2", "--resume", dir.resolve("old.pt").toString(), "--out",
+                out.toString());
+        assertThat(pickle.err()).contains("old.pt", "pickle");
         Run eta = run("sample", "--checkpoint", demo.resolve("model.safetensors").toString(), "--eta", "2",
                 "--out", dir.resolve("e.png").toString());
         assertThat(eta.err()).contains("eta must be in [0, 1]");
@@ -254,6 +266,25 @@ class MainTest {
                 demo.resolve("model.safetensors").toString(), "--out", out.toString());
         assertThat(mismatch.code()).isEqualTo(1);
         assertThat(mismatch.err()).contains("model.safetensors: cannot resume: train config (other than steps) differs");
+        assertThat(out).doesNotExist();
+        Run model = run("train", "--steps", "3001", "--hidden", "64", "--resume",
+                demo.resolve("model.safetensors").toString(), "--out", out.toString());
+        assertThat(model.err()).contains("model.safetensors: cannot resume: model config differs");
+        // A corrupt copy: one flipped byte in the weights is caught by the sidecar's SHA-256.
+        Path corrupt = Files.createDirectories(dir.resolve("c")).resolve("model.safetensors");
+        byte[] bytes = Files.readAllBytes(demo.resolve("model.safetensors"));
+        bytes[bytes.length - 5] ^= 1;
+        Files.write(corrupt, bytes);
+        Files.copy(demo.resolve("model.json"), Checkpoint.sidecarOf(corrupt));
+        Run bad = run("train", "--steps", "3001", "--resume", corrupt.toString(), "--out", out.toString());
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains(corrupt + ": SHA-256", "does not match");
+        // Weights without their sidecar: the sidecar is named as missing.
+        Path alone = Files.createDirectories(dir.resolve("t")).resolve("model.safetensors");
+        Files.copy(demo.resolve("model.safetensors"), alone);
+        Run orphan = run("train", "--steps", "3001", "--resume", alone.toString(), "--out", out.toString());
+        assertThat(orphan.code()).isEqualTo(1);
+        assertThat(orphan.err()).contains(Checkpoint.sidecarOf(alone).toString(), "sidecar is missing");
         assertThat(out).doesNotExist();
     }
 

@@ -19,6 +19,9 @@ class QuickstartCommandTest {
         MainTest.Run r = MainTest.run("quickstart", "mnist", "--max-steps", "3", "--out-dir", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("(293041 parameters) for 3 steps", "sampled 64 images with ddim-50");
+        // auto precision: bf16 autocast exactly when this CPU has bf16 units.
+        assertThat(r.out()).contains(org.diffusion4j.tensor.Autocast.nativeBf16() ? "; bf16 autocast;" : "; fp32;");
+        assertThat(out.resolve("mnist.json")).content().contains("\"min_snr_gamma\" : 5.0");
         assertThat(ImageIO.read(out.resolve("digits.png").toFile()).getWidth()).isEqualTo(8 * (28 * 2 + 2) + 2);
         // A second run into the same folder refuses to overwrite the checkpoint.
         MainTest.Run again = MainTest.run("quickstart", "mnist", "--max-steps", "1", "--out-dir", out.toString());
@@ -29,11 +32,13 @@ class QuickstartCommandTest {
     @Test
     void trainsOnFashionMnistToo() {
         Path out = dir.resolve("fashion");
-        MainTest.Run r = MainTest.run("quickstart", "fashion-mnist", "--max-steps", "2", "--out-dir", out.toString(),
+        MainTest.Run r = MainTest.run("quickstart", "fashion-mnist", "--max-steps", "2", "--precision", "FP32",
+                "--out-dir", out.toString(),
                 "--data-dir", Shared.fashionMnist().toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(out.resolve("clothes.png")).isRegularFile();
-        assertThat(out.resolve("fashion-mnist.json")).content().contains("\"data\" : \"fashion-mnist\"");
+        assertThat(out.resolve("fashion-mnist.json")).content().contains("\"data\" : \"fashion-mnist\"",
+                "\"bf16\" : false");
     }
 
     @Test
@@ -43,5 +48,8 @@ class QuickstartCommandTest {
         assertThat(cifar.err()).contains("DATASET: unknown image dataset 'cifar'");
         MainTest.Run budget = MainTest.run("quickstart", "mnist", "--minutes", "0");
         assertThat(budget.err()).contains("--minutes must be > 0");
+        MainTest.Run precision = MainTest.run("quickstart", "mnist", "--precision", "fp8");
+        assertThat(precision.code()).isEqualTo(2);
+        assertThat(precision.err()).contains("--precision", "expected auto, fp32 or bf16, got 'fp8'");
     }
 }

@@ -105,4 +105,140 @@ class TrainCommandTest {
                 "--steps", "1", "--out", dir.resolve("d.safetensors").toString());
         assertThat(dropout.err()).contains("label dropout must be in [0, 1)");
     }
+
+    private static final String MAIN = Main.class.getName();
+
+    /** Periodic checkpoints of {@code d/m.safetensors}, oldest first. */
+    private static List<Path> periodic(Path d) throws IOException {
+        try (java.util.stream.Stream<Path> files = Files.list(d)) {
+            return files.filter(f -> f.getFileName().toString().matches("m-step\\d{9}\\.safetensors")).sorted().toList();
+        }
+    }
+
+    @Test
+    void killMinusNineWhileSavingWithKeepLastOneStillLeavesACheckpointToResume() throws Exception {
+        java.util.Random random = new java.util.Random(7);
+        for (int round = 0; round < 4; round++) {
+            Path d = Files.createDirectories(dir.resolve("k" + round));
+            String out = d.resolve("m.safetensors").toString();
+            Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN, "train",
+                    "--data", "two-moons", "--steps", "1000000", "--checkpoint-every", "3", "--keep-last", "1",
+                    "--out", out), dir, "train" + round);
+            org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p, () -> {
+                try (java.util.stream.Stream<Path> files = Files.list(d)) {
+                    return files.anyMatch(f -> f.getFileName().toString().matches("m-step\\d{9}\\.json"));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, 120, dir, "train" + round);
+            Thread.sleep(random.nextInt(800));
+            org.diffusion4j.testing.ChildJvm.kill9(p);
+            org.diffusion4j.checkpoint.Checkpoint.recover(d);
+            List<Path> left = periodic(d);
+            assertThat(left).as("round %d: periodic checkpoints after the kill", round).isNotEmpty()
+                    .hasSizeLessThanOrEqualTo(2);
+            Path newest = left.get(left.size() - 1);
+            long step = org.diffusion4j.checkpoint.Checkpoint.readSidecar(newest).step();
+            assertThat(step).isPositive();
+            MainTest.Run resumed = MainTest.run("train", "--data", "two-moons", "--steps", String.valueOf(step + 3),
+                    "--resume", newest.toString(), "--out", d.resolve("resumed.safetensors").toString());
+            assertThat(resumed.code()).as(resumed.err()).isZero();
+            assertThat(resumed.out()).contains("(resumed from " + newest.getFileName() + ")");
+        }
+    }
+
+    @Test
+    void killAndResumeGivesBitIdenticalWeightsEmaOptimizerAndLossLog() throws Exception {
+        String[] run = {"train", "--data", "two-moons", "--hidden", "256", "--batch-size", "256",
+            "--steps", "300", "--checkpoint-every", "150"};
+        Path ref = dir.resolve("ref/m.safetensors");
+        MainTest.Run whole = MainTest.run(concat(run, "--out", ref.toString()));
+        assertThat(whole.code()).as(whole.err()).isZero();
+
+        Path crash = Files.createDirectories(dir.resolve("crash"));
+        Path half = crash.resolve("m-step000000150.safetensors");
+        Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN,
+                concat(run, "--out", crash.resolve("m.safetensors").toString())), dir, "killed");
+        org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p,
+                () -> Files.exists(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(half)), 120, dir, "killed");
+        org.diffusion4j.testing.ChildJvm.kill9(p);
+        assertThat(crash.resolve("m.safetensors")).as("killed before the end").doesNotExist();
+
+        MainTest.Run resumed = MainTest.run(concat(run, "--resume", half.toString(), "--out",
+                crash.resolve("m.safetensors").toString()));
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            var a = org.diffusion4j.checkpoint.Safetensors.read(ref).tensors();
+            var b = org.diffusion4j.checkpoint.Safetensors.read(crash.resolve("m.safetensors")).tensors();
+            assertThat(b.keySet()).containsExactlyElementsOf(a.keySet());
+            assertThat(a.keySet()).anyMatch(k -> k.startsWith("ema.")).anyMatch(k -> k.startsWith("optim.exp_avg_sq."));
+            for (String k : a.keySet()) {
+                assertThat(org.bytedeco.pytorch.global.torch.equal(a.get(k), b.get(k))).as(k + " bit-identical").isTrue();
+            }
+        }
+        var sa = org.diffusion4j.checkpoint.Checkpoint.readSidecar(ref);
+        var sb = org.diffusion4j.checkpoint.Checkpoint.readSidecar(crash.resolve("m.safetensors"));
+        assertThat(List.of(sb.step(), sb.optimizerSteps(), sb.emaUpdates()))
+                .containsExactly(sa.step(), sa.optimizerSteps(), sa.emaUpdates());
+        List<String> log = Files.readAllLines(crash.resolve("m.loss.csv"));
+        assertThat(log).hasSize(301).containsExactlyElementsOf(Files.readAllLines(dir.resolve("ref/m.loss.csv")));
+    }
+
+    @Test
+    void aFullDiskDuringASaveFailsClearlyAndKeepsThePreviousCheckpoints() throws Exception {
+        boolean namespaces;
+        try {
+            namespaces = new ProcessBuilder("unshare", "-rm", "true").start().waitFor() == 0;
+        } catch (IOException e) {
+            namespaces = false;
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(namespaces,
+                "needs unshare -rm (user and mount namespaces) to mount a small tmpfs");
+        // Size the tmpfs for two checkpoints and a half: the third save runs out of space.
+        Path probe = dir.resolve("probe/m.safetensors");
+        assertThat(MainTest.run("train", "--data", "two-moons", "--steps", "1", "--out", probe.toString()).code())
+                .isZero();
+        long kb = (long) (2.5 * Files.size(probe) / 1024);
+        Path disk = Files.createDirectories(dir.resolve("disk"));
+        Path copy = Files.createDirectories(dir.resolve("copy"));
+        List<String> cmd = new java.util.ArrayList<>(List.of("unshare", "-rm", "sh", "-c",
+                "mount -t tmpfs -o size=" + kb + "k none \"$1\" || exit 97; shift; d=\"$1\"; c=\"$2\"; shift 2; "
+                        + "\"$@\"; rc=$?; cp -a \"$d/.\" \"$c/\"; exit $rc", "sh", disk.toString(), disk.toString(),
+                copy.toString()));
+        cmd.addAll(org.diffusion4j.testing.ChildJvm.command(MAIN, "train", "--data", "two-moons", "--steps", "30",
+                "--checkpoint-every", "5", "--keep-last", "10", "--out", disk.resolve("m.safetensors").toString()));
+        Process p = org.diffusion4j.testing.ChildJvm.start(cmd, dir, "full");
+        int code = org.diffusion4j.testing.ChildJvm.await(p, 120);
+        String err = Files.readString(dir.resolve("full.err"));
+        assertThat(code).as(err).isEqualTo(1);
+        assertThat(err).contains("m-step000000015.safetensors", "No space left on device");
+        try (java.util.stream.Stream<Path> files = Files.list(copy)) {
+            assertThat(files.map(f -> f.getFileName().toString())).containsExactlyInAnyOrder(
+                    "m-step000000005.safetensors", "m-step000000005.json", "m-step000000010.safetensors",
+                    "m-step000000010.json", "m.loss.csv");
+        }
+        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(copy.resolve("m-step000000010.safetensors"))
+                .step()).isEqualTo(10);
+    }
+
+    @Test
+    void aDivergingRunStopsAndNamesItsLastGoodCheckpoint() throws IOException {
+        Path out = dir.resolve("div/m.safetensors");
+        // lr 1e30 blows the weights up at step 0; every later loss is NaN, so those steps are skipped.
+        MainTest.Run r = MainTest.run("train", "--data", "two-moons", "--lr", "1e30", "--warmup", "0", "--steps", "100",
+                "--checkpoint-every", "1", "--keep-last", "3", "--max-skipped-steps", "4", "--out", out.toString());
+        assertThat(r.code()).isEqualTo(1);
+        Path good = dir.resolve("div/m-step000000001.safetensors");
+        assertThat(r.err()).contains("training diverged", "not finite at 4 steps in a row (steps 1 to 4",
+                "the last good checkpoint is " + good);
+        assertThat(out).doesNotExist();
+        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(good).step()).isEqualTo(1);
+        assertThat(periodic(dir.resolve("div"))).containsExactly(good);
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }

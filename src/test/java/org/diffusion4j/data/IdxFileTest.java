@@ -78,4 +78,43 @@ class IdxFileTest {
         assertThatThrownBy(() -> IdxFile.read(write("neg", idx(0x00000801, new int[] {-5}, 0, 0))))
                 .hasMessageContaining("negative");
     }
+
+    @Test
+    void aGzipHeaderCutShortIsAnErrorNamingTheFile() throws IOException {
+        // Found by the fuzz test below: GZIPInputStream threw a bare EOFException from its header.
+        Path f = write("cut.gz", java.util.Base64.getDecoder().decode("H4sInAMuAAAI/yYn/w=="));
+        assertThatThrownBy(() -> IdxFile.read(f)).hasMessage(f + ": truncated gzip data");
+        Path trailer = write("trailer.gz", Arrays.copyOf(gzip(idx(0x00000801, new int[] {3}, 3, 0)),
+                gzip(idx(0x00000801, new int[] {3}, 3, 0)).length - 3));
+        assertThatThrownBy(() -> IdxFile.read(trailer)).hasMessageStartingWith(trailer.toString());
+    }
+
+    /** Jazzer target: raw or gzip IDX input either reads or fails with an IOException naming the file. */
+    public static final class Fuzz {
+        public static void fuzzerTestOneInput(byte[] data) {
+            Path f = org.diffusion4j.testing.Fuzzing.asFile(data, ".idx");
+            try {
+                IdxFile idx = IdxFile.read(f, 1 << 20);
+                long total = 1;
+                for (int d : idx.dims()) {
+                    total *= d;
+                }
+                if (total != idx.data().length) {
+                    throw new AssertionError("accepted " + idx.data().length + " bytes for dims "
+                            + Arrays.toString(idx.dims()));
+                }
+            } catch (IOException e) {
+                org.diffusion4j.testing.Fuzzing.requireNamesFile(e, f);
+            }
+        }
+    }
+
+    @Test
+    void fuzzingFindsNothingButErrorsNamingTheFile() throws Exception {
+        byte[] images = idx(0x00000803, new int[] {3, 4, 4}, 48, 0);
+        byte[] labels = idx(0x00000801, new int[] {3}, 3, 0);
+        Path work = Files.createDirectories(dir.resolve("fuzz"));
+        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, java.util.Map.of("images", images, "labels", labels,
+                "images-gz", gzip(images), "labels-gz", gzip(labels)));
+    }
 }

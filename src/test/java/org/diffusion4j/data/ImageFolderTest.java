@@ -113,4 +113,33 @@ class ImageFolderTest {
         assertThat(ImageFolder.Color.parse("gray")).isEqualTo(ImageFolder.Color.GREY);
         assertThatThrownBy(() -> ImageFolder.Color.parse("cmyk")).hasMessageContaining("grey or rgb");
     }
+
+    /** Jazzer target: any image input either decodes within the pixel limit or fails naming the file. */
+    public static final class Fuzz {
+        public static void fuzzerTestOneInput(byte[] data) {
+            Path f = org.diffusion4j.testing.Fuzzing.asFile(data, ".img");
+            try {
+                BufferedImage img = ImageFolder.decode(f);
+                if ((long) img.getWidth() * img.getHeight() > ImageFolder.MAX_PIXELS) {
+                    throw new AssertionError("decoded " + img.getWidth() + "x" + img.getHeight());
+                }
+                ImageFolder.fit(img, 8);
+            } catch (IOException e) {
+                org.diffusion4j.testing.Fuzzing.requireNamesFile(e, f);
+            }
+        }
+    }
+
+    @Test
+    void fuzzingFindsNothingButErrorsNamingTheFile() throws Exception {
+        BufferedImage grey = new BufferedImage(6, 5, BufferedImage.TYPE_BYTE_GRAY);
+        grey.getRaster().setSample(2, 2, 0, 200);
+        ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
+        ImageIO.write(grey, "jpg", jpeg);
+        ByteArrayOutputStream greyPng = new ByteArrayOutputStream();
+        ImageIO.write(grey, "png", greyPng);
+        Path work = Files.createDirectories(dir.resolve("fuzz"));
+        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, java.util.Map.of("rgb.png", png(5, 4, 0x336699),
+                "grey.png", greyPng.toByteArray(), "grey.jpg", jpeg.toByteArray()));
+    }
 }

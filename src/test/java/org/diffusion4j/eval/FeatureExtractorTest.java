@@ -47,9 +47,9 @@ class FeatureExtractorTest {
         assertThat(torch.equal(a.features(), b.features())).isTrue();
         assertThat(a.probabilities().sum(1).sub(torch.ones(16).to(torch.ScalarType.Double)).abs().max().item_double())
                 .isLessThan(1e-6);
-        // Batched application equals one pass.
-        assertThat(torch.equal(f.applyAll(test.slice(0, test.count())).features()
-                .narrow(0, 0, 16), a.features())).isTrue();
+        // Batched application equals one pass, up to float rounding (kernels may block differently per batch size).
+        assertThat(f.applyAll(test.slice(0, test.count())).features().narrow(0, 0, 16).sub(a.features()).abs().max()
+                .item_double()).isLessThan(1e-5 * Math.max(1, a.features().abs().max().item_double()));
     }
 
     private static long[] shape(Tensor t) {

@@ -86,4 +86,33 @@ class SamplerSpecTest {
             }
         }
     }
+
+    @Test
+    void clipKeepsEverySamplersResultInRangeWhenTheModelOvershoots() {
+        org.diffusion4j.tensor.Torch.init();
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            // Predicts x0 = 1.5 everywhere, outside the data range, with the matching eps.
+            org.diffusion4j.model.Denoiser overshoot = (x, level) -> {
+                var x0 = x.mul(org.diffusion4j.tensor.Tensors.scalar(0)).add(org.diffusion4j.tensor.Tensors.scalar(1.5));
+                var eps = x.sub(x0.mul(org.diffusion4j.tensor.Tensors.scalar(level.alpha())))
+                        .div(org.diffusion4j.tensor.Tensors.scalar(level.sigma()));
+                return new org.diffusion4j.model.Prediction(x0, eps);
+            };
+            for (SamplerSpec.Kind kind : SamplerSpec.Kind.values()) {
+                for (boolean clip : new boolean[] {false, true}) {
+                    SamplerSpec spec = new SamplerSpec(kind, 20, 0, TimestepSpacing.TRAILING,
+                            DdpmSampler.Variance.FIXED_SMALL, clip, false, 2, 0);
+                    var xT = org.diffusion4j.tensor.Rng.of(3).randn(64, 2);
+                    double max = spec.run(overshoot, s, xT, org.diffusion4j.sampler.NoiseSource.of(
+                            org.diffusion4j.tensor.Rng.of(4)), org.diffusion4j.sampler.StepListener.NONE)
+                            .max().item_double();
+                    if (clip) {
+                        assertThat(max).as(spec.label(s) + " clipped").isLessThanOrEqualTo(1.0 + 1e-4);
+                    } else {
+                        assertThat(max).as(spec.label(s) + " unclipped").isGreaterThan(1.4);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -177,12 +177,13 @@ class TrainerTest {
         }
     }
 
-    @Test
-    void nonFiniteLossStopsWithAClearError() {
-        DataSource nan = new DataSource() {
+    /** Two moons, except at the steps {@code bad} accepts, where the batch is NaN. */
+    private static DataSource nanAt(java.util.function.LongPredicate bad) {
+        return new DataSource() {
             @Override
             public Tensor batch(long step, int batchSize, Rng rng) {
-                return torch.full(new long[] {batchSize, 2}, Tensors.scalar(Double.NaN));
+                return bad.test(step) ? torch.full(new long[] {batchSize, 2}, Tensors.scalar(Double.NaN))
+                        : ToyDataset.TWO_MOONS.batch(step, batchSize, rng);
             }
 
             @Override
@@ -192,11 +193,71 @@ class TrainerTest {
 
             @Override
             public String id() {
-                return "nan";
+                return "two-moons-with-nan";
             }
         };
-        Trainer t = trainer(config(5, 1, 0, Parameterization.EPS), nan);
-        assertThatThrownBy(() -> t.train(s -> { })).hasMessageContaining("non-finite loss").hasMessageContaining("step 0");
+    }
+
+    /** Weights, EMA and both Adam moments, copied to the heap. */
+    private static List<float[]> state(Trainer t) {
+        List<float[]> out = new ArrayList<>();
+        for (Tensor p : Parameters.named(t.network().module()).values()) {
+            out.add(Tensors.toFloats(p));
+        }
+        for (List<Tensor> ts : List.of(t.ema().shadow(), t.optimizer().expAvg(), t.optimizer().expAvgSq())) {
+            for (Tensor p : ts) {
+                out.add(Tensors.toFloats(p));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void aNonFiniteStepIsSkippedAndChangesNothing() {
+        Trainer t = trainer(config(12, 1, 0, Parameterization.EPS), nanAt(k -> k == 4 || k == 8));
+        Map<Long, List<float[]>> after = new java.util.HashMap<>();
+        List<Boolean> skipped = new ArrayList<>();
+        t.train(s -> {
+            after.put(s.step(), state(t));
+            skipped.add(s.skipped());
+        });
+        assertThat(skipped).containsExactly(false, false, false, false, true, false, false, false, true, false, false,
+                false);
+        for (long k : new long[] {4, 8}) {
+            List<float[]> before = after.get(k - 1);
+            List<float[]> now = after.get(k);
+            for (int i = 0; i < before.size(); i++) {
+                assertThat(now.get(i)).as("tensor %d at skipped step %d", i, k).containsExactly(before.get(i));
+            }
+        }
+        assertThat(t.optimizer().stepCount()).as("optimizer steps of 12 with 2 skipped").isEqualTo(10);
+        // The steps around them did train.
+        assertThat(after.get(5L).get(0)).isNotEqualTo(after.get(4L).get(0));
+        for (float[] values : state(t)) {
+            for (float v : values) {
+                assertThat(Float.isFinite(v)).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void tooManyNonFiniteStepsInARowStopTheRunWithTheLastGoodWeights() {
+        Trainer t = new Trainer(new MlpNet(SMALL, Rng.of(1)), NoiseSchedule.of(ScheduleConfig.ddpmDefault()),
+                nanAt(k -> k >= 6), config(50, 1, 0, Parameterization.EPS), 3);
+        List<List<float[]>> states = new ArrayList<>();
+        assertThatThrownBy(() -> t.train(s -> states.add(state(t))))
+                .isInstanceOf(Trainer.DivergedException.class)
+                .hasMessageContaining("not finite at 3 steps in a row (steps 6 to 8")
+                .hasMessageContaining("Lower the learning rate");
+        assertThat(states).hasSize(8);
+        List<float[]> lastGood = states.get(5);
+        List<float[]> end = state(t);
+        for (int i = 0; i < end.size(); i++) {
+            assertThat(end.get(i)).as("tensor %d", i).containsExactly(lastGood.get(i));
+        }
+        assertThatThrownBy(() -> new Trainer(new MlpNet(SMALL, Rng.of(1)),
+                NoiseSchedule.of(ScheduleConfig.ddpmDefault()), ToyDataset.TWO_MOONS,
+                config(5, 1, 0, Parameterization.EPS), 0)).hasMessageContaining("max skipped steps must be >= 1");
     }
 
     @Test
