@@ -120,6 +120,13 @@ public final class ImageFolder {
                 if (warning[0] != null) {
                     throw new IOException(f + ": decoder warning: " + warning[0]);
                 }
+                // Grey and RGB (indexed palettes included) convert exactly; CMYK and other spaces would only be
+                // approximated, so they are refused rather than silently recoloured.
+                int space = img.getColorModel().getColorSpace().getType();
+                if (space != java.awt.color.ColorSpace.TYPE_RGB && space != java.awt.color.ColorSpace.TYPE_GRAY) {
+                    throw new IOException(f + ": unsupported colour model (" + img.getColorModel().getNumComponents()
+                            + " components, colour space type " + space + "; only grey and RGB images are read)");
+                }
                 return img;
             } catch (javax.imageio.IIOException e) {
                 throw new IOException(f + ": cannot decode: " + e.getMessage(), e);

@@ -96,6 +96,28 @@ class ImageFolderTest {
                 .hasMessageContaining("refused before decoding");
     }
 
+    @Test
+    void rejectsUnsupportedColourModels() throws IOException {
+        // A four-channel JPEG decodes as CMYK, which would only be approximated as RGB.
+        java.awt.image.WritableRaster r = java.awt.image.Raster.createInterleavedRaster(
+                java.awt.image.DataBuffer.TYPE_BYTE, 8, 8, 4, null);
+        Path cmyk = dir.resolve("cmyk.jpg");
+        javax.imageio.ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
+        try (javax.imageio.stream.ImageOutputStream out = ImageIO.createImageOutputStream(cmyk.toFile())) {
+            w.setOutput(out);
+            w.write(null, new javax.imageio.IIOImage(r, null, null), null);
+        } finally {
+            w.dispose();
+        }
+        assertThatThrownBy(() -> ImageFolder.decode(cmyk)).hasMessageStartingWith(cmyk.toString())
+                .hasMessageContaining("unsupported colour model (4 components");
+        // Grey and palette images are fine.
+        BufferedImage palette = new BufferedImage(4, 4, BufferedImage.TYPE_BYTE_INDEXED);
+        Path indexed = dir.resolve("indexed.png");
+        ImageIO.write(palette, "png", indexed.toFile());
+        assertThat(ImageFolder.decode(indexed).getWidth()).isEqualTo(4);
+    }
+
     /** Rewrites a PNG's IHDR width and height (and its CRC). */
     private static byte[] withDeclaredSize(byte[] png, int w, int h) {
         byte[] out = png.clone();
