@@ -152,19 +152,19 @@ class TrainCommandTest {
         String[] run = {"train", "--data", "two-moons", "--hidden", "256", "--batch-size", "256",
             "--steps", "300", "--checkpoint-every", "150"};
         Path ref = dir.resolve("ref/m.safetensors");
-        MainTest.Run whole = MainTest.run(concat(run, "--out", ref.toString()));
+        MainTest.Run whole = MainTest.run(MainTest.concat(run, "--out", ref.toString()));
         assertThat(whole.code()).as(whole.err()).isZero();
 
         Path crash = Files.createDirectories(dir.resolve("crash"));
         Path half = crash.resolve("m-step000000150.safetensors");
         Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN,
-                concat(run, "--out", crash.resolve("m.safetensors").toString())), dir, "killed");
+                MainTest.concat(run, "--out", crash.resolve("m.safetensors").toString())), dir, "killed");
         org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p,
                 () -> Files.exists(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(half)), 120, dir, "killed");
         org.diffusion4j.testing.ChildJvm.kill9(p);
         assertThat(crash.resolve("m.safetensors")).as("killed before the end").doesNotExist();
 
-        MainTest.Run resumed = MainTest.run(concat(run, "--resume", half.toString(), "--out",
+        MainTest.Run resumed = MainTest.run(MainTest.concat(run, "--resume", half.toString(), "--out",
                 crash.resolve("m.safetensors").toString()));
         assertThat(resumed.code()).as(resumed.err()).isZero();
         try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
@@ -236,9 +236,4 @@ class TrainCommandTest {
         assertThat(periodic(dir.resolve("div"))).containsExactly(good);
     }
 
-    private static String[] concat(String[] a, String... b) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
-    }
 }
