@@ -17,7 +17,8 @@ import java.util.stream.Stream;
  * the directory is fsynced. A reader sees the old file or the new one, never a half-written one.
  *
  * <p>Temp files are named {@code .d4j-tmp-PID-RANDOM-TARGETNAME}, so that leftovers of a killed process can be told
- * from the files a live writer is still producing ({@link #removeStale}), and found by target ({@link #leftovers}).
+ * from the files a live writer is still producing ({@link #leftovers}), and cleaned up or finished
+ * ({@link Checkpoint#recover}).
  */
 public final class AtomicFiles {
     /** Temp files start with this, so leftovers from a crash are recognisable. */
@@ -152,17 +153,6 @@ public final class AtomicFiles {
         int first = rest.indexOf('-');
         int second = rest.indexOf('-', first + 1);
         return second < 0 ? null : rest.substring(second + 1);
-    }
-
-    /** Deletes the {@link #leftovers} of {@code dir}; returns how many. */
-    public static int removeStale(Path dir) throws IOException {
-        int n = 0;
-        for (Path f : leftovers(dir)) {
-            if (Files.deleteIfExists(f)) {
-                n++;
-            }
-        }
-        return n;
     }
 
     /** The writer's pid from a temp name, or -1 when {@code name} is not a temp name. */

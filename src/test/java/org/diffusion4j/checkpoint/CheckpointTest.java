@@ -219,7 +219,8 @@ class CheckpointTest {
         Files.writeString(unrelated, "x");
         assertThat(AtomicFiles.leftovers(dir)).containsExactly(dead);
         assertThat(AtomicFiles.targetName(dead)).isEqualTo("model.json");
-        assertThat(AtomicFiles.removeStale(dir)).isEqualTo(1);
+        assertThat(Checkpoint.recover(dir)).isEmpty();
+        assertThat(dead).doesNotExist();
         assertThat(mine).exists();
         assertThat(unrelated).exists();
     }
