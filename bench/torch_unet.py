@@ -230,7 +230,8 @@ def main():
         result["output_checksum"] = [float(out.abs().sum()), float(out[0, 0, 0, 0])]
         np.asarray(out.numpy(), dtype=np.float32).tofile(f"{run_dir}/torch-forward.f32")
     elif mode == "sample":
-        # DDIM as diffusers runs it: trailing timesteps, eta 0, x0 clipped to [-1, 1], the last step to alpha-bar 1.
+        # DDIM as diffusion4j runs it: trailing timesteps, eta 0, x0 clipped to [-1, 1] with eps re-derived from it
+        # (diffusers' use_clipped_model_output=True), the last step to alpha-bar 1.
         model.eval()
         steps = setup["sample_steps"]
         abar = alpha_tab.double() ** 2
@@ -247,6 +248,7 @@ def main():
                 a_prev = float(abar[prev]) if prev >= 0 else 1.0
                 e = model(x, torch.full((x.shape[0],), float(tt)))
                 x0p = ((x - (1 - a_t) ** 0.5 * e) / a_t ** 0.5).clamp(-1, 1)
+                e = (x - a_t ** 0.5 * x0p) / (1 - a_t) ** 0.5
                 x = a_prev ** 0.5 * x0p + (1 - a_prev) ** 0.5 * e
             result["sample_ms"] = 1000 * (time.perf_counter() - start)
         result["steps"] = steps

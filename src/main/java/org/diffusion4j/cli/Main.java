@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InspectCommand.class,
             FetchCommand.class, QuickstartCommand.class, ConformanceCommand.class, ClassAccuracyCommand.class,
             ReflowCommand.class, TrainAutoencoderCommand.class, EncodeCommand.class, TrainExtractorCommand.class, EvalCommand.class,
-            ServeCommand.class})
+            ServeCommand.class, LaunchCommand.class})
 public final class Main implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

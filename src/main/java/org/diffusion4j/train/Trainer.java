@@ -7,6 +7,9 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.data.DataSource;
+import org.diffusion4j.distributed.Collective;
+import org.diffusion4j.distributed.DataParallel;
+import org.diffusion4j.distributed.GradientBuckets;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
@@ -22,6 +25,10 @@ import org.diffusion4j.tensor.Tensors;
  *
  * <p>Step k draws its batch, timesteps and noise from {@code Rng.derive(seed, k)}, so a run is a pure function of its
  * config, and resuming at step k continues exactly as an uninterrupted run would.
+ *
+ * <p>Data-parallel: with W ranks, each rank computes rows [r B/W, (r+1) B/W) of that same global batch (same
+ * examples, timesteps and noise), and the gradients and loss are averaged over the ranks before clipping, so W
+ * ranks take the steps one process with batch B would, up to float summation order.
  */
 public final class Trainer {
     /**
@@ -59,6 +66,8 @@ public final class Trainer {
     private final AdamW optimizer;
     private final Ema ema;
     private final int maxSkipped;
+    private final Collective group;
+    private final GradientBuckets buckets;
     private long step;
     private int skippedInARow;
 
@@ -71,6 +80,15 @@ public final class Trainer {
      *                   gradient norm was not finite (each such step is skipped: nothing is updated)
      */
     public Trainer(Network network, NoiseSchedule schedule, DataSource data, TrainConfig config, int maxSkipped) {
+        this(network, schedule, data, config, maxSkipped, DataParallel.single());
+    }
+
+    /**
+     * One rank of a data-parallel run: rank 0's initial weights are copied to every rank here, and every step
+     * averages the gradients over {@code parallel}'s group. The batch size must be divisible by the world size.
+     */
+    public Trainer(Network network, NoiseSchedule schedule, DataSource data, TrainConfig config, int maxSkipped,
+                   DataParallel parallel) {
         if (maxSkipped < 1) {
             throw new IllegalArgumentException("max skipped steps must be >= 1, got " + maxSkipped);
         }
@@ -82,6 +100,18 @@ public final class Trainer {
         this.params = new ArrayList<>(Parameters.named(network.module()).values());
         this.paramVector = new TensorVector(params.toArray(new Tensor[0]));
         this.optimizer = new AdamW(params, config.beta1(), config.beta2(), config.adamEps(), config.weightDecay());
+        this.group = parallel.group();
+        if (config.batchSize() % group.worldSize() != 0) {
+            throw new IllegalArgumentException("--batch-size " + config.batchSize() + " must be divisible by the "
+                    + "world size " + group.worldSize() + " (each rank takes an equal share of the global batch)");
+        }
+        if (group.worldSize() > 1) {
+            this.buckets = new GradientBuckets(params, parallel.bucketBytes());
+            // Before the EMA copies the weights, so that it starts from the common ones too.
+            buckets.broadcastParameters(group);
+        } else {
+            this.buckets = null;
+        }
         this.ema = config.emaDecay() > 0 ? new Ema(params, config.emaDecay()) : null;
     }
 
@@ -105,11 +135,15 @@ public final class Trainer {
     private StepStats trainStep() {
         int batch = config.batchSize();
         int numTimesteps = forward.schedule().size();
+        int share = batch / group.worldSize();
+        int from = group.rank() * share;
         try (PointerScope scope = new PointerScope()) {
             Rng rng = Rng.derive(config.seed(), step);
-            DataSource.Batch labeled = data.labeledBatch(step, batch, rng);
+            DataSource.Batch labeled = data.labeledBatch(step, batch, rng, from, from + share);
             Tensor x0 = labeled.x();
             long rank = x0.dim();
+            long[] fullShape = x0.sizes().vec().get();
+            fullShape[0] = batch;
             Tensor alpha;
             Tensor sigma;
             Tensor timeInput;
@@ -117,17 +151,17 @@ public final class Trainer {
             if (config.flowMatching()) {
                 // Flow matching: x_t = (1 - t) x0 + t eps, t in (0, 1); the network sees t * T, as diffusers'
                 // FlowMatch schedulers feed sigma * num_train_timesteps.
-                Tensor u = config.timeSampling().sample(rng, batch);
-                eps = labeled.noise() != null ? labeled.noise() : rng.randn(x0.sizes().vec().get());
+                Tensor u = config.timeSampling().sample(rng, batch).narrow(0, from, share);
+                eps = labeled.noise() != null ? labeled.noise() : rng.randn(fullShape).narrow(0, from, share);
                 long[] column = new long[(int) rank];
                 java.util.Arrays.fill(column, 1);
-                column[0] = batch;
+                column[0] = share;
                 sigma = u.reshape(column);
                 alpha = torch.ones_like(sigma).sub(sigma);
                 timeInput = u.mul(Tensors.scalar(numTimesteps));
             } else {
-                Tensor t = rng.randint(0, numTimesteps, batch);
-                eps = labeled.noise() != null ? labeled.noise() : rng.randn(x0.sizes().vec().get());
+                Tensor t = rng.randint(0, numTimesteps, batch).narrow(0, from, share);
+                eps = labeled.noise() != null ? labeled.noise() : rng.randn(fullShape).narrow(0, from, share);
                 alpha = forward.alpha(t, rank);
                 sigma = forward.sigma(t, rank);
                 timeInput = t.to(torch.ScalarType.Float);
@@ -138,7 +172,7 @@ public final class Trainer {
                     throw new IllegalStateException(data.id() + " has no class labels for conditional training");
                 }
                 // Classifier-free guidance training: some labels become "no class" (Ho & Salimans 2022).
-                Tensor drop = rng.rand(batch).lt(Tensors.scalar(config.labelDropout()));
+                Tensor drop = rng.rand(batch).narrow(0, from, share).lt(Tensors.scalar(config.labelDropout()));
                 labels = torch.where(drop, torch.full_like(labeled.labels(), Tensors.scalar(config.nullLabel())),
                         labeled.labels());
             }
@@ -159,10 +193,14 @@ public final class Trainer {
             Tensor loss = perSample.mean();
             network.module().zero_grad(true);
             loss.backward();
+            double lossValue = loss.item_double();
+            if (buckets != null) {
+                // Every rank now holds the same mean gradient and loss, so all take the same decisions below.
+                lossValue = buckets.averageGradients(group, lossValue)[0];
+            }
             double gradNorm = config.gradClip() > 0 ? torch.clip_grad_norm_(paramVector, config.gradClip())
                     : torch.clip_grad_norm_(paramVector, Double.MAX_VALUE);
             double lr = config.learningRateAt(step);
-            double lossValue = loss.item_double();
             if (!Double.isFinite(lossValue) || !Double.isFinite(gradNorm)) {
                 // Skip: no optimizer or EMA update, so the weights stay those of the last good step.
                 network.module().zero_grad(true);
@@ -217,6 +255,11 @@ public final class Trainer {
 
     public Network network() {
         return network;
+    }
+
+    /** The processes this trainer averages over (a group of one unless data-parallel). */
+    public Collective group() {
+        return group;
     }
 
     public AdamW optimizer() {

@@ -19,8 +19,19 @@ class QuickstartCommandTest {
         MainTest.Run r = MainTest.run("quickstart", "mnist", "--max-steps", "3", "--out-dir", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("(293041 parameters) for 3 steps", "sampled 64 images with ddim-50");
-        // auto precision: bf16 autocast exactly when this CPU has bf16 units.
-        assertThat(r.out()).contains(org.diffusion4j.tensor.Autocast.nativeBf16() ? "; bf16 autocast;" : "; fp32;");
+        // auto precision: on a CPU with bf16 units, whichever the timing probe found faster; else fp32.
+        if (org.diffusion4j.tensor.Autocast.nativeBf16()) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("precision auto: (\\d+) ms per fp32 step, "
+                    + "(\\d+) ms per bf16 step; training in (fp32|bf16)").matcher(r.err());
+            assertThat(m.find()).as(r.err()).isTrue();
+            boolean bf16 = m.group(3).equals("bf16");
+            assertThat(bf16).isEqualTo(Integer.parseInt(m.group(2)) < Integer.parseInt(m.group(1))
+                    || (bf16 && m.group(1).equals(m.group(2))));
+            assertThat(r.out()).contains(bf16 ? "; bf16 autocast;" : "; fp32;");
+        } else {
+            assertThat(r.err()).doesNotContain("precision auto:");
+            assertThat(r.out()).contains("; fp32;");
+        }
         assertThat(out.resolve("mnist.json")).content().contains("\"min_snr_gamma\" : 5.0");
         assertThat(ImageIO.read(out.resolve("digits.png").toFile()).getWidth()).isEqualTo(8 * (28 * 2 + 2) + 2);
         // A second run into the same folder refuses to overwrite the checkpoint.

@@ -92,6 +92,25 @@ class LabeledImagesTest {
     }
 
     @Test
+    void aRankDecodesOnlyItsRowsOfTheGlobalBatchWithTheSameDraws() {
+        try (PointerScope scope = new PointerScope()) {
+            DataSource s = tiny().source(3, true);
+            Rng a = Rng.of(9);
+            Rng b = Rng.of(9);
+            DataSource.Batch full = s.labeledBatch(5, 8, a);
+            DataSource.Batch part = s.labeledBatch(5, 8, b, 4, 8);
+            assertThat(Shapes.of(part.x())).containsExactly(4, 1, 2, 2);
+            assertThat(Tensors.toFloats(part.x())).containsExactly(Tensors.toFloats(full.x().narrow(0, 4, 4)));
+            assertThat(Tensors.toFloats(part.labels().to(org.bytedeco.pytorch.global.torch.ScalarType.Float)))
+                    .containsExactly(Tensors.toFloats(full.labels().narrow(0, 4, 4)
+                            .to(org.bytedeco.pytorch.global.torch.ScalarType.Float)));
+            // The flips were drawn for the whole batch, so the generators stay in step for the trainer's draws.
+            assertThat(Tensors.toFloats(b.rand(3))).containsExactly(Tensors.toFloats(a.rand(3)));
+            assertThatThrownBy(() -> s.labeledBatch(5, 8, Rng.of(1), 6, 9)).hasMessageContaining("rows [6, 9)");
+        }
+    }
+
+    @Test
     void rejectsInconsistentData() {
         assertThatThrownBy(() -> new LabeledImages(new byte[7], null, 2, 1, 2, 2, 1, "x")).hasMessageContaining("7 bytes");
         assertThatThrownBy(() -> new LabeledImages(new byte[8], new byte[] {0, 5}, 2, 1, 2, 2, 3, "x"))

@@ -22,6 +22,44 @@ class SamplerSpecTest {
     }
 
     @Test
+    void clippedDdimReDerivesEpsFromTheClippedX0() {
+        org.diffusion4j.tensor.Torch.init();
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            // A model that always predicts x0 = 3 (outside [-1, 1]) with eps consistent with x.
+            org.diffusion4j.model.Denoiser far = (x, level) -> {
+                var x0 = org.bytedeco.pytorch.global.torch.full_like(x, org.diffusion4j.tensor.Tensors.scalar(3));
+                var eps = x.sub(x0.mul(org.diffusion4j.tensor.Tensors.scalar(level.alpha())))
+                        .div(org.diffusion4j.tensor.Tensors.scalar(level.sigma()));
+                return new org.diffusion4j.model.Prediction(x0, eps);
+            };
+            SamplerSpec spec = new SamplerSpec(SamplerSpec.Kind.DDIM, 20, 0, TimestepSpacing.TRAILING,
+                    DdpmSampler.Variance.FIXED_SMALL, true);
+            var xT = org.diffusion4j.tensor.Rng.of(3).randn(64, 2);
+            float[] got = midway(l -> spec.run(far, s, xT, org.diffusion4j.sampler.NoiseSource.of(
+                    org.diffusion4j.tensor.Rng.of(1)), l));
+            float[] rederived = midway(l -> org.diffusion4j.sampler.DdimSampler.sample(far, xT, spec.stepsFor(s),
+                    org.diffusion4j.sampler.NoiseSource.of(org.diffusion4j.tensor.Rng.of(1)),
+                    new org.diffusion4j.sampler.DdimSampler.Options(0, true, 1, true), l));
+            float[] diffusers = midway(l -> org.diffusion4j.sampler.DdimSampler.sample(far, xT, spec.stepsFor(s),
+                    org.diffusion4j.sampler.NoiseSource.of(org.diffusion4j.tensor.Rng.of(1)),
+                    new org.diffusion4j.sampler.DdimSampler.Options(0, true, 1, false), l));
+            assertThat(got).containsExactly(rederived);
+            assertThat(java.util.Arrays.equals(got, diffusers)).isFalse();
+        }
+    }
+
+    /** x_t at step 10 of a sampler run. */
+    private static float[] midway(java.util.function.Function<org.diffusion4j.sampler.StepListener, ?> run) {
+        float[][] seen = new float[1][];
+        run.apply((i, n, xt, x0) -> {
+            if (i == 10) {
+                seen[0] = org.diffusion4j.tensor.Tensors.toFloats(xt);
+            }
+        });
+        return seen[0];
+    }
+
+    @Test
     void rejectsBadValues() {
         assertThatThrownBy(() -> new SamplerSpec(SamplerSpec.Kind.DDIM, -1, 0, TimestepSpacing.LEADING,
                 DdpmSampler.Variance.FIXED_SMALL, false)).hasMessageContaining("steps");

@@ -57,6 +57,21 @@ class TrainingRunTest {
         }
     }
 
+    @Test
+    void digestCoversWeightsEmaAndMomentsAndDependsOnlyOnThem() throws IOException {
+        Trainer a = TrainingRun.trainer(small(3), null);
+        Trainer b = TrainingRun.trainer(small(3), null);
+        assertThat(TrainingRun.digest(a)).hasSize(64).isEqualTo(TrainingRun.digest(b));
+        String before = TrainingRun.digest(a);
+        a.trainUntil(1, s -> { });
+        assertThat(TrainingRun.digest(a)).isNotEqualTo(before);
+        // A change in a moment alone shows too: ranks must agree on optimizer state, not just weights.
+        b.trainUntil(1, s -> { });
+        assertThat(TrainingRun.digest(b)).isEqualTo(TrainingRun.digest(a));
+        b.optimizer().expAvgSq().get(0).mul_(Tensors.scalar(2));
+        assertThat(TrainingRun.digest(b)).isNotEqualTo(TrainingRun.digest(a));
+    }
+
     private static Map<String, float[]> state(Trainer t) {
         Map<String, float[]> out = new java.util.LinkedHashMap<>();
         Parameters.named(t.network().module()).forEach((k, v) -> out.put("model." + k, Tensors.toFloats(v)));

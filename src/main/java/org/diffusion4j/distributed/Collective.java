@@ -1,0 +1,78 @@
+package org.diffusion4j.distributed;
+
+import java.util.List;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The collective operations data-parallel training needs, over a fixed group of processes. Every rank must make the
+ * same calls in the same order; an operation fails with a {@link DistributedException} when a peer dies or does not
+ * answer within the group's timeout, rather than waiting forever.
+ */
+public interface Collective extends AutoCloseable {
+    int rank();
+
+    int worldSize();
+
+    /** An operation in flight. */
+    interface Pending {
+        /** Blocks until done; throws {@link DistributedException} if a peer failed. */
+        void await();
+    }
+
+    /**
+     * Starts summing {@code flat} element-wise over all ranks, in place.
+     *
+     * @param flat a contiguous float32 CPU tensor [N], the same N on every rank; it must stay alive until awaited
+     */
+    Pending allReduceSum(Tensor flat);
+
+    /** Overwrites {@code flat} (contiguous, same shape everywhere) on every rank with rank {@code root}'s values. */
+    void broadcast(Tensor flat, int root);
+
+    /** Every rank's {@code value} for {@code key}, in rank order (small strings: configs, digests). */
+    List<String> exchange(String key, String value);
+
+    /** Returns when every rank has reached it. */
+    void barrier();
+
+    @Override
+    void close();
+
+    /** The group of one: every operation is the identity. */
+    static Collective single() {
+        return new Collective() {
+            @Override
+            public int rank() {
+                return 0;
+            }
+
+            @Override
+            public int worldSize() {
+                return 1;
+            }
+
+            @Override
+            public Pending allReduceSum(Tensor flat) {
+                return () -> { };
+            }
+
+            @Override
+            public void broadcast(Tensor flat, int root) {
+                if (root != 0) {
+                    throw new IllegalArgumentException("broadcast root " + root + " outside a group of one");
+                }
+            }
+
+            @Override
+            public List<String> exchange(String key, String value) {
+                return List.of(value);
+            }
+
+            @Override
+            public void barrier() {}
+
+            @Override
+            public void close() {}
+        };
+    }
+}

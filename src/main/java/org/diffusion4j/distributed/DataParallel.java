@@ -1,0 +1,23 @@
+package org.diffusion4j.distributed;
+
+/**
+ * How a trainer shares its work.
+ *
+ * @param group       the ranks gradients are averaged over
+ * @param bucketBytes the all-reduce bucket size (see {@link GradientBuckets})
+ */
+public record DataParallel(Collective group, long bucketBytes) {
+    public DataParallel {
+        if (group == null) {
+            throw new IllegalArgumentException("data-parallel group must be set");
+        }
+        if (bucketBytes < 1024) {
+            throw new IllegalArgumentException("gradient bucket size must be >= 1024 bytes, got " + bucketBytes);
+        }
+    }
+
+    /** One process: nothing is shared. */
+    public static DataParallel single() {
+        return new DataParallel(Collective.single(), DistConfig.DEFAULT_BUCKET_BYTES);
+    }
+}

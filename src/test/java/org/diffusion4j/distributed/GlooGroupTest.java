@@ -1,0 +1,94 @@
+package org.diffusion4j.distributed;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.tensor.Torch;
+import org.diffusion4j.testing.Ports;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Two ranks in two threads of this JVM, talking over loopback through a real TCPStore and Gloo mesh. */
+class GlooGroupTest {
+    @BeforeAll
+    static void init() {
+        Torch.init();
+    }
+
+    private static DistConfig rank(int r, int world, int port, int timeoutSeconds) {
+        return new DistConfig(world, r, "127.0.0.1", port, Duration.ofSeconds(timeoutSeconds),
+                DistConfig.DEFAULT_BUCKET_BYTES, null);
+    }
+
+    /** Runs {@code body} as ranks 0 and 1 concurrently; returns their results in rank order. */
+    private static <T> List<T> twoRanks(Function<GlooGroup, T> body) throws Exception {
+        int port = Ports.free();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<T>> fs = List.of(0, 1).stream().map(r -> pool.submit(() -> {
+                try (PointerScope scope = new PointerScope(); GlooGroup g = GlooGroup.connect(rank(r, 2, port, 30))) {
+                    return body.apply(g);
+                }
+            })).toList();
+            return List.of(fs.get(0).get(60, TimeUnit.SECONDS), fs.get(1).get(60, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void sumsBroadcastsExchangesAndMeets() throws Exception {
+        List<float[][]> out = twoRanks(g -> {
+            Tensor mine = Tensors.fromFloats(new float[] {g.rank() + 1, 10 * (g.rank() + 1), -1}, 3);
+            g.allReduceSum(mine).await();
+            Tensor b = Tensors.fromFloats(new float[] {g.rank() + 5, g.rank() + 6}, 2);
+            g.broadcast(b, 1);
+            List<String> names = g.exchange("name", "rank-" + g.rank());
+            g.barrier();
+            assertThat(names).containsExactly("rank-0", "rank-1");
+            assertThat(g.worldSize()).isEqualTo(2);
+            return new float[][] {Tensors.toFloats(mine), Tensors.toFloats(b)};
+        });
+        for (float[][] r : out) {
+            assertThat(r[0]).containsExactly(3f, 30f, -2f);
+            assertThat(r[1]).containsExactly(6f, 7f);
+        }
+    }
+
+    @Test
+    void refusesTensorsThatAreNotFlatFloat() throws Exception {
+        List<String> errors = twoRanks(g -> {
+            try {
+                g.allReduceSum(Tensors.fromFloats(new float[4], 2, 2));
+                return "accepted";
+            } catch (IllegalArgumentException e) {
+                return e.getMessage();
+            }
+        });
+        assertThat(errors).allSatisfy(m -> assertThat(m).contains("contiguous float32 [N]"));
+    }
+
+    @Test
+    void aRankThatNeverArrivesIsReportedAfterTheTimeout() throws Exception {
+        int port = Ports.free();
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> GlooGroup.connect(rank(0, 2, port, 3)))
+                .isInstanceOf(DistributedException.class)
+                .hasMessageContaining("rank 0 of 2")
+                .hasMessageContaining("within 3 s");
+        assertThat((System.nanoTime() - start) / 1e9).isLessThan(60);
+        assertThatThrownBy(() -> GlooGroup.connect(rank(1, 2, Ports.free(), 2)))
+                .isInstanceOf(DistributedException.class)
+                .hasMessageContaining("rank 1 of 2: cannot reach the rendezvous store at 127.0.0.1:");
+    }
+}
