@@ -86,8 +86,11 @@ final class LaunchCommand implements Callable<Integer> {
             DistConfig.parseMaster(masterSpec);
         }
         int world = nproc * nnodes;
-        List<Process> ranks = new ArrayList<>();
+        List<Process> ranks = new java.util.concurrent.CopyOnWriteArrayList<>();
         List<Thread> pumps = new ArrayList<>();
+        // Ctrl-C or a kill of launch must not leave ranks running on their own.
+        Thread stopRanks = new Thread(() -> ranks.forEach(Process::destroy), "launch-stop-ranks");
+        Runtime.getRuntime().addShutdownHook(stopRanks);
         try {
             for (int local = 0; local < nproc; local++) {
                 int rank = nodeRank * nproc + local;
@@ -118,6 +121,7 @@ final class LaunchCommand implements Callable<Integer> {
             for (Process p : ranks) {
                 p.destroyForcibly();
             }
+            Runtime.getRuntime().removeShutdownHook(stopRanks);
         }
     }
 

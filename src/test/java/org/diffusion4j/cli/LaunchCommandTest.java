@@ -158,6 +158,32 @@ class LaunchCommandTest {
                 "8,16", "--batch-size", "8", "--steps", "6", "--warmup", "2");
     }
 
+    @Test
+    void twoRanksResumeExactlyAndAnotherWorldSizeResumesTheirCheckpoint() throws Exception {
+        Path logs = dir.resolve("resume");
+        String[] train = {"train", "--data", "two-moons", "--steps", "12", "--batch-size", "32", "--warmup", "2"};
+        List<String> straight = cmd("launch", "--nproc", "2", "--threads-per-rank", "1", "--");
+        straight.addAll(List.of(train));
+        straight.addAll(List.of("--checkpoint-every", "6", "--out", dir.resolve("a.safetensors").toString()));
+        assertThat(runToEnd(logs, "straight", straight)).as(read(logs, "straight.err")).isZero();
+
+        // Two ranks resume from the step-6 checkpoint: bit-identical to the uninterrupted run.
+        List<String> resumed = cmd("launch", "--nproc", "2", "--threads-per-rank", "1", "--");
+        resumed.addAll(List.of(train));
+        resumed.addAll(List.of("--resume", dir.resolve("a-step000000006.safetensors").toString(), "--out",
+                dir.resolve("b.safetensors").toString()));
+        assertThat(runToEnd(logs, "resumed", resumed)).as(read(logs, "resumed.err")).isZero();
+        assertThat(read(logs, "resumed.out")).contains("resumed from a-step000000006.safetensors");
+        assertSameTensors(dir.resolve("b.safetensors"), dir.resolve("a.safetensors"), 1e-12);
+
+        // One process resumes the same checkpoint: the same run up to float summation order.
+        List<String> alone = cmd(train);
+        alone.addAll(List.of("--resume", dir.resolve("a-step000000006.safetensors").toString(), "--out",
+                dir.resolve("c.safetensors").toString()));
+        assertThat(runToEnd(logs, "alone", alone)).as(read(logs, "alone.err")).isZero();
+        assertSameTensors(dir.resolve("c.safetensors"), dir.resolve("a.safetensors"), 1e-4);
+    }
+
     /** Starts rank 0 and rank 1 of a long run directly, waits until both train, then kills {@code victim}. */
     private void killedRankStopsTheOther(int victim) throws Exception {
         Path logs = dir.resolve("kill" + victim);
@@ -192,6 +218,26 @@ class LaunchCommandTest {
     @Test
     void whenRankZeroDiesRankOneExitsWithAnError() throws Exception {
         killedRankStopsTheOther(0);
+    }
+
+    @Test
+    void stoppingLaunchStopsItsRanks() throws Exception {
+        Path logs = dir.resolve("stop");
+        Path out = dir.resolve("stop/m.safetensors");
+        List<String> launch = cmd("launch", "--nproc", "2", "--", "train", "--data", "two-moons", "--steps", "1000000",
+                "--checkpoint-every", "20", "--out", out.toString());
+        Process launcher = ChildJvm.start(launch, logs, "launch");
+        ChildJvm.awaitWhileAlive(launcher, () -> Files.exists(out.resolveSibling("m-step000000020.safetensors")), 120,
+                logs, "launch");
+        List<ProcessHandle> ranks = launcher.descendants().toList();
+        assertThat(ranks).as("the two rank JVMs").hasSizeGreaterThanOrEqualTo(2);
+        launcher.destroy(); // SIGTERM, as Ctrl-C or a scheduler's stop would send
+        ChildJvm.await(launcher, 60);
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (ranks.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertThat(ranks).noneMatch(ProcessHandle::isAlive);
     }
 
     @Test
