@@ -64,26 +64,22 @@ final class Runs {
         if (continuing) {
             Checkpoint.requireSafetensorsName(resume);
         }
-        if (spec.train().batchSize() % dist.worldSize() != 0) {
-            throw new IllegalArgumentException("--batch-size " + spec.train().batchSize() + " must be divisible by "
-                    + "--world-size " + dist.worldSize() + " (each rank takes an equal share of the global batch)");
+        // Before connecting, so that a bad split fails at once rather than after the rendezvous.
+        DataParallel.requireEvenShares(spec.train().batchSize(), dist.worldSize());
+        Collective group = dist.distributed() ? GlooGroup.connect(dist) : Collective.single();
+        String problem = "";
+        try {
+            preflight(checkpoint, resume, overwrite || continuing, group.rank() == 0);
+        } catch (IllegalArgumentException e) {
+            problem = e.getMessage();
         }
-        try (Collective group = dist.distributed() ? GlooGroup.connect(dist) : Collective.single()) {
-            String problem = "";
-            try {
-                preflight(checkpoint, resume, overwrite || continuing, group.rank() == 0);
-            } catch (IllegalArgumentException e) {
-                problem = e.getMessage();
+        List<String> problems = group.exchange("preflight", problem);
+        for (int r = 0; r < problems.size(); r++) {
+            if (!problems.get(r).isEmpty()) {
+                throw new IllegalArgumentException((group.worldSize() > 1 ? "rank " + r + ": " : "") + problems.get(r));
             }
-            List<String> problems = group.exchange("preflight", problem);
-            for (int r = 0; r < problems.size(); r++) {
-                if (!problems.get(r).isEmpty()) {
-                    throw new IllegalArgumentException(
-                            (group.worldSize() > 1 ? "rank " + r + ": " : "") + problems.get(r));
-                }
-            }
-            train(spec, dataDir, checkpoint, policy, resume, out, new DataParallel(group, dist.bucketBytes()));
         }
+        train(spec, dataDir, checkpoint, policy, resume, out, new DataParallel(group, dist.bucketBytes()));
     }
 
     private static void preflight(Path checkpoint, Path resume, boolean replace, boolean writer) throws IOException {

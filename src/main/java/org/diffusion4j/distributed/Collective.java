@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.Tensor;
  * same calls in the same order; an operation fails with a {@link DistributedException} when a peer dies or does not
  * answer within the group's timeout, rather than waiting forever.
  */
-public interface Collective extends AutoCloseable {
+public interface Collective {
     int rank();
 
     int worldSize();
@@ -29,14 +29,14 @@ public interface Collective extends AutoCloseable {
     /** Overwrites {@code flat} (contiguous, same shape everywhere) on every rank with rank {@code root}'s values. */
     void broadcast(Tensor flat, int root);
 
-    /** Every rank's {@code value} for {@code key}, in rank order (small strings: configs, digests). */
+    /**
+     * Every rank's {@code value} for {@code key}, in rank order (small strings: configs, digests). Each key may be used
+     * once per group.
+     */
     List<String> exchange(String key, String value);
 
     /** Returns when every rank has reached it. */
     void barrier();
-
-    @Override
-    void close();
 
     /** The group of one: every operation is the identity. */
     static Collective single() {
@@ -70,9 +70,6 @@ public interface Collective extends AutoCloseable {
 
             @Override
             public void barrier() {}
-
-            @Override
-            public void close() {}
         };
     }
 }

@@ -16,6 +16,14 @@ public record DataParallel(Collective group, long bucketBytes) {
         }
     }
 
+    /** Refuses a global batch that W ranks cannot share equally (their mean gradients would weigh rows unequally). */
+    public static void requireEvenShares(int batchSize, int worldSize) {
+        if (batchSize % worldSize != 0) {
+            throw new IllegalArgumentException("--batch-size " + batchSize + " must be divisible by --world-size "
+                    + worldSize + " (each rank takes an equal share of the global batch)");
+        }
+    }
+
     /** One process: nothing is shared. */
     public static DataParallel single() {
         return new DataParallel(Collective.single(), DistConfig.DEFAULT_BUCKET_BYTES);

@@ -19,6 +19,7 @@ import org.diffusion4j.tensor.Scopes;
  * A process group on libtorch's c10d: a {@code TCPStore} hosted by rank 0 for the rendezvous, and
  * {@code ProcessGroupGloo} for the collectives (the engine behind PyTorch's {@code init_process_group("gloo")}).
  * Errors from Gloo (a peer's connection closed, a timeout) surface as {@link DistributedException}s naming this rank.
+ * The store and the mesh live as long as the process: c10d tears them down at exit.
  */
 public final class GlooGroup implements Collective {
     private final DistConfig config;
@@ -124,6 +125,8 @@ public final class GlooGroup implements Collective {
                 // get() waits for the key up to the store's timeout.
                 out.add(new String(store.get("d4j/" + key + "/" + r).get(), java.nio.charset.StandardCharsets.UTF_8));
             }
+            // Rank 0 hosts the store: without this, it could finish and exit while a peer still reads.
+            group.barrier()._wait();
             return out;
         });
     }
@@ -135,10 +138,6 @@ public final class GlooGroup implements Collective {
             return null;
         });
     }
-
-    /** Closes nothing natively: c10d tears the mesh down with the process; the pointers are freed by the GC. */
-    @Override
-    public void close() {}
 
     private static void requireFlat(Tensor flat) {
         if (flat.dim() != 1 || !flat.is_contiguous() || flat.scalar_type().value

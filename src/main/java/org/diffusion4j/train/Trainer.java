@@ -101,10 +101,7 @@ public final class Trainer {
         this.paramVector = new TensorVector(params.toArray(new Tensor[0]));
         this.optimizer = new AdamW(params, config.beta1(), config.beta2(), config.adamEps(), config.weightDecay());
         this.group = parallel.group();
-        if (config.batchSize() % group.worldSize() != 0) {
-            throw new IllegalArgumentException("--batch-size " + config.batchSize() + " must be divisible by the "
-                    + "world size " + group.worldSize() + " (each rank takes an equal share of the global batch)");
-        }
+        DataParallel.requireEvenShares(config.batchSize(), group.worldSize());
         if (group.worldSize() > 1) {
             this.buckets = new GradientBuckets(params, parallel.bucketBytes());
             // Before the EMA copies the weights, so that it starts from the common ones too.

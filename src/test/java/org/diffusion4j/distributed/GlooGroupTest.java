@@ -36,8 +36,8 @@ class GlooGroupTest {
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
             List<Future<T>> fs = List.of(0, 1).stream().map(r -> pool.submit(() -> {
-                try (PointerScope scope = new PointerScope(); GlooGroup g = GlooGroup.connect(rank(r, 2, port, 30))) {
-                    return body.apply(g);
+                try (PointerScope scope = new PointerScope()) {
+                    return body.apply(GlooGroup.connect(rank(r, 2, port, 30)));
                 }
             })).toList();
             return List.of(fs.get(0).get(60, TimeUnit.SECONDS), fs.get(1).get(60, TimeUnit.SECONDS));

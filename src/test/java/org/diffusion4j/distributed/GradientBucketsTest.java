@@ -54,9 +54,6 @@ class GradientBucketsTest {
 
         @Override
         public void barrier() {}
-
-        @Override
-        public void close() {}
     }
 
     private static Tensor param(float value, long... shape) {
