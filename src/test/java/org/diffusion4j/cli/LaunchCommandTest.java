@@ -184,6 +184,27 @@ class LaunchCommandTest {
         assertSameTensors(dir.resolve("c.safetensors"), dir.resolve("a.safetensors"), 1e-4);
     }
 
+    @Test
+    void twoLaunchersActAsTwoHostsOfOneJob() throws Exception {
+        // Two "hosts" on loopback: each launcher starts its one local rank, numbered by --node-rank.
+        Path logs = dir.resolve("hosts");
+        String master = "127.0.0.1:" + org.diffusion4j.testing.Ports.free();
+        Process[] hosts = new Process[2];
+        for (int node = 0; node < 2; node++) {
+            hosts[node] = ChildJvm.start(cmd("launch", "--nnodes", "2", "--node-rank", String.valueOf(node), "--nproc",
+                    "1", "--master", master, "--", "train", "--data", "two-moons", "--steps", "8", "--batch-size", "32",
+                    "--out", dir.resolve("hosts/m.safetensors").toString()), logs, "host" + node);
+        }
+        for (int node = 0; node < 2; node++) {
+            assertThat(ChildJvm.await(hosts[node], 300)).as(read(logs, "host" + node + ".err")).isZero();
+        }
+        assertThat(read(logs, "host0.out")).contains("8 steps on 2 ranks");
+        assertThat(read(logs, "host1.out")).contains("[rank 1] rank 1 of 2: trained 8 steps");
+        assertThat(read(logs, "host1.err")).contains("launch: 1 rank(s) on this host of 2, master " + master);
+        assertThat(digests(read(logs, "host0.out"))).isEqualTo(digests(read(logs, "host1.out")));
+        assertThat(dir.resolve("hosts/m.safetensors")).isNotEmptyFile();
+    }
+
     /** Starts rank 0 and rank 1 of a long run directly, waits until both train, then kills {@code victim}. */
     private void killedRankStopsTheOther(int victim) throws Exception {
         Path logs = dir.resolve("kill" + victim);
