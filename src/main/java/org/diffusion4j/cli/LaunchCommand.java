@@ -91,10 +91,11 @@ final class LaunchCommand implements Callable<Integer> {
         // Ctrl-C or a kill of launch must not leave ranks running on their own.
         Thread stopRanks = new Thread(() -> ranks.forEach(Process::destroy), "launch-stop-ranks");
         Runtime.getRuntime().addShutdownHook(stopRanks);
+        List<String> java = javaCommand(perRank);
         try {
             for (int local = 0; local < nproc; local++) {
                 int rank = nodeRank * nproc + local;
-                List<String> cmd = new ArrayList<>(javaCommand(perRank));
+                List<String> cmd = new ArrayList<>(java);
                 cmd.addAll(command);
                 cmd.addAll(List.of("--world-size", String.valueOf(world), "--rank", String.valueOf(rank),
                         "--master", masterSpec));

@@ -35,9 +35,6 @@ public interface Collective {
      */
     List<String> exchange(String key, String value);
 
-    /** Returns when every rank has reached it. */
-    void barrier();
-
     /** The group of one: every operation is the identity. */
     static Collective single() {
         return new Collective() {
@@ -68,8 +65,6 @@ public interface Collective {
                 return List.of(value);
             }
 
-            @Override
-            public void barrier() {}
         };
     }
 }

@@ -34,9 +34,7 @@ public record DistConfig(int worldSize, int rank, String masterHost, int masterP
             if (masterHost == null || masterHost.isBlank()) {
                 throw new IllegalArgumentException("--master must name rank 0's host and port (e.g. 10.0.0.1:29500)");
             }
-            if (masterPort < 1 || masterPort > 65535) {
-                throw new IllegalArgumentException("--master port must be in [1, 65535], got " + masterPort);
-            }
+            new Endpoint(masterHost, masterPort);
         }
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("--dist-timeout must be > 0, got " + timeout);
@@ -55,7 +53,13 @@ public record DistConfig(int worldSize, int rank, String masterHost, int masterP
     }
 
     /** A {@code HOST:PORT} address. */
-    public record Endpoint(String host, int port) {}
+    public record Endpoint(String host, int port) {
+        public Endpoint {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("--master port must be in [1, 65535], got " + port);
+            }
+        }
+    }
 
     /** Parses {@code HOST:PORT} (an IPv6 host in brackets: {@code [::1]:29500}). */
     public static Endpoint parseMaster(String spec) {
@@ -75,9 +79,6 @@ public record DistConfig(int worldSize, int rank, String masterHost, int masterP
             port = Integer.parseInt(spec.substring(colon + 1));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--master port must be a number, got '" + spec + "'");
-        }
-        if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("--master port must be in [1, 65535], got " + port);
         }
         return new Endpoint(host, port);
     }

@@ -131,14 +131,6 @@ public final class GlooGroup implements Collective {
         });
     }
 
-    @Override
-    public void barrier() {
-        run("barrier", () -> {
-            group.barrier()._wait();
-            return null;
-        });
-    }
-
     private static void requireFlat(Tensor flat) {
         if (flat.dim() != 1 || !flat.is_contiguous() || flat.scalar_type().value
                 != org.bytedeco.pytorch.global.torch.ScalarType.Float.value) {

@@ -51,9 +51,6 @@ class GradientBucketsTest {
         public List<String> exchange(String key, String value) {
             return List.of(value, value);
         }
-
-        @Override
-        public void barrier() {}
     }
 
     private static Tensor param(float value, long... shape) {
