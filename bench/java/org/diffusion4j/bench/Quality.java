@@ -22,8 +22,8 @@ import org.diffusion4j.tensor.Torch;
 
 /**
  * Sample quality against sampler steps: FID (and KID, precision/recall) of one MNIST checkpoint under DDPM-1000,
- * DDIM-50/20/10, Euler, Heun and DPM-Solver++(2M) at 20 and 10 steps, each on the same N seeds, beside the real-data
- * floor; plus DDIM-50 under bf16 autocast, and DPM-Solver++ with Karras sigmas and in its SDE form. Usage: Quality
+ * DDIM-50/20/10, Euler, Heun, DPM-Solver++(2M) at 20 and 10 steps and (3M) at 20, each on the same N seeds, beside the real-data
+ * floor; plus DDIM-50 under bf16 autocast, and DPM-Solver++ with Karras sigmas and in its SDE forms. Usage: Quality
  * CHECKPOINT N [NAME,...] (a subset of the rows). Prints one JSON line.
  */
 public final class Quality {
@@ -55,7 +55,10 @@ public final class Quality {
                 new Run("dpm++2m-10", spec(SamplerSpec.Kind.DPMPP_2M, 10, TimestepSpacing.TRAILING), false),
                 new Run("dpm++2m-20 karras", karras(SamplerSpec.Kind.DPMPP_2M, 20), false),
                 new Run("dpm++2m-sde-20", spec(SamplerSpec.Kind.DPMPP_2M_SDE, 20, TimestepSpacing.TRAILING), false),
-                new Run("dpm++2m-sde-10", spec(SamplerSpec.Kind.DPMPP_2M_SDE, 10, TimestepSpacing.TRAILING), false));
+                new Run("dpm++2m-sde-10", spec(SamplerSpec.Kind.DPMPP_2M_SDE, 10, TimestepSpacing.TRAILING), false),
+                new Run("dpm++3m-20", spec(SamplerSpec.Kind.DPMPP_3M, 20, TimestepSpacing.TRAILING), false),
+                new Run("dpm++3m-sde-20", spec(SamplerSpec.Kind.DPMPP_3M_SDE, 20, TimestepSpacing.TRAILING), false),
+                new Run("dpm++3m-sde-10", spec(SamplerSpec.Kind.DPMPP_3M_SDE, 10, TimestepSpacing.TRAILING), false));
         if (args.length > 2) {
             // A subset by name, e.g. to add rows to an earlier run of the same checkpoint, n and seeds.
             List<String> names = List.of(args[2].split(","));

@@ -170,11 +170,20 @@ public final class Report {
             md.append("| setup | training time | relative to 1 rank x 1 thread |\n|---|---|---|\n");
             md.append(String.format(Locale.ROOT, "| 1 rank x 1 thread | %.1f s | 1.00 |%n", one1));
             md.append(String.format(Locale.ROOT, "| 2 ranks x 1 thread | %.1f s | %.2f |%n", two, two / one1));
+            JsonNode after = sc.get("two_ranks_1_thread_after_backward_s");
+            if (after != null) {
+                md.append(String.format(Locale.ROOT, "| 2 ranks x 1 thread, all-reduce after backward | %.1f s | %.2f |%n",
+                        after.asDouble(), after.asDouble() / one1));
+            }
             md.append(String.format(Locale.ROOT, "| 1 rank x 2 threads | %.1f s | %.2f |%n", one2, one2 / one1));
             md.append(String.format(Locale.ROOT, "%nScaling efficiency of 2 ranks: %.0f%% (speed-up %.2fx over 1 "
                     + "rank, ideal 2x); against 1 process using both cores' threads: %.2fx. On 2 cores this measures "
                     + "the overhead of data parallelism (all-reduce, duplicated per-step work), not a speed-up: a "
                     + "second machine would bring its own cores.%n", 100 * one1 / (2 * two), one1 / two, one2 / two));
+            if (after != null) {
+                md.append(String.format(Locale.ROOT, "Overlapping the all-reduce with backward (c10d's reducer) against "
+                        + "all-reducing after it: %.2fx the time.%n", two / after.asDouble()));
+            }
         }
         JsonNode q = r.get("quality");
         if (q != null) {
@@ -315,7 +324,8 @@ public final class Report {
         g.drawString("model evaluations per sample (log scale)", left + 120, h - 12);
         g.drawString("FID", 10, top - 10);
         Color[] colors = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728),
-            new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x17becf)};
+            new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x17becf), new Color(0xbcbd22),
+            new Color(0x7f7f7f), new Color(0x000000)};
         Map<String, List<JsonNode>> families = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : rows.entrySet()) {
             String family = e.getKey().contains("bf16") ? "ddim bf16" : e.getKey().replaceAll("-\\d+(?=$| )", "");

@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
 /**
  * Data-parallel scaling: the same training run (small U-Net on MNIST, same global batch and steps) as 1 process with
  * 1 thread, 2 ranks with 1 thread each (through {@code launch}, all-reducing over loopback Gloo), and 1 process with
- * 2 threads. On a 2-core machine the 2 ranks compete for the cores the single process would use, so this measures
+ * 2 threads; the 2 ranks run twice, with c10d's reducer overlapping the all-reduce with backward (the default) and
+ * with the all-reduce after backward. On a 2-core machine the 2 ranks compete for the cores the single process would use, so this measures
  * the cost of data parallelism, not a speed-up. Usage: Scaling WORKDIR STEPS BATCH. Prints one JSON line.
  */
 public final class Scaling {
@@ -31,18 +32,24 @@ public final class Scaling {
         ObjectNode out = json.createObjectNode();
         out.put("mode", "scaling").put("steps", steps).put("batch", batch)
                 .put("cores", Runtime.getRuntime().availableProcessors());
-        out.put("one_rank_1_thread_s", run(dir, "one1", 1, train, false));
-        out.put("two_ranks_1_thread_s", run(dir, "two", 1, train, true));
-        out.put("one_rank_2_threads_s", run(dir, "one2", 2, train, false));
+        out.put("one_rank_1_thread_s", run(dir, "one1", 1, train, false, null));
+        out.put("two_ranks_1_thread_s", run(dir, "two", 1, train, true, null));
+        // The same 2 ranks averaging after backward instead of overlapping with it: what the overlap is worth.
+        out.put("two_ranks_1_thread_after_backward_s", run(dir, "two-buckets", 1, train, true,
+                "-Ddiffusion4j.gradientSync=buckets"));
+        out.put("one_rank_2_threads_s", run(dir, "one2", 2, train, false, null));
         System.out.println(json.writeValueAsString(out));
     }
 
     /** Training seconds as the CLI reports them (the loop only: no JVM start or data loading). */
-    private static double run(Path dir, String name, int threads, List<String> train, boolean launch)
+    private static double run(Path dir, String name, int threads, List<String> train, boolean launch, String property)
             throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("-Dorg.bytedeco.javacpp.maxPhysicalBytes=0");
+        if (property != null) {
+            cmd.add(property);
+        }
         cmd.add("-Ddiffusion4j.threads=" + threads);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

@@ -7,11 +7,12 @@ import picocli.CommandLine.Option;
 
 /** Sampler choice shared by {@code sample} and the default demo. */
 final class SamplerOptions {
-    @Option(names = "--sampler", description = "ddpm, ddim, euler, euler-a, heun, dpm++2m, dpm++2m-sde, pndm or ge "
+    @Option(names = "--sampler", description = "ddpm, ddim, euler, euler-a, heun, dpm++2m, dpm++2m-sde, dpm++3m, "
+            + "dpm++3m-sde, pndm or ge "
             + "(default: ddpm for 2-D data, ddim for images).")
     String sampler;
 
-    @Option(names = "--karras", description = "Karras et al. sigmas (rho 7) for euler, euler-a, heun, dpm++2m(-sde), ge.")
+    @Option(names = "--karras", description = "Karras et al. sigmas (rho 7) for euler, euler-a, heun, dpm++2m/3m(-sde), ge.")
     boolean karras;
 
     @Option(names = "--gam", defaultValue = "2", description = "ge sampler: weight of the newest eps "

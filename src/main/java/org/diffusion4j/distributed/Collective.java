@@ -35,6 +35,28 @@ public interface Collective {
      */
     List<String> exchange(String key, String value);
 
+    /**
+     * How a trainer averages the gradients of {@code params} over this group. By default {@link GradientBuckets}:
+     * after backward, in buckets of about {@code bucketBytes}; {@link GlooGroup} overlaps them with backward.
+     *
+     * @param params the parameters, in the same order on every rank
+     */
+    default GradientSync gradientSync(List<Tensor> params, long bucketBytes) {
+        GradientBuckets buckets = new GradientBuckets(params, bucketBytes);
+        Collective self = this;
+        return new GradientSync() {
+            @Override
+            public void beforeForward() {
+            }
+
+            @Override
+            public double[] backward(Tensor loss, double... scalars) {
+                loss.backward();
+                return buckets.averageGradients(self, scalars);
+            }
+        };
+    }
+
     /** The group of one: every operation is the identity. */
     static Collective single() {
         return new Collective() {

@@ -4,8 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
+import org.bytedeco.pytorch.BackendOptional;
 import org.bytedeco.pytorch.BroadcastOptions;
 import org.bytedeco.pytorch.GlooDeviceVector;
+import org.bytedeco.pytorch.ProcessGroup;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.TCPStore;
 import org.bytedeco.pytorch.TCPStoreOptions;
@@ -25,11 +27,17 @@ public final class GlooGroup implements Collective {
     private final DistConfig config;
     private final TCPStore store;
     private final ProcessGroupGloo group;
+    private final ProcessGroup processGroup;
 
     private GlooGroup(DistConfig config, TCPStore store, ProcessGroupGloo group) {
         this.config = config;
         this.store = store;
         this.group = group;
+        // c10d's Reducer takes a ProcessGroup, the front that routes to a backend per device type: Gloo for CPU.
+        this.processGroup = Scopes.detach(new ProcessGroup(config.rank(), config.worldSize()));
+        processGroup.setBackend(org.bytedeco.pytorch.global.torch.DeviceType.CPU, ProcessGroup.BackendType.GLOO,
+                new BackendOptional().put(group));
+        processGroup.setDefaultBackend(ProcessGroup.BackendType.GLOO);
     }
 
     /**
@@ -104,6 +112,26 @@ public final class GlooGroup implements Collective {
         };
     }
 
+    /** The c10d front over this group's Gloo backend. */
+    ProcessGroup processGroup() {
+        return processGroup;
+    }
+
+    /**
+     * c10d's Reducer, which overlaps the all-reduce with backward; {@code -Ddiffusion4j.gradientSync=buckets} selects
+     * the after-backward {@link GradientBuckets} instead (for comparison in the benchmark).
+     */
+    @Override
+    public GradientSync gradientSync(List<Tensor> params, long bucketBytes) {
+        String mode = System.getProperty("diffusion4j.gradientSync", "overlap");
+        return switch (mode) {
+            case "overlap" -> new OverlappedReducer(this, processGroup, params, bucketBytes);
+            case "buckets" -> Collective.super.gradientSync(params, bucketBytes);
+            default -> throw new IllegalArgumentException("diffusion4j.gradientSync must be overlap or buckets, got '"
+                    + mode + "'");
+        };
+    }
+
     @Override
     public void broadcast(Tensor flat, int root) {
         requireFlat(flat);
@@ -139,7 +167,8 @@ public final class GlooGroup implements Collective {
         }
     }
 
-    private <T> T run(String what, java.util.function.Supplier<T> op) {
+    /** Runs {@code op}, turning a native failure into a {@link DistributedException} naming this rank and {@code what}. */
+    <T> T run(String what, java.util.function.Supplier<T> op) {
         try {
             return op.get();
         } catch (DistributedException e) {

@@ -16,6 +16,9 @@ import org.diffusion4j.tensor.Tensors;
  * filled from the last parameter backwards, the order in which backward produces gradients, as PyTorch DDP does.
  *
  * <p>A few float32 scalars (the loss) ride along in the first bucket, so one round trip also agrees on them.
+ *
+ * <p>This is the after-backward averaging of {@link Collective#gradientSync}'s default. {@link GlooGroup} overlaps the
+ * all-reduce with backward instead ({@link OverlappedReducer}), over this class's bucket assignment.
  */
 public final class GradientBuckets {
     private final List<Tensor> params;

@@ -289,6 +289,11 @@ public final class DiffusersScheduler {
             throw new IllegalArgumentException(c.className + ": algorithm_type '" + algorithm
                     + "' is not supported (dpmsolver++ and sde-dpmsolver++ are)");
         }
+        if (order == 3 && algorithm.startsWith("sde")) {
+            // Our 3M SDE step (k-diffusion's dpmpp_3m_sde) has no recorded diffusers trajectory to conform to.
+            throw new IllegalArgumentException(c.className + ": solver_order=3 with sde-dpmsolver++ is not supported "
+                    + "for diffusers configs (use --sampler dpm++3m-sde, or solver_order 2)");
+        }
         c.requireValue("thresholding", false);
         c.dbl("dynamic_thresholding_ratio", 0.995);
         c.dbl("sample_max_value", 1.0);

@@ -32,8 +32,9 @@ public final class Reflow {
             throw new IllegalArgumentException("reflow needs a flow-matching model (trained with --prediction flow)");
         }
         if (spec.kind() != SamplerSpec.Kind.EULER && spec.kind() != SamplerSpec.Kind.HEUN
-                && spec.kind() != SamplerSpec.Kind.DPMPP_2M) {
-            throw new IllegalArgumentException("reflow needs a deterministic ODE sampler (euler, heun, dpm++2m), not "
+                && spec.kind() != SamplerSpec.Kind.DPMPP_2M && spec.kind() != SamplerSpec.Kind.DPMPP_3M) {
+            throw new IllegalArgumentException("reflow needs a deterministic ODE sampler (euler, heun, dpm++2m, dpm++3m), "
+                    + "not "
                     + spec.kind().id());
         }
         if (n < 1 || batchSize < 1) {

@@ -45,7 +45,7 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
     /** The available samplers, by CLI name. */
     public enum Kind {
         DDPM("ddpm"), DDIM("ddim"), EULER("euler"), EULER_ANCESTRAL("euler-a"), HEUN("heun"), DPMPP_2M("dpm++2m"),
-        DPMPP_2M_SDE("dpm++2m-sde"), PNDM("pndm"), GE("ge");
+        DPMPP_2M_SDE("dpm++2m-sde"), DPMPP_3M("dpm++3m"), DPMPP_3M_SDE("dpm++3m-sde"), PNDM("pndm"), GE("ge");
 
         private final String id;
 
@@ -81,7 +81,7 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
         }
         if (karras && (kind == Kind.DDPM || kind == Kind.DDIM || kind == Kind.PNDM)) {
             throw new IllegalArgumentException("--karras is for the sigma-based samplers (euler, euler-a, heun, dpm++2m, "
-                    + "dpm++2m-sde, ge), not " + kind.id());
+                    + "dpm++2m-sde, dpm++3m, dpm++3m-sde, ge), not " + kind.id());
         }
         new GradientEstimationSampler.Options(gam, mu);
     }
@@ -180,7 +180,7 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
                       StepListener listener) {
         if (flow && (kind == Kind.DDPM || kind == Kind.DDIM || kind == Kind.PNDM)) {
             throw new IllegalArgumentException(kind.id() + " walks a DDPM schedule; flow-matching models sample with "
-                    + "euler, euler-a, heun, dpm++2m, dpm++2m-sde");
+                    + "euler, euler-a, heun, dpm++2m, dpm++2m-sde, dpm++3m, dpm++3m-sde, ge");
         }
         if (clip && kind != Kind.DDPM && kind != Kind.DDIM) {
             model = new ClippedDenoiser(model, 1.0);
@@ -200,6 +200,10 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
                     DpmSolverSampler.Options.twoM(), listener);
             case DPMPP_2M_SDE -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,
                     new DpmSolverSampler.Options(2, DpmSolverSampler.SolverType.MIDPOINT, true, true, false), listener);
+            case DPMPP_3M -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,
+                    DpmSolverSampler.Options.threeM(), listener);
+            case DPMPP_3M_SDE -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,
+                    new DpmSolverSampler.Options(3, DpmSolverSampler.SolverType.MIDPOINT, true, true, false), listener);
             case PNDM -> {
                 List<NoiseLevel> levels = levelsFor(schedule, flow);
                 yield PndmSampler.sample(model, xT, levels, List.of(), new PndmSampler.Options(false, OutputKind.EPS),

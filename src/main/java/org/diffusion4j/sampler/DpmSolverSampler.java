@@ -11,16 +11,20 @@ import org.diffusion4j.model.Prediction;
 import org.diffusion4j.tensor.Shapes;
 
 /**
- * DPM-Solver++ with data prediction, first or second order multistep (Lu et al. 2022, "DPM-Solver++", algorithm 2),
- * and its SDE variant (sde-dpmsolver++, from the same paper's appendix as diffusers implements it). With
- * lambda = log(alpha / sigma) and h = lambda' - lambda:
+ * DPM-Solver++ with data prediction, first to third order multistep (Lu et al. 2022, "DPM-Solver++", algorithm 2
+ * and its third-order extension), and its SDE variant (sde-dpmsolver++, from the same paper's appendix as diffusers
+ * implements it). With lambda = log(alpha / sigma), h = lambda' - lambda and E = 1 - e^-h (ODE) or 1 - e^-2h (SDE):
  * <ul>
- *   <li>first order: x' = (sigma'/sigma) x + alpha' (1 - e^-h) x0 (eq. 5 at k = 1; DDIM in data prediction)</li>
- *   <li>second order: the same with D0 = x0 and D1 = (x0 - x0_prev) / r, r = h_prev / h, added as
- *       alpha' (1 - e^-h) D1 / 2 (midpoint) or alpha' ((e^-h - 1) / h + 1) D1 (heun)</li>
- *   <li>SDE: x' = (sigma'/sigma) e^-h x + alpha' (1 - e^-2h) D + sigma' sqrt(1 - e^-2h) z</li>
+ *   <li>first order: x' = (sigma'/sigma) x + alpha' E x0 (eq. 5 at k = 1; DDIM in data prediction); the SDE form
+ *       keeps (sigma'/sigma) e^-h x and adds sigma' sqrt(E) z</li>
+ *   <li>second order: D1 = (x0 - x0_prev) / r, r = h_prev / h, added as alpha' E D1 / 2 (midpoint) or as
+ *       alpha' phi2 D1 (heun), phi2 = 1 - E / h (ODE) or 1 - E / 2h (SDE)</li>
+ *   <li>third order: D1 and D2 from the last three x0 (diffusers' construction), added as alpha' phi2 D1 +
+ *       alpha' phi3 D2, phi3 = 1/2 - (h - E) / h^2 (ODE) or 1/2 - (2h - E) / 4h^2 (SDE). Both are the weights
+ *       of a quadratic x0(lambda) under the exact integral, so phi3 -> h/6 (ODE) and h/3 (SDE) as h -> 0; the SDE
+ *       one equals k-diffusion's dpmpp_3m_sde at eta = 1.</li>
  * </ul>
- * The history (the previous x0 and lambda) is local to the loop.
+ * The history (the previous two x0 and lambdas) is local to the loop.
  */
 public final class DpmSolverSampler {
     private DpmSolverSampler() {}
@@ -39,17 +43,18 @@ public final class DpmSolverSampler {
     }
 
     /**
-     * @param order           1 or 2
+     * @param order           1, 2 or 3 (the first steps use lower orders until there is enough history)
      * @param solverType      the second-order form
      * @param sde             sde-dpmsolver++: inject noise each step
      * @param lowerOrderFinal first order for the last step when there are fewer than 15 steps (diffusers' rule;
-     *                        a step to sigma = 0 is always first order)
+     *                        a step to sigma = 0 is always first order), and at most second order for the one
+     *                        before it
      * @param eulerAtFinal    first order for the last step always
      */
     public record Options(int order, SolverType solverType, boolean sde, boolean lowerOrderFinal, boolean eulerAtFinal) {
         public Options {
-            if (order != 1 && order != 2) {
-                throw new IllegalArgumentException("DPM-Solver++ order must be 1 or 2, got " + order);
+            if (order < 1 || order > 3) {
+                throw new IllegalArgumentException("DPM-Solver++ order must be 1, 2 or 3, got " + order);
             }
             if (solverType == null) {
                 throw new IllegalArgumentException("solver type must be set");
@@ -59,6 +64,11 @@ public final class DpmSolverSampler {
         /** DPM-Solver++(2M), diffusers' defaults. */
         public static Options twoM() {
             return new Options(2, SolverType.MIDPOINT, false, true, false);
+        }
+
+        /** DPM-Solver++(3M): diffusers' solver_order=3 with its other defaults. */
+        public static Options threeM() {
+            return new Options(3, SolverType.MIDPOINT, false, true, false);
         }
     }
 
@@ -75,7 +85,9 @@ public final class DpmSolverSampler {
         long[] shape = Shapes.of(xT);
         Tensor x = xT.clone();
         Tensor previousX0 = null;
+        Tensor olderX0 = null;
         double previousLambda = Double.NaN;
+        double olderLambda = Double.NaN;
         try (NoGradGuard guard = new NoGradGuard()) {
             for (int i = 0; i < n; i++) {
                 NoiseLevel from = levels.get(i);
@@ -84,33 +96,44 @@ public final class DpmSolverSampler {
                     Prediction p = model.predict(x, from);
                     listener.onStep(i, n, x, p.x0());
                     Tensor x0 = p.x0();
-                    boolean last = i == n - 1;
-                    boolean lowerFinal = last && (options.eulerAtFinal() || to.sigma() == 0
-                            || (options.lowerOrderFinal() && n < 15));
-                    boolean firstOrder = options.order() == 1 || previousX0 == null || lowerFinal;
+                    int order = orderAt(options, i, n, to);
                     // e^-h = (sigma'/alpha') / (sigma/alpha): zero at sigma' = 0, where lambda' is infinite.
                     double expMinusH = (to.sigma() / to.alpha()) / (from.sigma() / from.alpha());
                     double lambda = Math.log(from.alpha()) - Math.log(from.sigma());
                     double decay = options.sde() ? 1 - expMinusH * expMinusH : 1 - expMinusH;
                     double keep = options.sde() ? to.sigma() / from.sigma() * expMinusH : to.sigma() / from.sigma();
                     Tensor next = SamplerSupport.lin(keep, x, to.alpha() * decay, x0);
-                    if (!firstOrder) {
-                        double h = -Math.log(expMinusH);
+                    double h = -Math.log(expMinusH);
+                    // The SDE's data term decays twice as fast in lambda: its phi functions take 2h.
+                    double hEff = options.sde() ? 2 * h : h;
+                    double phi2 = 1 - decay / hEff;
+                    if (order == 2) {
                         double r = (lambda - previousLambda) / h;
                         Tensor d1 = SamplerSupport.scale(1 / r, x0.sub(previousX0));
                         double c = switch (options.solverType()) {
                             case MIDPOINT -> 0.5 * to.alpha() * decay;
-                            case HEUN -> options.sde() ? to.alpha() * (decay / (-2 * h) + 1)
-                                    : to.alpha() * ((expMinusH - 1) / h + 1);
+                            case HEUN -> to.alpha() * phi2;
                         };
                         next = next.add(SamplerSupport.scale(c, d1));
+                    } else if (order == 3) {
+                        double r0 = (lambda - previousLambda) / h;
+                        double r1 = (previousLambda - olderLambda) / h;
+                        Tensor d10 = SamplerSupport.scale(1 / r0, x0.sub(previousX0));
+                        Tensor d11 = SamplerSupport.scale(1 / r1, previousX0.sub(olderX0));
+                        Tensor bend = d10.sub(d11);
+                        Tensor d1 = d10.add(SamplerSupport.scale(r0 / (r0 + r1), bend));
+                        Tensor d2 = SamplerSupport.scale(1 / (r0 + r1), bend);
+                        double phi3 = 0.5 - (hEff - decay) / (hEff * hEff);
+                        next = next.add(SamplerSupport.lin(to.alpha() * phi2, d1, to.alpha() * phi3, d2));
                     }
                     if (options.sde()) {
                         next = next.add(SamplerSupport.scale(to.sigma() * Math.sqrt(decay), noise.next(shape)));
                     }
-                    if (previousX0 != null) {
-                        previousX0.close();
+                    if (olderX0 != null) {
+                        olderX0.close();
                     }
+                    olderX0 = previousX0;
+                    olderLambda = previousLambda;
                     previousX0 = org.diffusion4j.tensor.Scopes.detach(x0.clone());
                     previousLambda = lambda;
                     x.copy_(next);
@@ -120,7 +143,24 @@ public final class DpmSolverSampler {
             if (previousX0 != null) {
                 previousX0.close();
             }
+            if (olderX0 != null) {
+                olderX0.close();
+            }
         }
         return x;
+    }
+
+    /**
+     * diffusers' order schedule: as high as the history allows, first order on a final step that needs it, and at
+     * most second order just before a lowered final step.
+     */
+    static int orderAt(Options options, int i, int n, NoiseLevel to) {
+        boolean lowerFinal = i == n - 1 && (options.eulerAtFinal() || to.sigma() == 0
+                || (options.lowerOrderFinal() && n < 15));
+        boolean lowerSecond = i == n - 2 && options.lowerOrderFinal() && n < 15;
+        if (lowerFinal) {
+            return 1;
+        }
+        return Math.min(Math.min(options.order(), i + 1), lowerSecond ? 2 : 3);
     }
 }

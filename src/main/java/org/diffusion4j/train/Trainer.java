@@ -10,6 +10,7 @@ import org.diffusion4j.data.DataSource;
 import org.diffusion4j.distributed.Collective;
 import org.diffusion4j.distributed.DataParallel;
 import org.diffusion4j.distributed.GradientBuckets;
+import org.diffusion4j.distributed.GradientSync;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
@@ -67,7 +68,7 @@ public final class Trainer {
     private final Ema ema;
     private final int maxSkipped;
     private final Collective group;
-    private final GradientBuckets buckets;
+    private final GradientSync sync;
     private long step;
     private int skippedInARow;
 
@@ -103,11 +104,11 @@ public final class Trainer {
         this.group = parallel.group();
         DataParallel.requireEvenShares(config.batchSize(), group.worldSize());
         if (group.worldSize() > 1) {
-            this.buckets = new GradientBuckets(params, parallel.bucketBytes());
             // Before the EMA copies the weights, so that it starts from the common ones too.
-            buckets.broadcastParameters(group);
+            new GradientBuckets(params, parallel.bucketBytes()).broadcastParameters(group);
+            this.sync = group.gradientSync(params, parallel.bucketBytes());
         } else {
-            this.buckets = null;
+            this.sync = null;
         }
         this.ema = config.emaDecay() > 0 ? new Ema(params, config.emaDecay()) : null;
     }
@@ -175,6 +176,9 @@ public final class Trainer {
             }
             Tensor xt = x0.mul(alpha).add(eps.mul(sigma));
             Tensor out;
+            if (sync != null) {
+                sync.beforeForward();
+            }
             try (Autocast cast = Autocast.bf16(config.bf16())) {
                 out = network.forward(xt, timeInput, labels);
             }
@@ -189,11 +193,12 @@ public final class Trainer {
             }
             Tensor loss = perSample.mean();
             network.module().zero_grad(true);
-            loss.backward();
             double lossValue = loss.item_double();
-            if (buckets != null) {
+            if (sync != null) {
                 // Every rank now holds the same mean gradient and loss, so all take the same decisions below.
-                lossValue = buckets.averageGradients(group, lossValue)[0];
+                lossValue = sync.backward(loss, lossValue)[0];
+            } else {
+                loss.backward();
             }
             double gradNorm = config.gradClip() > 0 ? torch.clip_grad_norm_(paramVector, config.gradClip())
                     : torch.clip_grad_norm_(paramVector, Double.MAX_VALUE);

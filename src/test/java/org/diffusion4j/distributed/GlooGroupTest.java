@@ -3,14 +3,8 @@ package org.diffusion4j.distributed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
@@ -26,24 +20,11 @@ class GlooGroupTest {
     }
 
     private static DistConfig rank(int r, int world, int port, int timeoutSeconds) {
-        return new DistConfig(world, r, "127.0.0.1", port, Duration.ofSeconds(timeoutSeconds),
-                DistConfig.DEFAULT_BUCKET_BYTES, null);
+        return TwoRanks.config(r, world, port, timeoutSeconds);
     }
 
-    /** Runs {@code body} as ranks 0 and 1 concurrently; returns their results in rank order. */
     private static <T> List<T> twoRanks(Function<GlooGroup, T> body) throws Exception {
-        int port = Ports.free();
-        ExecutorService pool = Executors.newFixedThreadPool(2);
-        try {
-            List<Future<T>> fs = List.of(0, 1).stream().map(r -> pool.submit(() -> {
-                try (PointerScope scope = new PointerScope()) {
-                    return body.apply(GlooGroup.connect(rank(r, 2, port, 30)));
-                }
-            })).toList();
-            return List.of(fs.get(0).get(60, TimeUnit.SECONDS), fs.get(1).get(60, TimeUnit.SECONDS));
-        } finally {
-            pool.shutdownNow();
-        }
+        return TwoRanks.run(body);
     }
 
     @Test

@@ -38,6 +38,37 @@ class DpmSolverSamplerTest {
     }
 
     @Test
+    void thirdOrderConvergesAtThirdOrder() {
+        try (PointerScope scope = new PointerScope()) {
+            for (DpmSolverSampler.SolverType type : DpmSolverSampler.SolverType.values()) {
+                double second = error(new DpmSolverSampler.Options(2, type, false, false, false), 20);
+                double third20 = error(new DpmSolverSampler.Options(3, type, false, false, false), 20);
+                double third40 = error(new DpmSolverSampler.Options(3, type, false, false, false), 40);
+                assertThat(third20).as(type.toString()).isLessThan(second / 5);
+                // Halving the step cuts a third-order error about 8x (measured 7.3x; second order about 5x).
+                assertThat(third20 / third40).as(type.toString()).isBetween(6.0, 11.0);
+            }
+        }
+    }
+
+    @Test
+    void orderRisesWithHistoryAndDropsAtTheEndOfShortRuns() {
+        DpmSolverSampler.Options three = DpmSolverSampler.Options.threeM();
+        NoiseLevel mid = new NoiseLevel(500, 0.8, 0.6);
+        NoiseLevel clean = new NoiseLevel(0, 1, 0);
+        int[] short10 = new int[10];
+        for (int i = 0; i < 10; i++) {
+            short10[i] = DpmSolverSampler.orderAt(three, i, 10, mid);
+        }
+        assertThat(short10).containsExactly(1, 2, 3, 3, 3, 3, 3, 3, 2, 1);
+        // 15 steps or more keep the order to the end, unless the last step lands on sigma = 0.
+        assertThat(DpmSolverSampler.orderAt(three, 18, 20, mid)).isEqualTo(3);
+        assertThat(DpmSolverSampler.orderAt(three, 19, 20, mid)).isEqualTo(3);
+        assertThat(DpmSolverSampler.orderAt(three, 19, 20, clean)).isEqualTo(1);
+        assertThat(DpmSolverSampler.orderAt(DpmSolverSampler.Options.twoM(), 5, 10, mid)).isEqualTo(2);
+    }
+
+    @Test
     void sdeVariantSamplesTheRightDistribution() {
         try (PointerScope scope = new PointerScope()) {
             GaussianDenoiser g = new GaussianDenoiser(0.5);
@@ -49,9 +80,21 @@ class DpmSolverSamplerTest {
     }
 
     @Test
+    void thirdOrderSdeSamplesTheRightDistribution() {
+        try (PointerScope scope = new PointerScope()) {
+            GaussianDenoiser g = new GaussianDenoiser(0.5);
+            Tensor out = DpmSolverSampler.sample(g, Rng.of(3).randn(20000, 1), GaussianDenoiser.levels(30),
+                    NoiseSource.of(Rng.of(4)), new DpmSolverSampler.Options(3, DpmSolverSampler.SolverType.MIDPOINT,
+                            true, true, false), StepListener.NONE);
+            assertThat(out.std().item_double()).isBetween(0.49, 0.51);
+            assertThat(Math.abs(out.mean().item_double())).isLessThan(0.01);
+        }
+    }
+
+    @Test
     void rejectsBadOptions() {
-        assertThatThrownBy(() -> new DpmSolverSampler.Options(3, DpmSolverSampler.SolverType.MIDPOINT, false, true,
-                false)).hasMessageContaining("order must be 1 or 2");
+        assertThatThrownBy(() -> new DpmSolverSampler.Options(4, DpmSolverSampler.SolverType.MIDPOINT, false, true,
+                false)).hasMessageContaining("order must be 1, 2 or 3");
         assertThatThrownBy(() -> DpmSolverSampler.SolverType.parse("bh2")).hasMessageContaining("midpoint or heun");
     }
 }

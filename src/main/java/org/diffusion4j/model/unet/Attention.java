@@ -44,9 +44,26 @@ public final class Attention extends Layers.Node {
             Tensor q = toQ.forward(seq).view(b, -1, heads, d).transpose(1, 2);
             Tensor k = toK.forward(seq).view(b, -1, heads, d).transpose(1, 2);
             Tensor v = toV.forward(seq).view(b, -1, heads, d).transpose(1, 2);
-            Tensor att = torch.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(b, h * w, c);
+            Tensor att = attend(q, k, v).transpose(1, 2).reshape(b, h * w, c);
             Tensor out = toOut.forward(att).transpose(1, 2).reshape(b, c, h, w);
             return out.add(x);
         });
+    }
+
+    /**
+     * softmax(q k^T / sqrt(d)) v for [B, heads, N, d] inputs. float32 goes through scaled_dot_product_attention. In
+     * bf16 (autocast or bf16 weights) libtorch's CPU flash-attention kernel falls back to a scalar reference GEMM,
+     * which took half of a bf16 train step; two batched matmuls run on oneDNN's bf16 kernels instead, with the
+     * softmax computed in float32.
+     */
+    static Tensor attend(Tensor q, Tensor k, Tensor v) {
+        if (q.scalar_type().value != torch.ScalarType.BFloat16.value) {
+            return torch.scaled_dot_product_attention(q, k, v);
+        }
+        double scale = 1 / Math.sqrt(q.size(3));
+        Tensor scores = torch.matmul(q, k.transpose(2, 3)).mul(org.diffusion4j.tensor.Tensors.scalar(scale));
+        Tensor weights = torch.softmax(scores, -1, new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Float))
+                .to(v.scalar_type());
+        return torch.matmul(weights, v);
     }
 }
