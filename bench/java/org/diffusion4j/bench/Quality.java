@@ -58,7 +58,10 @@ public final class Quality {
                 new Run("dpm++2m-sde-10", spec(SamplerSpec.Kind.DPMPP_2M_SDE, 10, TimestepSpacing.TRAILING), false),
                 new Run("dpm++3m-20", spec(SamplerSpec.Kind.DPMPP_3M, 20, TimestepSpacing.TRAILING), false),
                 new Run("dpm++3m-sde-20", spec(SamplerSpec.Kind.DPMPP_3M_SDE, 20, TimestepSpacing.TRAILING), false),
-                new Run("dpm++3m-sde-10", spec(SamplerSpec.Kind.DPMPP_3M_SDE, 10, TimestepSpacing.TRAILING), false));
+                new Run("dpm++3m-sde-10", spec(SamplerSpec.Kind.DPMPP_3M_SDE, 10, TimestepSpacing.TRAILING), false),
+                // "DPM++ 2M/3M SDE Karras", the forms most front-ends offer.
+                new Run("dpm++2m-sde-20 karras", karras(SamplerSpec.Kind.DPMPP_2M_SDE, 20), false),
+                new Run("dpm++3m-sde-20 karras", karras(SamplerSpec.Kind.DPMPP_3M_SDE, 20), false));
         if (args.length > 2) {
             // A subset by name, e.g. to add rows to an earlier run of the same checkpoint, n and seeds.
             List<String> names = List.of(args[2].split(","));

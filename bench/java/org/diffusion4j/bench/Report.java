@@ -285,10 +285,10 @@ public final class Report {
 
     /** FID against model evaluations (log scale), one line per sampler family, the floor dashed. */
     static void plot(Map<String, JsonNode> rows, double floor, Path file) throws java.io.IOException {
-        int w = 720;
+        int w = 780;
         int h = 440;
         int left = 70;
-        int right = 160;
+        int right = 200;
         int top = 30;
         int bottom = 50;
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
@@ -325,7 +325,7 @@ public final class Report {
         g.drawString("FID", 10, top - 10);
         Color[] colors = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0xd62728),
             new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x17becf), new Color(0xbcbd22),
-            new Color(0x7f7f7f), new Color(0x000000)};
+            new Color(0x7f7f7f), new Color(0x000000), new Color(0xaec7e8)};
         Map<String, List<JsonNode>> families = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : rows.entrySet()) {
             String family = e.getKey().contains("bf16") ? "ddim bf16" : e.getKey().replaceAll("-\\d+(?=$| )", "");

@@ -24,9 +24,13 @@ public final class GradientBuckets {
     private final List<Tensor> params;
     private final List<List<Integer>> buckets;
 
+    /** DDP's first_bucket_bytes_cap: a small first bucket, so that communication starts early in backward. */
+    public static final long FIRST_BUCKET_BYTES = 1 << 20;
+
     /**
      * @param params      the parameters, in the same order on every rank
-     * @param bucketBytes target bucket size; a parameter larger than it gets a bucket of its own
+     * @param bucketBytes target bucket size (the first bucket holds at most {@link #FIRST_BUCKET_BYTES} of it); a
+     *                    parameter larger than its bucket's budget gets a bucket of its own
      */
     public GradientBuckets(List<Tensor> params, long bucketBytes) {
         if (params.isEmpty()) {
@@ -38,7 +42,8 @@ public final class GradientBuckets {
         long bytes = 0;
         for (int i = params.size() - 1; i >= 0; i--) {
             long size = params.get(i).numel() * 4;
-            if (!current.isEmpty() && bytes + size > bucketBytes) {
+            long budget = buckets.isEmpty() ? Math.min(FIRST_BUCKET_BYTES, bucketBytes) : bucketBytes;
+            if (!current.isEmpty() && bytes + size > budget) {
                 buckets.add(List.copyOf(current));
                 current = new ArrayList<>();
                 bytes = 0;

@@ -38,8 +38,8 @@ final class OverlappedReducer implements GradientSync {
         }
         boolean[] sparse = new boolean[params.size()];
         this.reducer = Scopes.detach(new Reducer(new TensorVector(params.toArray(new Tensor[0])), indices,
-                processGroup, new BoolVector(sparse), bucketBytes, false, false, new SizeTStringMap(), bucketBytes,
-                false, false));
+                processGroup, new BoolVector(sparse), bucketBytes, false, false, new SizeTStringMap(),
+                Math.min(GradientBuckets.FIRST_BUCKET_BYTES, bucketBytes), false, false));
         reducer.set_static_graph();
     }
 

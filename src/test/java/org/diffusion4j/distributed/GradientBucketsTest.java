@@ -71,6 +71,9 @@ class GradientBucketsTest {
         // 2000 floats exceed the budget alone; 100 + 100 fit in 1200 bytes, 300 more would not.
         assertThat(b.buckets()).containsExactly(List.of(3), List.of(2, 1), List.of(0));
         assertThat(new GradientBuckets(ps, 1 << 20).buckets()).containsExactly(List.of(3, 2, 1, 0));
+        // Past 1 MiB the first bucket stops early, as DDP's does: its all-reduce can start sooner.
+        List<Tensor> big = List.of(param(0, 300_000), param(0, 200_000), param(0, 200_000));
+        assertThat(new GradientBuckets(big, 25 << 20).buckets()).containsExactly(List.of(2), List.of(1, 0));
         assertThatThrownBy(() -> new GradientBuckets(List.of(), 1024)).hasMessageContaining("no parameters");
     }
 
