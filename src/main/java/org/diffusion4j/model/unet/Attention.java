@@ -1,9 +1,11 @@
 package org.diffusion4j.model.unet;
 
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Scopes;
+import org.diffusion4j.tensor.Tensors;
 
 /**
  * diffusers' spatial self-attention (Attention with group_norm, residual connection, as built for UNet2DModel's
@@ -61,9 +63,8 @@ public final class Attention extends Layers.Node {
             return torch.scaled_dot_product_attention(q, k, v);
         }
         double scale = 1 / Math.sqrt(q.size(3));
-        Tensor scores = torch.matmul(q, k.transpose(2, 3)).mul(org.diffusion4j.tensor.Tensors.scalar(scale));
-        Tensor weights = torch.softmax(scores, -1, new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Float))
-                .to(v.scalar_type());
+        Tensor scores = torch.matmul(q, k.transpose(2, 3)).mul(Tensors.scalar(scale));
+        Tensor weights = torch.softmax(scores, -1, new ScalarTypeOptional(torch.ScalarType.Float)).to(v.scalar_type());
         return torch.matmul(weights, v);
     }
 }

@@ -6,8 +6,10 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.model.Parameters;
 import org.diffusion4j.tensor.Autocast;
 import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Tensors;
 import org.junit.jupiter.api.Test;
 
 class AttentionTest {
@@ -56,8 +58,8 @@ class AttentionTest {
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             Attention block = new Attention(32, 2, 8, 1e-5);
             Rng rng = Rng.of(4);
-            for (Tensor p : org.diffusion4j.model.Parameters.named(block).values()) {
-                p.copy_(rng.randn(p.sizes().vec().get()).mul(org.diffusion4j.tensor.Tensors.scalar(0.2)));
+            for (Tensor p : Parameters.named(block).values()) {
+                p.copy_(rng.randn(p.sizes().vec().get()).mul(Tensors.scalar(0.2)));
             }
             Tensor x = rng.randn(2, 32, 7, 7);
             Tensor want = block.forward(x);
