@@ -122,7 +122,7 @@ public final class GradientBuckets {
      * Overwrites every parameter on every rank with rank 0's values (run once at the start, as DDP does, so that
      * ranks start identical whatever their initialisation).
      */
-    public void broadcastParameters(Collective group) {
+    public static void broadcastParameters(Collective group, List<Tensor> params) {
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             List<Tensor> parts = new ArrayList<>();
             for (Tensor p : params) {

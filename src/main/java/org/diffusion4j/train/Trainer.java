@@ -105,7 +105,7 @@ public final class Trainer {
         DataParallel.requireEvenShares(config.batchSize(), group.worldSize());
         if (group.worldSize() > 1) {
             // Before the EMA copies the weights, so that it starts from the common ones too.
-            new GradientBuckets(params, parallel.bucketBytes()).broadcastParameters(group);
+            GradientBuckets.broadcastParameters(group, params);
             this.sync = group.gradientSync(params, parallel.bucketBytes());
         } else {
             this.sync = null;

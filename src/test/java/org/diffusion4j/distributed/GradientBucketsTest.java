@@ -109,7 +109,7 @@ class GradientBucketsTest {
     void broadcastCopiesRootValuesIntoEveryParameter() {
         Tensor a = param(1, 3);
         Tensor b = param(2, 2);
-        new GradientBuckets(List.of(a, b), 1 << 20).broadcastParameters(new OnePeer(7));
+        GradientBuckets.broadcastParameters(new OnePeer(7), List.of(a, b));
         assertThat(Tensors.toFloats(a)).containsOnly(7f);
         assertThat(Tensors.toFloats(b)).containsOnly(7f);
         assertThat(a.requires_grad()).isTrue();
