@@ -92,7 +92,8 @@ public final class Safetensors {
             if (e.getKey().equals(METADATA_KEY) || e.getKey().isEmpty()) {
                 throw new IllegalArgumentException("invalid tensor name '" + e.getKey() + "'");
             }
-            Tensor t = e.getValue().detach().contiguous();
+            // Device tensors are copied to the host here, once per save.
+            Tensor t = e.getValue().detach().contiguous().cpu();
             DType dtype = DType.of(t.scalar_type());
             ObjectNode entry = header.putObject(e.getKey());
             entry.put("dtype", dtype.name());

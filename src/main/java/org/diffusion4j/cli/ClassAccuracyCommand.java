@@ -40,11 +40,14 @@ final class ClassAccuracyCommand implements Callable<Integer> {
     Path dataDir;
 
     @Mixin
+    DeviceOptions device;
+
+    @Mixin
     SamplerOptions sampler;
 
     @Override
     public Integer call() throws Exception {
-        LoadedModel model = LoadedModel.load(checkpoint, true);
+        LoadedModel model = LoadedModel.load(checkpoint, true, device.toDevice());
         boolean toy = Datasets.isToy(model.data());
         SamplerSpec spec = sampler.toSpec(!toy, model.train().flowMatching(), model.latent() != null);
         Function<Tensor, long[]> classifier;

@@ -33,7 +33,8 @@ final class DemoCommand implements Callable<Integer> {
         Path ckpt = dir.resolve("model.safetensors");
         Runs.train(train.toSpec(), train.images.dataDir, ckpt, TrainingRun.CheckpointPolicy.atEnd(), null, false, System.out);
         Runs.sample(ckpt, null, sampler::toSpec, null, org.diffusion4j.guidance.Guidance.of(1), n, train.seed, n, true, dir.resolve("samples.png"), Runs.Format.GRID,
-                Datasets.isToy(train.data) ? dir.resolve("samples.csv") : null, null, false, System.out);
+                Datasets.isToy(train.data) ? dir.resolve("samples.csv") : null, null, false, System.out,
+                org.diffusion4j.tensor.DeviceSpec.CPU);
         return 0;
     }
 }

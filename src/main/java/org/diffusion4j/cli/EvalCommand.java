@@ -80,10 +80,14 @@ final class EvalCommand implements Callable<Integer> {
     boolean overwrite;
 
     @Mixin
+    DeviceOptions device;
+
+    @Mixin
     SamplerOptions sampler;
 
     @Override
     public Integer call() throws Exception {
+        org.diffusion4j.tensor.DeviceSpec where = device.toDevice();
         if (n != null && n < 1) {
             throw new IllegalArgumentException("--n must be >= 1, got " + n);
         }
@@ -96,7 +100,7 @@ final class EvalCommand implements Callable<Integer> {
         if (source.checkpoint != null) {
             Checkpoint.requireSafetensorsName(source.checkpoint);
         }
-        LoadedModel model = source.checkpoint == null ? null : LoadedModel.load(source.checkpoint, !noEma);
+        LoadedModel model = source.checkpoint == null ? null : LoadedModel.load(source.checkpoint, !noEma, where);
         String dataId = data != null && data.startsWith(Datasets.FOLDER) ? data
                 : data != null ? new ImageDataOptions().canonical(data)
                 : model != null ? model.outputData() : null;

@@ -51,6 +51,23 @@ final class LaunchCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "The command for every rank (only 'train').")
     List<String> command;
 
+    /**
+     * The command for local rank {@code local}: a bare {@code --device cuda} becomes {@code cuda:local}, one GPU per
+     * local rank as torchrun's LOCAL_RANK convention has it; an explicit {@code cuda:N} or {@code cpu} is kept.
+     */
+    static List<String> withLocalDevice(List<String> command, int local) {
+        List<String> out = new ArrayList<>(command);
+        for (int i = 0; i < out.size(); i++) {
+            String a = out.get(i);
+            if (a.equals("--device=cuda")) {
+                out.set(i, "--device=cuda:" + local);
+            } else if (a.equals("--device") && i + 1 < out.size() && out.get(i + 1).equals("cuda")) {
+                out.set(i + 1, "cuda:" + local);
+            }
+        }
+        return out;
+    }
+
     @Override
     public Integer call() throws Exception {
         if (nproc < 1) {
@@ -96,7 +113,7 @@ final class LaunchCommand implements Callable<Integer> {
             for (int local = 0; local < nproc; local++) {
                 int rank = nodeRank * nproc + local;
                 List<String> cmd = new ArrayList<>(java);
-                cmd.addAll(command);
+                cmd.addAll(withLocalDevice(command, local));
                 cmd.addAll(List.of("--world-size", String.valueOf(world), "--rank", String.valueOf(rank),
                         "--master", masterSpec));
                 ProcessBuilder pb = new ProcessBuilder(cmd);

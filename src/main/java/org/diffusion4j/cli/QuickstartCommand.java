@@ -50,6 +50,9 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--out-dir", description = "Where to write; default runs/quickstart-<timestamp>.")
     Path outDir;
 
+    @picocli.CommandLine.Mixin
+    DeviceOptions device;
+
     @Option(names = "--seed", defaultValue = "0", description = "Run seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -86,7 +89,8 @@ final class QuickstartCommand implements Callable<Integer> {
     private boolean bf16IsFaster(Mnist m, Path data) throws java.io.IOException {
         double[] ms = new double[2];
         for (int i = 0; i < 2; i++) {
-            Trainer probe = TrainingRun.trainer(recipe(m, 1 + PROBE_STEPS, seed, i == 1), data);
+            Trainer probe = TrainingRun.trainer(recipe(m, 1 + PROBE_STEPS, seed, i == 1), data,
+                    Trainer.DEFAULT_MAX_SKIPPED, org.diffusion4j.distributed.DataParallel.single(), where);
             probe.trainUntil(1, s -> { });
             long t0 = System.nanoTime();
             probe.trainUntil(1 + PROBE_STEPS, s -> { });
@@ -96,6 +100,9 @@ final class QuickstartCommand implements Callable<Integer> {
                 + "%s%n", ms[0], ms[1], ms[1] < ms[0] ? "bf16" : "fp32");
         return ms[1] < ms[0];
     }
+
+    /** The checked {@code --device}, set first thing in {@link #call}. */
+    private org.diffusion4j.tensor.DeviceSpec where;
 
     /** Steps timed per precision by {@code --precision auto}. */
     static final int PROBE_STEPS = 5;
@@ -110,6 +117,7 @@ final class QuickstartCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Mnist m = TrainOptions.named("DATASET", () -> Mnist.parse(dataset));
+        where = device.toDevice();
         if (!(minutes > 0) || maxSteps < 1) {
             throw new IllegalArgumentException("--minutes must be > 0 and --max-steps >= 1");
         }
@@ -132,7 +140,8 @@ final class QuickstartCommand implements Callable<Integer> {
         boolean bf16 = precision == Precision.BF16
                 || (precision == Precision.AUTO && Autocast.nativeBf16() && bf16IsFaster(m, data));
         RunSpec spec = recipe(m, maxSteps, seed, bf16);
-        Trainer trainer = TrainingRun.trainer(spec, data);
+        Trainer trainer = TrainingRun.trainer(spec, data, Trainer.DEFAULT_MAX_SKIPPED,
+                org.diffusion4j.distributed.DataParallel.single(), where);
         long deadline = System.nanoTime() + (long) (minutes * 60e9);
         long start = System.nanoTime();
         double[] last = {Double.NaN};
@@ -153,7 +162,7 @@ final class QuickstartCommand implements Callable<Integer> {
         SamplerSpec ddim = new SamplerSpec(SamplerSpec.Kind.DDIM, 50, 0, TimestepSpacing.TRAILING,
                 DdpmSampler.Variance.FIXED_SMALL, true);
         Runs.sample(ckpt, ddim, 64, seed, 64, true, grid, Runs.Format.GRID, null, null, false,
-                System.out);
+                System.out, where);
         return 0;
     }
 }

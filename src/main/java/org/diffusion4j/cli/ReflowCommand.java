@@ -40,13 +40,16 @@ final class ReflowCommand implements Callable<Integer> {
     boolean overwrite;
 
     @Mixin
+    DeviceOptions device;
+
+    @Mixin
     SamplerOptions sampler;
 
     @Override
     public Integer call() throws Exception {
         Checkpoint.requireSafetensorsName(out);
         OutputPaths.check(out, "--out", overwrite, checkpoint, Checkpoint.sidecarOf(checkpoint));
-        LoadedModel model = LoadedModel.load(checkpoint, true);
+        LoadedModel model = LoadedModel.load(checkpoint, true, device.toDevice());
         if (sampler.steps == null) {
             sampler.steps = 100;
         }

@@ -31,6 +31,7 @@ import org.diffusion4j.pipeline.SamplerSpec;
 import org.diffusion4j.pipeline.ScatterPlot;
 import org.diffusion4j.pipeline.TrainingRun;
 import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.train.Trainer;
@@ -49,16 +50,16 @@ final class Runs {
      */
     static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy, Path resume,
                       boolean overwrite, PrintStream out) throws IOException {
-        train(spec, dataDir, checkpoint, policy, resume, overwrite, out, DistConfig.single());
+        train(spec, dataDir, checkpoint, policy, resume, overwrite, out, DistConfig.single(), DeviceSpec.CPU);
     }
 
     /**
      * As above, as one rank of a data-parallel job when {@code dist} says so: the ranks meet first, then every rank
      * checks its arguments and all stop if any rank found a problem (so no rank waits for a peer that already quit).
-     * Only rank 0 shows progress and writes files.
+     * Only rank 0 shows progress and writes files. Training runs on {@code device}.
      */
     static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy, Path resume,
-                      boolean overwrite, PrintStream out, DistConfig dist) throws IOException {
+                      boolean overwrite, PrintStream out, DistConfig dist, DeviceSpec device) throws IOException {
         Checkpoint.requireSafetensorsName(checkpoint);
         boolean continuing = resume != null;
         if (continuing) {
@@ -79,7 +80,7 @@ final class Runs {
                 throw new IllegalArgumentException((group.worldSize() > 1 ? "rank " + r + ": " : "") + problems.get(r));
             }
         }
-        train(spec, dataDir, checkpoint, policy, resume, out, new DataParallel(group, dist.bucketBytes()));
+        train(spec, dataDir, checkpoint, policy, resume, out, new DataParallel(group, dist.bucketBytes()), device);
     }
 
     private static void preflight(Path checkpoint, Path resume, boolean replace, boolean writer) throws IOException {
@@ -96,7 +97,8 @@ final class Runs {
     }
 
     private static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy,
-                              Path resume, PrintStream out, DataParallel parallel) throws IOException {
+                              Path resume, PrintStream out, DataParallel parallel, DeviceSpec device)
+            throws IOException {
         Path sidecar = Checkpoint.sidecarOf(checkpoint);
         Path lossCsv = lossLog(checkpoint);
         boolean continuing = resume != null;
@@ -127,7 +129,7 @@ final class Runs {
                         pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", s.loss()));
                     }
                 }
-            }, (file, step) -> AtomicFiles.write(lossCsv, csv(rows, step)), parallel);
+            }, (file, step) -> AtomicFiles.write(lossCsv, csv(rows, step)), parallel, device);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         int window = (int) Math.min(recent.length, trainer.step());
@@ -191,10 +193,10 @@ final class Runs {
 
     /** Samples a checkpoint with a fixed sampler and count. */
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
-                                Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out)
-            throws IOException {
+                                Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out,
+                                DeviceSpec device) throws IOException {
         return sample(checkpoint, null, (images, flow, latent) -> spec, null, org.diffusion4j.guidance.Guidance.of(1), n,
-                seed, batchSize, useEma, target, format, csv, gif, overwrite, out);
+                seed, batchSize, useEma, target, format, csv, gif, overwrite, out, device);
     }
 
     /**
@@ -211,7 +213,7 @@ final class Runs {
                                 SpecFor specFor,
                                 Integer classLabel, org.diffusion4j.guidance.Guidance guidance, Integer count, long seed,
                                 int batchSize, boolean useEma, Path target, Format format, Path csv, Path gif,
-                                boolean overwrite, PrintStream out) throws IOException {
+                                boolean overwrite, PrintStream out, DeviceSpec device) throws IOException {
         if (count != null && count < 1) {
             throw new IllegalArgumentException("--n must be >= 1, got " + count);
         }
@@ -247,7 +249,10 @@ final class Runs {
             OutputPaths.check(gif, "--gif", overwrite, inputs);
         }
         Sampled model = diffusers != null ? Sampled.of(DiffusersModel.load(diffusers), diffusers)
-                : Sampled.of(LoadedModel.load(checkpoint, useEma));
+                : Sampled.of(LoadedModel.load(checkpoint, useEma, device));
+        if (diffusers != null && !device.isCpu()) {
+            model.network().to(device.torch(), false);
+        }
         if (diffusers != null) {
             out.println("diffusers model " + diffusers + ": " + Parameters.count(model.network()) + " parameters, "
                     + model.prediction() + " prediction, " + model.schedule().size() + " training steps");

@@ -22,6 +22,9 @@ final class SampleCommand implements Callable<Integer> {
     @Mixin
     SamplerOptions sampler;
 
+    @Mixin
+    DeviceOptions device;
+
     @Option(names = "--class", description = "For class-conditional models: the class to sample, or all (image grid, "
             + "one row per class) (default: the model's unconditional distribution).")
     String classLabel;
@@ -102,7 +105,8 @@ final class SampleCommand implements Callable<Integer> {
                 () -> new org.diffusion4j.guidance.Guidance(guidance, guidanceRescale,
                         guidanceInterval == null ? 0 : guidanceInterval.get(0),
                         guidanceInterval == null ? Double.POSITIVE_INFINITY : guidanceInterval.get(1)));
-        Runs.sample(ck, diffusers, sampler::toSpec, label, g, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out);
+        Runs.sample(ck, diffusers, sampler::toSpec, label, g, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out,
+                device.toDevice());
         return 0;
     }
 

@@ -16,6 +16,9 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     DistOptions dist;
 
+    @Mixin
+    DeviceOptions device;
+
     @Option(names = "--out", required = true, description = "Checkpoint path, ending in .safetensors.")
     Path out;
 
@@ -43,7 +46,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainingRun.CheckpointPolicy policy = TrainOptions.named("--checkpoint-every/--keep-last/--max-skipped-steps",
                 () -> new TrainingRun.CheckpointPolicy(every, keepLast, maxSkipped));
         Runs.train(options.toSpec(), options.images.dataDir, out, policy, resume, overwrite, System.out,
-                dist.toConfig());
+                dist.toConfig(), device.toDevice());
         return 0;
     }
 }

@@ -7,6 +7,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Tensors;
 
 /**
@@ -77,14 +78,16 @@ public final class GradientBuckets {
                 for (int i : buckets.get(b)) {
                     Tensor p = params.get(i);
                     Tensor g = p.grad();
-                    parts.add(g.defined() ? g.reshape(-1) : torch.zeros(p.numel()));
+                    parts.add(g.defined() ? g.reshape(-1) : torch.zeros(new long[] {p.numel()},
+                            DeviceSpec.optionsLike(p, p.scalar_type())));
                 }
                 if (b == 0) {
                     float[] s = new float[scalars.length];
                     for (int i = 0; i < s.length; i++) {
                         s[i] = (float) scalars[i];
                     }
-                    parts.add(Tensors.fromFloats(s, s.length));
+                    // The scalars ride in the first bucket, on the parameters' device.
+                    parts.add(Tensors.fromFloats(s, s.length).to(params.get(0).device(), torch.ScalarType.Float));
                 }
                 Tensor flat = torch.cat(new TensorVector(parts.toArray(new Tensor[0])));
                 flats.add(flat);

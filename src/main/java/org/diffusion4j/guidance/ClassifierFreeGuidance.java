@@ -7,6 +7,7 @@ import org.diffusion4j.model.ConditionalDenoiser;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.model.Prediction;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
 
@@ -47,7 +48,22 @@ public final class ClassifierFreeGuidance implements Denoiser {
 
     /** Unguided sampling of the model's unconditional distribution (every row gets "no class"). */
     public static Denoiser unconditional(ConditionalDenoiser model, long nullLabel) {
-        return (x, level) -> model.predict(x, level, labels(x.size(0), nullLabel));
+        return new Denoiser() {
+            @Override
+            public Prediction predict(Tensor x, NoiseLevel level) {
+                return model.predict(x, level, labels(x, nullLabel));
+            }
+
+            @Override
+            public DeviceSpec device() {
+                return model.device();
+            }
+        };
+    }
+
+    @Override
+    public DeviceSpec device() {
+        return model.device();
     }
 
     @Override
@@ -55,10 +71,10 @@ public final class ClassifierFreeGuidance implements Denoiser {
         Shapes.requireRankAtLeast(x, "x", 2);
         long b = x.size(0);
         if (guidance.scale() == 1 || !guidance.activeAt(level.alpha(), level.sigma())) {
-            return model.predict(x, level, labels(b, label));
+            return model.predict(x, level, labels(x, label));
         }
         Tensor both = torch.cat(new TensorVector(x, x));
-        Tensor l = torch.cat(new TensorVector(labels(b, label), labels(b, nullLabel)));
+        Tensor l = torch.cat(new TensorVector(labels(x, label), labels(x, nullLabel)));
         Prediction p = model.predict(both, level, l);
         Tensor x0 = guide(p.x0(), b);
         Tensor eps = guide(p.eps(), b);
@@ -92,8 +108,9 @@ public final class ClassifierFreeGuidance implements Denoiser {
         return torch.std(t, dims, false, true);
     }
 
-    private static Tensor labels(long n, long value) {
-        return torch.full(new long[] {n}, Tensors.scalar(value),
-                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long));
+    /** [B] labels {@code value} for the rows of x, on x's device. */
+    private static Tensor labels(Tensor x, long value) {
+        return torch.full(new long[] {x.size(0)}, Tensors.scalar(value),
+                DeviceSpec.optionsLike(x, torch.ScalarType.Long));
     }
 }

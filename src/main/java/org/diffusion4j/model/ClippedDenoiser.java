@@ -28,6 +28,11 @@ public record ClippedDenoiser(Denoiser inner, double bound) implements Denoiser 
      * @return the clipped x0 and its matching eps, each shaped like x
      */
     @Override
+    public org.diffusion4j.tensor.DeviceSpec device() {
+        return inner.device();
+    }
+
+    @Override
     public Prediction predict(Tensor x, NoiseLevel level) {
         Prediction p = inner.predict(x, level);
         Tensor x0 = p.x0().clamp_min(Tensors.scalar(-bound)).clamp_max(Tensors.scalar(bound));

@@ -12,4 +12,9 @@ public interface ConditionalDenoiser {
      * @return x0 and eps predictions, each shaped like x
      */
     Prediction predict(Tensor x, NoiseLevel level, Tensor labels);
+
+    /** Where {@link #predict} expects x and the labels. */
+    default org.diffusion4j.tensor.DeviceSpec device() {
+        return org.diffusion4j.tensor.DeviceSpec.CPU;
+    }
 }

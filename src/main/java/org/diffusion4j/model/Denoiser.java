@@ -1,6 +1,7 @@
 package org.diffusion4j.model;
 
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.DeviceSpec;
 
 /**
  * What samplers call: given a noisy batch and its (shared) noise level, predict x0 and eps.
@@ -14,4 +15,9 @@ public interface Denoiser {
      * @return x0 and eps predictions, each shaped like x
      */
     Prediction predict(Tensor x, NoiseLevel level);
+
+    /** Where {@link #predict} expects x: samplers start from noise drawn there. */
+    default DeviceSpec device() {
+        return DeviceSpec.CPU;
+    }
 }

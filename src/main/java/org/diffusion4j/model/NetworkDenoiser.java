@@ -2,6 +2,7 @@ package org.diffusion4j.model;
 
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
 
@@ -24,10 +25,16 @@ public final class NetworkDenoiser implements Denoiser, ConditionalDenoiser {
     public Prediction predict(Tensor x, NoiseLevel level, Tensor labels) {
         Shapes.requireRankAtLeast(x, "x", 2);
         Tensor t = torch.full(new long[] {x.size(0)}, Tensors.scalar(level.timestep()),
-                new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Float));
+                DeviceSpec.optionsLike(x, torch.ScalarType.Float));
         Tensor out = network.forward(x, t, labels);
         Shapes.requireSame(out, "network output", x, "x");
         return parameterization.toPrediction(out, x, level.alpha(), level.sigma());
+    }
+
+    /** The device of the network's parameters. */
+    @Override
+    public DeviceSpec device() {
+        return DeviceSpec.of(network.module().parameters(true).get(0));
     }
 
     public Network network() {

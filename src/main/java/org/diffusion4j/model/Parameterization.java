@@ -88,7 +88,7 @@ public enum Parameterization {
 
     private static Tensor scalarLike(Tensor x, double v) {
         return org.bytedeco.pytorch.global.torch.scalar_tensor(Tensors.scalar(v),
-                new org.bytedeco.pytorch.TensorOptions(x.scalar_type()));
+                org.diffusion4j.tensor.DeviceSpec.optionsLike(x, x.scalar_type()));
     }
 
     /** Parses a diffusers name ("epsilon", "sample", "v_prediction", "flow") or a short one ("eps", "x0", "v"). */

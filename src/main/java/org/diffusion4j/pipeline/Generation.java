@@ -10,7 +10,10 @@ import org.diffusion4j.sampler.NoiseSource;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.schedule.NoiseSchedule;
 
-/** Draws n samples in batches. Sample i depends only on (seed, i): the batch size changes speed, not results. */
+/**
+ * Draws n samples in batches. Sample i depends only on (seed, i): the batch size changes speed, not results.
+ * Sampling runs on the model's device, with its noise drawn there; each finished batch is copied into the CPU result.
+ */
 public final class Generation {
     private Generation() {}
 
@@ -62,7 +65,7 @@ public final class Generation {
                 progress.stepDone();
             };
             try (PointerScope scope = new PointerScope()) {
-                NoiseSource noise = NoiseSource.perSample(seed, start, b);
+                NoiseSource noise = NoiseSource.perSample(seed, start, b, model.device());
                 Tensor xT = noise.next(withBatch(sampleShape, b));
                 Tensor x0 = spec.run(model, schedule, flow, xT, noise, listener);
                 out.narrow(0, start, b).copy_(x0);

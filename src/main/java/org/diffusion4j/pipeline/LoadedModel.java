@@ -9,6 +9,7 @@ import org.diffusion4j.model.NetworkDenoiser;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.train.TrainConfig;
 
@@ -42,6 +43,11 @@ public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedu
      * @throws IllegalArgumentException if the configs or tensors do not fit together
      */
     public static LoadedModel load(Path file, boolean preferEma) throws IOException {
+        return load(file, preferEma, DeviceSpec.CPU);
+    }
+
+    /** As above, with the network on {@code device} (sampling then runs there). */
+    public static LoadedModel load(Path file, boolean preferEma, DeviceSpec device) throws IOException {
         Checkpoint.Loaded ck = Checkpoint.load(file);
         Checkpoint.Sidecar side = ck.sidecar();
         String source = Checkpoint.sidecarOf(file).toString();
@@ -56,6 +62,7 @@ public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedu
         boolean useEma = preferEma && hasEma;
         Parameters.load(net.module(), TrainingRun.withPrefix(ck.tensors(), useEma ? TrainingRun.EMA : TrainingRun.MODEL),
                 file.toString());
+        Models.moveTo(net, device);
         net.module().eval();
         LatentSpace latent = side.autoencoder() == null ? null : LatentSpace.resolve(file, side.autoencoder());
         return new LoadedModel(net, new NetworkDenoiser(net, train.prediction()), NoiseSchedule.of(schedule), train,

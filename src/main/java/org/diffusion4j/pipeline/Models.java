@@ -9,6 +9,7 @@ import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.model.mlp.MlpNet;
 import org.diffusion4j.model.unet.UNet2DModel;
 import org.diffusion4j.model.unet.UNetConfig;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
 
 /** Maps the model type recorded in a checkpoint to its config class, and networks back to their configs. */
@@ -46,6 +47,19 @@ public final class Models {
     /** Builds an initialised network from a recorded type and config. */
     public static Network build(String type, JsonNode config, Rng init, String source) {
         return config(type, config, source).build(init);
+    }
+
+    /**
+     * Moves the network's parameters to {@code device} in place (as {@code model.to(device)}): handles to them stay
+     * valid. A no-op on the CPU.
+     *
+     * @return network
+     */
+    public static Network moveTo(Network network, DeviceSpec device) {
+        if (!device.isCpu()) {
+            network.module().to(device.torch(), false);
+        }
+        return network;
     }
 
     /** The config of a network built here. */

@@ -49,7 +49,7 @@ public final class Reflow {
         for (int start = 0; start < n; start += batchSize) {
             int b = Math.min(batchSize, n - start);
             try (PointerScope scope = new PointerScope()) {
-                NoiseSource source = NoiseSource.perSample(seed, start, b);
+                NoiseSource source = NoiseSource.perSample(seed, start, b, model.denoiser().device());
                 long[] batchShape = full.clone();
                 batchShape[0] = b;
                 Tensor z = source.next(batchShape);

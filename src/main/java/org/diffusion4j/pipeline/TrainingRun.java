@@ -15,6 +15,7 @@ import org.diffusion4j.model.Network;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.train.TrainConfig;
 import org.diffusion4j.train.Trainer;
@@ -46,7 +47,13 @@ public final class TrainingRun {
     /** As above, as one rank of a data-parallel run. */
     public static Trainer trainer(RunSpec spec, Path dataDir, int maxSkipped, DataParallel parallel)
             throws IOException {
-        Network net = spec.model().build(Rng.of(spec.train().seed()));
+        return trainer(spec, dataDir, maxSkipped, parallel, DeviceSpec.CPU);
+    }
+
+    /** As above, training on {@code device} (the weights are initialised on the CPU, then moved). */
+    public static Trainer trainer(RunSpec spec, Path dataDir, int maxSkipped, DataParallel parallel, DeviceSpec device)
+            throws IOException {
+        Network net = Models.moveTo(spec.model().build(Rng.of(spec.train().seed())), device);
         return new Trainer(net, NoiseSchedule.of(spec.schedule()), Datasets.resolve(spec.data(), dataDir,
                 spec.train().seed()), spec.train(), maxSkipped, parallel);
     }
@@ -117,6 +124,13 @@ public final class TrainingRun {
     public static Trainer run(RunSpec spec, Path dataDir, Path checkpoint, CheckpointPolicy policy, Path resume,
                               Trainer.Listener listener, SaveListener onSave, DataParallel parallel)
             throws IOException {
+        return run(spec, dataDir, checkpoint, policy, resume, listener, onSave, parallel, DeviceSpec.CPU);
+    }
+
+    /** As above, training on {@code device}. Checkpoints are the same on every device. */
+    public static Trainer run(RunSpec spec, Path dataDir, Path checkpoint, CheckpointPolicy policy, Path resume,
+                              Trainer.Listener listener, SaveListener onSave, DataParallel parallel, DeviceSpec device)
+            throws IOException {
         Checkpoint.requireSafetensorsName(checkpoint);
         Collective group = parallel.group();
         boolean writer = group.rank() == 0;
@@ -127,7 +141,7 @@ public final class TrainingRun {
             Checkpoint.recover(checkpoint.toAbsolutePath().getParent());
         }
         requireSameEverywhere(group, "run spec", Json.toTree(spec).toString());
-        Trainer trainer = trainer(spec, dataDir, policy.maxSkipped(), parallel);
+        Trainer trainer = trainer(spec, dataDir, policy.maxSkipped(), parallel, device);
         if (resume != null) {
             restore(trainer, spec, resume);
         }

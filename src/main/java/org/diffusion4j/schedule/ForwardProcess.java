@@ -1,12 +1,13 @@
 package org.diffusion4j.schedule;
 
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
 
 /**
  * The closed-form forward process q(x_t | x0) = N(sqrt(alpha-bar_t) x0, (1 - alpha-bar_t) I) (Ho et al. 2020, eq. 4).
- * Holds the per-timestep coefficient tables as float32 tensors; create it once, outside per-step scopes.
+ * Holds the per-timestep coefficient tables as float32 tensors on one device; create it once, outside per-step scopes.
  */
 public final class ForwardProcess {
     private final NoiseSchedule schedule;
@@ -14,6 +15,11 @@ public final class ForwardProcess {
     private final Tensor sqrtOneMinusAlphaBar;
 
     public ForwardProcess(NoiseSchedule schedule) {
+        this(schedule, DeviceSpec.CPU);
+    }
+
+    /** With the tables on {@code device}, where the timesteps passed in must be too. */
+    public ForwardProcess(NoiseSchedule schedule, DeviceSpec device) {
         this.schedule = schedule;
         int n = schedule.size();
         float[] a = new float[n];
@@ -23,8 +29,8 @@ public final class ForwardProcess {
             a[t] = (float) Math.sqrt(ab);
             s[t] = (float) Math.sqrt(1 - ab);
         }
-        this.sqrtAlphaBar = Tensors.fromFloats(a, n);
-        this.sqrtOneMinusAlphaBar = Tensors.fromFloats(s, n);
+        this.sqrtAlphaBar = device.put(Tensors.fromFloats(a, n));
+        this.sqrtOneMinusAlphaBar = device.put(Tensors.fromFloats(s, n));
     }
 
     public NoiseSchedule schedule() {

@@ -3,30 +3,38 @@ package org.diffusion4j.tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * A bfloat16 autocast region on CPU, like {@code with torch.autocast("cpu", dtype=torch.bfloat16)}: matmuls and
+ * A bfloat16 autocast region, like {@code with torch.autocast("cpu", dtype=torch.bfloat16)}: matmuls and
  * convolutions inside run in bf16 (about 1.5x faster here), weights stay float32. Regions nest and restore the
- * previous state on close; the weight-cast cache is cleared when the outermost region ends.
+ * previous state on close; the weight-cast cache is cleared when the outermost region ends. Autocast is per device
+ * type, as in PyTorch: a region covers the ops of the device it was opened for.
  */
 public final class Autocast implements AutoCloseable {
     private final boolean active;
+    private final torch.DeviceType type;
     private final boolean wasEnabled;
     private final torch.ScalarType wasDtype;
 
-    private Autocast(boolean enable) {
+    private Autocast(boolean enable, DeviceSpec device) {
         Torch.init();
         this.active = enable;
-        this.wasEnabled = torch.is_autocast_enabled(torch.DeviceType.CPU);
-        this.wasDtype = torch.get_autocast_dtype(torch.DeviceType.CPU);
+        this.type = device.isCpu() ? torch.DeviceType.CPU : torch.DeviceType.CUDA;
+        this.wasEnabled = torch.is_autocast_enabled(type);
+        this.wasDtype = torch.get_autocast_dtype(type);
         if (enable) {
-            torch.set_autocast_dtype(torch.DeviceType.CPU, torch.ScalarType.BFloat16);
-            torch.set_autocast_enabled(torch.DeviceType.CPU, true);
+            torch.set_autocast_dtype(type, torch.ScalarType.BFloat16);
+            torch.set_autocast_enabled(type, true);
             torch.increment_nesting();
         }
     }
 
-    /** Enters a bf16 region when {@code enable}, else a no-op region. */
+    /** Enters a CPU bf16 region when {@code enable}, else a no-op region. */
     public static Autocast bf16(boolean enable) {
-        return new Autocast(enable);
+        return new Autocast(enable, DeviceSpec.CPU);
+    }
+
+    /** Enters a bf16 region for {@code device}'s ops when {@code enable}, else a no-op region. */
+    public static Autocast bf16(boolean enable, DeviceSpec device) {
+        return new Autocast(enable, device);
     }
 
     /**
@@ -69,7 +77,7 @@ public final class Autocast implements AutoCloseable {
         if (torch.decrement_nesting() == 0) {
             torch.clear_cache();
         }
-        torch.set_autocast_enabled(torch.DeviceType.CPU, wasEnabled);
-        torch.set_autocast_dtype(torch.DeviceType.CPU, wasDtype);
+        torch.set_autocast_enabled(type, wasEnabled);
+        torch.set_autocast_dtype(type, wasDtype);
     }
 }

@@ -3,12 +3,14 @@ package org.diffusion4j.tensor;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * A seeded libtorch CPU generator, always passed in explicitly (nothing here touches torch's global generator).
+ * A seeded libtorch generator, always passed in explicitly (nothing here touches torch's global generator).
  * With the same seed, {@link #randn} equals PyTorch's {@code torch.randn(..., generator=Generator().manual_seed(seed))}.
+ *
+ * <p>A generator lives on a device and draws there, as in PyTorch: a CUDA generator (Philox) gives other values than
+ * the CPU one (Mersenne Twister) for the same seed. Training draws on the CPU, so a run is the same on every device.
  *
  * <p>Independent streams come from {@link #derive}: {@code derive(seed, step)} gives every training step or
  * sample index its own generator, so results depend only on (seed, index), never on how work was batched
@@ -16,29 +18,52 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class Rng {
     private final long seed;
+    private final DeviceSpec device;
     private final Generator generator;
     private final GeneratorOptional optional;
 
-    private Rng(long seed) {
+    private Rng(long seed, DeviceSpec device) {
         Torch.init();
         this.seed = seed;
-        this.generator = torch.make_generator_cpu(seed);
+        this.device = device;
+        if (device.isCpu()) {
+            this.generator = torch.make_generator_cpu(seed);
+        } else {
+            device.requireAvailable("generator device");
+            this.generator = torch.getCUDAHooks().getNewGenerator((byte) device.index());
+            generator.set_current_seed(seed);
+        }
         this.optional = new GeneratorOptional(generator);
     }
 
-    /** A generator seeded exactly like {@code torch.Generator().manual_seed(seed)}. */
+    /** A CPU generator seeded exactly like {@code torch.Generator().manual_seed(seed)}. */
     public static Rng of(long seed) {
-        return new Rng(seed);
+        return new Rng(seed, DeviceSpec.CPU);
     }
 
-    /** A generator for the stream identified by {@code keys} under {@code seed}, e.g. (seed, step). */
+    /** A generator on {@code device} seeded like {@code torch.Generator(device).manual_seed(seed)}. */
+    public static Rng of(long seed, DeviceSpec device) {
+        return new Rng(seed, device);
+    }
+
+    /** A CPU generator for the stream identified by {@code keys} under {@code seed}, e.g. (seed, step). */
     public static Rng derive(long seed, long... keys) {
-        return new Rng(mix(seed, keys));
+        return new Rng(mix(seed, keys), DeviceSpec.CPU);
+    }
+
+    /** As {@link #derive(long, long...)}, drawing on {@code device}. */
+    public static Rng derive(DeviceSpec device, long seed, long... keys) {
+        return new Rng(mix(seed, keys), device);
     }
 
     /** The seed {@link #derive} would use, for streams that are not libtorch generators. */
     public static long deriveSeed(long seed, long... keys) {
         return mix(seed, keys);
+    }
+
+    /** The device this generator draws on. */
+    public DeviceSpec device() {
+        return device;
     }
 
     /** The seed this generator started from. */
@@ -53,13 +78,13 @@ public final class Rng {
 
     /** Standard normal samples of the given dtype and shape. */
     public Tensor randn(torch.ScalarType dtype, long... shape) {
-        return torch.randn(shape, optional, new TensorOptions(dtype));
+        return torch.randn(shape, optional, device.options(dtype));
     }
 
     /** Uniform [0, 1) float32 samples. */
     public Tensor rand(long... shape) {
         return torch.rand(shape, optional, new org.bytedeco.pytorch.DimnameListOptional(),
-                new TensorOptions(torch.ScalarType.Float));
+                device.options(torch.ScalarType.Float));
     }
 
     /** Uniform integers in [low, high) as int64. */
@@ -67,12 +92,12 @@ public final class Rng {
         if (high <= low) {
             throw new IllegalArgumentException("randint: need low < high, got [" + low + ", " + high + ")");
         }
-        return torch.randint(low, high, shape, optional, new TensorOptions(torch.ScalarType.Long));
+        return torch.randint(low, high, shape, optional, device.options(torch.ScalarType.Long));
     }
 
     /** A random permutation of 0..n-1 as int64. */
     public Tensor randperm(long n) {
-        return torch.randperm(n, optional, new TensorOptions(torch.ScalarType.Long));
+        return torch.randperm(n, optional, device.options(torch.ScalarType.Long));
     }
 
     /** The libtorch generator, for ops that take one directly. */

@@ -41,17 +41,17 @@ public final class Tensors {
         return t;
     }
 
-    /** The values of any real tensor as floats (converted and made contiguous first). */
+    /** The values of any real tensor as floats (converted, made contiguous and brought to the CPU first). */
     public static float[] toFloats(Tensor t) {
-        Tensor c = t.detach().to(torch.ScalarType.Float).contiguous();
+        Tensor c = t.detach().to(torch.ScalarType.Float).contiguous().cpu();
         float[] out = new float[Math.toIntExact(c.numel())];
         c.data_ptr_float().get(out);
         return out;
     }
 
-    /** The values of any real tensor as doubles (converted and made contiguous first). */
+    /** The values of any real tensor as doubles (converted, made contiguous and brought to the CPU first). */
     public static double[] toDoubles(Tensor t) {
-        Tensor c = t.detach().to(torch.ScalarType.Double).contiguous();
+        Tensor c = t.detach().to(torch.ScalarType.Double).contiguous().cpu();
         double[] out = new double[Math.toIntExact(c.numel())];
         c.data_ptr_double().get(out);
         return out;

@@ -17,6 +17,7 @@ import org.diffusion4j.model.Parameters;
 import org.diffusion4j.schedule.ForwardProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.tensor.Autocast;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 
@@ -26,6 +27,9 @@ import org.diffusion4j.tensor.Tensors;
  *
  * <p>Step k draws its batch, timesteps and noise from {@code Rng.derive(seed, k)}, so a run is a pure function of its
  * config, and resuming at step k continues exactly as an uninterrupted run would.
+ *
+ * <p>The step runs on the device of the network's parameters. Its inputs are drawn on the CPU, as a data loader
+ * would produce them, and copied there once per step, so a run draws the same batches and noise on every device.
  *
  * <p>Data-parallel: with W ranks, each rank computes rows [r B/W, (r+1) B/W) of that same global batch (same
  * examples, timesteps and noise), and the gradients and loss are averaged over the ranks before clipping, so W
@@ -59,6 +63,7 @@ public final class Trainer {
     }
 
     private final Network network;
+    private final DeviceSpec device;
     private final ForwardProcess forward;
     private final DataSource data;
     private final TrainConfig config;
@@ -95,10 +100,11 @@ public final class Trainer {
         }
         this.maxSkipped = maxSkipped;
         this.network = network;
-        this.forward = new ForwardProcess(schedule);
         this.data = data;
         this.config = config;
         this.params = new ArrayList<>(Parameters.named(network.module()).values());
+        this.device = DeviceSpec.of(params.get(0));
+        this.forward = new ForwardProcess(schedule, device);
         this.paramVector = new TensorVector(params.toArray(new Tensor[0]));
         this.optimizer = new AdamW(params, config.beta1(), config.beta2(), config.adamEps(), config.weightDecay());
         this.group = parallel.group();
@@ -138,7 +144,7 @@ public final class Trainer {
         try (PointerScope scope = new PointerScope()) {
             Rng rng = Rng.derive(config.seed(), step);
             DataSource.Batch labeled = data.labeledBatch(step, batch, rng, from, from + share);
-            Tensor x0 = labeled.x();
+            Tensor x0 = device.put(labeled.x());
             long rank = x0.dim();
             long[] fullShape = x0.sizes().vec().get();
             fullShape[0] = batch;
@@ -149,8 +155,9 @@ public final class Trainer {
             if (config.flowMatching()) {
                 // Flow matching: x_t = (1 - t) x0 + t eps, t in (0, 1); the network sees t * T, as diffusers'
                 // FlowMatch schedulers feed sigma * num_train_timesteps.
-                Tensor u = config.timeSampling().sample(rng, batch).narrow(0, from, share);
-                eps = labeled.noise() != null ? labeled.noise() : rng.randn(fullShape).narrow(0, from, share);
+                Tensor u = device.put(config.timeSampling().sample(rng, batch).narrow(0, from, share));
+                eps = device.put(labeled.noise() != null ? labeled.noise()
+                        : rng.randn(fullShape).narrow(0, from, share));
                 long[] column = new long[(int) rank];
                 java.util.Arrays.fill(column, 1);
                 column[0] = share;
@@ -158,8 +165,9 @@ public final class Trainer {
                 alpha = torch.ones_like(sigma).sub(sigma);
                 timeInput = u.mul(Tensors.scalar(numTimesteps));
             } else {
-                Tensor t = rng.randint(0, numTimesteps, batch).narrow(0, from, share);
-                eps = labeled.noise() != null ? labeled.noise() : rng.randn(fullShape).narrow(0, from, share);
+                Tensor t = device.put(rng.randint(0, numTimesteps, batch).narrow(0, from, share));
+                eps = device.put(labeled.noise() != null ? labeled.noise()
+                        : rng.randn(fullShape).narrow(0, from, share));
                 alpha = forward.alpha(t, rank);
                 sigma = forward.sigma(t, rank);
                 timeInput = t.to(torch.ScalarType.Float);
@@ -171,15 +179,15 @@ public final class Trainer {
                 }
                 // Classifier-free guidance training: some labels become "no class" (Ho & Salimans 2022).
                 Tensor drop = rng.rand(batch).narrow(0, from, share).lt(Tensors.scalar(config.labelDropout()));
-                labels = torch.where(drop, torch.full_like(labeled.labels(), Tensors.scalar(config.nullLabel())),
-                        labeled.labels());
+                labels = device.put(torch.where(drop, torch.full_like(labeled.labels(),
+                        Tensors.scalar(config.nullLabel())), labeled.labels()));
             }
             Tensor xt = x0.mul(alpha).add(eps.mul(sigma));
             Tensor out;
             if (sync != null) {
                 sync.beforeForward();
             }
-            try (Autocast cast = Autocast.bf16(config.bf16())) {
+            try (Autocast cast = Autocast.bf16(config.bf16(), device)) {
                 out = network.forward(xt, timeInput, labels);
             }
             // The loss is computed in float32 whatever the forward pass ran in.

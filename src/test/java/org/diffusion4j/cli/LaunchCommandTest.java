@@ -311,4 +311,16 @@ class LaunchCommandTest {
         assertThat(odd.code()).isEqualTo(1);
         assertThat(odd.err()).contains("--batch-size 64 must be divisible by --world-size 3");
     }
+
+    @Test
+    void aBareCudaDeviceGivesEachLocalRankItsOwnGpu() {
+        assertThat(LaunchCommand.withLocalDevice(List.of("train", "--device", "cuda", "--steps", "5"), 1))
+                .containsExactly("train", "--device", "cuda:1", "--steps", "5");
+        assertThat(LaunchCommand.withLocalDevice(List.of("train", "--device=cuda"), 3))
+                .containsExactly("train", "--device=cuda:3");
+        assertThat(LaunchCommand.withLocalDevice(List.of("train", "--device", "cuda:0", "--out", "cuda"), 1))
+                .containsExactly("train", "--device", "cuda:0", "--out", "cuda");
+        assertThat(LaunchCommand.withLocalDevice(List.of("train", "--device", "cpu"), 1))
+                .containsExactly("train", "--device", "cpu");
+    }
 }

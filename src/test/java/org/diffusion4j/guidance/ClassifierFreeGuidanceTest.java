@@ -125,4 +125,25 @@ class ClassifierFreeGuidanceTest {
             return t.abs().max().item_double();
         }
     }
+
+    /** The labels it makes go where x is (meta fails on any op mixing in a CPU tensor). */
+    @Test
+    void makesItsLabelsOnTheDeviceOfX() {
+        try (PointerScope scope = new PointerScope()) {
+            List<Boolean> onMeta = new ArrayList<>();
+            ConditionalDenoiser model = (x, level, labels) -> {
+                onMeta.add(labels.is_meta());
+                return new Prediction(x.mul(Tensors.scalar(0.5)), x.mul(Tensors.scalar(2)));
+            };
+            Tensor x = org.bytedeco.pytorch.global.torch.zeros(new long[] {3, 2}, new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Float)
+                    .device(new org.bytedeco.pytorch.DeviceOptional(new org.bytedeco.pytorch.Device("meta"))));
+            NoiseLevel level = NoiseLevel.vp(500, 0.5);
+            Prediction guided = new ClassifierFreeGuidance(model, 1, 10, 3).predict(x, level);
+            ClassifierFreeGuidance.unconditional(model, 10).predict(x, level);
+            new ClassifierFreeGuidance(model, 1, 10, new Guidance(3, 0, 50, 60))
+                    .predict(x, level);
+            assertThat(onMeta).containsOnly(true).hasSize(3);
+            assertThat(guided.x0().is_meta() && guided.eps().is_meta()).isTrue();
+        }
+    }
 }

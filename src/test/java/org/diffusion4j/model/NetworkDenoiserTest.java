@@ -63,4 +63,40 @@ class NetworkDenoiserTest {
         assertThatThrownBy(() -> new NoiseLevel(Double.NaN, 1, 0)).hasMessageContaining("invalid noise level");
         assertThat(NoiseLevel.vp(5, 0.36).alpha()).isEqualTo(0.6);
     }
+
+    /** The timesteps it makes for the network, and the parameterisation's scalars, follow x's device. */
+    @Test
+    void makesItsTensorsOnTheDeviceOfX() {
+        try (PointerScope scope = new PointerScope()) {
+            boolean[] tOnMeta = {false};
+            Network net = new Network() {
+                @Override
+                public Tensor forward(Tensor x, Tensor t) {
+                    tOnMeta[0] = t.is_meta();
+                    return x.mul(Tensors.scalar(0.5));
+                }
+
+                @Override
+                public Module module() {
+                    return new Module();
+                }
+            };
+            Tensor x = org.bytedeco.pytorch.global.torch.zeros(new long[] {2, 3}, new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Float)
+                    .device(new org.bytedeco.pytorch.DeviceOptional(new org.bytedeco.pytorch.Device("meta"))));
+            for (Parameterization p : Parameterization.values()) {
+                Prediction pred = new NetworkDenoiser(net, p).predict(x, NoiseLevel.vp(10, 0.6));
+                assertThat(tOnMeta[0]).as(p.name()).isTrue();
+                assertThat(pred.x0().is_meta() && pred.eps().is_meta()).as(p.name()).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void reportsTheDeviceOfTheNetworksParameters() {
+        try (PointerScope scope = new PointerScope()) {
+            Network net = org.diffusion4j.model.mlp.MlpConfig.toy2d().build(Rng.of(0));
+            assertThat(new NetworkDenoiser(net, Parameterization.EPS).device())
+                    .isEqualTo(org.diffusion4j.tensor.DeviceSpec.CPU);
+        }
+    }
 }

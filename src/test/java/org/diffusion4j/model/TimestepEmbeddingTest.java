@@ -50,4 +50,16 @@ class TimestepEmbeddingTest {
             assertThatThrownBy(() -> TimestepEmbedding.sinusoidal(t1, 2, true, 1)).hasMessageContaining("divides by zero");
         }
     }
+
+    /** Meta tensors fail on any op mixing in a CPU tensor: the embedding is built where t lives. */
+    @Test
+    void isBuiltOnTheDeviceOfTheTimesteps() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor t = org.bytedeco.pytorch.global.torch.zeros(new long[] {5}, new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Float)
+                    .device(new org.bytedeco.pytorch.DeviceOptional(new org.bytedeco.pytorch.Device("meta"))));
+            Tensor emb = TimestepEmbedding.sinusoidal(t, 7, true, 1);
+            assertThat(emb.is_meta()).isTrue();
+            assertThat(emb.sizes().vec().get()).containsExactly(5, 7);
+        }
+    }
 }

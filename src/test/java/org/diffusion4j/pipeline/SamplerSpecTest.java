@@ -153,4 +153,44 @@ class SamplerSpecTest {
             }
         }
     }
+
+    /**
+     * The meta device holds shapes but no data: an op that mixes in a CPU tensor, or reads a value back to the host
+     * (item(), data_ptr()), fails there. So every sampler running clean on meta tensors is what lets it run on CUDA
+     * without hidden host copies.
+     */
+    @Test
+    void everySamplerStaysOnTheDeviceOfItsInputWithoutReadingValuesBack() {
+        org.diffusion4j.tensor.Torch.init();
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            var meta = new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Float)
+                    .device(new org.bytedeco.pytorch.DeviceOptional(new org.bytedeco.pytorch.Device("meta")));
+            org.diffusion4j.model.Denoiser model = (x, level) -> {
+                assertThat(x.is_meta()).as("the model's input").isTrue();
+                return new org.diffusion4j.model.Prediction(x.mul(org.diffusion4j.tensor.Tensors.scalar(0.5)),
+                        x.mul(org.diffusion4j.tensor.Tensors.scalar(0.25)));
+            };
+            org.diffusion4j.sampler.NoiseSource noise = shape -> org.bytedeco.pytorch.global.torch.randn(shape, meta);
+            int runs = 0;
+            for (SamplerSpec.Kind kind : SamplerSpec.Kind.values()) {
+                for (boolean clip : new boolean[] {false, true}) {
+                    for (boolean flow : new boolean[] {false, true}) {
+                        SamplerSpec spec = new SamplerSpec(kind, 6, 0.5, TimestepSpacing.TRAILING,
+                                DdpmSampler.Variance.FIXED_SMALL, clip, false, 2, 0);
+                        if (flow && (kind == SamplerSpec.Kind.DDPM || kind == SamplerSpec.Kind.DDIM
+                                || kind == SamplerSpec.Kind.PNDM || kind == SamplerSpec.Kind.GE)) {
+                            continue; // these refuse a flow schedule (it starts at zero SNR)
+                        }
+                        var xT = org.bytedeco.pytorch.global.torch.randn(new long[] {3, 1, 4, 4}, meta);
+                        org.bytedeco.pytorch.Tensor out = spec.run(model, s, flow, xT, noise,
+                                (i, n, xt, x0) -> assertThat(xt.is_meta() && x0.is_meta()).isTrue());
+                        assertThat(out.is_meta()).as(spec.label(s) + (flow ? " flow" : "")).isTrue();
+                        assertThat(out.sizes().vec().get()).containsExactly(3, 1, 4, 4);
+                        runs++;
+                    }
+                }
+            }
+            assertThat(runs).isGreaterThanOrEqualTo(2 * SamplerSpec.Kind.values().length);
+        }
+    }
 }

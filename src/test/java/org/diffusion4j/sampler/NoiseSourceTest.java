@@ -31,4 +31,33 @@ class NoiseSourceTest {
         assertThatThrownBy(() -> n.next(3, 2)).hasMessageContaining("4 rows");
         assertThatThrownBy(() -> NoiseSource.perSample(1, 0, 0)).hasMessageContaining("rows must be >= 1");
     }
+
+    /** The per-row generator form used on GPUs, exercised here with CPU generators. */
+    @Test
+    void perSampleGeneratorsRowsDependOnlyOnSeedAndIndex() {
+        try (PointerScope scope = new PointerScope()) {
+            org.diffusion4j.tensor.DeviceSpec cpu = org.diffusion4j.tensor.DeviceSpec.CPU;
+            NoiseSource whole = NoiseSource.perSampleGenerators(7, 0, 4, cpu);
+            NoiseSource tail = NoiseSource.perSampleGenerators(7, 2, 2, cpu);
+            float[] first = null;
+            for (int draw = 0; draw < 2; draw++) {
+                float[] a = Tensors.toFloats(whole.next(4, 3));
+                float[] b = Tensors.toFloats(tail.next(2, 3));
+                assertThat(Arrays.copyOfRange(a, 6, 12)).containsExactly(b);
+                assertThat(Arrays.copyOfRange(a, 0, 3)).isNotEqualTo(Arrays.copyOfRange(a, 3, 6));
+                if (first == null) {
+                    first = a;
+                } else {
+                    assertThat(a).as("a second draw continues each stream").isNotEqualTo(first);
+                }
+            }
+            // Row i is torch.randn from a generator seeded with derive(seed, i).
+            assertThat(Tensors.toFloats(NoiseSource.perSampleGenerators(7, 0, 1, cpu).next(1, 5)))
+                    .containsExactly(Tensors.toFloats(org.diffusion4j.tensor.Rng.derive(7, 0).randn(1, 5)));
+            assertThatThrownBy(() -> whole.next(3, 3)).hasMessageContaining("4 rows");
+            // On the CPU, perSample keeps its platform-independent streams.
+            assertThat(Tensors.toFloats(NoiseSource.perSample(7, 0, 4, cpu).next(4, 3)))
+                    .containsExactly(Tensors.toFloats(NoiseSource.perSample(7, 0, 4).next(4, 3)));
+        }
+    }
 }

@@ -54,4 +54,19 @@ class RngTest {
             assertThatThrownBy(() -> Rng.of(1).randint(5, 5, 2)).hasMessageContaining("low < high");
         }
     }
+
+    @Test
+    void aCpuDeviceGeneratorIsTheCpuGeneratorAndCudaIsCheckedFirst() {
+        try (PointerScope s = new PointerScope()) {
+            assertThat(Tensors.toFloats(Rng.of(42, DeviceSpec.CPU).randn(8)))
+                    .containsExactly(Tensors.toFloats(Rng.of(42).randn(8)));
+            assertThat(Tensors.toFloats(Rng.derive(DeviceSpec.CPU, 42, 3).rand(8)))
+                    .containsExactly(Tensors.toFloats(Rng.derive(42, 3).rand(8)));
+            assertThat(Rng.of(1).device()).isEqualTo(DeviceSpec.CPU);
+            if (!torch.cuda_is_available()) {
+                assertThatThrownBy(() -> Rng.of(1, new DeviceSpec("cuda", 0)))
+                        .hasMessageContaining("CUDA is not available");
+            }
+        }
+    }
 }
