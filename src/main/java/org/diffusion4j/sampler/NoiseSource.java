@@ -36,10 +36,7 @@ public interface NoiseSource {
             streams[r] = Rng.derive(device, seed, firstIndex + r);
         }
         return shape -> {
-            if (shape.length < 1 || shape[0] != rows) {
-                throw new IllegalArgumentException("per-sample noise source has " + rows + " rows, asked for shape "
-                        + java.util.Arrays.toString(shape));
-            }
+            SamplerSupport.requireRows(shape, rows);
             long[] row = shape.clone();
             row[0] = 1;
             TensorVector parts = new TensorVector();
@@ -69,10 +66,7 @@ public interface NoiseSource {
             streams[r] = new GaussianStream(seed, firstIndex + r);
         }
         return shape -> {
-            if (shape.length < 1 || shape[0] != rows) {
-                throw new IllegalArgumentException("per-sample noise source has " + rows + " rows, asked for shape "
-                        + java.util.Arrays.toString(shape));
-            }
+            SamplerSupport.requireRows(shape, rows);
             long total = 1;
             for (long s : shape) {
                 total = Math.multiplyExact(total, s);

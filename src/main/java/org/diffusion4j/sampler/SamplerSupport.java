@@ -12,6 +12,14 @@ final class SamplerSupport {
     private SamplerSupport() {}
 
     /** x_T must be a batch [B, ...] and there must be at least one step. */
+    /** A per-sample noise source of {@code rows} streams can only fill draws of exactly that many rows. */
+    static void requireRows(long[] shape, int rows) {
+        if (shape.length < 1 || shape[0] != rows) {
+            throw new IllegalArgumentException("per-sample noise source has " + rows + " rows, asked for shape "
+                    + java.util.Arrays.toString(shape));
+        }
+    }
+
     static void checkInputs(Tensor xT, List<Step> steps) {
         Shapes.requireRankAtLeast(xT, "x_T", 2);
         if (steps.isEmpty()) {
