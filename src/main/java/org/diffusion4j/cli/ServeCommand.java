@@ -16,6 +16,9 @@ import picocli.CommandLine.Option;
         description = "A local web page that shows denoising live (x_t and the predicted x0 at every step), and a REST "
                 + "API: POST /v1/generate, GET /v1/models, GET /healthz. Listens on 127.0.0.1 unless --host is given.")
 final class ServeCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    DeviceOptions device;
+
     @Option(names = "--checkpoint", description = "An image model to serve; repeat for several (default: the shipped "
             + "models/mnist-unet.safetensors). Requests name models by file name without .safetensors.")
     List<Path> checkpoints = new ArrayList<>();
@@ -78,10 +81,11 @@ final class ServeCommand implements Callable<Integer> {
         ServeConfig config = new ServeConfig(host, port, allowHosts, maxSteps, maxBatch, maxScale, queue, gallery,
                 Math.max(16, queue + 8));
         List<Path> files = checkpoints.isEmpty() ? List.of(SampleCommand.shippedModel()) : checkpoints;
+        org.diffusion4j.tensor.DeviceSpec where = device.toDevice();
         List<ServedModel> models = new ArrayList<>();
         for (Path f : files) {
             Checkpoint.requireSafetensorsName(f);
-            models.add(ServedModel.load(f));
+            models.add(ServedModel.load(f, where));
         }
         names = models.stream().map(ServedModel::name).toList();
         try {

@@ -17,7 +17,12 @@ import org.diffusion4j.pipeline.SamplerSpec;
 public record ServedModel(String name, LoadedModel model, long[] imageShape) {
     /** Loads an image checkpoint (pixel space or latent), refusing 2-D and 1-D models, which have no picture. */
     public static ServedModel load(Path checkpoint) throws IOException {
-        LoadedModel m = LoadedModel.load(checkpoint, true);
+        return load(checkpoint, org.diffusion4j.tensor.DeviceSpec.CPU);
+    }
+
+    /** As above, sampling on {@code device}. */
+    public static ServedModel load(Path checkpoint, org.diffusion4j.tensor.DeviceSpec device) throws IOException {
+        LoadedModel m = LoadedModel.load(checkpoint, true, device);
         long[] shape = m.latent() == null ? m.sampleShape() : m.latent().imageShape();
         if (shape.length != 3 || (shape[0] != 1 && shape[0] != 3)) {
             throw new IllegalArgumentException(checkpoint + ": serve shows images (1 or 3 channels); this model "

@@ -26,6 +26,7 @@ class DeviceOptionsTest {
             {"eval", "--checkpoint", "models/mnist-unet.safetensors", "--json", dir.resolve("e.json").toString()},
             {"reflow", "--checkpoint", "models/mnist-unet.safetensors", "--out", dir.resolve("r.safetensors").toString()},
             {"class-accuracy", "--checkpoint", "models/mnist-unet.safetensors"},
+            {"serve", "--port", "0"},
         };
         for (String[] command : commands) {
             String[] bad = append(command, "--device", "tpu");
