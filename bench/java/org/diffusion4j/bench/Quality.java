@@ -61,7 +61,14 @@ public final class Quality {
                 new Run("dpm++3m-sde-10", spec(SamplerSpec.Kind.DPMPP_3M_SDE, 10, TimestepSpacing.TRAILING), false),
                 // "DPM++ 2M/3M SDE Karras", the forms most front-ends offer.
                 new Run("dpm++2m-sde-20 karras", karras(SamplerSpec.Kind.DPMPP_2M_SDE, 20), false),
-                new Run("dpm++3m-sde-20 karras", karras(SamplerSpec.Kind.DPMPP_3M_SDE, 20), false));
+                new Run("dpm++3m-sde-20 karras", karras(SamplerSpec.Kind.DPMPP_3M_SDE, 20), false),
+                // Linspace spacing runs from t = T-1 down to t = 0, so the last step leaves sigma ~0.01 instead of
+                // jumping to the clean end from trailing's t = 49 (sigma ~0.17).
+                new Run("dpm++2m-20 linspace", spec(SamplerSpec.Kind.DPMPP_2M, 20, TimestepSpacing.LINSPACE), false),
+                new Run("dpm++2m-sde-20 linspace", spec(SamplerSpec.Kind.DPMPP_2M_SDE, 20, TimestepSpacing.LINSPACE),
+                        false),
+                new Run("dpm++3m-sde-20 linspace", spec(SamplerSpec.Kind.DPMPP_3M_SDE, 20, TimestepSpacing.LINSPACE),
+                        false));
         if (args.length > 2) {
             // A subset by name, e.g. to add rows to an earlier run of the same checkpoint, n and seeds.
             List<String> names = List.of(args[2].split(","));
