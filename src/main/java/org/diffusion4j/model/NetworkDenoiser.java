@@ -31,10 +31,11 @@ public final class NetworkDenoiser implements Denoiser, ConditionalDenoiser {
         return parameterization.toPrediction(out, x, level.alpha(), level.sigma());
     }
 
-    /** The device of the network's parameters. */
+    /** The device of the network's parameters (the CPU for a network without any). */
     @Override
     public DeviceSpec device() {
-        return DeviceSpec.of(network.module().parameters(true).get(0));
+        org.bytedeco.pytorch.TensorVector params = network.module().parameters(true);
+        return params.size() == 0 ? DeviceSpec.CPU : DeviceSpec.of(params.get(0));
     }
 
     public Network network() {

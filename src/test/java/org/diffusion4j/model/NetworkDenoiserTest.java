@@ -97,6 +97,8 @@ class NetworkDenoiserTest {
             Network net = org.diffusion4j.model.mlp.MlpConfig.toy2d().build(Rng.of(0));
             assertThat(new NetworkDenoiser(net, Parameterization.EPS).device())
                     .isEqualTo(org.diffusion4j.tensor.DeviceSpec.CPU);
+            assertThat(new NetworkDenoiser(new Scale(1, false), Parameterization.EPS).device())
+                    .as("no parameters").isEqualTo(org.diffusion4j.tensor.DeviceSpec.CPU);
         }
     }
 }
