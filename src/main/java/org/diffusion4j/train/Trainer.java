@@ -103,7 +103,7 @@ public final class Trainer {
         this.data = data;
         this.config = config;
         this.params = new ArrayList<>(Parameters.named(network.module()).values());
-        this.device = DeviceSpec.of(params.get(0));
+        this.device = params.isEmpty() ? DeviceSpec.CPU : DeviceSpec.of(params.get(0));
         this.forward = new ForwardProcess(schedule, device);
         this.paramVector = new TensorVector(params.toArray(new Tensor[0]));
         this.optimizer = new AdamW(params, config.beta1(), config.beta2(), config.adamEps(), config.weightDecay());
