@@ -86,7 +86,8 @@ final class QuickstartCommand implements Callable<Integer> {
      * whether bf16 was faster. Which one wins depends on the CPU and the model size, not just on bf16 units: on this
      * project's 2-core AMX machine the quickstart U-Net trains 3x faster in fp32.
      */
-    private boolean bf16IsFaster(Mnist m, Path data) throws java.io.IOException {
+    private boolean bf16IsFaster(Mnist m, Path data, org.diffusion4j.tensor.DeviceSpec where)
+            throws java.io.IOException {
         double[] ms = new double[2];
         for (int i = 0; i < 2; i++) {
             Trainer probe = TrainingRun.trainer(recipe(m, 1 + PROBE_STEPS, seed, i == 1), data,
@@ -101,9 +102,6 @@ final class QuickstartCommand implements Callable<Integer> {
         return ms[1] < ms[0];
     }
 
-    /** The checked {@code --device}, set first thing in {@link #call}. */
-    private org.diffusion4j.tensor.DeviceSpec where;
-
     /** Steps timed per precision by {@code --precision auto}. */
     static final int PROBE_STEPS = 5;
 
@@ -117,7 +115,7 @@ final class QuickstartCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Mnist m = TrainOptions.named("DATASET", () -> Mnist.parse(dataset));
-        where = device.toDevice();
+        org.diffusion4j.tensor.DeviceSpec where = device.toDevice();
         if (!(minutes > 0) || maxSteps < 1) {
             throw new IllegalArgumentException("--minutes must be > 0 and --max-steps >= 1");
         }
@@ -138,7 +136,7 @@ final class QuickstartCommand implements Callable<Integer> {
         OutputPaths.check(grid, "--out-dir", false);
         OutputPaths.check(ckpt, "--out-dir", false);
         boolean bf16 = precision == Precision.BF16
-                || (precision == Precision.AUTO && Autocast.nativeBf16() && bf16IsFaster(m, data));
+                || (precision == Precision.AUTO && Autocast.nativeBf16() && bf16IsFaster(m, data, where));
         RunSpec spec = recipe(m, maxSteps, seed, bf16);
         Trainer trainer = TrainingRun.trainer(spec, data, Trainer.DEFAULT_MAX_SKIPPED,
                 org.diffusion4j.distributed.DataParallel.single(), where);

@@ -248,11 +248,8 @@ final class Runs {
         if (gif != null) {
             OutputPaths.check(gif, "--gif", overwrite, inputs);
         }
-        Sampled model = diffusers != null ? Sampled.of(DiffusersModel.load(diffusers), diffusers)
+        Sampled model = diffusers != null ? Sampled.of(DiffusersModel.load(diffusers, device), diffusers)
                 : Sampled.of(LoadedModel.load(checkpoint, useEma, device));
-        if (diffusers != null && !device.isCpu()) {
-            model.network().to(device.torch(), false);
-        }
         if (diffusers != null) {
             out.println("diffusers model " + diffusers + ": " + Parameters.count(model.network()) + " parameters, "
                     + model.prediction() + " prediction, " + model.schedule().size() + " training steps");

@@ -44,6 +44,13 @@ public record DiffusersModel(UNet2DModel network, NetworkDenoiser denoiser, Nois
         return new long[] {c.inChannels(), c.sampleSize(), c.sampleSize()};
     }
 
+    /** As {@link #load(Path)}, with the network on {@code device}. */
+    public static DiffusersModel load(Path dir, org.diffusion4j.tensor.DeviceSpec device) throws IOException {
+        DiffusersModel m = load(dir);
+        Models.moveTo(m.network(), device);
+        return m;
+    }
+
     /**
      * @throws IOException naming the folder and the file that is missing or unreadable
      */

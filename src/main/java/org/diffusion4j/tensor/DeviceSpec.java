@@ -96,19 +96,9 @@ public record DeviceSpec(String type, int index) {
         return new TensorOptions(dtype).device(new DeviceOptional(like.device()));
     }
 
-    /** {@code t} on the CPU: itself when it is there already. For results leaving the device, never inside loops. */
-    public static Tensor toCpu(Tensor t) {
-        return t.cpu();
-    }
-
     /** {@code t} on this device: itself when it is there already (libtorch's {@code to} does not copy then). */
     public Tensor put(Tensor t) {
         return t.to(torch(), t.scalar_type());
-    }
-
-    /** True when {@code t} lives on this device. */
-    public boolean on(Tensor t) {
-        return isCpu() ? t.is_cpu() : t.is_cuda() && t.device().index() == index;
     }
 
     /** The device of {@code t}, which must be the CPU or CUDA. */
