@@ -50,6 +50,7 @@ import org.diffusion4j.train.Trainer;
  *   <li>{@code prepare DIR CHANNELS BATCH STEPS}: a U-Net's initial weights, its config and STEPS fixed MNIST batches
  *       with the timesteps, noise and learning rates the trainer will use, for both frameworks.</li>
  *   <li>{@code train DIR fp32|bf16}: the product's {@link Trainer} over those batches; step times and losses.</li>
+ *   <li>{@code train-ab DIR ROUNDS}: ROUNDS alternating fp32 and bf16 runs of that trainer; the bf16 speed-up.</li>
  *   <li>{@code forward DIR fp32|bf16}: no-grad forward passes of the first batch.</li>
  *   <li>{@code sample DIR fp32|bf16}: the product's DDIM sampler ({@link #SAMPLE_STEPS} trailing steps, clipped)
  *       from the first batch's noise: its time, and the samples for comparison with PyTorch's loop.</li>
@@ -74,6 +75,7 @@ public final class Bench {
             case "prepare" -> prepare(Path.of(args[1]), parseInts(args[2]), Integer.parseInt(args[3]),
                     Integer.parseInt(args[4]));
             case "train" -> train(Path.of(args[1]), args[2].equals("bf16"));
+            case "train-ab" -> trainAb(Path.of(args[1]), Integer.parseInt(args[2]));
             case "forward" -> forward(Path.of(args[1]), args[2].equals("bf16"));
             case "sample" -> sample(Path.of(args[1]), args[2].equals("bf16"));
             case "matmul" -> matmul();
@@ -154,6 +156,40 @@ public final class Bench {
         Map<String, Tensor> b = Safetensors.read(dir.resolve("batches.safetensors")).tensors();
         Tensor x0 = Scopes.detach(b.get("x0"));
         Tensor eps = Scopes.detach(b.get("eps"));
+        List<Double> losses = new ArrayList<>();
+        List<Double> times = trainSteps(net, x0, eps, bf16, losses);
+        ObjectNode o = JSON.createObjectNode();
+        o.put("mode", "train").put("precision", label(bf16)).put("parameters", Parameters.count(net));
+        ArrayNode l = o.putArray("losses");
+        losses.forEach(l::add);
+        o.put("step_ms", median(times.size() > 4 ? times.subList(2, times.size()) : times));
+        return o;
+    }
+
+    /**
+     * fp32 and bf16 training of the same initial weights, alternating runs over the batches in one JVM: on a shared,
+     * noisy machine this compares the two precisions under the same load, which separate JVMs minutes apart do not.
+     */
+    static ObjectNode trainAb(Path dir, int rounds) throws IOException {
+        Map<String, Tensor> b = Safetensors.read(dir.resolve("batches.safetensors")).tensors();
+        Tensor x0 = Scopes.detach(b.get("x0"));
+        Tensor eps = Scopes.detach(b.get("eps"));
+        List<Double> fp32 = new ArrayList<>();
+        List<Double> bf16 = new ArrayList<>();
+        for (int r = 0; r < rounds; r++) {
+            for (boolean half : new boolean[] {false, true}) {
+                List<Double> times = trainSteps(load(dir), x0, eps, half, new ArrayList<>());
+                (half ? bf16 : fp32).addAll(times.subList(2, times.size()));
+            }
+        }
+        ObjectNode o = JSON.createObjectNode();
+        o.put("mode", "train-ab").put("rounds", rounds).put("fp32_step_ms", median(fp32))
+                .put("bf16_step_ms", median(bf16)).put("bf16_speedup", median(fp32) / median(bf16));
+        return o;
+    }
+
+    /** Runs the product's trainer over the fixed batches; returns each step's wall time and adds its loss. */
+    private static List<Double> trainSteps(UNet2DModel net, Tensor x0, Tensor eps, boolean bf16, List<Double> losses) {
         int steps = Math.toIntExact(x0.size(0));
         int batch = Math.toIntExact(x0.size(1));
         DataSource fixed = new DataSource() {
@@ -184,7 +220,6 @@ public final class Bench {
         };
         Trainer trainer = new Trainer(net, NoiseSchedule.of(ScheduleConfig.ddpmDefault()), fixed,
                 trainConfig(batch, steps, bf16));
-        List<Double> losses = new ArrayList<>();
         List<Double> times = new ArrayList<>();
         long[] last = {System.nanoTime()};
         trainer.train(s -> {
@@ -193,12 +228,7 @@ public final class Bench {
             last[0] = now;
             losses.add(s.loss());
         });
-        ObjectNode o = JSON.createObjectNode();
-        o.put("mode", "train").put("precision", label(bf16)).put("parameters", Parameters.count(net));
-        ArrayNode l = o.putArray("losses");
-        losses.forEach(l::add);
-        o.put("step_ms", median(times.size() > 4 ? times.subList(2, times.size()) : times));
-        return o;
+        return times;
     }
 
     static ObjectNode forward(Path dir, boolean bf16) throws IOException {

@@ -55,16 +55,15 @@ public final class Attention extends Layers.Node {
     /**
      * softmax(q k^T / sqrt(d)) v for [B, heads, N, d] inputs. float32 goes through scaled_dot_product_attention. In
      * bf16 (autocast or bf16 weights) libtorch's CPU flash-attention kernel falls back to a scalar reference GEMM,
-     * which took half of a bf16 train step; two batched matmuls run on oneDNN's bf16 kernels instead, with the
-     * softmax computed in float32.
+     * which took half of a bf16 train step; two batched matmuls run on oneDNN's bf16 kernels instead. The scale goes
+     * on q (N x d) rather than on the N x N scores, and the softmax takes bf16 in and out (libtorch accumulates it in
+     * float32): a float32 N x N intermediate and its cast made this path 2x slower at 14x14.
      */
     static Tensor attend(Tensor q, Tensor k, Tensor v) {
         if (q.scalar_type().value != torch.ScalarType.BFloat16.value) {
             return torch.scaled_dot_product_attention(q, k, v);
         }
-        double scale = 1 / Math.sqrt(q.size(3));
-        Tensor scores = torch.matmul(q, k.transpose(2, 3)).mul(Tensors.scalar(scale));
-        Tensor weights = torch.softmax(scores, -1, new ScalarTypeOptional(torch.ScalarType.Float)).to(v.scalar_type());
-        return torch.matmul(weights, v);
+        Tensor scores = torch.matmul(q.mul(Tensors.scalar(1 / Math.sqrt(q.size(3)))), k.transpose(2, 3));
+        return torch.matmul(torch.softmax(scores, -1, new ScalarTypeOptional()), v);
     }
 }
