@@ -176,13 +176,20 @@ public final class Bench {
         Tensor eps = Scopes.detach(b.get("eps"));
         List<Double> fp32 = new ArrayList<>();
         List<Double> bf16 = new ArrayList<>();
-        for (int r = 0; r < rounds; r++) {
-            for (boolean half : new boolean[] {false, true}) {
-                List<Double> times = trainSteps(load(dir), x0, eps, half, new ArrayList<>());
-                (half ? bf16 : fp32).addAll(times.subList(2, times.size()));
-            }
-        }
         ObjectNode o = JSON.createObjectNode();
+        ArrayNode perRound = o.putArray("round_speedups");
+        // One network per precision; each round trains it on from where the last left off (same op shapes).
+        UNet2DModel[] nets = {load(dir), load(dir)};
+        for (int r = 0; r < rounds; r++) {
+            double[] roundMedian = new double[2];
+            for (int half = 0; half < 2; half++) {
+                List<Double> times = trainSteps(nets[half], x0, eps, half == 1, new ArrayList<>());
+                List<Double> kept = times.subList(2, times.size());
+                (half == 1 ? bf16 : fp32).addAll(kept);
+                roundMedian[half] = median(kept);
+            }
+            perRound.add(roundMedian[0] / roundMedian[1]);
+        }
         o.put("mode", "train-ab").put("rounds", rounds).put("fp32_step_ms", median(fp32))
                 .put("bf16_step_ms", median(bf16)).put("bf16_speedup", median(fp32) / median(bf16));
         return o;

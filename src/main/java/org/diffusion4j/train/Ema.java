@@ -5,6 +5,7 @@ import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Tensors;
 
 /**
@@ -15,19 +16,38 @@ public final class Ema {
     private final List<Tensor> params;
     private final List<Tensor> shadow = new ArrayList<>();
     private final double decay;
+    private final FlatParameters flat;
+    private final Tensor flatShadow;
     private long updates;
 
     public Ema(List<Tensor> params, double decay) {
-        if (!(decay > 0 && decay < 1)) {
-            throw new IllegalArgumentException("EMA decay must be in (0, 1), got " + decay);
-        }
         this.params = List.copyOf(params);
-        this.decay = decay;
+        this.decay = checkDecay(decay);
+        this.flat = null;
+        this.flatShadow = null;
         try (NoGradGuard guard = new NoGradGuard()) {
             for (Tensor p : this.params) {
                 shadow.add(p.detach().clone());
             }
         }
+    }
+
+    /** Over flat parameters: one [N] average, which {@link #shadow()} views per parameter. */
+    public Ema(FlatParameters flat, double decay) {
+        this.params = flat.parameters();
+        this.decay = checkDecay(decay);
+        this.flat = flat;
+        try (NoGradGuard guard = new NoGradGuard()) {
+            this.flatShadow = Scopes.detach(flat.values().detach().clone());
+        }
+        shadow.addAll(flat.views(flatShadow));
+    }
+
+    private static double checkDecay(double decay) {
+        if (!(decay > 0 && decay < 1)) {
+            throw new IllegalArgumentException("EMA decay must be in (0, 1), got " + decay);
+        }
+        return decay;
     }
 
     /** The decay used at update {@code k}. */
@@ -39,8 +59,12 @@ public final class Ema {
     public void update() {
         double d = decayAt(updates);
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
-            for (int i = 0; i < params.size(); i++) {
-                shadow.get(i).lerp_(params.get(i), Tensors.scalar(1 - d));
+            if (flat != null) {
+                flatShadow.lerp_(flat.values(), Tensors.scalar(1 - d));
+            } else {
+                for (int i = 0; i < params.size(); i++) {
+                    shadow.get(i).lerp_(params.get(i), Tensors.scalar(1 - d));
+                }
             }
         }
         updates++;

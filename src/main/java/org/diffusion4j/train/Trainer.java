@@ -69,6 +69,7 @@ public final class Trainer {
     private final TrainConfig config;
     private final List<Tensor> params;
     private final TensorVector paramVector;
+    private final FlatParameters flat;
     private final AdamW optimizer;
     private final Ema ema;
     private final int maxSkipped;
@@ -106,7 +107,11 @@ public final class Trainer {
         this.device = params.isEmpty() ? DeviceSpec.CPU : DeviceSpec.of(params.get(0));
         this.forward = new ForwardProcess(schedule, device);
         this.paramVector = new TensorVector(params.toArray(new Tensor[0]));
-        this.optimizer = new AdamW(params, config.beta1(), config.beta2(), config.adamEps(), config.weightDecay());
+        // One buffer when the parameters can share it: the update, the average and the clipping become a few ops.
+        this.flat = FlatParameters.of(params);
+        this.optimizer = flat != null
+                ? new AdamW(flat, config.beta1(), config.beta2(), config.adamEps(), config.weightDecay())
+                : new AdamW(params, config.beta1(), config.beta2(), config.adamEps(), config.weightDecay());
         this.group = parallel.group();
         DataParallel.requireEvenShares(config.batchSize(), group.worldSize());
         if (group.worldSize() > 1) {
@@ -116,7 +121,8 @@ public final class Trainer {
         } else {
             this.sync = null;
         }
-        this.ema = config.emaDecay() > 0 ? new Ema(params, config.emaDecay()) : null;
+        this.ema = config.emaDecay() <= 0 ? null
+                : flat != null ? new Ema(flat, config.emaDecay()) : new Ema(params, config.emaDecay());
     }
 
     /** Runs steps until {@code config.steps()} have been taken in total. */
@@ -208,7 +214,10 @@ public final class Trainer {
             } else {
                 loss.backward();
             }
-            double gradNorm = config.gradClip() > 0 ? torch.clip_grad_norm_(paramVector, config.gradClip())
+            // Null when some parameter got no gradient: then the per-tensor path skips it, as torch.optim does.
+            Tensor gradient = flat != null ? flat.gradients() : null;
+            double gradNorm = gradient != null ? clip(gradient, config.gradClip())
+                    : config.gradClip() > 0 ? torch.clip_grad_norm_(paramVector, config.gradClip())
                     : torch.clip_grad_norm_(paramVector, Double.MAX_VALUE);
             double lr = config.learningRateAt(step);
             if (!Double.isFinite(lossValue) || !Double.isFinite(gradNorm)) {
@@ -225,7 +234,11 @@ public final class Trainer {
                 return new StepStats(step - 1, lossValue, lr, gradNorm, true);
             }
             skippedInARow = 0;
-            optimizer.step(lr);
+            if (gradient != null) {
+                optimizer.step(lr, gradient);
+            } else {
+                optimizer.step(lr);
+            }
             if (ema != null) {
                 ema.update();
             }
@@ -255,6 +268,19 @@ public final class Trainer {
     }
 
     /** Steps taken so far. */
+    /**
+     * torch.nn.utils.clip_grad_norm_ on one flat gradient: scales it in place to an L2 norm of at most {@code max}
+     * (0: no clipping) and returns the norm before.
+     */
+    static double clip(Tensor gradient, double max) {
+        double norm = gradient.norm().item_double();
+        double coefficient = max / (norm + 1e-6);
+        if (max > 0 && coefficient < 1) {
+            gradient.mul_(Tensors.scalar(coefficient));
+        }
+        return norm;
+    }
+
     public long step() {
         return step;
     }

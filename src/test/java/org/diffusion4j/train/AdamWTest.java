@@ -61,4 +61,41 @@ class AdamWTest {
             assertThatThrownBy(() -> opt.load(List.of(), List.of(), 1)).hasMessageContaining("0/0 moments for 1");
         }
     }
+    @Test
+    void aFlatStepEqualsPerTensorStepsAndItsMomentsViewTheBuffers() {
+        Torch.init();
+        try (PointerScope scope = new PointerScope()) {
+            org.diffusion4j.tensor.Rng rng = org.diffusion4j.tensor.Rng.of(5);
+            Tensor a = rng.randn(3, 2);
+            Tensor b = rng.randn(4);
+            List<Tensor> perTensor = List.of(a.clone().requires_grad_(true), b.clone().requires_grad_(true));
+            List<Tensor> flatParams = List.of(a.clone().requires_grad_(true), b.clone().requires_grad_(true));
+            FlatParameters flat = FlatParameters.of(flatParams);
+            AdamW slow = new AdamW(perTensor, 0.9, 0.99, 1e-8, 0.05);
+            AdamW fast = new AdamW(flat, 0.9, 0.99, 1e-8, 0.05);
+            for (int step = 0; step < 4; step++) {
+                Tensor ga = rng.randn(3, 2);
+                Tensor gb = rng.randn(4);
+                perTensor.get(0).mutable_grad().put(ga);
+                perTensor.get(1).mutable_grad().put(gb);
+                slow.step(0.1);
+                fast.step(0.1, org.bytedeco.pytorch.global.torch.cat(new org.bytedeco.pytorch.TensorVector(
+                        ga.reshape(-1), gb.reshape(-1))));
+            }
+            assertThat(fast.stepCount()).isEqualTo(4);
+            for (int i = 0; i < 2; i++) {
+                assertThat(Tensors.toFloats(flatParams.get(i).detach()))
+                        .containsExactly(Tensors.toFloats(perTensor.get(i).detach()), within(1e-6f));
+                assertThat(Tensors.toFloats(fast.expAvg().get(i)))
+                        .containsExactly(Tensors.toFloats(slow.expAvg().get(i)), within(1e-6f));
+                assertThat(Tensors.toFloats(fast.expAvgSq().get(i)))
+                        .containsExactly(Tensors.toFloats(slow.expAvgSq().get(i)), within(1e-6f));
+            }
+            assertThat(fast.expAvg().get(0).is_alias_of(fast.expAvg().get(1))).isTrue();
+            assertThatThrownBy(() -> fast.step(0.1, Tensors.fromDoubles(new double[3], 3)))
+                    .hasMessageContaining("expected a [10] gradient, got [3]");
+            assertThatThrownBy(() -> slow.step(0.1, Tensors.fromDoubles(new double[10], 10)))
+                    .hasMessageContaining("built per tensor");
+        }
+    }
 }

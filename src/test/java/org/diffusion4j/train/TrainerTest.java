@@ -272,4 +272,53 @@ class TrainerTest {
         // Leaking each step's graph and batch would add tens of MB per hundred steps.
         assertThat(grown).isLessThan(48L << 20);
     }
+    @Test
+    void clipScalesTheFlatGradientLikeTorchAndReturnsTheNormBefore() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor g = Tensors.fromDoubles(new double[] {3, 4}, 2);
+            assertThat(Trainer.clip(g, 10)).isCloseTo(5, within(1e-6));
+            assertThat(Tensors.toDoubles(g)).containsExactly(new double[] {3, 4}, within(1e-6));
+            assertThat(Trainer.clip(g, 0)).as("0: measure only").isCloseTo(5, within(1e-6));
+            assertThat(Tensors.toDoubles(g)).containsExactly(new double[] {3, 4}, within(1e-6));
+            assertThat(Trainer.clip(g, 1)).isCloseTo(5, within(1e-6));
+            // max / (norm + 1e-6), as torch.nn.utils.clip_grad_norm_.
+            assertThat(Tensors.toDoubles(g)).containsExactly(new double[] {0.6, 0.8}, within(1e-6));
+        }
+    }
+
+    /** An MLP plus a parameter the forward pass never uses. */
+    private static final class WithUnused extends org.bytedeco.pytorch.Module
+            implements org.diffusion4j.model.Network {
+        private final MlpNet inner;
+        final Tensor unused;
+
+        WithUnused(Rng rng) {
+            inner = register_module("inner", new MlpNet(SMALL, rng));
+            unused = org.diffusion4j.tensor.Scopes.detach(new Tensor(register_parameter("unused", torch.ones(3))));
+        }
+
+        @Override
+        public Tensor forward(Tensor x, Tensor t) {
+            return inner.forward(x, t);
+        }
+
+        @Override
+        public org.bytedeco.pytorch.Module module() {
+            return this;
+        }
+    }
+
+    @Test
+    void aParameterWithoutGradientIsSkippedWhileTheRestTrains() {
+        WithUnused net = new WithUnused(Rng.of(7));
+        float[] firstBefore = Tensors.toFloats(Parameters.named(net.inner).values().iterator().next());
+        Trainer t = new Trainer(net, NoiseSchedule.of(ScheduleConfig.ddpmDefault()), ToyDataset.TWO_MOONS,
+                config(6, 7, 0, Parameterization.EPS));
+        List<Double> losses = run(t);
+        assertThat(losses).hasSize(6).allMatch(Double::isFinite);
+        assertThat(t.optimizer().stepCount()).isEqualTo(6);
+        // Weight decay (0.01 here) would have shrunk it had the optimizer touched it.
+        assertThat(Tensors.toFloats(net.unused)).containsExactly(1, 1, 1);
+        assertThat(Tensors.toFloats(Parameters.named(net.inner).values().iterator().next())).isNotEqualTo(firstBefore);
+    }
 }
