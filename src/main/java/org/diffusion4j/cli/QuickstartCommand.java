@@ -78,13 +78,9 @@ final class QuickstartCommand implements Callable<Integer> {
     }
 
     /**
-     * A 0.3 M-parameter U-Net, batch 32, lr 1e-3 (the shipped checkpoint's recipe), plus min-SNR-5 loss weighting,
-     * which reached a lower FID in the same 30 minutes (see README, Benchmarks).
-     */
-    /**
      * Times {@link #PROBE_STEPS} training steps of the recipe in each precision (after one warm-up step) and says
-     * whether bf16 was faster. Which one wins depends on the CPU and the model size, not just on bf16 units: on this
-     * project's 2-core AMX machine the quickstart U-Net trains 3x faster in fp32.
+     * whether bf16 was faster. Which one wins depends on the CPU and the model size, not just on bf16 units: without
+     * them bf16 is emulated and slower.
      */
     private boolean bf16IsFaster(Mnist m, Path data, org.diffusion4j.tensor.DeviceSpec where)
             throws java.io.IOException {
@@ -105,6 +101,10 @@ final class QuickstartCommand implements Callable<Integer> {
     /** Steps timed per precision by {@code --precision auto}. */
     static final int PROBE_STEPS = 5;
 
+    /**
+     * A 0.3 M-parameter U-Net, batch 32, lr 1e-3 (the shipped checkpoint's recipe), plus min-SNR-5 loss weighting,
+     * which reached a lower FID in the same 30 minutes (see README, Benchmarks).
+     */
     static RunSpec recipe(Mnist dataset, long steps, long seed, boolean bf16) {
         UNetConfig unet = UNetConfig.attentionBelowTop(28, 1, List.of(16, 32, 32), null);
         TrainConfig train = new TrainConfig(steps, 32, 1e-3, 0, 0.9, 0.999, 1e-8, 200, 1.0, 0.999, 5,
