@@ -44,8 +44,8 @@ public final class Report {
                 + "%n%n", peak32, peak16));
         StringBuilder sampling = new StringBuilder();
         md.append("Training (one optimizer step: forward, backward, clip, AdamW, EMA)\n\n");
-        md.append("| U-Net | params | batch | fp32 step: Java / PyTorch | ratio | Java bf16 step | bf16 speed-up (alternated runs) | "
-                + "loss max rel. diff vs PyTorch | GFLOP/s fp32 (of fp32 peak) | GFLOP/s bf16 (of bf16 peak) | "
+        md.append("| U-Net | params | batch | fp32 step: Java / PyTorch | ratio | Java bf16 step | "
+                + "bf16 speed-up (alternated runs) | loss max rel. diff vs PyTorch | GFLOP/s fp32 (of fp32 peak) | GFLOP/s bf16 (of bf16 peak) | "
                 + "peak RSS: Java / PyTorch |\n");
         md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         sampling.append("Sampling (no-grad forward passes; a DDIM loop of 10 steps from the same noise)\n\n");
@@ -123,10 +123,16 @@ public final class Report {
                         nchw[2] / jf32.get("forward_ms").asDouble(), nchw[3] / jf16.get("forward_ms").asDouble()));
             }
             if (ab != null) {
+                double lo = Double.MAX_VALUE;
+                double hi = 0;
+                for (JsonNode round : ab.get("round_speedups")) {
+                    lo = Math.min(lo, round.asDouble());
+                    hi = Math.max(hi, round.asDouble());
+                }
                 notes.append(String.format(Locale.ROOT, " bf16 speed-up from %d rounds of fp32 and bf16 training "
-                        + "alternated in one JVM: %.0f against %.0f ms per step, %.2fx (the separate runs in the "
-                        + "table: %.2fx).", ab.get("rounds").asInt(), ab.get("fp32_step_ms").asDouble(),
-                        ab.get("bf16_step_ms").asDouble(), speedup,
+                        + "alternated in one JVM: %.0f against %.0f ms per step, %.2fx (rounds %.2f-%.2fx; the "
+                        + "separate runs in the table: %.2fx).", ab.get("rounds").asInt(),
+                        ab.get("fp32_step_ms").asDouble(), ab.get("bf16_step_ms").asDouble(), speedup, lo, hi,
                         j32.get("step_ms").asDouble() / j16.get("step_ms").asDouble()));
             }
             JsonNode blas2 = r.get(cfg + "/java-train-fp32-blas2");

@@ -14,7 +14,7 @@ import org.diffusion4j.tensor.Scopes;
  * A model's parameters moved into one contiguous [N] buffer, each parameter re-pointed at its slice (as
  * {@code p.set_(flat.storage(), offset, size, stride)} under no_grad). The optimizer, the EMA and gradient clipping
  * then run a few whole-buffer ops per step instead of several per parameter tensor: the small U-Net has 212, which
- * cost 1,700 libtorch calls and about 5 ms of a 65 ms bf16 step. The parameter tensors stay the same objects, so
+ * cost over 2,000 libtorch calls and 5.5 ms of a 65 ms bf16 step. The parameter tensors stay the same objects, so
  * modules, the gradient sync and checkpoints are unaffected; only their storage moved.
  */
 public final class FlatParameters {
@@ -116,6 +116,7 @@ public final class FlatParameters {
      */
     public Tensor gradients() {
         TensorVector grads = new TensorVector();
+        boolean complete = true;
         for (Tensor p : params) {
             if (!p.is_alias_of(values)) {
                 throw new IllegalStateException("a parameter was given new storage after the trainer was built "
@@ -123,10 +124,11 @@ public final class FlatParameters {
             }
             Tensor g = p.grad();
             if (!g.defined()) {
-                return null;
+                complete = false;
+            } else if (complete) {
+                grads.push_back(g.reshape(-1));
             }
-            grads.push_back(g.reshape(-1));
         }
-        return torch.cat(grads);
+        return complete ? torch.cat(grads) : null;
     }
 }

@@ -267,7 +267,6 @@ public final class Trainer {
         return skippedInARow;
     }
 
-    /** Steps taken so far. */
     /**
      * torch.nn.utils.clip_grad_norm_ on one flat gradient: scales it in place to an L2 norm of at most {@code max}
      * (0: no clipping) and returns the norm before.
@@ -281,6 +280,7 @@ public final class Trainer {
         return norm;
     }
 
+    /** Steps taken so far. */
     public long step() {
         return step;
     }
