@@ -93,6 +93,8 @@ public final class Trainer {
     /**
      * One rank of a data-parallel run: rank 0's initial weights are copied to every rank here, and every step
      * averages the gradients over {@code parallel}'s group. The batch size must be divisible by the world size.
+     * The network's parameters move into one buffer here ({@link FlatParameters}), so place the network on its device
+     * first; a later move is refused at the next step.
      */
     public Trainer(Network network, NoiseSchedule schedule, DataSource data, TrainConfig config, int maxSkipped,
                    DataParallel parallel) {
