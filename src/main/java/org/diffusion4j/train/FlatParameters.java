@@ -12,7 +12,7 @@ import org.diffusion4j.tensor.Scopes;
 
 /**
  * A model's parameters moved into one contiguous [N] buffer, each parameter re-pointed at its slice (as
- * {@code p.set_(flat.storage(), offset, size, stride)} under no_grad). The optimizer, the EMA and gradient clipping
+ * {@code p.set_(flat[offset:offset + n].view(p.shape))} under no_grad). The optimizer, the EMA and gradient clipping
  * then run a few whole-buffer ops per step instead of several per parameter tensor: the small U-Net has 212, which
  * cost over 2,000 libtorch calls and 5.5 ms of a 65 ms bf16 step. The parameter tensors stay the same objects, so
  * modules, the gradient sync and checkpoints are unaffected; only their storage moved.
@@ -47,30 +47,20 @@ public final class FlatParameters {
         for (int i = 0; i < params.size(); i++) {
             offsets[i + 1] = offsets[i] + params.get(i).numel();
         }
-        Tensor values;
+        FlatParameters flat;
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
-            TensorVector flat = new TensorVector();
+            TensorVector pieces = new TensorVector();
             for (Tensor p : params) {
-                flat.push_back(p.detach().reshape(-1));
+                pieces.push_back(p.detach().reshape(-1));
             }
-            values = Scopes.detach(torch.cat(flat));
+            flat = new FlatParameters(List.copyOf(params), Scopes.detach(torch.cat(pieces)), offsets);
+            List<Tensor> slices = flat.views(flat.values);
             for (int i = 0; i < params.size(); i++) {
-                Tensor p = params.get(i);
-                long[] sizes = p.sizes().vec().get();
-                p.set_(values, offsets[i], sizes, contiguousStrides(sizes));
+                // Takes the slice's storage, offset, sizes and strides; the tensor object (and its grad) stay.
+                params.get(i).set_(slices.get(i));
             }
         }
-        return new FlatParameters(List.copyOf(params), values, offsets);
-    }
-
-    private static long[] contiguousStrides(long[] sizes) {
-        long[] strides = new long[sizes.length];
-        long s = 1;
-        for (int d = sizes.length - 1; d >= 0; d--) {
-            strides[d] = s;
-            s *= sizes[d];
-        }
-        return strides;
+        return flat;
     }
 
     /** The parameters, in buffer order (the same tensor objects as given). */
