@@ -146,9 +146,9 @@ public final class Bench {
         return net;
     }
 
-    /** e.g. "bf16" or "fp32-nchw" (the U-Net's layout is set per JVM, see {@link UNet2DModel#CHANNELS_LAST}). */
+    /** "bf16" or "fp32". */
     private static String label(boolean bf16) {
-        return (bf16 ? "bf16" : "fp32") + (UNet2DModel.CHANNELS_LAST ? "" : "-nchw");
+        return bf16 ? "bf16" : "fp32";
     }
 
     static ObjectNode train(Path dir, boolean bf16) throws IOException {

@@ -111,17 +111,6 @@ public final class Report {
                     dir.resolve(cfg).resolve("torch-forward.f32"));
             notes.append(String.format(Locale.ROOT, "- %s: Java and PyTorch forward outputs on the same weights and "
                     + "inputs differ by at most %.1e.", cfg, diff));
-            if (r.containsKey(cfg + "/java-train-fp32-nchw")) {
-                double[] nchw = {r.get(cfg + "/java-train-fp32-nchw").get("step_ms").asDouble(),
-                    r.get(cfg + "/java-train-bf16-nchw").get("step_ms").asDouble(),
-                    r.get(cfg + "/java-forward-fp32-nchw").get("forward_ms").asDouble(),
-                    r.get(cfg + "/java-forward-bf16-nchw").get("forward_ms").asDouble()};
-                notes.append(String.format(Locale.ROOT, " The same U-Net in NCHW layout (-Ddiffusion4j.channelsLast="
-                        + "false): train step fp32 %.0f ms, bf16 %.0f ms; forward fp32 %.0f ms, bf16 %.0f ms, so "
-                        + "channels-last is %.2fx / %.2fx / %.2fx / %.2fx faster.", nchw[0], nchw[1], nchw[2], nchw[3],
-                        nchw[0] / j32.get("step_ms").asDouble(), nchw[1] / j16.get("step_ms").asDouble(),
-                        nchw[2] / jf32.get("forward_ms").asDouble(), nchw[3] / jf16.get("forward_ms").asDouble()));
-            }
             if (ab != null) {
                 double lo = Double.MAX_VALUE;
                 double hi = 0;

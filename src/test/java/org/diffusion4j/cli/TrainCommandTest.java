@@ -236,4 +236,43 @@ class TrainCommandTest {
         assertThat(periodic(dir.resolve("div"))).containsExactly(good);
     }
 
+
+    /**
+     * Same seed, same bytes across processes: two JVMs that each train the same short U-Net in bf16 (a fresh JVM's
+     * native allocations are where the unwritten memory of the oneDNN convolutions showed) and an autoencoder write
+     * byte-identical checkpoints.
+     */
+    @Test
+    void twoProcessesWithTheSameSeedWriteIdenticalCheckpoints() throws Exception {
+        Path images = org.diffusion4j.testing.Bars.writePngs(org.diffusion4j.testing.Bars.images(48, 2),
+                dir.resolve("bars"));
+        String[][] jobs = {
+            {"train", "--data", "folder:" + images, "--image-size", "8", "--channels", "16,32", "--steps", "4",
+                "--batch-size", "16", "--bf16", "--seed", "5"},
+            {"train-autoencoder", "--data", "folder:" + images, "--image-size", "8", "--channels", "8,16",
+                "--latent-channels", "2", "--steps", "4", "--batch-size", "16", "--seed", "5"},
+        };
+        for (String[] job : jobs) {
+            List<Process> procs = new java.util.ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                String[] args = java.util.Arrays.copyOf(job, job.length + 2);
+                args[job.length] = "--out";
+                args[job.length + 1] = dir.resolve(job[0] + i + ".safetensors").toString();
+                procs.add(org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(
+                        "org.diffusion4j.cli.Main", args), dir.resolve("logs"), job[0] + i));
+            }
+            for (int i = 0; i < 2; i++) {
+                assertThat(procs.get(i).waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                assertThat(procs.get(i).exitValue()).as(Files.readString(dir.resolve("logs/" + job[0] + i + ".err")))
+                        .isZero();
+            }
+            assertThat(sha256(dir.resolve(job[0] + "1.safetensors"))).as(job[0] + ": checkpoints of the two processes")
+                    .isEqualTo(sha256(dir.resolve(job[0] + "0.safetensors")));
+        }
+    }
+
+    private static String sha256(Path file) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(Files.readAllBytes(file)));
+    }
 }

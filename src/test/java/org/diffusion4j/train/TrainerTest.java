@@ -321,4 +321,111 @@ class TrainerTest {
         assertThat(Tensors.toFloats(net.unused)).containsExactly(1, 1, 1);
         assertThat(Tensors.toFloats(Parameters.named(net.inner).values().iterator().next())).isNotEqualTo(firstBefore);
     }
+
+    /** Repetitions of each same-seed run: a few in the suite; -Ddiffusion4j.determinismRuns=50 for a long check. */
+    static final int DETERMINISM_RUNS = Integer.getInteger("diffusion4j.determinismRuns", 3);
+
+    /** What a run leaves: every step's loss and gradient norm, and a digest of the weights and the EMA. */
+    record Outcome(List<Double> losses, List<Double> gradNorms, String weights) {}
+
+    static Outcome outcome(Trainer t) {
+        List<Double> losses = new ArrayList<>();
+        List<Double> norms = new ArrayList<>();
+        t.train(s -> {
+            assertThat(s.skipped()).as("step %d skipped (loss %s, gradient norm %s)", s.step(), s.loss(), s.gradNorm())
+                    .isFalse();
+            losses.add(s.loss());
+            norms.add(s.gradNorm());
+        });
+        java.security.MessageDigest digest;
+        try {
+            digest = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        List<Tensor> all = new ArrayList<>(Parameters.named(t.network().module()).values());
+        if (t.ema() != null) {
+            all.addAll(t.ema().shadow());
+        }
+        for (Tensor p : all) {
+            for (float v : Tensors.toFloats(p)) {
+                int bits = Float.floatToRawIntBits(v);
+                digest.update(new byte[] {(byte) bits, (byte) (bits >> 8), (byte) (bits >> 16), (byte) (bits >> 24)});
+            }
+        }
+        return new Outcome(losses, norms, java.util.HexFormat.of().formatHex(digest.digest()));
+    }
+
+    /** Bars images, optionally handed to the trainer with channels-last strides (as a caller's tensors may come). */
+    private static DataSource bars(boolean channelsLast) {
+        DataSource plain = org.diffusion4j.testing.Bars.images(64, 5).source(0, false);
+        if (!channelsLast) {
+            return plain;
+        }
+        return new DataSource() {
+            @Override
+            public Tensor batch(long step, int batchSize, Rng rng) {
+                Tensor x = plain.batch(step, batchSize, rng);
+                long c = x.size(1);
+                long w = x.size(3);
+                return torch.empty_strided(x.sizes().vec().get(), new long[] {c * x.size(2) * w, 1, w * c, c},
+                        x.options()).copy_(x);
+            }
+
+            @Override
+            public long[] sampleShape() {
+                return plain.sampleShape();
+            }
+
+            @Override
+            public String id() {
+                return plain.id() + "-channels-last";
+            }
+        };
+    }
+
+    private static Outcome unetRun(boolean bf16, boolean channelsLast) {
+        try (PointerScope scope = new PointerScope()) {
+            TrainConfig c = new TrainConfig(4, 16, 2e-3, 0.01, 0.9, 0.999, 1e-8, 2, 1.0, 0.99, 0, Parameterization.EPS,
+                    7, bf16);
+            var net = new org.diffusion4j.model.unet.UNet2DModel(
+                    org.diffusion4j.model.unet.UNetConfig.attentionBelowTop(8, 1, List.of(16, 32), null), Rng.of(7));
+            return outcome(new Trainer(net, NoiseSchedule.of(ScheduleConfig.ddpmDefault()), bars(channelsLast), c));
+        }
+    }
+
+    /**
+     * The same seed gives bit-identical losses, gradient norms, weights and EMA, run after run in one JVM, and every
+     * step is finite. On the Zen 5 machines libtorch's oneDNN convolutions read unwritten memory (NaN or different
+     * gradients from one run to the next) until Layers.Conv2d kept them to padded channels-last shapes; this caught it.
+     */
+    @Test
+    void repeatedSameSeedRunsAreBitIdenticalForTheMlpAndTheUNetInBothPrecisionsAndLayouts() {
+        Map<String, java.util.function.Supplier<Outcome>> kinds = new java.util.LinkedHashMap<>();
+        kinds.put("mlp", () -> {
+            try (PointerScope scope = new PointerScope()) {
+                return outcome(trainer(config(6, 3, 0, Parameterization.EPS), ToyDataset.TWO_MOONS));
+            }
+        });
+        kinds.put("unet fp32", () -> unetRun(false, false));
+        kinds.put("unet bf16", () -> unetRun(true, false));
+        kinds.put("unet fp32 channels-last input", () -> unetRun(false, true));
+        kinds.put("unet bf16 channels-last input", () -> unetRun(true, true));
+        Map<String, Outcome> first = new java.util.LinkedHashMap<>();
+        for (int run = 0; run < DETERMINISM_RUNS; run++) {
+            for (var kind : kinds.entrySet()) {
+                Outcome o = kind.getValue().get();
+                assertThat(o.losses()).as(kind.getKey()).allMatch(Double::isFinite);
+                assertThat(o.gradNorms()).as(kind.getKey()).allMatch(Double::isFinite);
+                Outcome want = first.putIfAbsent(kind.getKey(), o);
+                if (want != null) {
+                    assertThat(o).as("%s, run %d against run 0", kind.getKey(), run).isEqualTo(want);
+                }
+            }
+        }
+        // The layout a caller hands in changes nothing: the convolutions compute channels-last either way.
+        assertThat(first.get("unet fp32 channels-last input")).isEqualTo(first.get("unet fp32"));
+        assertThat(first.get("unet bf16 channels-last input")).isEqualTo(first.get("unet bf16"));
+        assertThat(first.get("unet bf16")).isNotEqualTo(first.get("unet fp32"));
+    }
 }

@@ -48,7 +48,8 @@ public final class Attention extends Layers.Node {
             Tensor v = toV.forward(seq).view(b, -1, heads, d).transpose(1, 2);
             Tensor att = attend(q, k, v).transpose(1, 2).reshape(b, h * w, c);
             Tensor out = toOut.forward(att).transpose(1, 2).reshape(b, c, h, w);
-            return out.add(x);
+            // x first: the sum takes its layout (channels-last in the U-Net), not the reshaped NCHW output's.
+            return x.add(out);
         });
     }
 

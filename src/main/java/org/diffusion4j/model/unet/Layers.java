@@ -35,23 +35,73 @@ public final class Layers {
         return Scopes.detach(new Tensor(m.register_parameter(name, init)));
     }
 
-    /** nn.Conv2d with square kernel, "same"-style padding and optional stride. */
+    /**
+     * nn.Conv2d with square kernel, "same"-style padding and optional stride.
+     *
+     * <p>libtorch 2.10's oneDNN (3.7.1) computes some convolutions wrongly on some CPUs: on the AMD Zen 5 machines of
+     * this project's kind, called directly with valid inputs, its backward-data kernels summed one of nine kernel taps
+     * on one thread and, on two, read memory they never wrote (NaN gradients, different results for one seed). Every
+     * wrong case had a channel count that is not a multiple of {@value #CHANNEL_BLOCK}, or NCHW input; channels-last
+     * convolutions whose channel counts are multiples of it matched a float64 reference in every case tried (see
+     * docs/determinism.md). So this layer only runs that shape: it computes in channels-last with the input and
+     * output channels zero-padded up to a multiple of the block (the padded weights are zero, so the output and the
+     * real weights' gradients are unchanged) and drops the padded output channels. {@code LayersTest} checks it
+     * against float64 for the channel counts the models here use.
+     */
     public static final class Conv2d extends Node {
+        /** The channel multiple oneDNN sees: its widest channel block on x86 (16 float32 lanes of AVX-512). */
+        static final int CHANNEL_BLOCK = 16;
+
         private final Tensor weight;
         private final Tensor bias;
         private final long[] stride;
         private final long[] padding;
+        private final long inPad;
+        private final long outPad;
 
         public Conv2d(int in, int out, int kernel, int stride, int padding) {
             weight = param(this, "weight", torch.zeros(out, in, kernel, kernel));
             bias = param(this, "bias", torch.zeros(out));
             this.stride = new long[] {stride, stride};
             this.padding = new long[] {padding, padding};
+            this.inPad = roundUp(in) - in;
+            this.outPad = roundUp(out) - out;
         }
 
+        /** [B, in, H, W] in any layout -> [B, out, H', W'], channels-last. */
         public Tensor forward(Tensor x) {
-            return torch.conv2d(x, weight, new TensorOptional(bias), stride, padding, new long[] {1, 1}, 1);
+            Tensor input = inPad == 0 ? x : torch.constant_pad_nd(x, 0, 0, 0, 0, 0, inPad);
+            Tensor w = weight;
+            Tensor b = bias;
+            if (inPad > 0 || outPad > 0) {
+                w = torch.constant_pad_nd(weight, 0, 0, 0, 0, 0, inPad, 0, outPad);
+                b = outPad == 0 ? bias : torch.constant_pad_nd(bias, 0, outPad);
+            }
+            // contiguous(ChannelsLast) leaves a one-channel NCHW tensor as it is (both layouts count as contiguous
+            // there), so the layout is forced through empty_like's strides instead.
+            Tensor y = torch.conv2d(channelsLast(input), w, new TensorOptional(b), stride, padding,
+                    new long[] {1, 1}, 1);
+            return outPad == 0 ? y : channelsLast(y.narrow(1, 0, y.size(1) - outPad));
         }
+
+        private static long roundUp(int channels) {
+            return (channels + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK * (long) CHANNEL_BLOCK;
+        }
+    }
+
+    /**
+     * x [B, C, H, W] with channels-last strides (C, 1, W C, C) x H W ..., copied if it has others. Unlike {@code
+     * contiguous(ChannelsLast)}, also for C = 1, where NCHW strides count as channels-last contiguous too.
+     */
+    static Tensor channelsLast(Tensor x) {
+        long c = x.size(1);
+        long w = x.size(3);
+        long[] want = {c * x.size(2) * w, 1, w * c, c};
+        long[] have = x.strides().vec().get();
+        if (java.util.Arrays.equals(have, want)) {
+            return x;
+        }
+        return torch.empty_strided(x.sizes().vec().get(), want, x.options()).copy_(x);
     }
 
     /** nn.Linear. */

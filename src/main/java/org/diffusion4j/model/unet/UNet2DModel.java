@@ -20,12 +20,6 @@ import org.diffusion4j.tensor.Torch;
  * directly. Positional time embedding, default resnet time scaling, conv down/upsampling and mid-block attention.
  */
 public final class UNet2DModel extends Layers.Node implements Network {
-    /**
-     * Run the activations in channels-last (NHWC) layout, which oneDNN's CPU convolutions use natively; NCHW inputs
-     * are reordered at every convolution. bench/run measures both ({@code -Ddiffusion4j.channelsLast=false}).
-     */
-    public static final boolean CHANNELS_LAST = !"false".equals(System.getProperty("diffusion4j.channelsLast"));
-
     private final UNetConfig config;
     private final Layers.Conv2d convIn;
     private final Layers.Linear timeLinear1;
@@ -119,7 +113,8 @@ public final class UNet2DModel extends Layers.Node implements Network {
         } else if (labels != null) {
             throw new IllegalArgumentException("this U-Net has no class embedding (num_class_embeds is null)");
         }
-        Tensor h = convIn.forward(CHANNELS_LAST ? x.contiguous(torch.MemoryFormat.ChannelsLast) : x);
+        // The activations run channels-last from here on: the convolutions return that layout (see Layers.Conv2d).
+        Tensor h = convIn.forward(x);
         List<Tensor> skips = new ArrayList<>();
         skips.add(h);
         for (DownBlock b : down) {

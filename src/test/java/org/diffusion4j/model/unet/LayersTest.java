@@ -3,8 +3,10 @@ package org.diffusion4j.model.unet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
@@ -70,6 +72,93 @@ class LayersTest {
                             .max().item_double()).as(what).isLessThan(tolerance * 3);
                 }
             }
+        }
+    }
+
+    /** max |got - want| / max |want|, with NaN propagated. */
+    private static double relativeError(Tensor got, Tensor want) {
+        double scale = want.abs().max().item_double();
+        return got.to(torch.ScalarType.Double).sub(want).abs().max().item_double() / scale;
+    }
+
+    /**
+     * The convolution's output and both gradients against libtorch's float64 convolution (which never runs oneDNN),
+     * for channel counts with and without a block tail, in both layouts and both precisions. Repeated calls reuse
+     * freed buffers, which is how unwritten memory showed before the layer padded its channels: 1 and 4 channels
+     * and 48 NCHW channels at stride 2 were off by 10-100% or NaN on the Zen 5 machines.
+     */
+    @Test
+    void convolutionMatchesFloat64InValueAndGradientsForEveryChannelCountLayoutAndPrecision() {
+        int[][] channels = {{1, 16}, {16, 1}, {3, 4}, {4, 8}, {16, 16}, {24, 40}, {48, 16}, {32, 64}};
+        for (int[] io : channels) {
+            for (int kernel : new int[] {1, 3}) {
+                for (int stride : new int[] {1, 2}) {
+                    for (boolean channelsLast : new boolean[] {false, true}) {
+                        for (torch.ScalarType dtype : new torch.ScalarType[] {torch.ScalarType.Float,
+                                torch.ScalarType.BFloat16}) {
+                            checkConvolution(io[0], io[1], kernel, stride, channelsLast, dtype);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void checkConvolution(int in, int out, int kernel, int stride, boolean channelsLast,
+                                         torch.ScalarType dtype) {
+        String what = in + "->" + out + " channels, kernel " + kernel + ", stride " + stride
+                + (channelsLast ? ", channels-last " : ", NCHW ") + dtype;
+        for (int repeat = 0; repeat < 3; repeat++) {
+            try (PointerScope scope = new PointerScope()) {
+                Rng rng = Rng.of(31L * in + out + repeat);
+                Layers.Conv2d conv = new Layers.Conv2d(in, out, kernel, stride, kernel / 2);
+                Tensor weight = org.diffusion4j.model.Parameters.named(conv).get("weight");
+                Tensor bias = org.diffusion4j.model.Parameters.named(conv).get("bias");
+                try (NoGradGuard guard = new NoGradGuard()) {
+                    weight.copy_(rng.randn(out, in, kernel, kernel).div(Tensors.scalar(Math.sqrt(in * kernel * kernel))));
+                    bias.copy_(rng.randn(out));
+                }
+                Tensor x0 = rng.randn(4, in, 14, 14);
+                Tensor upstream = rng.randn(4, out, (14 - 1) / stride + 1, (14 - 1) / stride + 1);
+                Tensor x = (channelsLast ? Layers.channelsLast(x0) : x0).detach().requires_grad_(true);
+                Tensor y;
+                try (org.diffusion4j.tensor.Autocast cast = org.diffusion4j.tensor.Autocast.bf16(
+                        dtype == torch.ScalarType.BFloat16)) {
+                    y = conv.forward(x);
+                }
+                y.to(torch.ScalarType.Float).mul(upstream).sum().backward();
+
+                Tensor xd = x0.to(torch.ScalarType.Double).requires_grad_(true);
+                Tensor wd = weight.detach().to(torch.ScalarType.Double).requires_grad_(true);
+                Tensor yd = torch.conv2d(xd, wd, new TensorOptional(bias.detach().to(torch.ScalarType.Double)),
+                        new long[] {stride, stride}, new long[] {kernel / 2, kernel / 2}, new long[] {1, 1}, 1);
+                yd.mul(upstream.to(torch.ScalarType.Double)).sum().backward();
+
+                // bf16 rounds inputs and weights to 8 bits of mantissa; float32 should agree to rounding.
+                double tolerance = dtype == torch.ScalarType.Float ? 1e-5 : 3e-2;
+                assertThat(y.size(1)).as(what).isEqualTo(out);
+                assertThat(relativeError(y, yd)).as(what + ": output").isLessThan(tolerance);
+                assertThat(relativeError(x.grad(), xd.grad())).as(what + ": input gradient").isLessThan(tolerance);
+                assertThat(relativeError(weight.grad(), wd.grad())).as(what + ": weight gradient")
+                        .isLessThan(tolerance);
+                assertThat(y.is_contiguous(torch.MemoryFormat.ChannelsLast)).as(what).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void channelsLastGivesChannelStrideOneEvenForOneChannel() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor one = torch.randn(2, 1, 3, 5);
+            // libtorch calls this already channels-last contiguous and leaves the NCHW strides.
+            assertThat(one.contiguous(torch.MemoryFormat.ChannelsLast).strides().vec().get())
+                    .containsExactly(15, 15, 5, 1);
+            Tensor cl = Layers.channelsLast(one);
+            assertThat(cl.strides().vec().get()).containsExactly(15, 1, 5, 1);
+            assertThat(Tensors.toFloats(cl)).containsExactly(Tensors.toFloats(one));
+            Tensor four = Layers.channelsLast(torch.randn(2, 4, 3, 5));
+            assertThat(four.strides().vec().get()).containsExactly(60, 1, 20, 4);
+            assertThat(Layers.channelsLast(four)).isSameAs(four);
         }
     }
 }
