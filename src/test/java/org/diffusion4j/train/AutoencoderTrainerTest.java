@@ -68,17 +68,7 @@ class AutoencoderTrainerTest {
                     .source(0, false), config(5, 1e-6));
             List<Double> losses = new java.util.ArrayList<>();
             trainer.train(s -> losses.add(s.loss()));
-            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
-            StringBuilder weights = new StringBuilder();
-            for (var e : org.diffusion4j.model.Parameters.named(trainer.model()).entrySet()) {
-                crc.reset();
-                for (float v : org.diffusion4j.tensor.Tensors.toFloats(e.getValue())) {
-                    int bits = Float.floatToRawIntBits(v);
-                    crc.update(new byte[] {(byte) bits, (byte) (bits >> 8), (byte) (bits >> 16), (byte) (bits >> 24)});
-                }
-                weights.append(e.getKey()).append('=').append(Long.toHexString(crc.getValue())).append(' ');
-            }
-            return List.of(losses, weights.toString());
+            return List.of(losses, TrainerTest.digest(org.diffusion4j.model.Parameters.named(trainer.model()).values()));
         }
     }
 

@@ -337,23 +337,28 @@ class TrainerTest {
             losses.add(s.loss());
             norms.add(s.gradNorm());
         });
+        List<Tensor> all = new ArrayList<>(Parameters.named(t.network().module()).values());
+        if (t.ema() != null) {
+            all.addAll(t.ema().shadow());
+        }
+        return new Outcome(losses, norms, digest(all));
+    }
+
+    /** SHA-256 of the tensors' float32 bit patterns, in order: equal exactly when every value is bit-identical. */
+    static String digest(java.util.Collection<Tensor> tensors) {
         java.security.MessageDigest digest;
         try {
             digest = java.security.MessageDigest.getInstance("SHA-256");
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-        List<Tensor> all = new ArrayList<>(Parameters.named(t.network().module()).values());
-        if (t.ema() != null) {
-            all.addAll(t.ema().shadow());
-        }
-        for (Tensor p : all) {
+        for (Tensor p : tensors) {
             for (float v : Tensors.toFloats(p)) {
                 int bits = Float.floatToRawIntBits(v);
                 digest.update(new byte[] {(byte) bits, (byte) (bits >> 8), (byte) (bits >> 16), (byte) (bits >> 24)});
             }
         }
-        return new Outcome(losses, norms, java.util.HexFormat.of().formatHex(digest.digest()));
+        return java.util.HexFormat.of().formatHex(digest.digest());
     }
 
     /** Bars images, optionally handed to the trainer with channels-last strides (as a caller's tensors may come). */
@@ -365,11 +370,7 @@ class TrainerTest {
         return new DataSource() {
             @Override
             public Tensor batch(long step, int batchSize, Rng rng) {
-                Tensor x = plain.batch(step, batchSize, rng);
-                long c = x.size(1);
-                long w = x.size(3);
-                return torch.empty_strided(x.sizes().vec().get(), new long[] {c * x.size(2) * w, 1, w * c, c},
-                        x.options()).copy_(x);
+                return org.diffusion4j.model.unet.Layers.channelsLast(plain.batch(step, batchSize, rng));
             }
 
             @Override

@@ -77,8 +77,6 @@ public final class Layers {
                 w = torch.constant_pad_nd(weight, 0, 0, 0, 0, 0, inPad, 0, outPad);
                 b = outPad == 0 ? bias : torch.constant_pad_nd(bias, 0, outPad);
             }
-            // contiguous(ChannelsLast) leaves a one-channel NCHW tensor as it is (both layouts count as contiguous
-            // there), so the layout is forced through empty_like's strides instead.
             Tensor y = torch.conv2d(channelsLast(input), w, new TensorOptional(b), stride, padding,
                     new long[] {1, 1}, 1);
             return outPad == 0 ? y : channelsLast(y.narrow(1, 0, y.size(1) - outPad));
@@ -93,7 +91,7 @@ public final class Layers {
      * x [B, C, H, W] with channels-last strides (C, 1, W C, C) x H W ..., copied if it has others. Unlike {@code
      * contiguous(ChannelsLast)}, also for C = 1, where NCHW strides count as channels-last contiguous too.
      */
-    static Tensor channelsLast(Tensor x) {
+    public static Tensor channelsLast(Tensor x) {
         long c = x.size(1);
         long w = x.size(3);
         long[] want = {c * x.size(2) * w, 1, w * c, c};
