@@ -7,8 +7,8 @@ import picocli.CommandLine.Option;
 
 /** Where image data comes from and how a folder is read; shared by train and train-autoencoder. */
 final class ImageDataOptions {
-    @Option(names = "--data-dir", description = "Folder with the image dataset's IDX files (default: ../shared/datasets/"
-            + "NAME, then the fetch cache).")
+    @Option(names = "--data-dir", description = "Folder with the image dataset's IDX files (default: "
+            + "$DIFFUSION4J_DATA/NAME or -Ddiffusion4j.data, then the cache; fetched if missing).")
     Path dataDir;
 
     @Option(names = "--image-size", defaultValue = "32",

