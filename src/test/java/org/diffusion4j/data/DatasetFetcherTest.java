@@ -118,4 +118,92 @@ class DatasetFetcherTest {
             System.setProperty(key, value);
         }
     }
+
+    /** MNIST's four files gzipped, as the mirrors serve them (from the test's verified copy). */
+    private static java.util.Map<String, byte[]> mnistGz() throws IOException {
+        Path mnist = Shared.mnist();
+        java.util.Map<String, byte[]> out = new java.util.HashMap<>();
+        for (String name : Mnist.MNIST.checksums().keySet()) {
+            Path gz = mnist.resolve(name + ".gz");
+            if (Files.exists(gz)) {
+                out.put(name + ".gz", Files.readAllBytes(gz));
+            } else {
+                ByteArrayOutputStream b = new ByteArrayOutputStream();
+                try (GZIPOutputStream z = new GZIPOutputStream(b)) {
+                    z.write(Files.readAllBytes(mnist.resolve(name)));
+                }
+                out.put(name + ".gz", b.toByteArray());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Mirrors in order: a server error, a stalled server, a mirror serving a wrong file and a redirect to good files.
+     * The fetch lands on the last, with every file verified and nothing left of the downloads; the wrong file was
+     * deleted, not kept for resuming.
+     */
+    @Test
+    void fetchTriesMirrorsInOrderPastErrorsStallsAndWrongFiles() throws Exception {
+        java.util.Map<String, byte[]> gz = mnistGz();
+        // The test labels where the training labels belong: a well-formed IDX file with the wrong checksum.
+        java.util.Map<String, byte[]> wrong = java.util.Map.of("train-labels-idx1-ubyte.gz",
+                gz.get("t10k-labels-idx1-ubyte.gz"));
+        HttpDownload.Settings fast = new HttpDownload.Settings(java.time.Duration.ofSeconds(2),
+                java.time.Duration.ofSeconds(1), 3);
+        try (org.diffusion4j.testing.FileServer s = new org.diffusion4j.testing.FileServer(gz, wrong)) {
+            Path cache = dir.resolve("cache");
+            Path got = DatasetFetcher.fetch(Mnist.MNIST, cache, java.util.List.of(s.folder("broken"), s.folder("slow"),
+                    s.folder("wrong"), s.folder("redirect")), fast, false);
+            assertThat(got).isEqualTo(cache.resolve("mnist"));
+            Mnist.MNIST.verify(got);
+            assertThat(Mnist.MNIST.load(got, false).count()).isEqualTo(10_000);
+            assertThat(got.resolve(".download")).doesNotExist();
+            // Each mirror was asked in turn (the first file is whichever the checksum map lists first).
+            for (String mirror : new String[] {"/broken/", "/slow/", "/wrong/", "/redirect/", "/good/"}) {
+                assertThat(s.requests).as(mirror).anyMatch(r -> r.startsWith("GET " + mirror));
+            }
+            assertThat(s.requests).contains("GET /good/train-labels-idx1-ubyte.gz");
+            // Verified files already there: no second download.
+            int before = s.requests.size();
+            DatasetFetcher.fetch(Mnist.MNIST, cache, java.util.List.of(s.folder("good")), fast, false);
+            assertThat(s.requests).hasSize(before);
+        }
+    }
+
+    @Test
+    void whenEverySourceFailsTheErrorNamesEachAndNothingLandsUnderTheFinalNames() throws Exception {
+        java.util.Map<String, byte[]> gz = mnistGz();
+        java.util.Map<String, byte[]> wrong = new java.util.HashMap<>();
+        for (String name : gz.keySet()) {
+            wrong.put(name, gz.get("t10k-labels-idx1-ubyte.gz"));
+        }
+        HttpDownload.Settings fast = new HttpDownload.Settings(java.time.Duration.ofSeconds(2),
+                java.time.Duration.ofSeconds(1), 3);
+        try (org.diffusion4j.testing.FileServer s = new org.diffusion4j.testing.FileServer(gz, wrong)) {
+            Path cache = dir.resolve("cache");
+            assertThatThrownBy(() -> DatasetFetcher.fetch(Mnist.MNIST, cache, java.util.List.of(s.folder("broken"),
+                    s.folder("wrong"), s.folder("truncated")), fast, false))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("could not fetch mnist from any source")
+                    .hasMessageContaining("/broken/").hasMessageContaining("HTTP 503")
+                    .hasMessageContaining("/wrong/").hasMessageContaining("SHA-256")
+                    .hasMessageContaining("/truncated/").hasMessageContaining("kept for resuming");
+            assertThat(Mnist.MNIST.presentIn(cache.resolve("mnist"))).isFalse();
+            // This server cuts every file's first transfer: each later fetch resumes one kept file and gets past it.
+            Path got = null;
+            for (int attempt = 0; attempt < 4 && got == null; attempt++) {
+                try {
+                    got = DatasetFetcher.fetch(Mnist.MNIST, cache, java.util.List.of(s.folder("truncated")), fast,
+                            false);
+                } catch (IOException cut) {
+                    assertThat(cut).hasMessageContaining("kept for resuming");
+                }
+            }
+            assertThat(got).as("fetched after resuming each of the four files").isNotNull();
+            Mnist.MNIST.verify(got);
+            assertThat(s.requests.stream().filter(r -> r.startsWith("GET /truncated/") && r.contains("Range: bytes=")))
+                    .isNotEmpty();
+        }
+    }
 }
