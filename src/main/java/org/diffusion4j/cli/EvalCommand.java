@@ -112,7 +112,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         if (dataId.startsWith(Datasets.FOLDER) || Datasets.sampleShape(dataId).length != 3) {
             throw new IllegalArgumentException("--data " + dataId + ": eval scores images of a labelled dataset with "
-                    + "train and test splits (mnist, fashion-mnist), and 2-D point sets");
+                    + "train and test splits (mnist, fashion-mnist, cifar10), and 2-D point sets");
         }
         LabeledImages train = Datasets.images(dataId, dataDir, true);
         LabeledImages test = Datasets.images(dataId, dataDir, false);

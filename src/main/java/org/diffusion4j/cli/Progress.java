@@ -19,4 +19,17 @@ final class Progress {
                 .showSpeed()
                 .build();
     }
+
+    /** A download's bar in MiB; {@code total} < 0 (unknown size) gives an indeterminate bar. */
+    static ProgressBar bytes(String task, long total) {
+        return new ProgressBarBuilder()
+                .setTaskName(task)
+                .setInitialMax(total)
+                .setStyle(ProgressBarStyle.ASCII)
+                .setUpdateIntervalMillis(500)
+                .setConsumer(new ConsoleProgressBarConsumer(System.err))
+                .setUnit(" MiB", 1 << 20)
+                .showSpeed()
+                .build();
+    }
 }

@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
                 + "the loss log NAME.loss.csv and NAME.recon.png (held-out images over their reconstructions).")
 final class TrainAutoencoderCommand implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "mnist",
-            description = "mnist, fashion-mnist or folder:PATH (default: ${DEFAULT-VALUE}).")
+            description = "mnist, fashion-mnist, cifar10 or folder:PATH (default: ${DEFAULT-VALUE}).")
     String data;
 
     @picocli.CommandLine.Mixin

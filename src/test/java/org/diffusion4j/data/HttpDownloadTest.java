@@ -90,6 +90,18 @@ class HttpDownloadTest {
     }
 
     @Test
+    void connectionFailuresNameTheUrl() throws IOException {
+        Path part = dir.resolve("f.part");
+        java.net.URI closed = java.net.URI.create("http://127.0.0.1:" + org.diffusion4j.testing.Ports.free() + "/f.bin");
+        assertThatThrownBy(() -> HttpDownload.to(closed, part, FAST, (b, t) -> { }))
+                .hasMessageStartingWith(closed + ": ").hasMessageContaining("refused");
+        java.net.URI nowhere = java.net.URI.create("http://no-such-host.invalid/f.bin");
+        assertThatThrownBy(() -> HttpDownload.to(nowhere, part, FAST, (b, t) -> { }))
+                .hasMessage(nowhere + ": unknown host no-such-host.invalid (no network or DNS?)");
+        assertThat(part).doesNotExist();
+    }
+
+    @Test
     void aStalledServerTimesOutInsteadOfHanging() throws IOException {
         try (FileServer s = server()) {
             Path part = dir.resolve("f.part");
