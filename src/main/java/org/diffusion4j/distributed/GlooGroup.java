@@ -21,7 +21,8 @@ import org.diffusion4j.tensor.Scopes;
  * A process group on libtorch's c10d: a {@code TCPStore} hosted by rank 0 for the rendezvous, and
  * {@code ProcessGroupGloo} for the collectives (the engine behind PyTorch's {@code init_process_group("gloo")}).
  * Errors from Gloo (a peer's connection closed, a timeout) surface as {@link DistributedException}s naming this rank.
- * The store and the mesh live as long as the process: c10d tears them down at exit.
+ * The store lives as long as the process (see {@link #connect}); the mesh as long as this group and c10d's references
+ * to it.
  */
 public final class GlooGroup implements Collective {
     private final DistConfig config;
@@ -76,8 +77,15 @@ public final class GlooGroup implements Collective {
             options.threads(2);
             ProcessGroupGloo group = Scopes.detach(new ProcessGroupGloo(store, config.rank(), config.worldSize(),
                     options));
+            // The presets build a TCPStore with plain new, so JavaCPP would delete it when this wrapper is collected,
+            // while the Gloo group keeps using it through an intrusive_ptr that cannot count Java's reference: its
+            // destructor then decremented a count inside freed memory, corrupting the heap. The store now lives as
+            // long as the process, as the group's store does in PyTorch.
+            store.deallocate(false);
             return new GlooGroup(config, store, group);
         } catch (RuntimeException e) {
+            // No Gloo object holds the store after a failed construction: free it (and a rank 0's server) now.
+            store.close();
             throw new DistributedException(where(config) + "cannot join the Gloo group of " + config.worldSize()
                     + " ranks within " + config.timeout().toSeconds() + " s: " + firstLine(e), e);
         }

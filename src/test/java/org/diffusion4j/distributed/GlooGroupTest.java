@@ -58,6 +58,25 @@ class GlooGroupTest {
         assertThat(errors).allSatisfy(m -> assertThat(m).contains("contiguous float32 [N]"));
     }
 
+    /**
+     * Groups used, dropped and collected by the GC, round after round, in a child JVM whose glibc keeps no per-thread
+     * cache, so a freed native object lands in the bin list that glibc checks: the store used to be deleted by
+     * JavaCPP while the Gloo group still held it, and the group's destructor then wrote into the freed memory
+     * ("corrupted double-linked list", in 2 of 3 runs of this churn).
+     */
+    @Test
+    void groupsCollectedByTheGcLeaveTheHeapIntact(@org.junit.jupiter.api.io.TempDir java.nio.file.Path logs)
+            throws Exception {
+        Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(
+                GlooChurn.class.getName(), "8"), logs, "churn",
+                java.util.Map.of("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0"));
+        int code = org.diffusion4j.testing.ChildJvm.await(p, 300);
+        String err = java.nio.file.Files.readString(logs.resolve("churn.err"));
+        assertThat(code).as(err.lines().filter(l -> !l.startsWith("[W") && !l.startsWith("frame #"))
+                .collect(java.util.stream.Collectors.joining("\n"))).isZero();
+        assertThat(java.nio.file.Files.readString(logs.resolve("churn.out"))).contains("done");
+    }
+
     @Test
     void aRankThatNeverArrivesIsReportedAfterTheTimeout() throws Exception {
         int port = Ports.free();

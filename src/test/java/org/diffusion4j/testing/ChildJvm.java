@@ -47,7 +47,10 @@ public final class ChildJvm {
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .redirectOutput(logs.resolve(name + ".out").toFile())
                 .redirectError(logs.resolve(name + ".err").toFile());
+        // The launcher's native settings (see the diffusion4j script).
         pb.environment().putIfAbsent("GOMP_SPINCOUNT", "10000");
+        pb.environment().putIfAbsent("MALLOC_TRIM_THRESHOLD_", "1073741824");
+        pb.environment().putIfAbsent("MALLOC_MMAP_THRESHOLD_", "33554432");
         pb.environment().putAll(env);
         return pb.start();
     }
