@@ -10,26 +10,21 @@ final class Progress {
     private Progress() {}
 
     static ProgressBar bar(String task, long max) {
+        return builder(task, max).build();
+    }
+
+    private static ProgressBarBuilder builder(String task, long max) {
         return new ProgressBarBuilder()
                 .setTaskName(task)
                 .setInitialMax(max)
                 .setStyle(ProgressBarStyle.ASCII)
                 .setUpdateIntervalMillis(500)
                 .setConsumer(new ConsoleProgressBarConsumer(System.err))
-                .showSpeed()
-                .build();
+                .showSpeed();
     }
 
     /** A download's bar in MiB; {@code total} < 0 (unknown size) gives an indeterminate bar. */
     static ProgressBar bytes(String task, long total) {
-        return new ProgressBarBuilder()
-                .setTaskName(task)
-                .setInitialMax(total)
-                .setStyle(ProgressBarStyle.ASCII)
-                .setUpdateIntervalMillis(500)
-                .setConsumer(new ConsoleProgressBarConsumer(System.err))
-                .setUnit(" MiB", 1 << 20)
-                .showSpeed()
-                .build();
+        return builder(task, total).setUnit(" MiB", 1 << 20).build();
     }
 }
