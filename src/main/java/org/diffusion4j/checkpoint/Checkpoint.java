@@ -175,9 +175,10 @@ public final class Checkpoint {
 
     private static Verified verify(Path weights) throws IOException {
         requireSafetensorsName(weights);
-        if (!Files.isRegularFile(weights)) {
+        if (!Files.exists(weights)) {
             throw new NoSuchFileException(weights.toString(), null, "checkpoint weights file does not exist");
         }
+        Safetensors.requireRegularFile(weights);
         Path side = sidecarOf(weights);
         String actual = sha256(weights);
         if (!Files.isRegularFile(side)) {

@@ -1,5 +1,6 @@
 package org.diffusion4j.checkpoint;
 
+import java.io.IOException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -48,6 +49,31 @@ public final class Json {
             String msg = root instanceof IllegalArgumentException ? root.getMessage()
                     : e.getMessage().lines().findFirst().orElse(e.toString());
             throw new IllegalArgumentException(what + ": " + msg, e);
+        }
+    }
+
+    /**
+     * Parses a JSON file strictly (duplicate keys are errors).
+     *
+     * @throws IOException naming the file, and for malformed JSON the line, column and what was wrong
+     */
+    public static JsonNode readFile(java.nio.file.Path file) throws IOException {
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new java.nio.file.NoSuchFileException(file.toString(), null, java.nio.file.Files.isDirectory(file)
+                    ? "is a directory, not a JSON file" : java.nio.file.Files.exists(file) ? "not a regular file"
+                    : "no such file");
+        }
+        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        try {
+            JsonNode node = MAPPER.readTree(bytes);
+            if (node == null || node.isMissingNode()) {
+                throw new IOException(file + ": empty, expected a JSON object");
+            }
+            return node;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            var at = e.getLocation();
+            throw new IOException(file + ": not valid JSON" + (at == null ? "" : " (line " + at.getLineNr()
+                    + ", column " + at.getColumnNr() + ")") + ": " + e.getOriginalMessage(), e);
         }
     }
 }

@@ -14,6 +14,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -124,8 +125,24 @@ public final class Safetensors {
         });
     }
 
+    /**
+     * Refuses anything but a regular file before it is opened: a directory fails with a reason but no path, and a
+     * FIFO would block the reader forever.
+     */
+    static void requireRegularFile(Path file) throws IOException {
+        if (Files.isRegularFile(file)) {
+            return;
+        }
+        if (!Files.exists(file)) {
+            throw new java.nio.file.NoSuchFileException(file.toString(), null, "no such file");
+        }
+        throw new java.nio.file.FileSystemException(file.toString(), null, Files.isDirectory(file)
+                ? "is a directory, not a safetensors file" : "not a regular file (a pipe, socket or device)");
+    }
+
     /** Reads and validates only the header (cheap: for inspection). */
     public static Header readHeader(Path file) throws IOException {
+        requireRegularFile(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return readHeader(file, ch);
         }
@@ -133,6 +150,7 @@ public final class Safetensors {
 
     /** Reads, validates and loads every tensor. */
     public static Contents read(Path file) throws IOException {
+        requireRegularFile(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             Header h = readHeader(file, ch);
             long dataStart = 8 + h.headerLength();

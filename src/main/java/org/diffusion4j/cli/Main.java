@@ -28,7 +28,10 @@ public final class Main implements Runnable {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             PrintWriter err = cmd.getErr();
-            if (e instanceof IllegalArgumentException || e instanceof IOException || e instanceof IllegalStateException) {
+            if (e instanceof java.nio.file.FileSystemException f) {
+                // The JDK's messages are often the bare path ("x.safetensors") or the reason without it.
+                err.println("error: " + describe(f));
+            } else if (e instanceof IllegalArgumentException || e instanceof IOException || e instanceof IllegalStateException) {
                 err.println("error: " + e.getMessage());
             } else {
                 e.printStackTrace(err);
@@ -38,6 +41,19 @@ public final class Main implements Runnable {
         });
         Torch.init();
         return cli.execute(args.length == 0 ? new String[] {"demo"} : args);
+    }
+
+    /** "FILE: reason" for a file-system failure, whichever parts the JDK filled in. */
+    static String describe(java.nio.file.FileSystemException f) {
+        String reason = f.getReason() != null ? f.getReason()
+                : f instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+                : f instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                : f instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+                : f instanceof java.nio.file.NotDirectoryException ? "not a directory"
+                : f instanceof java.nio.file.DirectoryNotEmptyException ? "directory not empty"
+                : "file-system error";
+        String file = f.getFile() == null ? "" : f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile());
+        return file.isEmpty() ? reason : file + ": " + reason;
     }
 
     public static void main(String[] args) {

@@ -38,6 +38,15 @@ final class OutputPaths {
         }
     }
 
+    /** Refuses a file name whose extension promises a format this output is not written in (e.g. PNG into x.jpg). */
+    static void requireExtension(Path out, String option, String ext) {
+        String name = out.getFileName() == null ? "" : out.getFileName().toString();
+        if (!name.toLowerCase(java.util.Locale.ROOT).endsWith(ext)) {
+            throw new IllegalArgumentException(option + " " + out + ": this output is written as "
+                    + ext.substring(1).toUpperCase(java.util.Locale.ROOT) + "; name it *" + ext);
+        }
+    }
+
     /** {@code dir/name.ext} -> {@code dir/name<suffix>}. */
     static Path withSuffix(Path file, String ext, String suffix) {
         String name = file.getFileName().toString();

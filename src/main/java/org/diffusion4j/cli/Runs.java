@@ -70,6 +70,11 @@ final class Runs {
         Collective group = dist.distributed() ? GlooGroup.connect(dist) : Collective.single();
         String problem = "";
         try {
+            if (continuing && !overwrite && Files.exists(checkpoint) && Files.exists(resume)
+                    && Files.isSameFile(checkpoint, resume)) {
+                throw new IllegalArgumentException("--out " + checkpoint + " is the checkpoint --resume reads; pass "
+                        + "--overwrite to replace it with the continued run, or choose another --out");
+            }
             preflight(checkpoint, resume, overwrite || continuing, group.rank() == 0);
         } catch (IllegalArgumentException e) {
             problem = e.getMessage();
@@ -241,12 +246,14 @@ final class Runs {
             }
         } else {
             OutputPaths.check(target, "--out", overwrite, inputs);
+            OutputPaths.requireExtension(target, "--out", ".png");
         }
         if (csv != null) {
             OutputPaths.check(csv, "--csv", overwrite, inputs);
         }
         if (gif != null) {
             OutputPaths.check(gif, "--gif", overwrite, inputs);
+            OutputPaths.requireExtension(gif, "--gif", ".gif");
         }
         Sampled model = diffusers != null ? Sampled.of(DiffusersModel.load(diffusers, device), diffusers)
                 : Sampled.of(LoadedModel.load(checkpoint, useEma, device));
@@ -267,6 +274,7 @@ final class Runs {
             throw new IllegalArgumentException("--class and --guidance are for class-conditional models (trained with "
                     + "--classes); " + model.data() + " was trained unconditionally");
         }
+        denoiser = new org.diffusion4j.model.FiniteDenoiser(denoiser);
         boolean toy = Datasets.isToy(model.data());
         boolean signal = Datasets.isSignal(model.data());
         if (signal && (format != Format.GRID || gif != null)) {
@@ -312,6 +320,11 @@ final class Runs {
                 samples = Generation.sample(denoiser, model.schedule(), model.flow(), spec, shape, n, seed,
                         batchSize, pb::step, frames);
             }
+        }
+        if (!org.diffusion4j.tensor.Tensors.allFinite(samples)) {
+            // The per-class grid builds its guidance inside Generation, past the checked denoiser.
+            throw new org.diffusion4j.model.FiniteDenoiser.NonFiniteException("the samples are not finite (NaN or "
+                    + "infinite); nothing was written");
         }
         samples = model.toImages(samples);
         double seconds = (System.nanoTime() - start) / 1e9;

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 
@@ -59,6 +60,10 @@ public final class Parameters {
                 if (!java.util.Arrays.equals(want, got)) {
                     throw new IllegalArgumentException(source + ": parameter '" + e.getKey() + "' has shape "
                             + java.util.Arrays.toString(got) + " but the model needs " + java.util.Arrays.toString(want));
+                }
+                if (v.is_floating_point() && !torch.isfinite(v).all().item_bool()) {
+                    throw new IllegalArgumentException(source + ": parameter '" + e.getKey() + "' holds NaN or "
+                            + "infinite values (a diverged or damaged checkpoint)");
                 }
                 e.getValue().copy_(v);
             }

@@ -74,7 +74,7 @@ public final class Conformance {
     public static Result run(Path file) {
         String name = file.getFileName().toString();
         try {
-            JsonNode json = Json.MAPPER.readTree(file.toFile());
+            JsonNode json = Json.readFile(file);
             String kind = json.path("kind").asText("");
             if (kind.equals("scheduler")) {
                 return scheduler(name, json);
@@ -242,7 +242,7 @@ public final class Conformance {
     private static Result unet(String name, Path dir, JsonNode json) throws IOException {
         Path configFile = dir.resolve(text(json, "config_file"));
         Path weightsFile = dir.resolve(text(json, "weights_file"));
-        UNetConfig cfg = DiffusersConfig.read(Json.MAPPER.readTree(configFile.toFile()), configFile.toString());
+        UNetConfig cfg = DiffusersConfig.read(Json.readFile(configFile), configFile.toString());
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             UNet2DModel net = new UNet2DModel(cfg, Rng.of(0));
             Map<String, Tensor> weights = Safetensors.read(weightsFile).tensors();

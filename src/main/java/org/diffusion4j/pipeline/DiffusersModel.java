@@ -79,7 +79,7 @@ public record DiffusersModel(UNet2DModel network, NetworkDenoiser denoiser, Nois
                 break;
             }
         }
-        UNetConfig cfg = DiffusersConfig.read(Json.MAPPER.readTree(config.toFile()), config.toString());
+        UNetConfig cfg = DiffusersConfig.read(Json.readFile(config), config.toString());
         DiffusersScheduler sched = scheduler == null
                 ? DiffusersScheduler.of("DDPMScheduler", Json.MAPPER.createObjectNode(), 10, null, null)
                 : readScheduler(scheduler);
@@ -97,7 +97,7 @@ public record DiffusersModel(UNet2DModel network, NetworkDenoiser denoiser, Nois
 
     /** Reads a scheduler config strictly, after mapping keys only very old diffusers wrote. */
     private static DiffusersScheduler readScheduler(Path file) throws IOException {
-        JsonNode json = Json.MAPPER.readTree(file.toFile());
+        JsonNode json = Json.readFile(file);
         if (!json.isObject()) {
             throw new IllegalArgumentException(file + ": a scheduler config must be a JSON object");
         }

@@ -105,7 +105,7 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
     private int count(NoiseSchedule schedule) {
         int n = steps == 0 ? schedule.size() : steps;
         if (n > schedule.size()) {
-            throw new IllegalArgumentException("--steps " + n + " exceeds the model's " + schedule.size()
+            throw new IllegalArgumentException("--sampler-steps " + n + " exceeds the model's " + schedule.size()
                     + " training timesteps");
         }
         return n;

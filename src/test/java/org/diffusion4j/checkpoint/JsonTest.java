@@ -37,4 +37,23 @@ class JsonTest {
         assertThatThrownBy(() -> Json.MAPPER.readTree("{\"a\":1,\"a\":2}")).hasMessageContaining("Duplicate field 'a'");
         assertThat(Parameterization.V.toString()).isEqualTo("v_prediction");
     }
+
+    @Test
+    void readFileNamesTheFileAndWhereTheJsonBreaks(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path cut = java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"a\": 1,\n  \"b\": ");
+        assertThatThrownBy(() -> Json.readFile(cut)).isInstanceOf(java.io.IOException.class)
+                .hasMessageStartingWith(cut + ": not valid JSON (line 2, column")
+                .hasMessageContaining("end-of-input");
+        java.nio.file.Path twice = java.nio.file.Files.writeString(dir.resolve("twice.json"), "{\"a\": 1, \"a\": 2}");
+        assertThatThrownBy(() -> Json.readFile(twice)).hasMessageContaining(twice + ": not valid JSON (line 1")
+                .hasMessageContaining("Duplicate field 'a'");
+        java.nio.file.Path empty = java.nio.file.Files.writeString(dir.resolve("empty.json"), "");
+        assertThatThrownBy(() -> Json.readFile(empty)).hasMessage(empty + ": empty, expected a JSON object");
+        assertThatThrownBy(() -> Json.readFile(dir)).hasMessage(dir + ": is a directory, not a JSON file");
+        assertThatThrownBy(() -> Json.readFile(dir.resolve("none.json")))
+                .hasMessage(dir.resolve("none.json") + ": no such file");
+        assertThat(Json.readFile(java.nio.file.Files.writeString(dir.resolve("ok.json"), "{\"a\": [1]}"))
+                .get("a").get(0).asInt()).isEqualTo(1);
+    }
 }

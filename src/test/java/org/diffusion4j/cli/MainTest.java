@@ -291,4 +291,20 @@ class MainTest {
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
+
+    @Test
+    void fileSystemFailuresAreReportedAsPathAndReason() {
+        assertThat(Main.describe(new java.nio.file.NoSuchFileException("a.safetensors")))
+                .isEqualTo("a.safetensors: no such file or directory");
+        assertThat(Main.describe(new java.nio.file.AccessDeniedException("/root/x.png")))
+                .isEqualTo("/root/x.png: permission denied");
+        assertThat(Main.describe(new java.nio.file.FileSystemException("d", null, "Is a directory")))
+                .isEqualTo("d: Is a directory");
+        assertThat(Main.describe(new java.nio.file.FileSystemException("a", "b", "Cross-device link")))
+                .isEqualTo("a -> b: Cross-device link");
+        MainTest.Run r = run("train", "--data", "latents:" + java.nio.file.Path.of("no-such-latents.pt")
+                .toAbsolutePath(), "--steps", "1", "--out", "unused.safetensors");
+        assertThat(r.err()).contains("no-such-latents.pt").contains("no such file");
+        assertThat(java.nio.file.Path.of("unused.safetensors")).doesNotExist();
+    }
 }

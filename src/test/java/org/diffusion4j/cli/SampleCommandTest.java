@@ -55,6 +55,71 @@ class SampleCommandTest {
         assertThat(dir.resolve("i.png")).doesNotExist();
     }
 
+    /** A grid is PNG and the denoising animation GIF: a name promising another format is refused, nothing written. */
+    @Test
+    void refusesAnOutputNamedForAnotherFormat() {
+        MainTest.Run jpg = MainTest.run("sample", "--n", "1", "--out", dir.resolve("x.jpg").toString());
+        assertThat(jpg.code()).isEqualTo(1);
+        assertThat(jpg.err()).contains("--out " + dir.resolve("x.jpg") + ": this output is written as PNG; name it *.png");
+        MainTest.Run gif = MainTest.run("sample", "--n", "1", "--out", dir.resolve("x.png").toString(), "--gif",
+                dir.resolve("anim.png").toString());
+        assertThat(gif.err()).contains("--gif " + dir.resolve("anim.png") + ": this output is written as GIF");
+        assertThat(dir).isEmptyDirectory();
+        MainTest.Run upper = MainTest.run("sample", "--n", "1", "--sampler-steps", "2", "--out",
+                dir.resolve("X.PNG").toString());
+        assertThat(upper.code()).as(upper.err()).isZero();
+    }
+
+    /**
+     * A guidance scale that blows the prediction up fails the command at that evaluation instead of writing
+     * infinities; a checkpoint whose weights hold NaN is refused at load, naming the tensor.
+     */
+    @Test
+    void nonFiniteSamplesAndWeightsFailTheCommandAndWriteNothing() throws IOException {
+        Path ck = dir.resolve("moons.safetensors");
+        MainTest.Run train = MainTest.run("train", "--data", "two-moons", "--classes", "2", "--hidden", "16",
+                "--steps", "2", "--batch-size", "8", "--out", ck.toString());
+        assertThat(train.code()).as(train.err()).isZero();
+        Path out = dir.resolve("out");
+        MainTest.Run huge = MainTest.run("sample", "--checkpoint", ck.toString(), "--class", "1", "--guidance", "1e300",
+                "--sampler", "ddim", "--sampler-steps", "5", "--n", "8", "--out", out.resolve("g.png").toString(),
+                "--csv", out.resolve("g.csv").toString());
+        assertThat(huge.code()).isEqualTo(1);
+        assertThat(huge.err()).contains("error: the prediction turned non-finite (NaN or infinite) at model "
+                + "evaluation 0").contains("nothing was written");
+        assertThat(out).isEmptyDirectory();
+
+        Path nan = dir.resolve("nan.safetensors");
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            var c = org.diffusion4j.checkpoint.Safetensors.read(ck);
+            java.util.Map<String, org.bytedeco.pytorch.Tensor> t = new java.util.LinkedHashMap<>(c.tensors());
+            for (var e : t.entrySet()) {
+                if (e.getKey().endsWith("out_proj.weight")) {
+                    e.getValue().narrow(0, 0, 1).fill_(org.diffusion4j.tensor.Tensors.scalar(Double.NaN));
+                }
+            }
+            org.diffusion4j.checkpoint.Safetensors.write(nan, t, c.metadata());
+        }
+        // The sidecar vouches for the weights by their SHA-256: a consistent pair whose weights are NaN.
+        String sidecar = java.nio.file.Files.readString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(ck));
+        java.nio.file.Files.writeString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(nan),
+                sidecar.replace(sha256(ck), sha256(nan)));
+        MainTest.Run bad = MainTest.run("sample", "--checkpoint", nan.toString(), "--out",
+                out.resolve("n.png").toString());
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains(nan + ": parameter 'out_proj.weight' holds NaN or infinite values");
+        assertThat(out).isEmptyDirectory();
+    }
+
+    private static String sha256(Path file) throws IOException {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(java.nio.file.Files.readAllBytes(file)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Test
     void refusesClassesForAnUnconditionalModel() {
         MainTest.Run r = MainTest.run("sample", "--class", "3", "--guidance", "2", "--out", dir.resolve("c.png").toString());

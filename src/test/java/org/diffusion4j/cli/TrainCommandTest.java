@@ -147,6 +147,25 @@ class TrainCommandTest {
         }
     }
 
+    /** Resuming onto the checkpoint being resumed replaces it, like any existing output: only with --overwrite. */
+    @Test
+    void resumingOntoItsOwnCheckpointNeedsOverwrite() throws IOException {
+        Path ck = dir.resolve("self.safetensors");
+        String[] run = {"train", "--data", "two-moons", "--hidden", "16", "--batch-size", "8"};
+        MainTest.Run first = MainTest.run(MainTest.concat(run, "--steps", "2", "--out", ck.toString()));
+        assertThat(first.code()).as(first.err()).isZero();
+        byte[] before = Files.readAllBytes(ck);
+        MainTest.Run refused = MainTest.run(MainTest.concat(run, "--steps", "4", "--resume", ck.toString(), "--out",
+                ck.toString()));
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.err()).contains("--out " + ck + " is the checkpoint --resume reads; pass --overwrite");
+        assertThat(Files.readAllBytes(ck)).isEqualTo(before);
+        MainTest.Run replaced = MainTest.run(MainTest.concat(run, "--steps", "4", "--resume", ck.toString(), "--out",
+                ck.toString(), "--overwrite"));
+        assertThat(replaced.code()).as(replaced.err()).isZero();
+        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(ck).step()).isEqualTo(4);
+    }
+
     @Test
     void killAndResumeGivesBitIdenticalWeightsEmaOptimizerAndLossLog() throws Exception {
         String[] run = {"train", "--data", "two-moons", "--hidden", "256", "--batch-size", "256",

@@ -52,4 +52,23 @@ class ParametersTest {
                     .hasMessageContaining("'out_proj.bias' has shape [3] but the model needs [2]");
         }
     }
+
+    @Test
+    void loadRefusesNonFiniteWeightsNamingTheParameter() {
+        try (PointerScope scope = new PointerScope()) {
+            MlpNet net = new MlpNet(CFG, Rng.of(1));
+            Map<String, Tensor> p = new LinkedHashMap<>(Parameters.named(net));
+            Map<String, Tensor> nan = new LinkedHashMap<>(p);
+            Tensor w = p.get("in_proj.weight").clone();
+            w.narrow(0, 3, 1).fill_(Tensors.scalar(Double.NaN));
+            nan.put("in_proj.weight", w);
+            assertThatThrownBy(() -> Parameters.load(net, nan, "ck.safetensors"))
+                    .hasMessage("ck.safetensors: parameter 'in_proj.weight' holds NaN or infinite values (a diverged "
+                            + "or damaged checkpoint)");
+            Map<String, Tensor> inf = new LinkedHashMap<>(p);
+            inf.put("out_proj.bias", torch.full(new long[] {2}, Tensors.scalar(Double.POSITIVE_INFINITY)));
+            assertThatThrownBy(() -> Parameters.load(net, inf, "ck.safetensors"))
+                    .hasMessageContaining("'out_proj.bias' holds NaN or infinite values");
+        }
+    }
 }

@@ -67,7 +67,7 @@ class SamplerSpecTest {
                 DdpmSampler.Variance.FIXED_SMALL, false)).hasMessageContaining("eta");
         SamplerSpec tooMany = new SamplerSpec(SamplerSpec.Kind.DDPM, 2000, 0, TimestepSpacing.LEADING,
                 DdpmSampler.Variance.FIXED_SMALL, false);
-        assertThatThrownBy(() -> tooMany.stepsFor(s)).hasMessageContaining("exceeds the model's 1000");
+        assertThatThrownBy(() -> tooMany.stepsFor(s)).hasMessageContaining("--sampler-steps 2000 exceeds the model's 1000");
         assertThatThrownBy(() -> SamplerSpec.Kind.parse("lms")).hasMessageContaining("[ddpm, ddim, euler, euler-a");
         assertThatThrownBy(() -> new SamplerSpec(SamplerSpec.Kind.DDIM, 10, 0, TimestepSpacing.LEADING,
                 DdpmSampler.Variance.FIXED_SMALL, false, true, 2, 0)).hasMessageContaining("--karras is for");
