@@ -28,6 +28,11 @@ public final class Main implements Runnable {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             PrintWriter err = cmd.getErr();
+            if (e instanceof org.diffusion4j.pipeline.TrainingRun.Stopped stopped) {
+                err.println("interrupted: " + stopped.getMessage());
+                err.flush();
+                return StopOnSignal.HALT_STATUS;
+            }
             if (e instanceof java.nio.file.FileSystemException f) {
                 // The JDK's messages are often the bare path ("x.safetensors") or the reason without it.
                 err.println("error: " + describe(f));

@@ -124,7 +124,10 @@ final class Runs {
         double[] recent = new double[100];
         long start = System.nanoTime();
         Trainer trainer;
-        try (ProgressBar pb = writer ? Progress.bar("train", spec.train().steps()) : null) {
+        // One process: the first Ctrl-C or SIGTERM finishes the step and saves, a second quits at once. Ranks of a
+        // data-parallel run would stop at different steps and wait on each other, so they keep the default.
+        StopOnSignal stop = group.worldSize() == 1 ? StopOnSignal.install() : null;
+        try (ProgressBar pb = writer ? Progress.bar("train", spec.train().steps()) : null; stop) {
             trainer = TrainingRun.run(spec, dataDir, checkpoint, policy, resume, s -> {
                 recent[(int) (s.step() % recent.length)] = s.loss();
                 if (pb != null) {
@@ -133,6 +136,10 @@ final class Runs {
                     if (s.step() % 10 == 0) {
                         pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", s.loss()));
                     }
+                }
+                // After the step's row is logged: the saved log then holds every completed step.
+                if (stop != null && stop.requested()) {
+                    throw new TrainingRun.Stopped();
                 }
             }, (file, step) -> AtomicFiles.write(lossCsv, csv(rows, step)), parallel, device);
         }

@@ -167,6 +167,15 @@ public final class TrainingRun {
         } catch (Trainer.DivergedException e) {
             throw new Trainer.DivergedException(e.getMessage() + ". Nothing was saved after the divergence; the last "
                     + "good checkpoint is " + (lastSaved == null ? "none (use --checkpoint-every)" : lastSaved));
+        } catch (Stopped stop) {
+            // The listener stops between steps, so the trainer holds a whole step: save it where --resume finds it.
+            Path saved = null;
+            if (writer && trainer.skippedInARow() == 0 && trainer.step() > 0) {
+                saved = periodicName(checkpoint, trainer.step());
+                onSave.beforeSave(saved, trainer.step());
+                save(trainer, spec, saved, autoencoder);
+            }
+            throw new Stopped(trainer.step(), saved != null ? saved : lastSaved);
         }
         requireSameEverywhere(group, "final weights", digest(trainer));
         if (writer) {
@@ -174,6 +183,38 @@ public final class TrainingRun {
             save(trainer, spec, checkpoint, autoencoder);
         }
         return trainer;
+    }
+
+    /**
+     * Thrown by a step listener to stop a run between steps (e.g. on Ctrl-C): {@link #run} then saves the step reached
+     * as a periodic checkpoint and rethrows it with the step and the file to resume from.
+     */
+    public static final class Stopped extends RuntimeException {
+        private final long step;
+        private final transient Path saved;
+
+        /** The request, thrown from a listener. */
+        public Stopped() {
+            this(-1, null);
+        }
+
+        Stopped(long step, Path saved) {
+            super(step < 0 ? "stop requested" : "stopped after step " + step + "; " + (saved == null
+                    ? "nothing to resume from (no step was completed and saved)"
+                    : "saved " + saved + "; continue with --resume " + saved));
+            this.step = step;
+            this.saved = saved;
+        }
+
+        /** Steps completed, or -1 for the request itself. */
+        public long step() {
+            return step;
+        }
+
+        /** The checkpoint to resume from, or null. */
+        public Path saved() {
+            return saved;
+        }
     }
 
     /**

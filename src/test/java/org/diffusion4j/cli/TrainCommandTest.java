@@ -166,6 +166,40 @@ class TrainCommandTest {
         assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(ck).step()).isEqualTo(4);
     }
 
+    /**
+     * SIGTERM (as Ctrl-C) during training: the step is finished and saved where --resume finds it, with its loss log,
+     * the process says so and exits with 130; resuming from there continues the run.
+     */
+    @Test
+    void aTermSignalFinishesTheStepSavesItAndSaysHowToResume() throws Exception {
+        Path out = dir.resolve("sig/m.safetensors");
+        Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN, "train",
+                "--data", "two-moons", "--hidden", "32", "--steps", "1000000", "--out", out.toString()), dir, "sig");
+        Path err = dir.resolve("sig.err");
+        org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p, () -> {
+            try {
+                return Files.readString(err).matches("(?s).*train .*\\b[1-9][0-9]*/1000000.*");
+            } catch (IOException e) {
+                return false;
+            }
+        }, 120, dir, "sig");
+        p.destroy();
+        assertThat(org.diffusion4j.testing.ChildJvm.await(p, 60)).as(Files.readString(err)).isEqualTo(130);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("interrupted: stopped after step (\\d+); saved (\\S+"
+                + "); continue with --resume").matcher(Files.readString(err));
+        assertThat(m.find()).as(Files.readString(err)).isTrue();
+        long step = Long.parseLong(m.group(1));
+        Path saved = Path.of(m.group(2));
+        assertThat(saved.getFileName().toString()).isEqualTo(String.format("m-step%09d.safetensors", step));
+        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(saved).step()).isEqualTo(step);
+        assertThat(Files.readAllLines(dir.resolve("sig/m.loss.csv"))).hasSize((int) step + 1);
+        assertThat(out).as("the final name is kept for a finished run").doesNotExist();
+        MainTest.Run resumed = MainTest.run("train", "--data", "two-moons", "--hidden", "32", "--steps",
+                String.valueOf(step + 3), "--resume", saved.toString(), "--out", out.toString());
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(out).step()).isEqualTo(step + 3);
+    }
+
     @Test
     void killAndResumeGivesBitIdenticalWeightsEmaOptimizerAndLossLog() throws Exception {
         String[] run = {"train", "--data", "two-moons", "--hidden", "256", "--batch-size", "256",
