@@ -69,23 +69,35 @@ final class Runs {
         DataParallel.requireEvenShares(spec.train().batchSize(), dist.worldSize());
         Collective group = dist.distributed() ? GlooGroup.connect(dist) : Collective.single();
         String problem = "";
+        org.diffusion4j.checkpoint.OutputLock lock = null;
         try {
+            if (group.rank() == 0) {
+                // Before anything is checked or written: a second job for this --out must not pass the checks too.
+                lock = org.diffusion4j.checkpoint.OutputLock.acquire(checkpoint, "--out");
+            }
             if (continuing && !overwrite && Files.exists(checkpoint) && Files.exists(resume)
                     && Files.isSameFile(checkpoint, resume)) {
                 throw new IllegalArgumentException("--out " + checkpoint + " is the checkpoint --resume reads; pass "
                         + "--overwrite to replace it with the continued run, or choose another --out");
             }
             preflight(checkpoint, resume, overwrite || continuing, group.rank() == 0);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | IllegalStateException e) {
             problem = e.getMessage();
         }
-        List<String> problems = group.exchange("preflight", problem);
-        for (int r = 0; r < problems.size(); r++) {
-            if (!problems.get(r).isEmpty()) {
-                throw new IllegalArgumentException((group.worldSize() > 1 ? "rank " + r + ": " : "") + problems.get(r));
+        try {
+            List<String> problems = group.exchange("preflight", problem);
+            for (int r = 0; r < problems.size(); r++) {
+                if (!problems.get(r).isEmpty()) {
+                    throw new IllegalArgumentException((group.worldSize() > 1 ? "rank " + r + ": " : "")
+                            + problems.get(r));
+                }
+            }
+            train(spec, dataDir, checkpoint, policy, resume, out, new DataParallel(group, dist.bucketBytes()), device);
+        } finally {
+            if (lock != null) {
+                lock.close();
             }
         }
-        train(spec, dataDir, checkpoint, policy, resume, out, new DataParallel(group, dist.bucketBytes()), device);
     }
 
     private static void preflight(Path checkpoint, Path resume, boolean replace, boolean writer) throws IOException {

@@ -94,9 +94,20 @@ final class TrainAutoencoderCommand implements Callable<Integer> {
         AutoencoderRun.Spec spec = TrainOptions.named("--data", () -> new AutoencoderRun.Spec(model, train, dataId));
         Path lossCsv = OutputPaths.withSuffix(out, ".safetensors", ".loss.csv");
         Path preview = OutputPaths.withSuffix(out, ".safetensors", ".recon.png");
-        for (Path p : new Path[] {out, Checkpoint.sidecarOf(out), lossCsv, preview}) {
-            OutputPaths.check(p, "--out", overwrite);
+        // Taken before the checks, so that a second job for this --out cannot pass them too; released at exit.
+        org.diffusion4j.checkpoint.OutputLock lock = org.diffusion4j.checkpoint.OutputLock.acquire(out, "--out");
+        try {
+            for (Path p : new Path[] {out, Checkpoint.sidecarOf(out), lossCsv, preview}) {
+                OutputPaths.check(p, "--out", overwrite);
+            }
+            return train(spec, dataId, shape, model, lossCsv, preview);
+        } finally {
+            lock.close();
         }
+    }
+
+    private Integer train(AutoencoderRun.Spec spec, String dataId, long[] shape, AutoencoderConfig model, Path lossCsv,
+                          Path preview) throws Exception {
         StringBuilder log = new StringBuilder("step,loss,reconstruction_l1,kl_per_latent,lr\n");
         long start = System.nanoTime();
         AutoencoderTrainer trainer;

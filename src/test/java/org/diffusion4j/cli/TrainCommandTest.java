@@ -200,6 +200,29 @@ class TrainCommandTest {
         assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(out).step()).isEqualTo(step + 3);
     }
 
+    /** A second training for the same --out is refused while the first runs, even with --overwrite. */
+    @Test
+    void twoTrainingsCannotWriteTheSameOutput() throws Exception {
+        Path out = dir.resolve("shared/m.safetensors");
+        Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN, "train",
+                "--data", "two-moons", "--steps", "1000000", "--out", out.toString()), dir, "first");
+        Path lock = org.diffusion4j.checkpoint.OutputLock.lockFileOf(out.toAbsolutePath());
+        try {
+            org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p, () -> Files.exists(lock), 120, dir, "first");
+            MainTest.Run second = MainTest.run("train", "--data", "two-moons", "--steps", "2", "--overwrite", "--out",
+                    out.toString());
+            assertThat(second.code()).isEqualTo(1);
+            assertThat(second.err()).contains("--out " + out + " is being written by process " + p.pid());
+        } finally {
+            org.diffusion4j.testing.ChildJvm.kill9(p);
+        }
+        // Killed, its lock is stale: the next run takes it over and releases it at the end.
+        assertThat(lock).exists();
+        MainTest.Run after = MainTest.run("train", "--data", "two-moons", "--steps", "2", "--out", out.toString());
+        assertThat(after.code()).as(after.err()).isZero();
+        assertThat(lock).doesNotExist();
+    }
+
     @Test
     void killAndResumeGivesBitIdenticalWeightsEmaOptimizerAndLossLog() throws Exception {
         String[] run = {"train", "--data", "two-moons", "--hidden", "256", "--batch-size", "256",
