@@ -43,7 +43,7 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
                                  long defaultSeed, String defaultId) {
         for (String k : fields.keySet()) {
             if (!FIELDS.contains(k)) {
-                throw new BadRequest("unknown field '" + k + "'; expected some of " + FIELDS.stream().sorted().toList());
+                throw new BadRequest("unknown field '" + shown(k) + "'; expected some of " + FIELDS.stream().sorted().toList());
             }
         }
         String name = fields.get("model");
@@ -56,8 +56,11 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         } else {
             model = models.get(name);
             if (model == null) {
-                throw new BadRequest("model: unknown model '" + name + "'; served: " + models.keySet());
+                throw new BadRequest("model: unknown model '" + shown(name) + "'; served: " + models.keySet());
             }
+        }
+        if (fields.containsKey("sampler") && fields.get("sampler").length() > 64) {
+            throw new BadRequest("sampler: unknown sampler '" + shown(fields.get("sampler")) + "'");
         }
         SamplerSpec.Kind kind;
         try {
@@ -98,16 +101,20 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         int scale = integer(fields, "scale", 1, 1, limits.maxScale());
         String format = fields.getOrDefault("format", "png");
         if (!List.of("png", "json").contains(format)) {
-            throw new BadRequest("format: expected png or json, got '" + format + "'");
+            throw new BadRequest("format: expected png or json, got '" + shown(format) + "'");
         }
         String id = fields.getOrDefault("id", defaultId);
         if (!ID.matcher(id).matches()) {
-            throw new BadRequest("id: 1 to 64 letters, digits, '_' or '-', got '" + id + "'");
+            throw new BadRequest("id: 1 to 64 letters, digits, '_' or '-', got '" + shown(id) + "'");
         }
         return new GenerateRequest(model, spec, seed, label, Guidance.of(g), batch, scale, format, id);
     }
 
-    /** The fields of a JSON object body; values must be scalars. */
+    /** Fields a JSON body must give as numbers, as booleans, and as strings. */
+    private static final Set<String> NUMBERS = Set.of("steps", "seed", "class", "guidance", "batch", "scale", "eta");
+    private static final Set<String> BOOLEANS = Set.of("karras");
+
+    /** The fields of a JSON object body; each value must have its field's JSON type ("steps": "5" is refused). */
     static Map<String, String> fields(JsonNode body) {
         if (body == null || !body.isObject()) {
             throw new BadRequest("body: expected a JSON object");
@@ -115,16 +122,26 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         Map<String, String> out = new LinkedHashMap<>();
         for (var it = body.fields(); it.hasNext(); ) {
             var e = it.next();
+            String k = e.getKey();
             JsonNode v = e.getValue();
             if (v.isNull()) {
                 continue;
             }
-            if (!v.isValueNode()) {
-                throw new BadRequest(e.getKey() + ": expected a number, string or boolean");
+            boolean ok = NUMBERS.contains(k) ? v.isNumber() : BOOLEANS.contains(k) ? v.isBoolean()
+                    : FIELDS.contains(k) ? v.isTextual() : v.isValueNode();
+            if (!ok) {
+                throw new BadRequest(shown(k) + ": expected a JSON " + (NUMBERS.contains(k) ? "number"
+                        : BOOLEANS.contains(k) ? "boolean" : FIELDS.contains(k) ? "string" : "scalar") + ", got "
+                        + shown(v.toString()));
             }
-            out.put(e.getKey(), v.asText());
+            out.put(k, v.asText());
         }
         return out;
+    }
+
+    /** A client's value as echoed in an error: long ones are cut, so a response never grows with the request. */
+    static String shown(String value) {
+        return value.length() <= 64 ? value : value.substring(0, 64) + "... (" + value.length() + " characters)";
     }
 
     /** A short description for logs and responses, e.g. "mnist ddim-50 seed 7 class 3 guidance 2.0". */

@@ -328,6 +328,12 @@ public final class Server implements AutoCloseable {
     }
 
     private int generate(HttpExchange ex) throws IOException {
+        String type = ex.getRequestHeaders().getFirst("Content-Type");
+        if (type == null || !type.toLowerCase(Locale.ROOT).replaceFirst(";.*", "").strip().equals("application/json")) {
+            // Also what keeps a cross-site HTML form (which cannot send this type) from submitting work.
+            return error(ex, 415, "Content-Type: expected application/json, got "
+                    + (type == null ? "none" : "'" + GenerateRequest.shown(type) + "'"));
+        }
         byte[] body = readBody(ex);
         JsonNode node;
         try {
@@ -464,10 +470,11 @@ public final class Server implements AutoCloseable {
     }
 
     private static boolean method(HttpExchange ex, String allowed) throws IOException {
-        if (ex.getRequestMethod().equals(allowed)) {
+        boolean head = allowed.equals("GET") && ex.getRequestMethod().equals("HEAD");
+        if (ex.getRequestMethod().equals(allowed) || head) {
             return true;
         }
-        ex.getResponseHeaders().set("Allow", allowed);
+        ex.getResponseHeaders().set("Allow", allowed.equals("GET") ? "GET, HEAD" : allowed);
         error(ex, 405, ex.getRequestMethod() + " is not allowed here; use " + allowed);
         return false;
     }
@@ -502,6 +509,13 @@ public final class Server implements AutoCloseable {
         ex.getResponseHeaders().set("Content-Type", type);
         ex.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
         ex.getResponseHeaders().set("Cache-Control", "no-store");
+        if (ex.getRequestMethod().equals("HEAD")) {
+            // A GET's headers without its body.
+            ex.getResponseHeaders().set("Content-Length", Integer.toString(body.length));
+            ex.sendResponseHeaders(status, -1);
+            ex.close();
+            return status;
+        }
         ex.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
         try (OutputStream out = ex.getResponseBody()) {
             out.write(body);

@@ -77,7 +77,14 @@ class GenerateRequestTest {
                 + "\"class\":null}"));
         assertThat(f).containsExactly(Map.entry("model", "flow"), Map.entry("steps", "4"), Map.entry("karras", "true"));
         assertThatThrownBy(() -> GenerateRequest.fields(m.readTree("{\"steps\":[4]}")))
-                .hasMessageContaining("steps: expected a number, string or boolean");
+                .hasMessage("steps: expected a JSON number, got [4]");
+        assertThatThrownBy(() -> GenerateRequest.fields(m.readTree("{\"steps\":\"4\"}")))
+                .hasMessage("steps: expected a JSON number, got \"4\"");
+        assertThatThrownBy(() -> GenerateRequest.fields(m.readTree("{\"karras\":1}")))
+                .hasMessage("karras: expected a JSON boolean, got 1");
+        assertThatThrownBy(() -> GenerateRequest.fields(m.readTree("{\"sampler\":5}")))
+                .hasMessage("sampler: expected a JSON string, got 5");
+        assertThat(GenerateRequest.shown("x".repeat(70))).isEqualTo("x".repeat(64) + "... (70 characters)");
         assertThatThrownBy(() -> GenerateRequest.fields(m.readTree("\"x\""))).hasMessageContaining("JSON object");
     }
 }

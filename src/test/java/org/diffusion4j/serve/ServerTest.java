@@ -156,7 +156,10 @@ class ServerTest {
             {"{\"model\":\"nope\"}", "unknown model 'nope'"},
             {"{\"steps\":3}", "model: required when several are served"},
             {"{\"model\":\"mnist-unet\",\"steps\":0}", "steps: must be in [1, 1000]"},
-            {"{\"model\":\"mnist-unet\",\"steps\":\"many\"}", "steps: expected an integer"},
+            {"{\"model\":\"mnist-unet\",\"steps\":\"many\"}", "steps: expected a JSON number, got \"many\""},
+            {"{\"model\":\"mnist-unet\",\"steps\":\"5\"}", "steps: expected a JSON number, got \"5\""},
+            {"{\"model\":\"mnist-unet\",\"karras\":\"yes\"}", "karras: expected a JSON boolean"},
+            {"{\"model\":7}", "model: expected a JSON string, got 7"},
             {"{\"model\":\"mnist-unet\",\"batch\":17}", "batch: must be in [1, 16]"},
             {"{\"model\":\"mnist-unet\",\"scale\":9}", "scale: must be in [1, 8]"},
             {"{\"model\":\"mnist-unet\",\"sampler\":\"plms2\"}", "unknown sampler 'plms2'"},
@@ -164,7 +167,7 @@ class ServerTest {
             {"{\"model\":\"digits-cond\",\"class\":10}", "class: must be in [0, 9]"},
             {"{\"model\":\"digits-cond\",\"guidance\":3}", "guidance: needs a class"},
             {"{\"model\":\"mnist-unet\",\"path\":\"/etc/passwd\"}", "unknown field 'path'"},
-            {"{\"model\":\"mnist-unet\",\"seed\":{\"a\":1}}", "seed: expected a number"},
+            {"{\"model\":\"mnist-unet\",\"seed\":{\"a\":1}}", "seed: expected a JSON number"},
             {"{\"model\":\"mnist-unet\",\"id\":\"../x\"}", "id: 1 to 64 letters"},
             {"{\"model\":\"mnist-unet\",\"format\":\"gif\"}", "format: expected png or json"},
             {"{\"model\":\"mnist-unet\",\"steps\":1,\"steps\":2}", "not valid JSON"},
@@ -180,6 +183,24 @@ class ServerTest {
         HttpResponse<String> stream = get("/v1/stream?model=mnist-unet&steps=-1");
         assertThat(stream.statusCode()).isEqualTo(400);
         assertThat(JSON.readTree(stream.body()).get("error").asText()).contains("steps");
+        // A long value is echoed cut, so an error never grows with the request.
+        HttpResponse<byte[]> longName = post("{\"model\":\"" + "m".repeat(50_000) + "\"}");
+        assertThat(longName.statusCode()).isEqualTo(400);
+        assertThat(json(longName.body()).get("error").asText()).contains("m".repeat(64) + "... (50000 characters)");
+        assertThat(longName.body().length).isLessThan(1000);
+        HttpResponse<byte[]> form = CLIENT.send(HttpRequest.newBuilder(URI.create(base + "/v1/generate"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"mnist-unet\"}")).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(form.statusCode()).isEqualTo(415);
+        assertThat(json(form.body()).get("error").asText())
+                .contains("Content-Type: expected application/json, got 'application/x-www-form-urlencoded'");
+        HttpResponse<String> head = CLIENT.send(HttpRequest.newBuilder(URI.create(base + "/"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.body()).isEmpty();
+        assertThat(head.headers().firstValue("Content-Length").map(Long::parseLong).orElse(0L))
+                .isEqualTo(get("/").body().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
         HttpResponse<String> wrongMethod = get("/v1/generate");
         assertThat(wrongMethod.statusCode()).isEqualTo(405);
         assertThat(wrongMethod.headers().firstValue("Allow")).contains("POST");
