@@ -148,6 +148,15 @@ final class EvalCommand implements Callable<Integer> {
                     spec.label(model.schedule()), model.train().numClasses() > 0 ? ", guidance " + guidance : "", seed,
                     (System.nanoTime() - start) / 1e9);
         } else {
+            // Scored as stored: resizing or recolouring them to the reference's shape would score other images.
+            for (var e : org.diffusion4j.data.ImageFolder.storedShapes(source.images).entrySet()) {
+                int[] s = e.getValue();
+                if (s[0] != train.channels() || s[1] != train.height() || s[2] != train.width()) {
+                    throw new IllegalArgumentException("--images " + source.images.resolve(e.getKey()) + ": "
+                            + describe(s[0], s[1], s[2]) + ", but " + dataId + " has "
+                            + describe(train.channels(), train.height(), train.width()));
+                }
+            }
             LabeledImages folder = Datasets.images(Datasets.folderId(source.images, train.height(),
                     train.channels() == 1 ? org.diffusion4j.data.ImageFolder.Color.GREY
                             : org.diffusion4j.data.ImageFolder.Color.RGB), null, true);
@@ -162,10 +171,24 @@ final class EvalCommand implements Callable<Integer> {
                 features, extractorId, extractorSha));
         System.out.println("scored: " + what);
         System.out.println(report);
+        int scored = Math.toIntExact(images.size(0));
+        if (scored < MIN_IMAGES) {
+            System.out.println("WARNING: " + scored + " images are too few: below " + MIN_IMAGES + " FID and KID are "
+                    + "dominated by their small-sample bias, and their ratio to the floor says little (use --n "
+                    + MIN_IMAGES + " or more)");
+        }
         if (json != null) {
             writeJson(report, what);
         }
         return 0;
+    }
+
+    /** Fewer images than this get a warning in the report: the README's minimum for comparable FID figures. */
+    static final int MIN_IMAGES = 500;
+
+    private static String describe(int channels, int height, int width) {
+        return width + "x" + height + " " + (channels == 1 ? "grey" : channels == 3 ? "colour" : channels
+                + "-component") + " images";
     }
 
     private int evalPoints(LoadedModel model, String dataId) throws Exception {

@@ -95,6 +95,38 @@ public final class ImageFolder {
         return new LabeledImages(pixels, null, files.size(), c, size, size, 1, "folder:" + dir.getFileName());
     }
 
+    /**
+     * The images of {@code dir} as stored, before any resizing or colour conversion: colour components (1 grey, 3
+     * colour; alpha not counted), height and width, each read from the file's header where it says so.
+     *
+     * @return file name to {C, H, W}, sorted by name
+     */
+    public static java.util.SortedMap<String, int[]> storedShapes(Path dir) throws IOException {
+        java.util.SortedMap<String, int[]> out = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path f : s.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList()) {
+                try (ImageInputStream in = ImageIO.createImageInputStream(f.toFile())) {
+                    Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+                    if (readers == null || !readers.hasNext()) {
+                        throw new IOException(f + ": not a readable PNG or JPEG");
+                    }
+                    ImageReader reader = readers.next();
+                    try {
+                        reader.setInput(in, true, true);
+                        javax.imageio.ImageTypeSpecifier type = reader.getRawImageType(0);
+                        int components = type != null ? type.getColorModel().getNumColorComponents()
+                                : decode(f).getColorModel().getNumColorComponents();
+                        out.put(f.getFileName().toString(), new int[] {components, reader.getHeight(0),
+                                reader.getWidth(0)});
+                    } finally {
+                        reader.dispose();
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** Decodes one image, checking its declared size first and turning decoder warnings into errors. */
     static BufferedImage decode(Path f) throws IOException {
         try (ImageInputStream in = ImageIO.createImageInputStream(f.toFile())) {

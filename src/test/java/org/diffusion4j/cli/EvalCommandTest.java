@@ -32,7 +32,7 @@ class EvalCommandTest {
         MainTest.Run r = MainTest.run("eval", "--images", pngs.toString(), "--data", "mnist", "--json", json.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("protocol: 300 images vs 300 mnist/test images", "floor: 300 mnist/train images",
-                "mnist-v1", "samples", "real floor", "FID / floor");
+                "mnist-v1", "samples", "real floor", "FID / floor", "WARNING: 300 images are too few");
         JsonNode report = new ObjectMapper().readTree(json.toFile());
         assertThat(report.get("protocol").get("extractor_sha256").asText()).hasSize(64);
         assertThat(report.get("fid_over_floor").asDouble()).isBetween(0.6, 1.6);
@@ -48,7 +48,8 @@ class EvalCommandTest {
         MainTest.Run r = MainTest.run("eval", "--checkpoint", "models/mnist-unet.safetensors", "--n", "20",
                 "--sampler", "ddim", "--sampler-steps", "3");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("ddim-3", "protocol: 20 images", "FID / floor");
+        assertThat(r.out()).contains("ddim-3", "protocol: 20 images", "FID / floor",
+                "WARNING: 20 images are too few: below 500");
     }
 
     @Test
@@ -75,10 +76,31 @@ class EvalCommandTest {
         MainTest.Run folder = MainTest.run("eval", "--images", pngs.toString(), "--data", "folder:" + pngs);
         assertThat(folder.code()).isNotZero();
         assertThat(folder.err()).contains("labelled dataset");
-        Path three = Bars.writePngs(Bars.images(3, 1), dir.resolve("three"));
-        MainTest.Run size = MainTest.run("eval", "--images", three.toString(), "--data", "mnist");
+        // Images of another size or colour are refused as they are stored, not resized into the reference's shape.
+        Path small = Bars.writePngs(Bars.images(3, 1), dir.resolve("small"));
+        MainTest.Run size = MainTest.run("eval", "--images", small.toString(), "--data", "mnist");
         assertThat(size.code()).isNotZero();
-        assertThat(size.err()).contains("more than 3 images");
+        assertThat(size.err()).contains("--images " + small.resolve("000.png") + ": 8x8 grey images, but mnist has "
+                + "28x28 grey images");
+        Path noise = Files.createDirectories(dir.resolve("noise"));
+        java.util.Random random = new java.util.Random(3);
+        for (int i = 0; i < 6; i++) {
+            var img = new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 28; y++) {
+                for (int x = 0; x < 28; x++) {
+                    img.setRGB(x, y, random.nextInt(1 << 24));
+                }
+            }
+            javax.imageio.ImageIO.write(img, "png", noise.resolve(i + ".png").toFile());
+        }
+        MainTest.Run colour = MainTest.run("eval", "--images", noise.toString(), "--data", "mnist");
+        assertThat(colour.err()).contains("0.png: 28x28 colour images, but mnist has 28x28 grey images");
+        LabeledImages digits = Datasets.images("mnist", null, false);
+        Path three = Bars.writePngs(new LabeledImages(Arrays.copyOf(digits.pixels(), 3 * 28 * 28),
+                Arrays.copyOf(digits.labels(), 3), 3, 1, 28, 28, 10, "three"), dir.resolve("three"));
+        MainTest.Run few = MainTest.run("eval", "--images", three.toString(), "--data", "mnist");
+        assertThat(few.code()).isNotZero();
+        assertThat(few.err()).contains("more than 3 images");
         MainTest.Run n = MainTest.run("eval", "--checkpoint", "models/mnist-unet.safetensors", "--n", "0");
         assertThat(n.code()).isNotZero();
         assertThat(n.err()).contains("--n must be >= 1");
