@@ -27,11 +27,21 @@ final class StopOnSignal implements AutoCloseable {
             }
         };
         previousInt = Signal.handle(new Signal("INT"), handler);
-        previousTerm = Signal.handle(new Signal("TERM"), handler);
+        try {
+            previousTerm = Signal.handle(new Signal("TERM"), handler);
+        } catch (IllegalArgumentException e) {
+            Signal.handle(new Signal("INT"), previousInt);
+            throw e;
+        }
     }
 
+    /** The handlers, or null where the JVM does not let us take the signals (e.g. under -Xrs): then the default. */
     static StopOnSignal install() {
-        return new StopOnSignal();
+        try {
+            return new StopOnSignal();
+        } catch (IllegalArgumentException taken) {
+            return null;
+        }
     }
 
     /** True once a signal arrived. */
