@@ -49,6 +49,29 @@ final class InspectCommand implements Callable<Integer> {
             bytes += t.end() - t.begin();
         }
         System.out.printf("  total: %d elements, %d bytes%n", elements, bytes);
+        if (java.nio.file.Files.exists(Checkpoint.sidecarOf(file))) {
+            System.out.println("  loads:    " + load());
+        }
         return 0;
+    }
+
+    /**
+     * Loads the checkpoint the way {@code sample} (or a latent model's autoencoder user) does, with its EMA weights
+     * and without, so a file that a loader would refuse is never reported as fine.
+     *
+     * @throws IllegalArgumentException naming what the loader refused
+     */
+    private String load() throws java.io.IOException {
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            if (Checkpoint.readSidecar(file).modelType().equals(org.diffusion4j.model.autoencoder.AutoencoderConfig.TYPE)) {
+                org.diffusion4j.pipeline.AutoencoderRun.load(file);
+                return "ok (autoencoder weights)";
+            }
+            org.diffusion4j.pipeline.LoadedModel ema = org.diffusion4j.pipeline.LoadedModel.load(file, true);
+            org.diffusion4j.pipeline.LoadedModel.load(file, false);
+            return ema.usedEma() ? "ok (weights and their EMA)" : "ok (weights; no EMA)";
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new IllegalArgumentException(file + " does not load: " + e.getMessage(), e);
+        }
     }
 }

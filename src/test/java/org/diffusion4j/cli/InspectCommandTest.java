@@ -21,7 +21,51 @@ class InspectCommandTest {
         assertThat(train.code()).as(train.err()).isZero();
         MainTest.Run r = MainTest.run("inspect", ck.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("in_proj.weight").contains("total:");
+        assertThat(r.out()).contains("in_proj.weight").contains("total:").contains("loads:    ok (weights and their EMA)");
+    }
+
+    /**
+     * Checkpoints whose sidecar matches its weights (so "sidecar verified" holds) but which the loaders refuse: inspect
+     * runs the loaders too, and exits 1 saying what they refused.
+     */
+    @Test
+    void checkpointsTheLoadersRefuseAreReportedAsNotLoading() throws Exception {
+        Path ck = dir.resolve("m.safetensors");
+        MainTest.Run train = MainTest.run("train", "--data", "two-moons", "--hidden", "16", "--steps", "2",
+                "--batch-size", "8", "--out", ck.toString());
+        assertThat(train.code()).as(train.err()).isZero();
+        String[][] cases = {
+            {"nan", "", "parameter 'out_proj.bias' holds NaN or infinite values"},
+            {"no-ema", "", "missing parameter 'in_proj.weight'"},
+            {"type", "\"model_type\" : \"mlp\"|\"model_type\" : \"transformer\"", "transformer"},
+            {"beta", "\"beta_end\" : 0.02|\"beta_end\" : 5.0", "beta"},
+            {"steps", "\"num_train_timesteps\" : 1000|\"num_train_timesteps\" : 0", "num_train_timesteps"},
+        };
+        for (String[] c : cases) {
+            Path bad = dir.resolve(c[0] + ".safetensors");
+            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                var contents = org.diffusion4j.checkpoint.Safetensors.read(ck);
+                java.util.Map<String, org.bytedeco.pytorch.Tensor> t = new java.util.LinkedHashMap<>(contents.tensors());
+                if (c[0].equals("nan")) {
+                    t.get("model.out_proj.bias").fill_(org.diffusion4j.tensor.Tensors.scalar(Double.NaN));
+                } else if (c[0].equals("no-ema")) {
+                    t.remove("ema.in_proj.weight");
+                }
+                org.diffusion4j.checkpoint.Safetensors.write(bad, t, contents.metadata());
+            }
+            String sidecar = Files.readString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(ck))
+                    .replace(org.diffusion4j.checkpoint.Checkpoint.sha256(ck),
+                            org.diffusion4j.checkpoint.Checkpoint.sha256(bad));
+            if (!c[1].isEmpty()) {
+                String[] swap = c[1].split("\\|");
+                assertThat(sidecar).contains(swap[0]);
+                sidecar = sidecar.replace(swap[0], swap[1]);
+            }
+            Files.writeString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(bad), sidecar);
+            MainTest.Run r = MainTest.run("inspect", bad.toString());
+            assertThat(r.code()).as(c[0] + ": " + r.out() + r.err()).isEqualTo(1);
+            assertThat(r.err()).as(c[0]).contains("error: " + bad + " does not load: ").contains(c[2]);
+        }
     }
 
     /** A missing file, a directory and a FIFO are each refused with the path and the reason; the FIFO never blocks. */
