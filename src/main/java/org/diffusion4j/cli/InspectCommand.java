@@ -21,8 +21,9 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Checkpoint.requireSafetensorsName(file);
         Safetensors.Header header = Safetensors.readHeader(file);
+        Checkpoint.Sidecar s = null;
         if (java.nio.file.Files.exists(Checkpoint.sidecarOf(file))) {
-            Checkpoint.Sidecar s = Checkpoint.readSidecar(file);
+            s = Checkpoint.readSidecar(file);
             System.out.println("checkpoint " + file + " (sidecar verified, SHA-256 matches)");
             System.out.println("  model:    " + s.modelType() + " " + COMPACT.writeValueAsString(s.modelConfig()));
             if (s.schedule() != null) {
@@ -49,8 +50,8 @@ final class InspectCommand implements Callable<Integer> {
             bytes += t.end() - t.begin();
         }
         System.out.printf("  total: %d elements, %d bytes%n", elements, bytes);
-        if (java.nio.file.Files.exists(Checkpoint.sidecarOf(file))) {
-            System.out.println("  loads:    " + load());
+        if (s != null) {
+            System.out.println("  loads:    " + load(s.modelType()));
         }
         return 0;
     }
@@ -61,9 +62,9 @@ final class InspectCommand implements Callable<Integer> {
      *
      * @throws IllegalArgumentException naming what the loader refused
      */
-    private String load() throws java.io.IOException {
+    private String load(String modelType) throws java.io.IOException {
         try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-            if (Checkpoint.readSidecar(file).modelType().equals(org.diffusion4j.model.autoencoder.AutoencoderConfig.TYPE)) {
+            if (modelType.equals(org.diffusion4j.model.autoencoder.AutoencoderConfig.TYPE)) {
                 org.diffusion4j.pipeline.AutoencoderRun.load(file);
                 return "ok (autoencoder weights)";
             }

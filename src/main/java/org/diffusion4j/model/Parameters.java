@@ -4,7 +4,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 
@@ -61,7 +60,7 @@ public final class Parameters {
                     throw new IllegalArgumentException(source + ": parameter '" + e.getKey() + "' has shape "
                             + java.util.Arrays.toString(got) + " but the model needs " + java.util.Arrays.toString(want));
                 }
-                if (v.is_floating_point() && !torch.isfinite(v).all().item_bool()) {
+                if (v.is_floating_point() && !org.diffusion4j.tensor.Tensors.allFinite(v)) {
                     throw new IllegalArgumentException(source + ": parameter '" + e.getKey() + "' holds NaN or "
                             + "infinite values (a diverged or damaged checkpoint)");
                 }

@@ -103,21 +103,13 @@ class SampleCommandTest {
         // The sidecar vouches for the weights by their SHA-256: a consistent pair whose weights are NaN.
         String sidecar = java.nio.file.Files.readString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(ck));
         java.nio.file.Files.writeString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(nan),
-                sidecar.replace(sha256(ck), sha256(nan)));
+                sidecar.replace(org.diffusion4j.checkpoint.Checkpoint.sha256(ck),
+                        org.diffusion4j.checkpoint.Checkpoint.sha256(nan)));
         MainTest.Run bad = MainTest.run("sample", "--checkpoint", nan.toString(), "--out",
                 out.resolve("n.png").toString());
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains(nan + ": parameter 'out_proj.weight' holds NaN or infinite values");
         assertThat(out).isEmptyDirectory();
-    }
-
-    private static String sha256(Path file) throws IOException {
-        try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(java.nio.file.Files.readAllBytes(file)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     @Test
