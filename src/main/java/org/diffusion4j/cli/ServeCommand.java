@@ -51,6 +51,10 @@ final class ServeCommand implements Callable<Integer> {
             + "more get 503 (default: ${DEFAULT-VALUE}).")
     int queue;
 
+    @Option(names = "--per-client", description = "Requests one client address may have in progress at once; more "
+            + "get 429 (default: --queue + 4, so one client can fill the queue and still watch).")
+    Integer perClient;
+
     @Option(names = "--gallery", defaultValue = "200", description = "Finished images kept for download (default: "
             + "${DEFAULT-VALUE}).")
     int gallery;
@@ -79,7 +83,7 @@ final class ServeCommand implements Callable<Integer> {
     /** Loads the models and starts the server (the caller closes it). */
     Server open() throws java.io.IOException {
         ServeConfig config = new ServeConfig(host, port, allowHosts, maxSteps, maxBatch, maxScale, queue, gallery,
-                Math.max(16, queue + 8));
+                Math.max(16, queue + 8), perClient != null ? perClient : queue + 4);
         List<Path> files = checkpoints.isEmpty() ? List.of(SampleCommand.shippedModel()) : checkpoints;
         org.diffusion4j.tensor.DeviceSpec where = device.toDevice();
         List<ServedModel> models = new ArrayList<>();

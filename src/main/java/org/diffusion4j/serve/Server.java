@@ -29,7 +29,6 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -53,7 +52,10 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>One sampler thread works through a bounded queue (the model already uses every core); a full queue answers
- * 503. Connection threads only wait and write, so a slow client holds its own thread and nothing else. Every request
+ * 503. Connection threads only wait and write, so a slow client holds its own thread and nothing else: a client
+ * that has not sent its whole request within {@link #REQUEST_TIMEOUT_SECONDS} is disconnected, at most
+ * {@link #MAX_CONNECTIONS} connections are open at once, {@link ServeConfig#httpThreads()} requests are handled at
+ * once ({@code /healthz} is always answered) and {@link ServeConfig#perClient()} from one address. Every request
  * must carry a Host (and, if any, an Origin) naming this server: a DNS-rebinding page cannot reach it. Requests name
  * models; no request reads or writes a file.
  */
@@ -61,6 +63,24 @@ public final class Server implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Server.class);
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
     private static final int MAX_BODY = 64 * 1024;
+    private static final String TIMEOUT_PROPERTY = "sun.net.httpserver.maxReqTime";
+    private static final String CONNECTIONS_PROPERTY = "jdk.httpserver.maxConnections";
+
+    /**
+     * Seconds a client may take to send a request's headers and body before its connection is closed. The JDK server
+     * reads this once per process, when its first server starts; {@code -Dsun.net.httpserver.maxReqTime=S} wins.
+     */
+    public static final long REQUEST_TIMEOUT_SECONDS;
+    /** Open connections, read or not, per process; more are closed as they arrive ({@code -Djdk.httpserver.maxConnections}). */
+    public static final int MAX_CONNECTIONS;
+
+    static {
+        System.getProperties().putIfAbsent(TIMEOUT_PROPERTY, "10");
+        System.getProperties().putIfAbsent(CONNECTIONS_PROPERTY, "256");
+        REQUEST_TIMEOUT_SECONDS = Long.parseLong(System.getProperty(TIMEOUT_PROPERTY));
+        MAX_CONNECTIONS = Integer.parseInt(System.getProperty(CONNECTIONS_PROPERTY));
+    }
+
     private static final long KEEPALIVE_MILLIS = 10_000;
     private static final Map<String, String> STATIC = Map.of(
             "/", "index.html", "/index.html", "index.html", "/app.js", "app.js");
@@ -76,6 +96,8 @@ public final class Server implements AutoCloseable {
     private final SplittableRandom seeds;
     private final AtomicLong jobCounter = new AtomicLong();
     private final AtomicInteger running = new AtomicInteger();
+    private final java.util.concurrent.Semaphore handling;
+    private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
 
     private record GalleryItem(String id, String label, byte[] png, double seconds) {}
 
@@ -113,12 +135,16 @@ public final class Server implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.handling = new java.util.concurrent.Semaphore(config.httpThreads());
         AtomicInteger n = new AtomicInteger();
-        this.connections = Executors.newFixedThreadPool(config.httpThreads(), r -> {
-            Thread t = new Thread(r, "diffusion4j-http-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        // The JDK server reads a request's headers on an executor thread, blocking: a thread per open connection
+        // keeps slow senders from holding the threads /healthz and everyone else need.
+        this.connections = new ThreadPoolExecutor(0, MAX_CONNECTIONS + 1, 30, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(r, "diffusion4j-http-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
         this.http = HttpServer.create(new InetSocketAddress(bind, config.port()), 64);
         http.setExecutor(connections);
         http.createContext("/", this::handle);
@@ -160,7 +186,23 @@ public final class Server implements AutoCloseable {
     private void handle(HttpExchange ex) throws IOException {
         long start = System.nanoTime();
         int status = 500;
+        InetAddress client = ex.getRemoteAddress().getAddress();
+        boolean counted = false;
         try {
+            if (!ex.getRequestURI().getPath().equals("/healthz")) {
+                if (!handling.tryAcquire()) {
+                    ex.getResponseHeaders().set("Retry-After", "5");
+                    status = error(ex, 503, "busy: " + config.httpThreads() + " requests are in progress");
+                    return;
+                }
+                counted = true;
+                if (perClient.merge(client, 1, Integer::sum) > config.perClient()) {
+                    ex.getResponseHeaders().set("Retry-After", "5");
+                    status = error(ex, 429, "too many requests in progress from " + client.getHostAddress()
+                            + " (at most " + config.perClient() + ")");
+                    return;
+                }
+            }
             status = route(ex);
         } catch (GenerateRequest.BadRequest e) {
             status = error(ex, 400, e.getMessage());
@@ -171,6 +213,10 @@ public final class Server implements AutoCloseable {
             LOG.error("{} {} failed", ex.getRequestMethod(), ex.getRequestURI(), e);
             status = error(ex, 500, "internal error: " + e);
         } finally {
+            if (counted) {
+                perClient.computeIfPresent(client, (k, v) -> v == 1 ? null : v - 1);
+                handling.release();
+            }
             ex.close();
             LOG.info("{} {} {} {} ms", ex.getRequestMethod(), ex.getRequestURI().getPath(), status,
                     (System.nanoTime() - start) / 1_000_000);

@@ -17,7 +17,7 @@ class GenerateRequestTest {
     @TempDir
     static Path dir;
     static Map<String, ServedModel> models = new LinkedHashMap<>();
-    static final ServeConfig LIMITS = new ServeConfig("127.0.0.1", 0, java.util.List.of(), 100, 4, 3, 1, 1, 16);
+    static final ServeConfig LIMITS = new ServeConfig("127.0.0.1", 0, java.util.List.of(), 100, 4, 3, 1, 1, 16, 8);
 
     @BeforeAll
     static void load() throws Exception {

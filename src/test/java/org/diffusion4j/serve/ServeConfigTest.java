@@ -16,18 +16,18 @@ class ServeConfigTest {
 
     @Test
     void rejectsLimitsThatMakeNoSense() {
-        assertThatThrownBy(() -> new ServeConfig("", 0, List.of(), 10, 1, 1, 1, 1, 16)).hasMessageContaining("--host");
-        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 70000, List.of(), 10, 1, 1, 1, 1, 16))
+        assertThatThrownBy(() -> new ServeConfig("", 0, List.of(), 10, 1, 1, 1, 1, 16, 8)).hasMessageContaining("--host");
+        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 70000, List.of(), 10, 1, 1, 1, 1, 16, 8))
                 .hasMessageContaining("--port");
-        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 0, 1, 1, 1, 1, 16))
+        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 0, 1, 1, 1, 1, 16, 8))
                 .hasMessageContaining("--max-steps must be >= 1");
-        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 0, 1, 1, 1, 16))
+        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 0, 1, 1, 1, 16, 8))
                 .hasMessageContaining("--max-batch");
-        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 1, 1, -1, 1, 16))
+        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 1, 1, -1, 1, 16, 8))
                 .hasMessageContaining("--queue");
-        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 1, 1, 20, 1, 16))
+        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 1, 1, 20, 1, 16, 8))
                 .hasMessageContaining("--http-threads must be >= 24");
-        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 1000, 1, 1, 1, 16))
+        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 1000, 1, 1, 1, 16, 8))
                 .hasMessageContaining("--max-batch <= 256");
     }
 }

@@ -48,7 +48,7 @@ class ServerTest {
         List<ServedModel> models = List.of(ServedModel.load(Path.of("models/mnist-unet.safetensors")),
                 ServedModel.load(cond));
         // A queue of 2 so that the test can fill it.
-        server = Server.start(models, new ServeConfig("127.0.0.1", 0, List.of(), 1000, 16, 8, 2, 50, 16), 7);
+        server = Server.start(models, new ServeConfig("127.0.0.1", 0, List.of(), 1000, 16, 8, 2, 50, 16, 8), 7);
         base = "http://127.0.0.1:" + server.port();
     }
 
@@ -325,5 +325,127 @@ class ServerTest {
             assertThat(r.statusCode()).isEqualTo(200);
             assertThat(get("/healthz").statusCode()).isEqualTo(200);
         }
+    }
+
+    /** A connection that sends part of a request and then nothing: headers cut off, or a body shorter than declared. */
+    static Socket slow(boolean headersComplete) throws IOException {
+        Socket s = new Socket("127.0.0.1", server.port());
+        String part = headersComplete
+                ? "POST /v1/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: 1000\r\n\r\n{\"model\":"
+                : "GET /healthz HTTP/1.1\r\nHost: 127.0";
+        s.getOutputStream().write(part.getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        return s;
+    }
+
+    /** True when the server has closed s (end of stream or reset) within the socket's read timeout. */
+    static boolean closedByServer(Socket s) {
+        try {
+            while (true) {
+                if (s.getInputStream().read() < 0) {
+                    return true;
+                }
+            }
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true; // reset
+        }
+    }
+
+    static void closeAll(List<Socket> sockets) {
+        for (Socket s : sockets) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing is all that is wanted
+            }
+        }
+    }
+
+    @Test
+    void healthzStaysFastWhileFiftySlowClientsHangOnAndTheyAreDisconnected() throws Exception {
+        awaitIdle();
+        List<Socket> slow = new ArrayList<>();
+        try {
+            for (int i = 0; i < 50; i++) {
+                slow.add(slow(i % 8 == 0)); // 7 unfinished bodies: under the per-client cap of 8
+            }
+            // Well inside the request timeout (6 s in the test JVMs): a server whose threads the slow clients hold
+            // answers only once the timeout has freed them.
+            assertThat(Server.REQUEST_TIMEOUT_SECONDS).isGreaterThanOrEqualTo(6);
+            HttpClient fresh = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+            for (String path : List.of("/healthz", "/v1/models", "/")) {
+                HttpResponse<String> r = fresh.send(HttpRequest.newBuilder(URI.create(base + path))
+                        .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).as(path).isEqualTo(200);
+            }
+            // Every slow connection is closed once it has had the request timeout to finish its request.
+            long deadline = System.nanoTime() + (Server.REQUEST_TIMEOUT_SECONDS + 5) * 1_000_000_000L;
+            for (Socket s : slow) {
+                s.setSoTimeout((int) Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+                assertThat(closedByServer(s)).as("slow connection closed by the server").isTrue();
+            }
+        } finally {
+            closeAll(slow);
+        }
+    }
+
+    @Test
+    void connectionsBeyondTheCapAreClosedAndTheServerRecovers() throws Exception {
+        awaitIdle();
+        List<Socket> open = new ArrayList<>();
+        try {
+            // Silent connections, opened faster than any timeout: the cap, not a timeout, must close the last ones.
+            for (int i = 0; i < Server.MAX_CONNECTIONS + 4; i++) {
+                open.add(new Socket("127.0.0.1", server.port()));
+            }
+            List<Boolean> closed = new ArrayList<>();
+            for (Socket s : open) {
+                s.setSoTimeout(200);
+                closed.add(closedByServer(s));
+            }
+            // The cap closes the newest: a run of open connections (fewer than the cap when earlier tests' closed
+            // connections are still being reaped), then only closed ones, at least the four beyond the cap.
+            int firstClosed = closed.indexOf(true);
+            assertThat(firstClosed).isBetween(1, Server.MAX_CONNECTIONS);
+            assertThat(closed.subList(firstClosed, closed.size())).containsOnly(true).hasSizeGreaterThanOrEqualTo(4);
+        } finally {
+            closeAll(open);
+        }
+        awaitAnswers("/healthz", 200);
+    }
+
+    @Test
+    void requestsBeyondThePerClientCapAre429ButHealthzIsAnswered() throws Exception {
+        awaitIdle();
+        List<Socket> held = new ArrayList<>();
+        try {
+            // Bodies that never finish: each holds a request in progress from this address.
+            for (int i = 0; i < 8; i++) {
+                held.add(slow(true));
+            }
+            HttpResponse<String> over = awaitAnswers("/v1/models", 429);
+            assertThat(JSON.readTree(over.body()).get("error").asText()).contains("at most 8");
+            assertThat(over.headers().firstValue("Retry-After")).isPresent();
+            assertThat(get("/healthz").statusCode()).isEqualTo(200);
+        } finally {
+            closeAll(held);
+        }
+        awaitAnswers("/v1/models", 200);
+    }
+
+    /** Polls path until it answers status (the server frees a slot only after it notices a client left). */
+    static HttpResponse<String> awaitAnswers(String path, int status) throws Exception {
+        HttpResponse<String> r = null;
+        for (int i = 0; i < 100; i++) {
+            r = get(path);
+            if (r.statusCode() == status) {
+                return r;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(path + " still answers " + r.statusCode() + " after 10 s: " + r.body());
     }
 }
