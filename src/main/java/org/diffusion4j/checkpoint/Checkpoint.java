@@ -30,7 +30,7 @@ public final class Checkpoint {
     private static final Set<String> PICKLE_EXTENSIONS = Set.of(".pt", ".pth", ".ckpt", ".bin", ".pkl");
     private static final Set<String> SIDECAR_FIELDS = Set.of("format", "format_version", "model_type", "model_config",
             "schedule", "train", "data", "step", "seed", "optimizer_steps", "ema_updates", "weights_file",
-            "weights_sha256", "created", "library_version", "autoencoder");
+            "weights_sha256", "created", "library_version", "autoencoder", "loss_log_sha256");
 
     /**
      * The sidecar.
@@ -57,7 +57,6 @@ public final class Checkpoint {
         }
     }
 
-    /** A loaded checkpoint. */
     /**
      * A loaded checkpoint.
      *
@@ -66,7 +65,7 @@ public final class Checkpoint {
     public record Loaded(Sidecar sidecar, Map<String, Tensor> tensors, Path file, String sha256) {}
 
     /** A sidecar whose recorded hash matched the tensors file. */
-    private record Verified(Sidecar sidecar, String sha256) {}
+    private record Verified(Sidecar sidecar, String sha256, String lossLogSha256) {}
 
     private Checkpoint() {}
 
@@ -79,15 +78,30 @@ public final class Checkpoint {
         return weights.resolveSibling(name.substring(0, name.length() - ".safetensors".length()) + ".json");
     }
 
+    /** {@code a/NAME.safetensors} -> {@code a/NAME.loss.csv}, the training loss log saved with the checkpoint. */
+    public static Path lossLogOf(Path weights) {
+        return sidecarOf(weights).resolveSibling(sidecarOf(weights).getFileName().toString()
+                .replaceFirst("\\.json$", ".loss.csv"));
+    }
+
+    /** As {@link #save(Path, Sidecar, Map, byte[])} without a loss log. */
+    public static void save(Path weights, Sidecar sidecar, Map<String, Tensor> tensors) throws IOException {
+        save(weights, sidecar, tensors, null);
+    }
+
     /**
-     * Saves the pair so that a crash at any moment leaves a loadable checkpoint under this name, the old one or the
-     * new one: both files are first staged complete and fsynced, then the weights and the sidecar are renamed into
-     * place. A crash between the two renames leaves new weights beside the old sidecar; the staged sidecar, whose
-     * hash matches them, is then found and used by {@link #load} and moved into place by {@link #recover}.
+     * Saves the weights, the sidecar and (when given) the loss log so that a crash at any moment leaves a loadable
+     * checkpoint under this name, the old one or the new one, with the log that belongs to it: every file is first
+     * staged complete and fsynced, then the weights, the log and the sidecar are renamed into place in that order.
+     * The sidecar records the hashes of the other two. A crash between the renames leaves new weights beside the old
+     * sidecar; the staged sidecar, whose hash matches them, is then found and used by {@link #load}, and
+     * {@link #recover} moves it and the staged log it records into place.
      *
+     * @param lossLog the run's loss log up to this checkpoint, saved as {@link #lossLogOf}; null for none
      * @throws IllegalArgumentException when a tensor holds NaN or infinity: a non-finite model is never saved
      */
-    public static void save(Path weights, Sidecar sidecar, Map<String, Tensor> tensors) throws IOException {
+    public static void save(Path weights, Sidecar sidecar, Map<String, Tensor> tensors, byte[] lossLog)
+            throws IOException {
         requireSafetensorsName(weights);
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue();
@@ -120,16 +134,76 @@ public final class Checkpoint {
             json.put("created", Instant.now().toString());
             json.put("library_version", Checkpoint.class.getPackage().getImplementationVersion() == null ? "dev"
                     : Checkpoint.class.getPackage().getImplementationVersion());
-            AtomicFiles.Staged s = AtomicFiles.stage(sidecarOf(weights),
-                    AtomicFiles.bytes(Json.MAPPER.writeValueAsBytes(json)));
+            AtomicFiles.Staged log = null;
+            AtomicFiles.Staged s = null;
             try {
+                if (lossLog != null) {
+                    log = AtomicFiles.stage(lossLogOf(weights), AtomicFiles.bytes(lossLog));
+                    json.put("loss_log_sha256", sha256(lossLog));
+                }
+                s = AtomicFiles.stage(sidecarOf(weights), AtomicFiles.bytes(Json.MAPPER.writeValueAsBytes(json)));
                 w.commit();
-            } catch (IOException e) {
-                s.close();
+            } catch (IOException | RuntimeException e) {
+                if (log != null) {
+                    log.close();
+                }
+                if (s != null) {
+                    s.close();
+                }
                 throw e;
             }
-            // From here on the staged sidecar is the only one matching the weights: kept even if this rename fails.
+            // From here on the staged files are the only ones matching the weights: kept even if a rename fails.
+            if (log != null) {
+                log.commit();
+            }
             s.commit();
+        }
+    }
+
+    /**
+     * The loss log saved with the checkpoint {@code weights}, verified against the hash its sidecar records (or, after
+     * a save killed between its renames, the staged log that does match).
+     *
+     * @return the log's bytes; null when the checkpoint was saved without one
+     * @throws IOException naming the log when the file beside the weights is not the one saved with them
+     */
+    public static byte[] readLossLog(Path weights) throws IOException {
+        Verified v = verify(weights);
+        if (v.lossLogSha256() == null) {
+            return null;
+        }
+        Path log = lossLogOf(weights);
+        if (Files.isRegularFile(log)) {
+            byte[] bytes = Files.readAllBytes(log);
+            if (sha256(bytes).equals(v.lossLogSha256())) {
+                return bytes;
+            }
+        }
+        Path staged = stagedMatching(weights.toAbsolutePath().getParent(), log.getFileName().toString(),
+                v.lossLogSha256());
+        if (staged != null) {
+            return Files.readAllBytes(staged);
+        }
+        throw new IOException(log + ": not the loss log saved with " + weights.getFileName() + " (its SHA-256 differs "
+                + "from the " + v.lossLogSha256() + " its sidecar records, or it is missing)");
+    }
+
+    /** A leftover staged for {@code targetName} whose content hashes to {@code sha256}, or null. */
+    private static Path stagedMatching(Path dir, String targetName, String sha256) throws IOException {
+        for (Path temp : AtomicFiles.leftovers(dir)) {
+            if (targetName.equals(AtomicFiles.targetName(temp)) && Files.isRegularFile(temp)
+                    && sha256(Files.readAllBytes(temp)).equals(sha256)) {
+                return temp;
+            }
+        }
+        return null;
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 
@@ -147,12 +221,21 @@ public final class Checkpoint {
                 Path weights = dir.resolve(target.substring(0, target.length() - ".json".length()) + ".safetensors");
                 String hash = Files.isRegularFile(weights) ? sha256(weights) : null;
                 if (hash != null && !records(sidecarOf(weights), hash) && records(temp, hash)) {
+                    // The log first, as the save renames it: the sidecar in place means the trio is complete.
+                    String logHash = Json.MAPPER.readTree(Files.readAllBytes(temp)).path("loss_log_sha256").asText("");
+                    Path log = logHash.isEmpty() ? null
+                            : stagedMatching(dir, lossLogOf(weights).getFileName().toString(), logHash);
+                    if (log != null) {
+                        Files.move(log, lossLogOf(weights), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    }
                     Files.move(temp, sidecarOf(weights), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                             java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                     restored.add(weights);
-                    continue;
                 }
             }
+        }
+        for (Path temp : AtomicFiles.leftovers(dir)) {
             Files.deleteIfExists(temp);
         }
         return restored;
@@ -247,12 +330,26 @@ public final class Checkpoint {
                 root.has("schedule") ? object(side, root, "schedule") : null, object(side, root, "train"),
                 text(side, root, "data"), number(side, root, "step"), number(side, root, "seed"),
                 number(side, root, "optimizer_steps"), number(side, root, "ema_updates"),
-                root.has("autoencoder") ? object(side, root, "autoencoder") : null), actual);
+                root.has("autoencoder") ? object(side, root, "autoencoder") : null), actual,
+                root.has("loss_log_sha256") ? text(side, root, "loss_log_sha256") : null);
     }
 
     /** Loads a checkpoint: sidecar, hash check, then tensors. */
     public static Loaded load(Path weights) throws IOException {
+        return load(weights, (side, header) -> { });
+    }
+
+    /** Looks at a verified sidecar and the tensors' header before any tensor is read. */
+    @FunctionalInterface
+    public interface Precheck {
+        /** Throws to refuse the checkpoint (e.g. tensors that do not fit the config, or do not fit in memory). */
+        void check(Sidecar sidecar, Safetensors.Header header) throws IOException;
+    }
+
+    /** As {@link #load(Path)}, refusing through {@code precheck} before the tensors are read. */
+    public static Loaded load(Path weights, Precheck precheck) throws IOException {
         Verified v = verify(weights);
+        precheck.check(v.sidecar(), Safetensors.readHeader(weights));
         return new Loaded(v.sidecar(), Safetensors.read(weights).tensors(), weights, v.sha256());
     }
 

@@ -52,6 +52,10 @@ final class InspectCommand implements Callable<Integer> {
         System.out.printf("  total: %d elements, %d bytes%n", elements, bytes);
         if (s != null) {
             System.out.println("  loads:    " + load(s.modelType()));
+            if (s.schedule() != null) {
+                String why = org.diffusion4j.pipeline.TrainingRun.resumeProblem(s, header);
+                System.out.println("  resumes:  " + (why == null ? "yes" : "no: " + why));
+            }
         }
         return 0;
     }

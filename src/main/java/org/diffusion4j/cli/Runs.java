@@ -124,12 +124,9 @@ final class Runs {
         List<String> rows = new ArrayList<>();
         if (continuing && writer) {
             long from = Checkpoint.readSidecar(resume).step();
-            Path previous = lossLog(baseOf(resume));
-            if (Files.exists(previous)) {
-                for (String line : Files.readAllLines(previous).stream().skip(1).toList()) {
-                    if (Long.parseLong(line.substring(0, line.indexOf(','))) < from) {
-                        rows.add(line);
-                    }
+            for (String line : previousLog(resume).lines().skip(1).toList()) {
+                if (Long.parseLong(line.substring(0, line.indexOf(','))) < from) {
+                    rows.add(line);
                 }
             }
         }
@@ -153,7 +150,7 @@ final class Runs {
                 if (stop != null && stop.requested()) {
                     throw new TrainingRun.Stopped();
                 }
-            }, (file, step) -> AtomicFiles.write(lossCsv, csv(rows, step)), parallel, device);
+            }, step -> csv(rows, step), parallel, device);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         int window = (int) Math.min(recent.length, trainer.step());
@@ -192,7 +189,31 @@ final class Runs {
 
     /** {@code a/NAME.safetensors} -> {@code a/NAME.loss.csv}. */
     static Path lossLog(Path checkpoint) {
-        return OutputPaths.withSuffix(checkpoint, ".safetensors", ".loss.csv");
+        return Checkpoint.lossLogOf(checkpoint);
+    }
+
+    /**
+     * The loss log saved with the checkpoint a run resumes from; for checkpoints saved before logs were part of the
+     * save, the file beside it or the run's. A log that is not the one saved with the checkpoint is left out, loudly:
+     * the checkpoint still resumes, and the new log starts at its step.
+     */
+    private static String previousLog(Path resume) throws IOException {
+        byte[] saved;
+        try {
+            saved = Checkpoint.readLossLog(resume);
+        } catch (IOException e) {
+            System.err.println("warning: " + e.getMessage() + "; the new log starts at the resumed step");
+            return "";
+        }
+        if (saved != null) {
+            return new String(saved, StandardCharsets.UTF_8);
+        }
+        for (Path legacy : List.of(lossLog(resume), lossLog(baseOf(resume)))) {
+            if (Files.isRegularFile(legacy)) {
+                return Files.readString(legacy);
+            }
+        }
+        return "";
     }
 
     /** A periodic checkpoint's run name: {@code NAME-step000000100.safetensors} -> {@code NAME.safetensors}. */

@@ -11,7 +11,6 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.diffusion4j.checkpoint.AtomicFiles;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.data.LabeledImages;
 import org.diffusion4j.model.Parameters;
@@ -119,9 +118,8 @@ final class TrainAutoencoderCommand implements Callable<Integer> {
                 if (s.step() % 10 == 0) {
                     pb.setExtraMessage(String.format(Locale.ROOT, "L1 %.4f", s.reconstruction()));
                 }
-            });
+            }, () -> log.toString().getBytes(StandardCharsets.UTF_8));
         }
-        AtomicFiles.write(lossCsv, log.toString().getBytes(StandardCharsets.UTF_8));
         double seconds = (System.nanoTime() - start) / 1e9;
         AutoencoderKL ae = trainer.model();
         // Held out: the test split where there is one (an image folder has only its training images).

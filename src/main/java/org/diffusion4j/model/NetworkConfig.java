@@ -13,6 +13,9 @@ public interface NetworkConfig {
     /** Number of class embeddings (classes + 1 for classifier-free guidance's "no class"), or null. */
     Integer numClassEmbeds();
 
+    /** The parameters {@link #build} creates, by name and shape, computed without allocating them. */
+    ParameterShapes parameterShapes();
+
     /** A network initialised from {@code rng}. */
     Network build(Rng rng);
 }

@@ -53,38 +53,47 @@ public final class AutoencoderRun {
         }
     }
 
-    /** Trains and saves to {@code out} (a .safetensors path). */
+    /** Trains and saves to {@code out} (a .safetensors path), without a loss log. */
     public static AutoencoderTrainer run(Spec spec, Path dataDir, Path out, AutoencoderTrainer.Listener listener)
             throws IOException {
+        return run(spec, dataDir, out, listener, () -> null);
+    }
+
+    /** As above, saving the loss log {@code lossLog} gives after training with the checkpoint, in one transaction. */
+    public static AutoencoderTrainer run(Spec spec, Path dataDir, Path out, AutoencoderTrainer.Listener listener,
+                                         java.util.function.Supplier<byte[]> lossLog) throws IOException {
         Checkpoint.requireSafetensorsName(out);
         AutoencoderKL model = spec.model().build(Rng.of(spec.train().seed()));
         AutoencoderTrainer trainer = new AutoencoderTrainer(model, Datasets.resolve(spec.data(), dataDir,
                 spec.train().seed()), spec.train());
         trainer.train(listener);
-        save(trainer, spec, out);
+        save(trainer, spec, out, lossLog.get());
         return trainer;
     }
 
     /** Writes the weights (no optimizer state: the autoencoder is trained in one go) and the sidecar. */
-    static void save(AutoencoderTrainer trainer, Spec spec, Path out) throws IOException {
+    static void save(AutoencoderTrainer trainer, Spec spec, Path out, byte[] lossLog) throws IOException {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         Parameters.named(trainer.model()).forEach((k, v) -> tensors.put(TrainingRun.MODEL + k, v));
         Checkpoint.save(out, new Checkpoint.Sidecar(AutoencoderConfig.TYPE, Json.toTree(spec.model()), null,
                 Json.toTree(spec.train()), spec.data(), trainer.step(), spec.train().seed(),
-                trainer.optimizer().stepCount(), 0), tensors);
+                trainer.optimizer().stepCount(), 0), tensors, lossLog);
     }
 
     /** Loads an autoencoder checkpoint, refusing other kinds by name. */
     public static Loaded load(Path file) throws IOException {
-        Checkpoint.Loaded ck = Checkpoint.load(file);
-        Checkpoint.Sidecar side = ck.sidecar();
-        if (!side.modelType().equals(AutoencoderConfig.TYPE)) {
-            throw new IllegalArgumentException(file + ": a " + side.modelType() + " checkpoint, not an autoencoder ("
-                    + AutoencoderConfig.TYPE + "); train one with train-autoencoder");
-        }
         String source = Checkpoint.sidecarOf(file).toString();
-        AutoencoderConfig config = Json.fromTree(side.modelConfig(), AutoencoderConfig.class, source + ": model_config");
-        AutoencoderKL model = config.build(Rng.of(0));
+        AutoencoderConfig[] config = new AutoencoderConfig[1];
+        Checkpoint.Loaded ck = Checkpoint.load(file, (s, header) -> {
+            if (!s.modelType().equals(AutoencoderConfig.TYPE)) {
+                throw new IllegalArgumentException(file + ": a " + s.modelType() + " checkpoint, not an autoencoder ("
+                        + AutoencoderConfig.TYPE + "); train one with train-autoencoder");
+            }
+            config[0] = Json.fromTree(s.modelConfig(), AutoencoderConfig.class, source + ": model_config");
+            Models.requireTensors(config[0].parameterShapes(), header, file, java.util.Set.of(TrainingRun.MODEL));
+        });
+        Checkpoint.Sidecar side = ck.sidecar();
+        AutoencoderKL model = config[0].build(Rng.of(0));
         Parameters.load(model, TrainingRun.withPrefix(ck.tensors(), TrainingRun.MODEL), file.toString());
         model.train(false);
         return new Loaded(model, side, file, ck.sha256());

@@ -87,6 +87,11 @@ public record DiffusersModel(UNet2DModel network, NetworkDenoiser denoiser, Nois
             throw new IllegalArgumentException(scheduler + ": " + sched.className() + " models have no DDPM training "
                     + "schedule; --diffusers samples DDPM-style models");
         }
+        // The header first: a config that does not match the weights (or asks for more memory than there is) is
+        // refused before the network is built.
+        Safetensors.Header header = Safetensors.readHeader(weights);
+        cfg.parameterShapes().requireMatch(Models.declared(header, DiffusersModel::currentName), "", weights.toString());
+        Models.requireMemory(cfg.parameterShapes(), header, weights);
         UNet2DModel net = new UNet2DModel(cfg, Rng.of(0));
         Map<String, Tensor> tensors = renameDeprecated(Safetensors.read(weights).tensors());
         Parameters.load(net, tensors, weights.toString());
@@ -117,16 +122,19 @@ public record DiffusersModel(UNet2DModel network, NetworkDenoiser denoiser, Nois
 
     private static Map<String, Tensor> renameDeprecated(Map<String, Tensor> tensors) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            String k = e.getKey();
-            if (k.contains("attentions.")) {
-                for (Map.Entry<String, String> r : DEPRECATED.entrySet()) {
-                    k = k.replace(r.getKey(), r.getValue());
-                }
-            }
-            out.put(k, e.getValue());
-        }
+        tensors.forEach((k, v) -> out.put(currentName(k), v));
         return out;
+    }
+
+    /** A tensor's name as current diffusers writes it. */
+    private static String currentName(String name) {
+        if (!name.contains("attentions.")) {
+            return name;
+        }
+        for (Map.Entry<String, String> r : DEPRECATED.entrySet()) {
+            name = name.replace(r.getKey(), r.getValue());
+        }
+        return name;
     }
 
     /** The training schedule's config (for reports). */

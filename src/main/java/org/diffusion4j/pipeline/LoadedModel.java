@@ -2,9 +2,11 @@ package org.diffusion4j.pipeline;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Set;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.model.Network;
+import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.NetworkDenoiser;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.schedule.NoiseSchedule;
@@ -48,16 +50,20 @@ public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedu
 
     /** As above, with the network on {@code device} (sampling then runs there). */
     public static LoadedModel load(Path file, boolean preferEma, DeviceSpec device) throws IOException {
-        Checkpoint.Loaded ck = Checkpoint.load(file);
-        Checkpoint.Sidecar side = ck.sidecar();
         String source = Checkpoint.sidecarOf(file).toString();
-        if (side.schedule() == null) {
-            throw new IllegalArgumentException(file + ": a " + side.modelType() + " checkpoint is not a diffusion "
-                    + "model (its sidecar has no noise schedule)");
-        }
+        NetworkConfig[] config = new NetworkConfig[1];
+        Checkpoint.Loaded ck = Checkpoint.load(file, (s, header) -> {
+            if (s.schedule() == null) {
+                throw new IllegalArgumentException(file + ": a " + s.modelType() + " checkpoint is not a diffusion "
+                        + "model (its sidecar has no noise schedule)");
+            }
+            config[0] = Models.config(s.modelType(), s.modelConfig(), source);
+            Models.requireTensors(config[0].parameterShapes(), header, file, Set.of(TrainingRun.MODEL));
+        });
+        Checkpoint.Sidecar side = ck.sidecar();
         ScheduleConfig schedule = Json.fromTree(side.schedule(), ScheduleConfig.class, source + ": schedule");
         TrainConfig train = TrainingRun.trainConfig(side.train(), source);
-        Network net = Models.build(side.modelType(), side.modelConfig(), Rng.of(0), source);
+        Network net = config[0].build(Rng.of(0));
         boolean hasEma = ck.tensors().keySet().stream().anyMatch(k -> k.startsWith(TrainingRun.EMA));
         boolean useEma = preferEma && hasEma;
         Parameters.load(net.module(), TrainingRun.withPrefix(ck.tensors(), useEma ? TrainingRun.EMA : TrainingRun.MODEL),

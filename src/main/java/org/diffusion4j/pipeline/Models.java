@@ -1,15 +1,22 @@
 package org.diffusion4j.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.NetworkConfig;
+import org.diffusion4j.model.ParameterShapes;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.model.mlp.MlpNet;
 import org.diffusion4j.model.unet.UNet2DModel;
 import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.tensor.DeviceSpec;
+import org.diffusion4j.tensor.Memory;
 import org.diffusion4j.tensor.Rng;
 
 /** Maps the model type recorded in a checkpoint to its config class, and networks back to their configs. */
@@ -42,6 +49,55 @@ public final class Models {
             return ((com.fasterxml.jackson.databind.node.ObjectNode) config.deepCopy()).putNull("num_class_embeds");
         }
         return config;
+    }
+
+    /** A checkpoint's tensor groups: the weights, their average, and AdamW's two moments. */
+    private static final List<String> GROUPS = List.of(TrainingRun.MODEL, TrainingRun.EMA, TrainingRun.EXP_AVG,
+            TrainingRun.EXP_AVG_SQ);
+
+    /**
+     * Checks a checkpoint's tensors, as its header declares them, against the parameters its config builds, and that
+     * reading them and building the network fits in memory: before either is allocated, so that a config or header
+     * asking for too much is refused instead of exhausting memory. Every group present must hold exactly the
+     * network's parameters; tensors outside the groups are refused.
+     *
+     * @param required the groups that must be present ({@code model.} always; the moments to resume)
+     * @throws IllegalArgumentException naming the file and the first tensor that does not fit
+     */
+    public static void requireTensors(ParameterShapes shapes, Safetensors.Header header, Path file,
+                                      Set<String> required) {
+        Map<String, long[]> declared = declared(header, n -> n);
+        for (String name : declared.keySet()) {
+            if (GROUPS.stream().noneMatch(name::startsWith)) {
+                throw new IllegalArgumentException(file + ": unexpected tensor '" + name + "' (checkpoint tensors are "
+                        + "named " + String.join("*, ", GROUPS) + "*)");
+            }
+        }
+        for (String group : GROUPS) {
+            if (required.contains(group) || declared.keySet().stream().anyMatch(n -> n.startsWith(group))) {
+                shapes.requireMatch(declared, group, file.toString());
+            }
+        }
+        requireMemory(shapes, header, file);
+    }
+
+    /** Refuses a file whose tensors and the network they load into do not fit in the memory available. */
+    static void requireMemory(ParameterShapes shapes, Safetensors.Header header, Path file) {
+        long data = 0;
+        for (Safetensors.TensorInfo t : header.tensors()) {
+            data += t.end() - t.begin(); // bounded by the file's length, checked when the header was read
+        }
+        long network = shapes.bytes();
+        Memory.require(network > Long.MAX_VALUE - data ? Long.MAX_VALUE : data + network, "loading " + file, null);
+    }
+
+    /** Tensor shapes by name as a header declares them, each name passed through {@code rename}. */
+    static Map<String, long[]> declared(Safetensors.Header header, java.util.function.UnaryOperator<String> rename) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        for (Safetensors.TensorInfo t : header.tensors()) {
+            out.put(rename.apply(t.name()), t.shape());
+        }
+        return out;
     }
 
     /** Builds an initialised network from a recorded type and config. */

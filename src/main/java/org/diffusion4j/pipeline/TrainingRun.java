@@ -8,6 +8,7 @@ import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.distributed.Collective;
 import org.diffusion4j.distributed.DataParallel;
 import org.diffusion4j.distributed.DistributedException;
@@ -91,17 +92,19 @@ public final class TrainingRun {
     }
 
     /**
-     * Called just before each checkpoint is written, so that files which must cover its steps (the loss log) are on
-     * disk whenever the checkpoint is: a crash between the two leaves extra log rows, which a resume drops.
+     * What each checkpoint is saved with besides the model: the run's loss log up to its step, written in the same
+     * transaction (see {@link Checkpoint#save(Path, Checkpoint.Sidecar, Map, byte[])}), so a checkpoint and its log
+     * change together or not at all.
      */
     @FunctionalInterface
     public interface SaveListener {
-        void beforeSave(Path checkpoint, long step) throws IOException;
+        /** The log's bytes covering steps before {@code step}, or null to save none. */
+        byte[] lossLog(long step) throws IOException;
     }
 
     /** Trains to completion and saves to {@code checkpoint} (a .safetensors path). Returns the trainer. */
     public static Trainer run(RunSpec spec, Path dataDir, Path checkpoint, Trainer.Listener listener) throws IOException {
-        return run(spec, dataDir, checkpoint, CheckpointPolicy.atEnd(), null, listener, (p, k) -> { });
+        return run(spec, dataDir, checkpoint, CheckpointPolicy.atEnd(), null, listener, step -> null);
     }
 
     /**
@@ -157,8 +160,7 @@ public final class TrainingRun {
                 if (end < total && trainer.skippedInARow() == 0) {
                     Path periodic = periodicName(checkpoint, end);
                     if (writer) {
-                        onSave.beforeSave(periodic, end);
-                        save(trainer, spec, periodic, autoencoder);
+                        save(trainer, spec, periodic, autoencoder, onSave.lossLog(end));
                         prune(checkpoint, policy.keepLast());
                     }
                     lastSaved = periodic;
@@ -172,15 +174,13 @@ public final class TrainingRun {
             Path saved = null;
             if (writer && trainer.skippedInARow() == 0 && trainer.step() > 0) {
                 saved = periodicName(checkpoint, trainer.step());
-                onSave.beforeSave(saved, trainer.step());
-                save(trainer, spec, saved, autoencoder);
+                save(trainer, spec, saved, autoencoder, onSave.lossLog(trainer.step()));
             }
             throw new Stopped(trainer.step(), saved != null ? saved : lastSaved);
         }
         requireSameEverywhere(group, "final weights", digest(trainer));
         if (writer) {
-            onSave.beforeSave(checkpoint, trainer.step());
-            save(trainer, spec, checkpoint, autoencoder);
+            save(trainer, spec, checkpoint, autoencoder, onSave.lossLog(trainer.step()));
         }
         return trainer;
     }
@@ -283,6 +283,7 @@ public final class TrainingRun {
             // Weights first: a crash in between leaves a stray sidecar, never weights that look loadable but are not.
             java.nio.file.Files.deleteIfExists(periodic.get(i));
             java.nio.file.Files.deleteIfExists(Checkpoint.sidecarOf(periodic.get(i)));
+            java.nio.file.Files.deleteIfExists(Checkpoint.lossLogOf(periodic.get(i)));
         }
     }
 
@@ -310,7 +311,9 @@ public final class TrainingRun {
      * checkpoint of another model, schedule, dataset or training config (only the total step count may grow).
      */
     public static void restore(Trainer trainer, RunSpec spec, Path file) throws IOException {
-        Checkpoint.Loaded ck = Checkpoint.load(file);
+        // The spec's config is compared with the recorded one below; its shapes are what the trainer was built with.
+        Checkpoint.Loaded ck = Checkpoint.load(file, (s, header) -> Models.requireTensors(
+                spec.model().parameterShapes(), header, file, resumeGroups(spec.train())));
         Checkpoint.Sidecar side = ck.sidecar();
         String source = Checkpoint.sidecarOf(file).toString();
         requireSame(file, "model type", side.modelType(), spec.model().modelType());
@@ -337,6 +340,26 @@ public final class TrainingRun {
             trainer.ema().load(ordered(ck.tensors(), EMA, names, file), side.emaUpdates());
         }
         trainer.resumeAt(side.step());
+    }
+
+    /** The tensor groups a run with this config needs to resume: weights, AdamW's moments, and the EMA if kept. */
+    private static java.util.Set<String> resumeGroups(TrainConfig train) {
+        return train.emaDecay() > 0 ? java.util.Set.of(MODEL, EMA, EXP_AVG, EXP_AVG_SQ)
+                : java.util.Set.of(MODEL, EXP_AVG, EXP_AVG_SQ);
+    }
+
+    /**
+     * Why {@code train --resume} would refuse a checkpoint that loads for sampling (a group of tensors only resuming
+     * needs is absent), or null. Shapes are not checked here: loading checks every group present.
+     */
+    public static String resumeProblem(Checkpoint.Sidecar side, Safetensors.Header header) {
+        TrainConfig train = trainConfig(side.train(), "sidecar");
+        for (String group : new java.util.TreeSet<>(resumeGroups(train))) {
+            if (header.tensors().stream().noneMatch(t -> t.name().startsWith(group))) {
+                return "no " + group + "* tensors" + (group.equals(EMA) ? " (the run keeps an EMA)" : "");
+            }
+        }
+        return null;
     }
 
     private static void requireSame(Path file, String what, Object recorded, Object wanted) {
@@ -372,7 +395,7 @@ public final class TrainingRun {
 
     /** Saves weights, EMA and optimizer moments with a sidecar describing the run. */
     public static void save(Trainer trainer, RunSpec spec, Path checkpoint) throws IOException {
-        save(trainer, spec, checkpoint, autoencoderReference(spec, checkpoint));
+        save(trainer, spec, checkpoint, autoencoderReference(spec, checkpoint), null);
     }
 
     /** For latent data, the sidecar's reference to the autoencoder (see {@link LatentSpace}); else null. */
@@ -383,7 +406,7 @@ public final class TrainingRun {
     }
 
     private static void save(Trainer trainer, RunSpec spec, Path checkpoint,
-                             com.fasterxml.jackson.databind.JsonNode autoencoder) throws IOException {
+                             com.fasterxml.jackson.databind.JsonNode autoencoder, byte[] lossLog) throws IOException {
         Map<String, Tensor> params = Parameters.named(trainer.network().module());
         List<String> names = List.copyOf(params.keySet());
         Map<String, Tensor> tensors = new LinkedHashMap<>();
@@ -399,6 +422,6 @@ public final class TrainingRun {
                 Json.toTree(spec.schedule()), Json.toTree(spec.train()),
                 spec.data(), trainer.step(), spec.train().seed(), trainer.optimizer().stepCount(),
                 trainer.ema() == null ? 0 : trainer.ema().updates(), autoencoder);
-        Checkpoint.save(checkpoint, sidecar, tensors);
+        Checkpoint.save(checkpoint, sidecar, tensors, lossLog);
     }
 }

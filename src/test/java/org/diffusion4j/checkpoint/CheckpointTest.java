@@ -1,5 +1,6 @@
 package org.diffusion4j.checkpoint;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -207,6 +208,48 @@ class CheckpointTest {
         saved();
         Files.copy(other, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         assertThatThrownBy(() -> Checkpoint.load(f)).hasMessageContaining("does not match");
+    }
+
+    @Test
+    void theLossLogIsSavedWithItsCheckpointAndVerifiedAgainstIt() throws IOException {
+        Torch.init();
+        Path f = dir.resolve("model.safetensors");
+        try (PointerScope scope = new PointerScope()) {
+            Checkpoint.save(f, sidecar(), Map.of("model.w", torch.ones(3)), "step,loss\n0,1.5\n".getBytes(UTF_8));
+        }
+        assertThat(Checkpoint.lossLogOf(f)).isEqualTo(dir.resolve("model.loss.csv"));
+        assertThat(new String(Checkpoint.readLossLog(f), UTF_8)).isEqualTo("step,loss\n0,1.5\n");
+        assertThat(Files.readString(Checkpoint.sidecarOf(f))).contains("\"loss_log_sha256\"");
+        // Another run's log beside these weights is named as not theirs.
+        Files.writeString(Checkpoint.lossLogOf(f), "step,loss\n0,9.9\n");
+        assertThatThrownBy(() -> Checkpoint.readLossLog(f)).hasMessageContaining("model.loss.csv: not the loss log "
+                + "saved with model.safetensors");
+        // Saved without a log, a checkpoint has none to verify.
+        assertThat(Checkpoint.readLossLog(saved())).isNull();
+    }
+
+    /** Killed after the weights' rename, before the log's: the staged log and sidecar are both rolled forward. */
+    @Test
+    void aSaveKilledBeforeItsLogsRenameRollsTheLogForwardToo() throws Exception {
+        Torch.init();
+        Path f = dir.resolve("model.safetensors");
+        try (PointerScope scope = new PointerScope()) {
+            Checkpoint.save(f, sidecar(), Map.of("model.w", torch.ones(3)), "old\n".getBytes(UTF_8));
+        }
+        Path other = Files.createDirectories(dir.resolve("other")).resolve("model.safetensors");
+        try (PointerScope scope = new PointerScope()) {
+            Checkpoint.save(other, sidecar(), Map.of("model.w", torch.zeros(3)), "new\n".getBytes(UTF_8));
+        }
+        Files.copy(other, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        long dead = deadPid();
+        Files.copy(Checkpoint.lossLogOf(other), dir.resolve(AtomicFiles.TEMP_PREFIX + dead + "-1-model.loss.csv"));
+        Files.copy(Checkpoint.sidecarOf(other), dir.resolve(AtomicFiles.TEMP_PREFIX + dead + "-2-model.json"));
+
+        assertThat(new String(Checkpoint.readLossLog(f), UTF_8)).isEqualTo("new\n");
+        assertThat(Checkpoint.recover(dir)).containsExactly(f);
+        assertThat(Files.readString(Checkpoint.lossLogOf(f))).isEqualTo("new\n");
+        assertThat(new String(Checkpoint.readLossLog(f), UTF_8)).isEqualTo("new\n");
+        assertThat(AtomicFiles.leftovers(dir)).isEmpty();
     }
 
     @Test

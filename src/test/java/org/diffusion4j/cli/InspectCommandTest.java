@@ -21,7 +21,34 @@ class InspectCommandTest {
         assertThat(train.code()).as(train.err()).isZero();
         MainTest.Run r = MainTest.run("inspect", ck.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("in_proj.weight").contains("total:").contains("loads:    ok (weights and their EMA)");
+        assertThat(r.out()).contains("in_proj.weight").contains("total:").contains("loads:    ok (weights and their EMA)")
+                .contains("resumes:  yes");
+    }
+
+    /** Weights without the optimizer's state sample fine; inspect says resuming would fail, and resuming does. */
+    @Test
+    void saysWhenACheckpointSamplesButCannotBeResumed() throws Exception {
+        Path ck = dir.resolve("m.safetensors");
+        assertThat(MainTest.run("train", "--data", "two-moons", "--hidden", "16", "--steps", "2", "--batch-size", "8",
+                "--out", ck.toString()).code()).isZero();
+        Path stripped = dir.resolve("stripped.safetensors");
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            var contents = org.diffusion4j.checkpoint.Safetensors.read(ck);
+            java.util.Map<String, org.bytedeco.pytorch.Tensor> t = new java.util.LinkedHashMap<>(contents.tensors());
+            t.keySet().removeIf(k -> k.startsWith("optim."));
+            org.diffusion4j.checkpoint.Safetensors.write(stripped, t, contents.metadata());
+        }
+        Files.writeString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(stripped),
+                Files.readString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(ck)).replace(
+                        org.diffusion4j.checkpoint.Checkpoint.sha256(ck),
+                        org.diffusion4j.checkpoint.Checkpoint.sha256(stripped)));
+        MainTest.Run r = MainTest.run("inspect", stripped.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("loads:    ok").contains("resumes:  no: no optim.exp_avg.* tensors");
+        MainTest.Run resume = MainTest.run("train", "--data", "two-moons", "--hidden", "16", "--steps", "4",
+                "--batch-size", "8", "--resume", stripped.toString(), "--out", dir.resolve("more.safetensors").toString());
+        assertThat(resume.code()).isEqualTo(1);
+        assertThat(resume.err()).contains("missing tensor 'optim.exp_avg.");
     }
 
     /**
@@ -36,7 +63,11 @@ class InspectCommandTest {
         assertThat(train.code()).as(train.err()).isZero();
         String[][] cases = {
             {"nan", "", "parameter 'out_proj.bias' holds NaN or infinite values"},
-            {"no-ema", "", "missing parameter 'in_proj.weight'"},
+            {"no-ema", "", "missing tensor 'ema.in_proj.weight' (shape [16, 2])"},
+            {"no-moment", "", "missing tensor 'optim.exp_avg_sq.out_proj.weight'"},
+            {"extra", "", "unexpected tensor 'junk'"},
+            // The sidecar edited to a 16 GiB-per-layer width: refused by name, nothing built.
+            {"hidden", "\"hidden\" : 16|\"hidden\" : 65536", "has shape [16] but the config builds [65536]"},
             {"type", "\"model_type\" : \"mlp\"|\"model_type\" : \"transformer\"", "transformer"},
             {"beta", "\"beta_end\" : 0.02|\"beta_end\" : 5.0", "beta"},
             {"steps", "\"num_train_timesteps\" : 1000|\"num_train_timesteps\" : 0", "num_train_timesteps"},
@@ -50,6 +81,10 @@ class InspectCommandTest {
                     t.get("model.out_proj.bias").fill_(org.diffusion4j.tensor.Tensors.scalar(Double.NaN));
                 } else if (c[0].equals("no-ema")) {
                     t.remove("ema.in_proj.weight");
+                } else if (c[0].equals("no-moment")) {
+                    t.remove("optim.exp_avg_sq.out_proj.weight");
+                } else if (c[0].equals("extra")) {
+                    t.put("junk", org.bytedeco.pytorch.global.torch.zeros(2));
                 }
                 org.diffusion4j.checkpoint.Safetensors.write(bad, t, contents.metadata());
             }

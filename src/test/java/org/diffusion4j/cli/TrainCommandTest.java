@@ -3,6 +3,7 @@ package org.diffusion4j.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -192,7 +193,8 @@ class TrainCommandTest {
         Path saved = Path.of(m.group(2));
         assertThat(saved.getFileName().toString()).isEqualTo(String.format("m-step%09d.safetensors", step));
         assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(saved).step()).isEqualTo(step);
-        assertThat(Files.readAllLines(dir.resolve("sig/m.loss.csv"))).hasSize((int) step + 1);
+        assertThat(new String(org.diffusion4j.checkpoint.Checkpoint.readLossLog(saved), StandardCharsets.UTF_8).lines())
+                .hasSize((int) step + 1);
         assertThat(out).as("the final name is kept for a finished run").doesNotExist();
         MainTest.Run resumed = MainTest.run("train", "--data", "two-moons", "--hidden", "32", "--steps",
                 String.valueOf(step + 3), "--resume", saved.toString(), "--out", out.toString());
@@ -260,6 +262,32 @@ class TrainCommandTest {
         assertThat(log).hasSize(301).containsExactlyElementsOf(Files.readAllLines(dir.resolve("ref/m.loss.csv")));
     }
 
+    /**
+     * An --overwrite run killed midway leaves the old checkpoint with the old run's log: the log changes only with
+     * the checkpoint it belongs to (each periodic checkpoint has its own).
+     */
+    @Test
+    void killingAnOverwritingRunLeavesTheOldCheckpointWithItsOwnLog() throws Exception {
+        Path out = dir.resolve("o/m.safetensors");
+        String[] run = {"train", "--data", "two-moons", "--hidden", "256", "--batch-size", "256", "--steps", "300",
+            "--out", out.toString()};
+        MainTest.Run first = MainTest.run(MainTest.concat(run, "--seed", "0"));
+        assertThat(first.code()).as(first.err()).isZero();
+        byte[] oldLog = Files.readAllBytes(org.diffusion4j.checkpoint.Checkpoint.lossLogOf(out));
+        Path periodic = dir.resolve("o/m-step000000040.safetensors");
+        Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN,
+                MainTest.concat(run, "--seed", "9", "--overwrite", "--checkpoint-every", "20", "--keep-last", "100")),
+                dir, "overwriting");
+        org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p,
+                () -> Files.exists(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(periodic)), 120, dir, "overwriting");
+        org.diffusion4j.testing.ChildJvm.kill9(p);
+        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(out).seed()).isZero();
+        assertThat(org.diffusion4j.checkpoint.Checkpoint.readLossLog(out)).isEqualTo(oldLog);
+        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(periodic).seed()).isEqualTo(9);
+        assertThat(new String(org.diffusion4j.checkpoint.Checkpoint.readLossLog(periodic), StandardCharsets.UTF_8)
+                .lines()).hasSize(41);
+    }
+
     @Test
     void aFullDiskDuringASaveFailsClearlyAndKeepsThePreviousCheckpoints() throws Exception {
         boolean namespaces;
@@ -290,8 +318,8 @@ class TrainCommandTest {
         assertThat(err).contains("m-step000000015.safetensors", "No space left on device");
         try (java.util.stream.Stream<Path> files = Files.list(copy)) {
             assertThat(files.map(f -> f.getFileName().toString())).containsExactlyInAnyOrder(
-                    "m-step000000005.safetensors", "m-step000000005.json", "m-step000000010.safetensors",
-                    "m-step000000010.json", "m.loss.csv");
+                    "m-step000000005.safetensors", "m-step000000005.json", "m-step000000005.loss.csv",
+                    "m-step000000010.safetensors", "m-step000000010.json", "m-step000000010.loss.csv");
         }
         assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(copy.resolve("m-step000000010.safetensors"))
                 .step()).isEqualTo(10);

@@ -93,4 +93,38 @@ class DiffusersModelTest {
         Files.writeString(dir.resolve("diffusion_pytorch_model.bin"), "not really a pickle");
         assertThatThrownBy(() -> DiffusersModel.load(dir)).hasMessageContaining("pickles are refused");
     }
+
+    /** A config.json with every channel count scaled by {@code factor}, and {@code layers} resnets per block. */
+    private static String scaledConfig(int factor, int layers) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode c = (com.fasterxml.jackson.databind.node.ObjectNode)
+                org.diffusion4j.checkpoint.Json.readFile(CASE.resolve("config.json"));
+        c.putArray("block_out_channels").add(16 * factor).add(32 * factor);
+        c.put("layers_per_block", layers);
+        return c.toString();
+    }
+
+    /** The hostile config: with the real weights beside it, it is refused by name before anything is built. */
+    @Test
+    void aConfigThatDoesNotMatchTheWeightsIsRefusedBeforeTheNetworkIsBuilt() throws IOException {
+        Files.copy(CASE.resolve("unet.safetensors"), dir.resolve("diffusion_pytorch_model.safetensors"));
+        Files.writeString(dir.resolve("config.json"), scaledConfig(1024, 2));
+        // Built first, this network would need about 1.9 TiB; refused, it costs nothing.
+        assertThatThrownBy(() -> DiffusersModel.load(dir)).hasMessageContaining("diffusion_pytorch_model.safetensors")
+                .hasMessageContaining("tensor 'conv_in.bias' has shape [16] but the config builds [16384]");
+        Files.writeString(dir.resolve("config.json"), scaledConfig(1, 50));
+        assertThatThrownBy(() -> DiffusersModel.load(dir)).hasMessageContaining("config.json")
+                .hasMessageContaining("layers_per_block 50 is more than the 32 allowed");
+    }
+
+    /** Weights that match their config but exceed the memory: refused with both amounts, nothing read. */
+    @Test
+    void weightsLargerThanTheMemoryAreRefusedBeforeAnyIsRead() throws IOException {
+        Files.writeString(dir.resolve("config.json"), scaledConfig(1024, 2));
+        org.diffusion4j.model.unet.UNetConfig cfg = org.diffusion4j.model.unet.DiffusersConfig.read(
+                org.diffusion4j.checkpoint.Json.readFile(dir.resolve("config.json")), "config.json");
+        org.diffusion4j.testing.SparseSafetensors.write(dir.resolve("diffusion_pytorch_model.safetensors"),
+                cfg.parameterShapes().asMap());
+        assertThatThrownBy(() -> DiffusersModel.load(dir)).hasMessageMatching(
+                "loading .*diffusion_pytorch_model.safetensors needs about 1.9 TiB of memory but .* is available");
+    }
 }

@@ -102,11 +102,11 @@ class TrainingRunTest {
         // Interrupted: periodic checkpoints every 15 steps of a 40-step run; resume from the one at step 30.
         java.util.List<Double> losses = new java.util.ArrayList<>();
         Path out = dir.resolve("run.safetensors");
-        TrainingRun.run(small(40), null, out, new TrainingRun.CheckpointPolicy(15, 5), null, s -> { }, (p, k) -> { });
+        TrainingRun.run(small(40), null, out, new TrainingRun.CheckpointPolicy(15, 5), null, s -> { }, step -> null);
         Path at30 = TrainingRun.periodicName(out, 30);
         assertThat(Checkpoint.readSidecar(at30).step()).isEqualTo(30);
         Trainer resumed = TrainingRun.run(small(40), null, dir.resolve("resumed.safetensors"),
-                TrainingRun.CheckpointPolicy.atEnd(), at30, s -> losses.add(s.loss()), (p, k) -> { });
+                TrainingRun.CheckpointPolicy.atEnd(), at30, s -> losses.add(s.loss()), step -> null);
         assertThat(losses).containsExactlyElementsOf(straightLosses.subList(30, 40));
         assertSameState(straight, resumed);
     }
@@ -116,13 +116,20 @@ class TrainingRunTest {
         Path out = dir.resolve("k.safetensors");
         java.util.List<Long> saves = new java.util.ArrayList<>();
         TrainingRun.run(small(50), null, out, new TrainingRun.CheckpointPolicy(10, 2), null, s -> { },
-                (p, k) -> saves.add(k));
+                k -> {
+                    saves.add(k);
+                    return ("rows before " + k).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                });
         assertThat(saves).containsExactly(10L, 20L, 30L, 40L, 50L);
         try (var files = java.nio.file.Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString()).sorted()).containsExactly("k-step000000030.json",
-                    "k-step000000030.safetensors", "k-step000000040.json", "k-step000000040.safetensors", "k.json",
+                    "k-step000000030.loss.csv", "k-step000000030.safetensors", "k-step000000040.json",
+                    "k-step000000040.loss.csv", "k-step000000040.safetensors", "k.json", "k.loss.csv",
                     "k.safetensors");
         }
+        // Each checkpoint has the log of its own steps, verified against its sidecar.
+        assertThat(new String(org.diffusion4j.checkpoint.Checkpoint.readLossLog(dir.resolve("k-step000000030.safetensors")),
+                java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("rows before 30");
     }
 
     @Test
@@ -131,15 +138,15 @@ class TrainingRunTest {
         TrainingRun.run(small(5), null, out, s -> { });
         RunSpec other = new RunSpec(small(5).model(), small(5).schedule(), small(5).train().withSeed(99), "two-moons");
         assertThatThrownBy(() -> TrainingRun.run(other, null, dir.resolve("b.safetensors"),
-                TrainingRun.CheckpointPolicy.atEnd(), out, s -> { }, (p, k) -> { }))
+                TrainingRun.CheckpointPolicy.atEnd(), out, s -> { }, step -> null))
                 .hasMessageContaining(out.toString()).hasMessageContaining("train config (other than steps) differs")
                 .hasMessageContaining("seed=99");
         RunSpec moons = new RunSpec(small(5).model(), small(5).schedule(), small(5).train(), "swiss-roll");
         assertThatThrownBy(() -> TrainingRun.run(moons, null, dir.resolve("c.safetensors"),
-                TrainingRun.CheckpointPolicy.atEnd(), out, s -> { }, (p, k) -> { })).hasMessageContaining("data differs");
+                TrainingRun.CheckpointPolicy.atEnd(), out, s -> { }, step -> null)).hasMessageContaining("data differs");
         // Longer runs may continue from it.
         Trainer longer = TrainingRun.run(small(8), null, dir.resolve("d.safetensors"), TrainingRun.CheckpointPolicy.atEnd(),
-                out, s -> { }, (p, k) -> { });
+                out, s -> { }, step -> null);
         assertThat(longer.step()).isEqualTo(8);
         assertThatThrownBy(() -> new TrainingRun.CheckpointPolicy(5, 0)).hasMessageContaining("keep-last");
     }

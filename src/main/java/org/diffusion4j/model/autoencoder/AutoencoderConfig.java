@@ -1,6 +1,9 @@
 package org.diffusion4j.model.autoencoder;
 
 import java.util.List;
+import org.diffusion4j.model.ParameterShapes;
+import org.diffusion4j.model.unet.Attention;
+import org.diffusion4j.model.unet.ResnetBlock;
 import org.diffusion4j.tensor.Rng;
 
 /**
@@ -34,7 +37,15 @@ public record AutoencoderConfig(int imageSize, int inChannels, List<Integer> blo
         if (normNumGroups < 1) {
             throw new IllegalArgumentException("norm_num_groups must be >= 1, got " + normNumGroups);
         }
+        if (blockOutChannels.size() > 12 || layersPerBlock > 32 || inChannels > 1 << 12 || latentChannels > 1 << 12
+                || imageSize > 1 << 14) {
+            throw new IllegalArgumentException("autoencoder config beyond the limits (at most 12 levels, 32 layers "
+                    + "per block, 4096 image or latent channels, image_size 16384)");
+        }
         for (int c : blockOutChannels) {
+            if (c > 1 << 15) {
+                throw new IllegalArgumentException("block_out_channels entry " + c + " is more than the 32768 allowed");
+            }
             if (c < 1 || c % normNumGroups != 0) {
                 throw new IllegalArgumentException("block_out_channels " + blockOutChannels
                         + " must be positive multiples of norm_num_groups " + normNumGroups);
@@ -79,6 +90,42 @@ public record AutoencoderConfig(int imageSize, int inChannels, List<Integer> blo
         int side = (imageSize + f - 1) / f;
         side += side % 2;
         return new AutoencoderConfig(imageSize, inChannels, blockOutChannels, latentChannels, side, 1, 8);
+    }
+
+    /** The parameters {@link #build} creates, by name and shape, computed without allocating them. */
+    public ParameterShapes parameterShapes() {
+        ParameterShapes p = new ParameterShapes();
+        half(p, true);
+        half(p, false);
+        return p.conv("quant_conv", 2L * latentChannels, 2L * latentChannels, 1)
+                .conv("post_quant_conv", latentChannels, latentChannels, 1);
+    }
+
+    private void half(ParameterShapes p, boolean encoding) {
+        String root = encoding ? "encoder." : "decoder.";
+        List<Integer> ch = blockOutChannels;
+        int n = ch.size();
+        int top = ch.get(n - 1);
+        p.conv(root + "conv_in", encoding ? inChannels : latentChannels, encoding ? ch.get(0) : top, 3);
+        int out = encoding ? ch.get(0) : top;
+        for (int i = 0; i < n; i++) {
+            int in = out;
+            out = encoding ? ch.get(i) : ch.get(n - 1 - i);
+            String block = root + (encoding ? "down_blocks." : "up_blocks.") + i;
+            int count = encoding ? layersPerBlock : layersPerBlock + 1;
+            for (int j = 0; j < count; j++) {
+                ResnetBlock.shapes(p, block + ".resnets." + j, j == 0 ? in : out, out, 0);
+            }
+            if (i < n - 1) {
+                p.conv(block + (encoding ? ".downsamplers" : ".upsamplers") + ".0.conv", out, out, 3);
+            }
+        }
+        ResnetBlock.shapes(p, root + "mid_block.resnets.0", top, top, 0);
+        ResnetBlock.shapes(p, root + "mid_block.resnets.1", top, top, 0);
+        Attention.shapes(p, root + "mid_block.attentions.0", top);
+        int last = encoding ? top : ch.get(0);
+        p.groupNorm(root + "conv_norm_out", last).conv(root + "conv_out", last,
+                encoding ? 2 * latentChannels : inChannels, 3);
     }
 
     /** A network initialised from {@code rng}. */

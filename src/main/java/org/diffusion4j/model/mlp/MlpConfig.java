@@ -2,6 +2,7 @@ package org.diffusion4j.model.mlp;
 
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.NetworkConfig;
+import org.diffusion4j.model.ParameterShapes;
 import org.diffusion4j.tensor.Rng;
 
 /**
@@ -49,6 +50,20 @@ public record MlpConfig(int dataDim, int hidden, int depth, int timeEmbedDim, In
     @Override
     public Network build(Rng rng) {
         return new MlpNet(this, rng);
+    }
+
+    @Override
+    public ParameterShapes parameterShapes() {
+        ParameterShapes p = new ParameterShapes().linear("time_fc1", timeEmbedDim, hidden).linear("time_fc2", hidden, hidden)
+                .linear("in_proj", dataDim, hidden);
+        for (int i = 0; i < depth; i++) {
+            p.linear("blocks_" + i + "_fc1", hidden, hidden).linear("blocks_" + i + "_fc2", hidden, hidden);
+        }
+        p.linear("out_proj", hidden, dataDim);
+        if (numClassEmbeds != null) {
+            p.add("class_embedding.weight", numClassEmbeds, hidden);
+        }
+        return p;
     }
 
     private static void check(String name, int v, int lo, int hi) {

@@ -32,6 +32,13 @@ public final class Attention extends Layers.Node {
         toOut = out.register_module("0", new Layers.Linear(channels, channels));
     }
 
+    /** Adds the parameters this module's constructor creates under {@code name}. */
+    public static void shapes(org.diffusion4j.model.ParameterShapes p, String name, int channels) {
+        p.groupNorm(name + ".group_norm", channels).linear(name + ".to_q", channels, channels)
+                .linear(name + ".to_k", channels, channels).linear(name + ".to_v", channels, channels)
+                .linear(name + ".to_out.0", channels, channels);
+    }
+
     /** [B, C, H, W] -> [B, C, H, W]. */
     public Tensor forward(Tensor x) {
         // Own scope, as in ResnetBlock: only the output outlives the call.

@@ -27,6 +27,18 @@ public final class ResnetBlock extends Layers.Node {
         convShortcut = in != out ? register_module("conv_shortcut", new Layers.Conv2d(in, out, 1, 1, 0)) : null;
     }
 
+    /** Adds the parameters this block's constructor creates under {@code name}. */
+    public static void shapes(org.diffusion4j.model.ParameterShapes p, String name, int in, int out, int tembChannels) {
+        p.groupNorm(name + ".norm1", in).conv(name + ".conv1", in, out, 3);
+        if (tembChannels > 0) {
+            p.linear(name + ".time_emb_proj", tembChannels, out);
+        }
+        p.groupNorm(name + ".norm2", out).conv(name + ".conv2", out, out, 3);
+        if (in != out) {
+            p.conv(name + ".conv_shortcut", in, out, 1);
+        }
+    }
+
     /**
      * @param x    [B, in, H, W]
      * @param temb [B, temb], or null for a block built without a time embedding

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Set;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.NetworkConfig;
+import org.diffusion4j.model.ParameterShapes;
 import org.diffusion4j.tensor.Rng;
 
 /**
@@ -32,6 +33,10 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
                          double normEps, Integer downsamplePadding) implements NetworkConfig {
     static final Set<String> DOWN = Set.of("DownBlock2D", "AttnDownBlock2D");
     static final Set<String> UP = Set.of("UpBlock2D", "AttnUpBlock2D");
+    static final int MAX_LEVELS = 12;
+    static final int MAX_LAYERS_PER_BLOCK = 32;
+    static final int MAX_CHANNELS = 1 << 15;
+    static final int MAX_SAMPLE_SIZE = 1 << 14;
 
     public UNetConfig {
         if (blockOutChannels == null || downBlockTypes == null || upBlockTypes == null) {
@@ -60,6 +65,18 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         }
         if (inChannels < 1 || outChannels < 1 || layersPerBlock < 1) {
             throw new IllegalArgumentException("in_channels, out_channels and layers_per_block must be >= 1");
+        }
+        // Far beyond any published UNet2DModel, and small enough that listing the parameters costs nothing.
+        requireAtMost("block_out_channels has " + levels + " levels;", levels, MAX_LEVELS);
+        requireAtMost("layers_per_block", layersPerBlock, MAX_LAYERS_PER_BLOCK);
+        requireAtMost("in_channels", inChannels, MAX_CHANNELS);
+        requireAtMost("out_channels", outChannels, MAX_CHANNELS);
+        requireAtMost("sample_size", sampleSize, MAX_SAMPLE_SIZE);
+        for (int c : blockOutChannels) {
+            requireAtMost("block_out_channels entry", c, MAX_CHANNELS);
+        }
+        if (numClassEmbeds != null) {
+            requireAtMost("num_class_embeds", numClassEmbeds, 1 << 20);
         }
         if (normNumGroups < 1) {
             throw new IllegalArgumentException("norm_num_groups must be >= 1, got " + normNumGroups);
@@ -100,6 +117,12 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         }
     }
 
+    private static void requireAtMost(String what, int value, int max) {
+        if (value > max) {
+            throw new IllegalArgumentException(what + " " + value + " is more than the " + max + " allowed");
+        }
+    }
+
     @Override
     public String modelType() {
         return "unet";
@@ -113,6 +136,56 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
     @Override
     public Network build(Rng rng) {
         return new UNet2DModel(this, rng);
+    }
+
+    @Override
+    public ParameterShapes parameterShapes() {
+        ParameterShapes p = new ParameterShapes();
+        List<Integer> ch = blockOutChannels;
+        int levels = ch.size();
+        int temb = timeEmbedDim();
+        p.conv("conv_in", inChannels, ch.get(0), 3);
+        p.linear("time_embedding.linear_1", ch.get(0), temb).linear("time_embedding.linear_2", temb, temb);
+        if (numClassEmbeds != null) {
+            p.add("class_embedding.weight", numClassEmbeds, temb);
+        }
+        int out = ch.get(0);
+        for (int i = 0; i < levels; i++) {
+            int in = out;
+            out = ch.get(i);
+            String block = "down_blocks." + i;
+            for (int j = 0; j < layersPerBlock; j++) {
+                ResnetBlock.shapes(p, block + ".resnets." + j, j == 0 ? in : out, out, temb);
+                if (downBlockTypes.get(i).startsWith("Attn")) {
+                    Attention.shapes(p, block + ".attentions." + j, out);
+                }
+            }
+            if (i < levels - 1) {
+                p.conv(block + ".downsamplers.0.conv", out, out, 3);
+            }
+        }
+        int top = ch.get(levels - 1);
+        ResnetBlock.shapes(p, "mid_block.resnets.0", top, top, temb);
+        Attention.shapes(p, "mid_block.attentions.0", top);
+        ResnetBlock.shapes(p, "mid_block.resnets.1", top, top, temb);
+        out = top;
+        for (int i = 0; i < levels; i++) {
+            int prevOut = out;
+            out = ch.get(levels - 1 - i);
+            int in = ch.get(Math.max(levels - 2 - i, 0));
+            String block = "up_blocks." + i;
+            for (int j = 0; j <= layersPerBlock; j++) {
+                int skip = j == layersPerBlock ? in : out;
+                ResnetBlock.shapes(p, block + ".resnets." + j, (j == 0 ? prevOut : out) + skip, out, temb);
+                if (upBlockTypes.get(i).startsWith("Attn")) {
+                    Attention.shapes(p, block + ".attentions." + j, out);
+                }
+            }
+            if (i < levels - 1) {
+                p.conv(block + ".upsamplers.0.conv", out, out, 3);
+            }
+        }
+        return p.groupNorm("conv_norm_out", ch.get(0)).conv("conv_out", ch.get(0), outChannels, 3);
     }
 
     /** The time embedding width, 4 x block_out_channels[0] as in diffusers. */

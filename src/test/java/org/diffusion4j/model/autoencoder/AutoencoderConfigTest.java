@@ -36,6 +36,19 @@ class AutoencoderConfigTest {
     }
 
     @Test
+    void parameterShapesAreThoseOfTheBuiltNetwork() {
+        for (AutoencoderConfig c : List.of(AutoencoderConfig.of(28, 1, List.of(16, 32, 64), 4),
+                AutoencoderConfig.of(8, 3, List.of(8), 2), new AutoencoderConfig(16, 3, List.of(8, 16), 3, 8, 2, 4))) {
+            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                org.diffusion4j.model.ParameterShapesTest.assertDescribes(c.parameterShapes(),
+                        c.build(org.diffusion4j.tensor.Rng.of(0)));
+            }
+        }
+        assertThatThrownBy(() -> new AutoencoderConfig(28, 1, List.of(16, 32), 4, 14, 33, 8))
+                .hasMessageContaining("32 layers per block");
+    }
+
+    @Test
     void roundTripsThroughItsSnakeCaseJson() {
         AutoencoderConfig c = AutoencoderConfig.of(28, 1, List.of(16, 32, 64), 4);
         assertThat(Json.toTree(c).has("block_out_channels")).isTrue();
