@@ -22,7 +22,12 @@ import picocli.CommandLine.Option;
         description = "Sample every class of a class-conditional model at each guidance weight and report how often "
                 + "a classifier sees the asked class (a trained MLP for mnist / fashion-mnist, the nearest centre for "
                 + "8gaussians).")
-final class ClassAccuracyCommand implements Callable<Integer> {
+final class ClassAccuracyCommand implements Callable<Integer>, Main.MemoryBound {
+    @Override
+    public String toNeedLess() {
+        return "lower --per-class";
+    }
+
     @Option(names = "--checkpoint", required = true, description = "A checkpoint trained with --classes.")
     Path checkpoint;
 

@@ -15,7 +15,12 @@ import picocli.CommandLine.Option;
 @Command(name = "encode", mixinStandardHelpOptions = true,
         description = "Encode an image dataset with a trained autoencoder into a latents file (posterior mean and std "
                 + "per image, labels, and the scale factor 1/std) for 'train --data latents:FILE'.")
-final class EncodeCommand implements Callable<Integer> {
+final class EncodeCommand implements Callable<Integer>, Main.MemoryBound {
+    @Override
+    public String toNeedLess() {
+        return "lower --batch-size";
+    }
+
     @Option(names = "--autoencoder", required = true, description = "The autoencoder checkpoint (.safetensors).")
     Path autoencoder;
 

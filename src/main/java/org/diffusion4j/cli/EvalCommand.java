@@ -32,7 +32,12 @@ import picocli.CommandLine.Option;
                 + "the class histogram in a shipped, checksummed feature network's space, each beside the real-data "
                 + "floor. Scores a folder of PNGs, or samples a checkpoint. For 2-D data: sliced Wasserstein and MMD "
                 + "against fresh data.")
-final class EvalCommand implements Callable<Integer> {
+final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
+    @Override
+    public String toNeedLess() {
+        return "lower --batch-size or --n";
+    }
+
     static final class Source {
         @Option(names = "--checkpoint", required = true, description = "Sample this checkpoint and score the samples.")
         Path checkpoint;

@@ -33,7 +33,10 @@ public final class Main implements Runnable {
                 err.flush();
                 return StopOnSignal.HALT_STATUS;
             }
-            if (e instanceof java.nio.file.FileSystemException f) {
+            String oom = outOfMemory(e, cmd.getCommand());
+            if (oom != null) {
+                err.println("error: " + oom);
+            } else if (e instanceof java.nio.file.FileSystemException f) {
                 // The JDK's messages are often the bare path ("x.safetensors") or the reason without it.
                 err.println("error: " + describe(f));
             } else if (e instanceof IllegalArgumentException || e instanceof IOException || e instanceof IllegalStateException) {
@@ -46,6 +49,39 @@ public final class Main implements Runnable {
         });
         Torch.init();
         return cli.execute(args.length == 0 ? new String[] {"demo"} : args);
+    }
+
+    /** A command that can say which of its options to lower when it runs out of memory. */
+    interface MemoryBound {
+        /** E.g. "lower --batch-size". */
+        String toNeedLess();
+    }
+
+    private static final java.util.regex.Pattern ALLOCATION = java.util.regex.Pattern.compile(
+            "you tried to allocate (\\d+) bytes");
+
+    /**
+     * One line for running out of memory (the Java heap, or libtorch's allocator, whose message carries a C++ stack
+     * trace), naming what to lower; null for other failures.
+     */
+    static String outOfMemory(Throwable e, Object command) {
+        String detail = null;
+        for (Throwable t = e; t != null && detail == null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (t instanceof OutOfMemoryError) {
+                detail = "the Java heap is full (" + m + ")";
+            } else if (m.contains("can't allocate memory") || m.contains("std::bad_alloc")
+                    || m.contains("Cannot allocate memory")) {
+                java.util.regex.Matcher a = ALLOCATION.matcher(m);
+                detail = a.find() ? "an allocation of " + org.diffusion4j.tensor.Memory.format(Long.parseLong(a.group(1)))
+                        + " failed" : "an allocation failed";
+            }
+        }
+        if (detail == null) {
+            return null;
+        }
+        String hint = command instanceof MemoryBound b ? b.toNeedLess() : "try smaller inputs";
+        return "out of memory: " + detail + "; " + hint;
     }
 
     /** "FILE: reason" for a file-system failure, whichever parts the JDK filled in. */

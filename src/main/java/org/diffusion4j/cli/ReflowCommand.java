@@ -17,7 +17,12 @@ import picocli.CommandLine.Option;
 @Command(name = "reflow", mixinStandardHelpOptions = true,
         description = "Rectified flow: make (noise, sample) pairs with a flow-matching model's ODE and train on them, "
                 + "so few-step sampling follows straighter paths.")
-final class ReflowCommand implements Callable<Integer> {
+final class ReflowCommand implements Callable<Integer>, Main.MemoryBound {
+    @Override
+    public String toNeedLess() {
+        return "lower --batch-size or --pairs";
+    }
+
     @Option(names = "--checkpoint", required = true, description = "A model trained with --prediction flow.")
     Path checkpoint;
 

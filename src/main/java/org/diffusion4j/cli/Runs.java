@@ -328,6 +328,10 @@ final class Runs {
         SamplerSpec spec = specFor.of(!toy && !signal, model.flow(), model.latent() != null);
         int n = count != null ? count : toy ? 2000 : signal ? 1000 : 64;
         int perClass = allClasses ? (n + model.numClasses() - 1) / model.numClasses() : 0;
+        // Guidance runs the conditional and unconditional passes as one batch of twice the size.
+        int passBatch = Math.min(batchSize, allClasses ? perClass * model.numClasses() : n);
+        org.diffusion4j.pipeline.Models.requireFits(model.config(), (long) passBatch * (classLabel != null ? 2 : 1),
+                false, false, "sampling " + passBatch + " at once", "lower --batch-size");
         if (allClasses) {
             n = perClass * model.numClasses();
         }
@@ -420,7 +424,7 @@ final class Runs {
     private record Sampled(org.diffusion4j.model.NetworkDenoiser denoiser,
                            org.diffusion4j.schedule.NoiseSchedule schedule, String data, long[] shape, boolean usedEma,
                            org.bytedeco.pytorch.Module network, String prediction, boolean flow, int numClasses,
-                           org.diffusion4j.pipeline.LatentSpace latent) {
+                           org.diffusion4j.pipeline.LatentSpace latent, org.diffusion4j.model.NetworkConfig config) {
         org.diffusion4j.model.ConditionalDenoiser conditional() {
             return denoiser;
         }
@@ -433,12 +437,12 @@ final class Runs {
         static Sampled of(LoadedModel m) {
             return new Sampled(m.denoiser(), m.schedule(), m.data(), m.sampleShape(), m.usedEma(),
                     m.network().module(), m.train().prediction().id(), m.train().flowMatching(),
-                    m.train().numClasses(), m.latent());
+                    m.train().numClasses(), m.latent(), org.diffusion4j.pipeline.Models.configOf(m.network()));
         }
 
         static Sampled of(DiffusersModel m, Path dir) {
             return new Sampled(m.denoiser(), m.schedule(), "diffusers:" + dir, m.sampleShape(), false, m.network(),
-                    m.denoiser().parameterization().id(), false, 0, null);
+                    m.denoiser().parameterization().id(), false, 0, null, m.network().config());
         }
     }
 

@@ -9,7 +9,12 @@ import picocli.CommandLine.Option;
 @Command(name = "sample", mixinStandardHelpOptions = true,
         description = "Sample a checkpoint (or a diffusers model folder): image grids or PNGs, or for 2-D data a plot "
                 + "with sliced-Wasserstein and MMD against fresh data.")
-final class SampleCommand implements Callable<Integer> {
+final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
+    @Override
+    public String toNeedLess() {
+        return "lower --batch-size";
+    }
+
     @Option(names = "--checkpoint", description = "The .safetensors checkpoint (default: the shipped MNIST model, "
             + "models/mnist-unet.safetensors).")
     Path checkpoint;

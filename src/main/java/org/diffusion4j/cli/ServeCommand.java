@@ -15,7 +15,12 @@ import picocli.CommandLine.Option;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "A local web page that shows denoising live (x_t and the predicted x0 at every step), and a REST "
                 + "API: POST /v1/generate, GET /v1/models, GET /healthz. Listens on 127.0.0.1 unless --host is given.")
-final class ServeCommand implements Callable<Integer> {
+final class ServeCommand implements Callable<Integer>, Main.MemoryBound {
+    @Override
+    public String toNeedLess() {
+        return "lower --max-batch";
+    }
+
     @picocli.CommandLine.Mixin
     DeviceOptions device;
 

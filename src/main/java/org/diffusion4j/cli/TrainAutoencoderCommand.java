@@ -27,7 +27,12 @@ import picocli.CommandLine.Option;
 @Command(name = "train-autoencoder", mixinStandardHelpOptions = true,
         description = "Train the KL autoencoder of latent diffusion on images: writes NAME.safetensors + NAME.json, "
                 + "the loss log NAME.loss.csv and NAME.recon.png (held-out images over their reconstructions).")
-final class TrainAutoencoderCommand implements Callable<Integer> {
+final class TrainAutoencoderCommand implements Callable<Integer>, Main.MemoryBound {
+    @Override
+    public String toNeedLess() {
+        return "lower --batch-size or --channels";
+    }
+
     @Option(names = "--data", defaultValue = "mnist",
             description = "mnist, fashion-mnist, cifar10 or folder:PATH (default: ${DEFAULT-VALUE}).")
     String data;

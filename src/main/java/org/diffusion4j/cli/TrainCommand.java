@@ -9,7 +9,12 @@ import picocli.CommandLine.Option;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train a denoiser and write a checkpoint (NAME.safetensors + NAME.json + NAME.loss.csv).")
-final class TrainCommand implements Callable<Integer> {
+final class TrainCommand implements Callable<Integer>, Main.MemoryBound {
+    @Override
+    public String toNeedLess() {
+        return "lower --batch-size, or the model's size (--channels, --hidden, --depth)";
+    }
+
     @Mixin
     TrainOptions options;
 

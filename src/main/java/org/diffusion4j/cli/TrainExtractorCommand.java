@@ -14,7 +14,12 @@ import picocli.CommandLine.Option;
 @Command(name = "train-extractor", mixinStandardHelpOptions = true,
         description = "Train the feature network that eval's FID, KID and precision/recall use (a small CNN "
                 + "classifier) on a labelled image set, and write it as one safetensors file with its provenance.")
-final class TrainExtractorCommand implements Callable<Integer> {
+final class TrainExtractorCommand implements Callable<Integer>, Main.MemoryBound {
+    @Override
+    public String toNeedLess() {
+        return "use a smaller dataset or model: it trains on a fixed batch size";
+    }
+
     @Option(names = "--data", defaultValue = "mnist",
             description = "mnist, fashion-mnist or cifar10: a labelled set with train and test splits (default: "
                     + "${DEFAULT-VALUE}).")

@@ -16,6 +16,12 @@ public interface NetworkConfig {
     /** The parameters {@link #build} creates, by name and shape, computed without allocating them. */
     ParameterShapes parameterShapes();
 
+    /**
+     * A lower bound of the activation bytes one sample holds at once in a forward pass (float32): the feature maps
+     * any implementation must keep live together at the widest point. Used to refuse batches that cannot fit.
+     */
+    long activationBytesPerSample();
+
     /** A network initialised from {@code rng}. */
     Network build(Rng rng);
 }

@@ -91,6 +91,33 @@ public final class Models {
         Memory.require(network > Long.MAX_VALUE - data ? Long.MAX_VALUE : data + network, "loading " + file, null);
     }
 
+    /**
+     * Refuses a batch that cannot fit, from a lower bound of what it needs: per sample, the input, the noise and the
+     * output plus {@link NetworkConfig#activationBytesPerSample} (twice in training, where the backward pass holds
+     * gradients of them); in training also the parameters with their gradients, AdamW's two moments and the EMA. A
+     * lower bound: what passes may still run out, but what is refused could never have run.
+     *
+     * @param training whether the network is still to be built for training (else it is loaded and sampling)
+     * @param lower    what to change to need less, for the message
+     */
+    public static void requireFits(NetworkConfig config, long batch, boolean training, boolean ema, String what,
+                                   String lower) {
+        long perSample = saturatingAdd(3 * Float.BYTES * ParameterShapes.numel(config.sampleShape()),
+                (training ? 2 : 1) * config.activationBytesPerSample());
+        long need = batch > 0 && perSample > Long.MAX_VALUE / batch ? Long.MAX_VALUE : batch * perSample;
+        if (training) {
+            long params = config.parameterShapes().bytes();
+            int copies = ema ? 5 : 4;
+            need = saturatingAdd(need, params > Long.MAX_VALUE / copies ? Long.MAX_VALUE : params * copies);
+        }
+        Memory.require(need, what, lower);
+    }
+
+    private static long saturatingAdd(long a, long b) {
+        long s = a + b;
+        return s < 0 ? Long.MAX_VALUE : s;
+    }
+
     /** Tensor shapes by name as a header declares them, each name passed through {@code rename}. */
     static Map<String, long[]> declared(Safetensors.Header header, java.util.function.UnaryOperator<String> rename) {
         Map<String, long[]> out = new LinkedHashMap<>();

@@ -54,6 +54,10 @@ public final class TrainingRun {
     /** As above, training on {@code device} (the weights are initialised on the CPU, then moved). */
     public static Trainer trainer(RunSpec spec, Path dataDir, int maxSkipped, DataParallel parallel, DeviceSpec device)
             throws IOException {
+        Models.requireFits(spec.model(), spec.train().batchSize(), true, spec.train().emaDecay() > 0, "training a "
+                + spec.model().modelType() + " of " + spec.model().parameterShapes().count() + " parameters with "
+                + "--batch-size " + spec.train().batchSize(), "lower --batch-size, or the model's size (--channels, "
+                + "--hidden, --depth)");
         Network net = Models.moveTo(spec.model().build(Rng.of(spec.train().seed())), device);
         return new Trainer(net, NoiseSchedule.of(spec.schedule()), Datasets.resolve(spec.data(), dataDir,
                 spec.train().seed()), spec.train(), maxSkipped, parallel);
@@ -311,26 +315,27 @@ public final class TrainingRun {
      * checkpoint of another model, schedule, dataset or training config (only the total step count may grow).
      */
     public static void restore(Trainer trainer, RunSpec spec, Path file) throws IOException {
-        // The spec's config is compared with the recorded one below; its shapes are what the trainer was built with.
-        Checkpoint.Loaded ck = Checkpoint.load(file, (s, header) -> Models.requireTensors(
-                spec.model().parameterShapes(), header, file, resumeGroups(spec.train())));
-        Checkpoint.Sidecar side = ck.sidecar();
         String source = Checkpoint.sidecarOf(file).toString();
-        requireSame(file, "model type", side.modelType(), spec.model().modelType());
-        if (side.schedule() == null) {
-            throw new IllegalArgumentException(file + ": cannot resume: the sidecar has no noise schedule");
-        }
-        // Compared as typed records: JSON trees differ in number node types for equal values.
-        requireSame(file, "model config", Models.config(side.modelType(), side.modelConfig(), source), spec.model());
-        requireSame(file, "schedule", Json.fromTree(side.schedule(), ScheduleConfig.class, source + ": schedule"),
-                spec.schedule());
-        requireSame(file, "data", side.data(), spec.data());
-        TrainConfig recorded = trainConfig(side.train(), source);
-        requireSame(file, "train config (other than steps)", recorded.withSteps(spec.train().steps()), spec.train());
-        if (side.step() > spec.train().steps()) {
-            throw new IllegalArgumentException(file + ": checkpoint is at step " + side.step() + ", past the requested "
-                    + spec.train().steps() + " steps");
-        }
+        // The recorded run must be this one before its tensors are compared with (or read into) the trainer's.
+        Checkpoint.Loaded ck = Checkpoint.load(file, (side, header) -> {
+            requireSame(file, "model type", side.modelType(), spec.model().modelType());
+            if (side.schedule() == null) {
+                throw new IllegalArgumentException(file + ": cannot resume: the sidecar has no noise schedule");
+            }
+            // Compared as typed records: JSON trees differ in number node types for equal values.
+            requireSame(file, "model config", Models.config(side.modelType(), side.modelConfig(), source), spec.model());
+            requireSame(file, "schedule", Json.fromTree(side.schedule(), ScheduleConfig.class, source + ": schedule"),
+                    spec.schedule());
+            requireSame(file, "data", side.data(), spec.data());
+            TrainConfig recorded = trainConfig(side.train(), source);
+            requireSame(file, "train config (other than steps)", recorded.withSteps(spec.train().steps()), spec.train());
+            if (side.step() > spec.train().steps()) {
+                throw new IllegalArgumentException(file + ": checkpoint is at step " + side.step() + ", past the "
+                        + "requested " + spec.train().steps() + " steps");
+            }
+            Models.requireTensors(spec.model().parameterShapes(), header, file, resumeGroups(spec.train()));
+        });
+        Checkpoint.Sidecar side = ck.sidecar();
         Map<String, Tensor> params = Parameters.named(trainer.network().module());
         List<String> names = List.copyOf(params.keySet());
         Parameters.load(trainer.network().module(), withPrefix(ck.tensors(), MODEL), file.toString());

@@ -307,4 +307,19 @@ class MainTest {
         assertThat(r.err()).contains("no-such-latents.pt").contains("no such file");
         assertThat(java.nio.file.Path.of("unused.safetensors")).doesNotExist();
     }
+
+    @Test
+    void runningOutOfMemoryIsOneLineNamingWhatToLower() {
+        RuntimeException torch = new RuntimeException("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+                + "can't allocate memory: you tried to allocate 313600000 bytes. Error code 12 (Cannot allocate memory)\n"
+                + "frame #0: c10::ThrowEnforceNotMet(char const*, int, char const*) + 0x68");
+        assertThat(Main.outOfMemory(torch, new SampleCommand())).isEqualTo(
+                "out of memory: an allocation of 299 MiB failed; lower --batch-size");
+        assertThat(Main.outOfMemory(new IllegalStateException("wrapped", new OutOfMemoryError("Java heap space")),
+                new TrainCommand())).isEqualTo("out of memory: the Java heap is full (Java heap space); lower "
+                + "--batch-size, or the model's size (--channels, --hidden, --depth)");
+        assertThat(Main.outOfMemory(new RuntimeException("std::bad_alloc"), new Object()))
+                .isEqualTo("out of memory: an allocation failed; try smaller inputs");
+        assertThat(Main.outOfMemory(new IllegalArgumentException("--n must be >= 1"), new SampleCommand())).isNull();
+    }
 }

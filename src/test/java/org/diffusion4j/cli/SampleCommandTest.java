@@ -155,4 +155,32 @@ class SampleCommandTest {
                 "--out", dir.resolve("k.png").toString());
         assertThat(karras.err()).contains("--karras is for the sigma-based samplers");
     }
+
+    @Test
+    void aBatchThatCannotFitIsRefusedUpFront() {
+        MainTest.Run r = MainTest.run("sample", "--n", "1000000", "--batch-size", "1000000", "--out",
+                dir.resolve("s.png").toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).containsPattern("error: sampling 1000000 at once needs about \\d+ GiB of memory but .* is "
+                + "available; lower --batch-size");
+        assertThat(dir.resolve("s.png")).doesNotExist();
+    }
+
+    /**
+     * A batch the up-front estimate lets through (it is a lower bound) but the process cannot hold, here under a
+     * 12 GB address-space limit: the command ends with one line naming the option, not libtorch's C++ stack trace.
+     */
+    @Test
+    void runningOutOfMemoryWhileSamplingEndsWithOneLine() throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("sh", "-c",
+                "ulimit -v 12000000 && exec \"$@\"", "sh"));
+        cmd.addAll(org.diffusion4j.testing.ChildJvm.command(Main.class.getName(), "sample", "--n", "20000",
+                "--batch-size", "20000", "--sampler-steps", "2", "--out", dir.resolve("s.png").toString()));
+        Process p = org.diffusion4j.testing.ChildJvm.start(cmd, dir, "oom");
+        assertThat(org.diffusion4j.testing.ChildJvm.await(p, 300)).isEqualTo(1);
+        String err = java.nio.file.Files.readString(dir.resolve("oom.err"));
+        assertThat(err).containsPattern("error: out of memory: an allocation of .* failed; lower --batch-size\\n$")
+                .doesNotContain("frame #").doesNotContain("\tat ");
+        assertThat(dir.resolve("s.png")).doesNotExist();
+    }
 }

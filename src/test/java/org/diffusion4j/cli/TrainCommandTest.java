@@ -379,4 +379,19 @@ class TrainCommandTest {
         return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
                 .digest(Files.readAllBytes(file)));
     }
+
+    /** What could never fit is refused before anything is built, with the amounts and the option to lower. */
+    @Test
+    void trainingThatCannotFitInMemoryIsRefusedUpFront() {
+        MainTest.Run batch = MainTest.run("train", "--data", "two-moons", "--batch-size", "2000000000", "--out",
+                dir.resolve("b.safetensors").toString());
+        assertThat(batch.code()).isEqualTo(1);
+        assertThat(batch.err()).containsPattern("error: training a mlp of \\d+ parameters with --batch-size 2000000000 "
+                + "needs about .* of memory but .* is available; lower --batch-size").doesNotContain("\tat ");
+        MainTest.Run wide = MainTest.run("train", "--data", "two-moons", "--hidden", "65536", "--depth", "200", "--out",
+                dir.resolve("w.safetensors").toString());
+        assertThat(wide.code()).isEqualTo(1);
+        assertThat(wide.err()).contains("needs about 31.3 TiB of memory");
+        assertThat(dir.resolve("w.safetensors")).doesNotExist();
+    }
 }

@@ -66,6 +66,12 @@ public record MlpConfig(int dataDim, int hidden, int depth, int timeEmbedDim, In
         return p;
     }
 
+    /** A block's input, its hidden activation and the time embedding: three rows of the hidden width. */
+    @Override
+    public long activationBytesPerSample() {
+        return 3L * hidden * Float.BYTES;
+    }
+
     private static void check(String name, int v, int lo, int hi) {
         if (v < lo || v > hi) {
             throw new IllegalArgumentException("mlp " + name + " must be in [" + lo + ", " + hi + "], got " + v);

@@ -188,6 +188,15 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         return p.groupNorm("conv_norm_out", ch.get(0)).conv("conv_out", ch.get(0), outChannels, 3);
     }
 
+    /**
+     * At the top up block the concatenated input, its normalisation and the skips still waiting are live together:
+     * at least four full-resolution maps of block_out_channels[0] channels.
+     */
+    @Override
+    public long activationBytesPerSample() {
+        return 4L * blockOutChannels.get(0) * sampleSize * sampleSize * Float.BYTES;
+    }
+
     /** The time embedding width, 4 x block_out_channels[0] as in diffusers. */
     public int timeEmbedDim() {
         return blockOutChannels.get(0) * 4;
