@@ -74,6 +74,8 @@ public final class Json {
             var at = e.getLocation();
             throw new IOException(file + ": not valid JSON" + (at == null ? "" : " (line " + at.getLineNr()
                     + ", column " + at.getColumnNr() + ")") + ": " + e.getOriginalMessage(), e);
+        } catch (java.io.CharConversionException e) {
+            throw new IOException(file + ": not valid JSON (not UTF-8 text): " + e.getMessage(), e);
         }
     }
 }

@@ -50,6 +50,8 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
                     return line.strip().split(",", -1).length;
                 }
             }
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw notText(file, e);
         }
         throw new IOException(file + ": holds no rows of numbers");
     }
@@ -71,6 +73,10 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
         }
     }
 
+    private static IOException notText(Path file, java.nio.charset.CharacterCodingException e) {
+        return new IOException(file + ": not a CSV file (not UTF-8 text)", e);
+    }
+
     /** Reads {@code file} by its extension (.csv or .npy). */
     public static RowDataset read(Path file) throws IOException {
         checkFile(file);
@@ -78,7 +84,12 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
     }
 
     private static RowDataset csv(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw notText(file, e);
+        }
         float[] out = null;
         int dim = -1;
         int n = 0;
@@ -140,9 +151,11 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
         if (major == 1) {
             headerLen = buf.getShort(8) & 0xffff;
             start = 10;
-        } else if (major == 2 || major == 3) {
+        } else if ((major == 2 || major == 3) && b.length >= 12) {
             headerLen = buf.getInt(8);
             start = 12;
+        } else if (major == 2 || major == 3) {
+            throw new IOException(file + ": truncated .npy header");
         } else {
             throw new IOException(file + ": .npy version " + major + " is not supported");
         }
@@ -155,13 +168,21 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
             throw new IOException(file + ": expected a C-ordered 2-D little-endian float32/float64 array, header is "
                     + header.strip());
         }
-        int width = Integer.parseInt(m.group(1));
-        long n = Long.parseLong(m.group(2));
-        long dim = Long.parseLong(m.group(3));
         long data = size - (long) start - headerLen;
-        if (n < 1 || dim < 1 || n * dim * width != data) {
+        int width = Integer.parseInt(m.group(1));
+        long n;
+        long dim;
+        long need;
+        try {
+            n = Long.parseLong(m.group(2));
+            dim = Long.parseLong(m.group(3));
+            need = Math.multiplyExact(Math.multiplyExact(n, dim), (long) width);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IOException(file + ": shape (" + m.group(2) + ", " + m.group(3) + ") is too large", e);
+        }
+        if (n < 1 || dim < 1 || need != data) {
             throw new IOException(file + ": shape (" + n + ", " + dim + ") of " + width + "-byte floats needs "
-                    + n * dim * width + " bytes of data, the file has " + data);
+                    + need + " bytes of data, the file has " + data);
         }
         return new NpyHeader(width, n, dim, start + headerLen);
     }

@@ -281,4 +281,44 @@ class CheckpointTest {
         }
         assertThat(Files.readAllBytes(f)).isEqualTo(before);
     }
+
+    /**
+     * Fuzz target for the sidecar reader: the input is the sidecar of a fixed weights file (with "SHA" replaced by
+     * their hash, so inputs get past the hash check). It is accepted or refused with an IOException naming the file.
+     */
+    public static final class SidecarFuzz {
+        private static Path weights;
+
+        public static void fuzzerTestOneInput(byte[] data) throws IOException {
+            if (weights == null) {
+                Torch.init();
+                weights = Path.of(System.getenv(org.diffusion4j.testing.Fuzzing.INPUT_ENV) + ".safetensors");
+                try (PointerScope scope = new PointerScope()) {
+                    Safetensors.write(weights, Map.of("model.w", torch.ones(3)), Map.of());
+                }
+            }
+            String text = new String(data, UTF_8).replace("SHA", Checkpoint.sha256(weights));
+            Files.writeString(Checkpoint.sidecarOf(weights), text, UTF_8);
+            try {
+                Checkpoint.Sidecar s = Checkpoint.readSidecar(weights);
+                if (s.modelType() == null || s.modelConfig() == null || s.train() == null || s.data() == null) {
+                    throw new AssertionError("accepted a sidecar without a required field: " + text);
+                }
+            } catch (IOException e) {
+                if (!e.getMessage().contains(weights.getFileName().toString().replace(".safetensors", ""))) {
+                    throw new AssertionError("error does not name the checkpoint: " + e, e);
+                }
+            }
+        }
+    }
+
+    @Test
+    void fuzzingTheSidecarFindsNothingButErrorsNamingTheFile() throws Exception {
+        Path f = saved();
+        String good = Files.readString(Checkpoint.sidecarOf(f)).replace(Checkpoint.sha256(f), "SHA");
+        Path work = Files.createDirectories(dir.resolve("fuzz"));
+        org.diffusion4j.testing.Fuzzing.run(SidecarFuzz.class, work, Map.of("good", good.getBytes(UTF_8),
+                "other-version", good.replace("\"format_version\" : 1", "\"format_version\" : \"1\"").getBytes(UTF_8),
+                "array", "[1, 2]".getBytes(UTF_8)));
+    }
 }

@@ -53,6 +53,11 @@ class JsonTest {
         assertThatThrownBy(() -> Json.readFile(dir)).hasMessage(dir + ": is a directory, not a JSON file");
         assertThatThrownBy(() -> Json.readFile(dir.resolve("none.json")))
                 .hasMessage(dir.resolve("none.json") + ": no such file");
+        // Zero bytes first make the parser guess UTF-32, and its decoding error is not a JsonProcessingException.
+        byte[] utf32ish = new byte[72];
+        System.arraycopy("{\n  \"a\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, utf32ish, 65, 7);
+        java.nio.file.Path odd = java.nio.file.Files.write(dir.resolve("odd.json"), utf32ish);
+        assertThatThrownBy(() -> Json.readFile(odd)).hasMessageStartingWith(odd + ": not valid JSON");
         assertThat(Json.readFile(java.nio.file.Files.writeString(dir.resolve("ok.json"), "{\"a\": [1]}"))
                 .get("a").get(0).asInt()).isEqualTo(1);
     }

@@ -92,4 +92,58 @@ class RowDatasetTest {
         assertThatThrownBy(() -> RowDataset.read(txt)).hasMessageContaining("expected a .csv or .npy");
         assertThatThrownBy(() -> RowDataset.read(dir.resolve("none.csv"))).hasMessageContaining("no such file");
     }
+
+    /** Inputs the fuzzer found escaping as raw exceptions. */
+    @Test
+    void truncatedNpyHeadersAndBinaryCsvAreRefusedNamingTheFile() throws IOException {
+        Path npy = dir.resolve("v2.npy");
+        Files.write(npy, new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 3, '(', ',', ' '});
+        assertThatThrownBy(() -> RowDataset.dim(npy)).hasMessage(npy + ": truncated .npy header");
+        Path csv = dir.resolve("binary.csv");
+        Files.write(csv, new byte[] {'1', ',', (byte) 0xff, '\n'});
+        assertThatThrownBy(() -> RowDataset.read(csv)).hasMessage(csv + ": not a CSV file (not UTF-8 text)");
+        assertThatThrownBy(() -> RowDataset.dim(csv)).hasMessage(csv + ": not a CSV file (not UTF-8 text)");
+        Path huge = dir.resolve("huge.npy");
+        Files.write(huge, npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 2), }", 4,
+                new double[] {1, 2}));
+        assertThatThrownBy(() -> RowDataset.read(huge)).hasMessageContaining(huge + ": shape (99999999999999999999, 2) "
+                + "is too large");
+    }
+
+    /** Fuzz target for the row reader: the first byte picks .csv or .npy; refusals must name the file. */
+    public static final class Fuzz {
+        public static void fuzzerTestOneInput(byte[] data) {
+            if (data.length == 0) {
+                return;
+            }
+            Path f = org.diffusion4j.testing.Fuzzing.asFile(java.util.Arrays.copyOfRange(data, 1, data.length),
+                    (data[0] & 1) == 0 ? ".csv" : ".npy");
+            try {
+                int dim = RowDataset.dim(f);
+                RowDataset rows = RowDataset.read(f);
+                if (rows.dim() != dim || (long) rows.count() * rows.dim() != rows.rows().length) {
+                    throw new AssertionError("dim() said " + dim + " but read() gave " + rows.count() + " x "
+                            + rows.dim() + " in " + rows.rows().length + " values");
+                }
+            } catch (IOException e) {
+                org.diffusion4j.testing.Fuzzing.requireNamesFile(e, f);
+            }
+        }
+    }
+
+    @Test
+    void fuzzingFindsNothingButErrorsNamingTheFile() throws Exception {
+        byte[] csv = "x,y\n1,2\n3.5,-4e2\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] npy = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", 4, new double[] {1, 2, 3, 4});
+        Path work = Files.createDirectories(dir.resolve("fuzz"));
+        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, java.util.Map.of("csv", prefix((byte) 0, csv),
+                "npy", prefix((byte) 1, npy)));
+    }
+
+    private static byte[] prefix(byte first, byte[] rest) {
+        byte[] out = new byte[rest.length + 1];
+        out[0] = first;
+        System.arraycopy(rest, 0, out, 1, rest.length);
+        return out;
+    }
 }

@@ -87,4 +87,45 @@ class GenerateRequestTest {
         assertThat(GenerateRequest.shown("x".repeat(70))).isEqualTo("x".repeat(64) + "... (70 characters)");
         assertThatThrownBy(() -> GenerateRequest.fields(m.readTree("\"x\""))).hasMessageContaining("JSON object");
     }
+
+    /**
+     * Fuzz target for request bodies as the server reads them: JSON, then its fields, then a request against the
+     * shipped model. Every refusal is a BadRequest (a 400 with its message); nothing else may escape.
+     */
+    public static final class Fuzz {
+        private static Map<String, ServedModel> served;
+
+        public static void fuzzerTestOneInput(byte[] data) throws Exception {
+            if (served == null) {
+                org.diffusion4j.tensor.Torch.init();
+                served = Map.of("mnist-unet", ServedModel.load(Path.of("models/mnist-unet.safetensors")));
+            }
+            com.fasterxml.jackson.databind.JsonNode node;
+            try {
+                node = org.diffusion4j.checkpoint.Json.MAPPER.readTree(data);
+            } catch (java.io.IOException e) {
+                return; // the server answers 400 "not valid JSON"
+            }
+            try {
+                GenerateRequest r = GenerateRequest.parse(GenerateRequest.fields(node), served, LIMITS, 42, "r1");
+                if (r.spec().steps() > LIMITS.maxSteps() || r.batch() > LIMITS.maxBatch()) {
+                    throw new AssertionError("accepted a request beyond the limits: " + node);
+                }
+            } catch (GenerateRequest.BadRequest e) {
+                if (e.getMessage() == null || e.getMessage().isBlank() || e.getMessage().length() > 400) {
+                    throw new AssertionError("unhelpful or unbounded message: " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    @Test
+    void fuzzingRequestBodiesFindsNothingButBadRequests() throws Exception {
+        Path work = java.nio.file.Files.createDirectories(dir.resolve("fuzz"));
+        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, Map.of(
+                "plain", "{\"model\":\"mnist-unet\",\"steps\":3,\"seed\":5,\"batch\":2}".getBytes(),
+                "full", ("{\"model\":\"mnist-unet\",\"sampler\":\"euler\",\"steps\":20,\"karras\":true,"
+                        + "\"eta\":0.5,\"scale\":2,\"format\":\"json\",\"id\":\"x1\"}").getBytes(),
+                "odd", "{\"steps\":\"5\",\"batch\":1e300,\"class\":null}".getBytes()));
+    }
 }

@@ -58,4 +58,34 @@ class DiffusersConfigTest {
                 List.of("DownBlock2D", "DownBlock2D", "DownBlock2D"), List.of("UpBlock2D", "UpBlock2D", "UpBlock2D"),
                 8, null, true, 0, null, 1e-5, 1)).hasMessageContaining("sample_size 30 must be a positive multiple of 4");
     }
+
+    /**
+     * Fuzz target for the diffusers config reader: a config.json is read, turned into a UNetConfig and its parameter
+     * list, or refused with an exception naming the file. Nothing else may escape, and nothing may be slow or large.
+     */
+    public static final class Fuzz {
+        public static void fuzzerTestOneInput(byte[] data) {
+            java.nio.file.Path f = org.diffusion4j.testing.Fuzzing.asFile(data, "-config.json");
+            try {
+                UNetConfig c = DiffusersConfig.read(Json.readFile(f), f.toString());
+                if (c.parameterShapes().asMap().size() > 1_000_000) {
+                    throw new AssertionError("a config listing " + c.parameterShapes().asMap().size() + " parameters");
+                }
+            } catch (java.io.IOException e) {
+                org.diffusion4j.testing.Fuzzing.requireNamesFile(e, f);
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage() == null || !e.getMessage().contains(f.toString())) {
+                    throw new AssertionError("error does not name the file " + f + ": " + e, e);
+                }
+            }
+        }
+    }
+
+    @Test
+    void fuzzingFindsNothingButErrorsNamingTheFile() throws Exception {
+        java.nio.file.Path work = java.nio.file.Files.createTempDirectory("d4j-fuzz-diffusers-config");
+        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, java.util.Map.of(
+                "a", java.nio.file.Files.readAllBytes(Shared.diffusers().resolve("unet_a_uncond/config.json")),
+                "b", java.nio.file.Files.readAllBytes(Shared.diffusers().resolve("unet_b_class/config.json"))));
+    }
 }
