@@ -22,8 +22,13 @@ import javax.imageio.stream.ImageInputStream;
  * an unsupported colour model is an error naming the file. Hidden files are ignored.
  */
 public final class ImageFolder {
-    /** Largest image accepted, in pixels (decoding allocates 4 bytes per pixel). */
+    /** Largest image accepted, in pixels. */
     public static final long MAX_PIXELS = 40_000_000L;
+    /**
+     * Largest decoded image accepted, in bytes, from its declared size and sample layout (a 16-bit RGBA pixel is 8
+     * bytes): with images decoded one at a time, this bounds what decoding holds at once.
+     */
+    public static final long MAX_DECODED_BYTES = 128L << 20;
 
     /** Output colour. */
     public enum Color {
@@ -66,7 +71,15 @@ public final class ImageFolder {
             throw new IOException(dir + ": no images (empty folder)");
         }
         int c = color.channels();
-        byte[] pixels = new byte[Math.multiplyExact(Math.multiplyExact(files.size(), c), size * size)];
+        long total = (long) files.size() * c * size * size;
+        if (total > Integer.MAX_VALUE - 8) {
+            throw new IOException(dir + ": " + files.size() + " images of " + c + "x" + size + "x" + size + " are "
+                    + org.diffusion4j.tensor.Memory.format(total) + ", more than one array holds (2 GiB); use fewer "
+                    + "or smaller images");
+        }
+        org.diffusion4j.tensor.Memory.require(total, "loading the " + files.size() + " images of " + dir,
+                "use fewer or smaller images");
+        byte[] pixels = new byte[(int) total];
         for (int i = 0; i < files.size(); i++) {
             Path f = files.get(i);
             String name = f.getFileName().toString().toLowerCase(Locale.ROOT);
@@ -127,6 +140,20 @@ public final class ImageFolder {
         return out;
     }
 
+    /** Bytes per decoded pixel of the reader's first image: its bands times the widest band's bytes (4 if unknown). */
+    private static long bytesPerPixel(ImageReader reader) throws IOException {
+        javax.imageio.ImageTypeSpecifier type = reader.getRawImageType(0);
+        if (type == null) {
+            return 4;
+        }
+        java.awt.image.SampleModel m = type.getSampleModel();
+        int bits = 0;
+        for (int s : m.getSampleSize()) {
+            bits = Math.max(bits, s);
+        }
+        return Math.max(1, (long) m.getNumBands() * ((bits + 7) / 8));
+    }
+
     /** Decodes one image, checking its declared size first and turning decoder warnings into errors. */
     static BufferedImage decode(Path f) throws IOException {
         try (ImageInputStream in = ImageIO.createImageInputStream(f.toFile())) {
@@ -145,6 +172,13 @@ public final class ImageFolder {
                 if (w < 1 || h < 1 || w * h > MAX_PIXELS) {
                     throw new IOException(f + ": declared size " + w + "x" + h + " is outside [1, " + MAX_PIXELS
                             + " pixels] (refused before decoding)");
+                }
+                long bytes = w * h * bytesPerPixel(reader);
+                if (bytes > MAX_DECODED_BYTES) {
+                    throw new IOException(f + ": a " + w + "x" + h + " image of " + bytesPerPixel(reader) + "-byte "
+                            + "pixels decodes to " + org.diffusion4j.tensor.Memory.format(bytes) + ", more than the "
+                            + org.diffusion4j.tensor.Memory.format(MAX_DECODED_BYTES) + " allowed (refused before "
+                            + "decoding)");
                 }
                 String[] warning = new String[1];
                 reader.addIIOReadWarningListener((IIOReadWarningListener) (src, msg) -> warning[0] = msg);

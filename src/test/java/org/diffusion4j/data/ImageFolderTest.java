@@ -96,6 +96,26 @@ class ImageFolderTest {
                 .hasMessageContaining("refused before decoding");
     }
 
+    /** Within the pixel limit, 16-bit RGBA still decodes to 8 bytes a pixel: the byte limit refuses it first. */
+    @Test
+    void wideSamplesAreBoundedByDecodedBytesNotJustPixels() throws IOException {
+        java.awt.image.ComponentColorModel cm = new java.awt.image.ComponentColorModel(
+                java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_sRGB), true, false,
+                java.awt.Transparency.TRANSLUCENT, java.awt.image.DataBuffer.TYPE_USHORT);
+        BufferedImage deep = new BufferedImage(cm, cm.createCompatibleWritableRaster(16, 16), false, null);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        ImageIO.write(deep, "png", bytes);
+        Path d = Files.createDirectory(dir.resolve("deep"));
+        Path small = d.resolve("small.png");
+        Files.write(small, bytes.toByteArray());
+        assertThat(ImageFolder.decode(small).getWidth()).isEqualTo(16);
+        // 25 M pixels, under the 40 M pixel limit, but 200 MB decoded.
+        Path big = d.resolve("big.png");
+        Files.write(big, withDeclaredSize(bytes.toByteArray(), 5000, 5000));
+        assertThatThrownBy(() -> ImageFolder.decode(big)).hasMessage(big + ": a 5000x5000 image of 8-byte pixels "
+                + "decodes to 191 MiB, more than the 128 MiB allowed (refused before decoding)");
+    }
+
     @Test
     void rejectsUnsupportedColourModels() throws IOException {
         // A four-channel JPEG decodes as CMYK, which would only be approximated as RGB.
