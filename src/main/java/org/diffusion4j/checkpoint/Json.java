@@ -22,6 +22,7 @@ public final class Json {
             .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .enable(DeserializationFeature.READ_ENUMS_USING_TO_STRING)
             .enable(SerializationFeature.WRITE_ENUMS_USING_TO_STRING)
             .enable(SerializationFeature.INDENT_OUTPUT);
@@ -47,9 +48,78 @@ public final class Json {
                 root = root.getCause();
             }
             String msg = root instanceof IllegalArgumentException ? root.getMessage()
+                    : e instanceof com.fasterxml.jackson.databind.JsonMappingException m ? describe(m)
                     : e.getMessage().lines().findFirst().orElse(e.toString());
             throw new IllegalArgumentException(what + ": " + msg, e);
         }
+    }
+
+    /** Jackson's complaint in the config's own terms: keys and JSON types, not Java classes. */
+    static String describe(com.fasterxml.jackson.databind.JsonMappingException e) {
+        StringBuilder path = new StringBuilder();
+        for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) {
+                path.append(path.length() == 0 ? "" : ".").append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                path.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        String key = path.length() == 0 ? "the config" : "'" + path + "'";
+        if (e instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException u) {
+            java.util.TreeSet<String> known = new java.util.TreeSet<>();
+            if (u.getKnownPropertyIds() != null) {
+                u.getKnownPropertyIds().forEach(id -> known.add(String.valueOf(id)));
+            }
+            return "unknown key '" + u.getPropertyName() + "'" + (known.isEmpty() ? "" : " (known: "
+                    + String.join(", ", known) + ")");
+        }
+        if (e instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException f) {
+            Object v = f.getValue();
+            return key + ": " + (v instanceof String s ? com.fasterxml.jackson.databind.node.TextNode.valueOf(s)
+                    : String.valueOf(v)) + " is not " + kind(f.getTargetType());
+        }
+        if (e instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException m) {
+            String original = String.valueOf(m.getOriginalMessage());
+            if (original.startsWith("Missing creator property")) {
+                int q = original.indexOf('\'');
+                return "missing key '" + original.substring(q + 1, original.indexOf('\'', q + 1)) + "'";
+            }
+            return key + ": expected " + kind(m.getTargetType());
+        }
+        if (e.getCause() instanceof com.fasterxml.jackson.core.exc.InputCoercionException c) {
+            return key + ": " + c.getOriginalMessage();
+        }
+        return String.valueOf(e.getOriginalMessage()).lines().findFirst().orElse("invalid value");
+    }
+
+    /** A Java target type as the JSON a user should write. */
+    private static String kind(Class<?> type) {
+        if (type == null) {
+            return "a valid value";
+        }
+        if (type == int.class || type == Integer.class || type == long.class || type == Long.class) {
+            return "an integer";
+        }
+        if (type == double.class || type == Double.class || type == float.class || type == Float.class) {
+            return "a number";
+        }
+        if (type == boolean.class || type == Boolean.class) {
+            return "true or false";
+        }
+        if (type == String.class) {
+            return "a string";
+        }
+        if (type.isEnum()) {
+            java.util.List<String> names = new java.util.ArrayList<>();
+            for (Object c : type.getEnumConstants()) {
+                names.add(c.toString());
+            }
+            return "one of " + names;
+        }
+        if (java.util.Collection.class.isAssignableFrom(type) || type.isArray()) {
+            return "an array";
+        }
+        return "an object";
     }
 
     /**

@@ -204,7 +204,8 @@ public final class ImageFolder {
                     : new IOException(f + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             // Truncated or exotic files surface as runtime exceptions from some decoders.
-            throw new IOException(f + ": cannot decode (" + e + ")", e);
+            throw new IOException(f + ": cannot decode (corrupt or unsupported image data" + (e.getMessage() == null
+                    ? "" : ": " + e.getMessage()) + ")", e);
         }
     }
 

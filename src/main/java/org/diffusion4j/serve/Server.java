@@ -211,7 +211,7 @@ public final class Server implements AutoCloseable {
             LOG.debug("{} {}: {}", ex.getRequestMethod(), ex.getRequestURI().getPath(), e.toString());
         } catch (RuntimeException e) {
             LOG.error("{} {} failed", ex.getRequestMethod(), ex.getRequestURI(), e);
-            status = error(ex, 500, "internal error: " + e);
+            status = error(ex, 500, "internal error (the server's log has the details)");
         } finally {
             if (counted) {
                 perClient.computeIfPresent(client, (k, v) -> v == 1 ? null : v - 1);
@@ -405,7 +405,7 @@ public final class Server implements AutoCloseable {
             if (cause instanceof CancellationException) {
                 return error(ex, 409, cause.getMessage());
             }
-            return error(ex, 500, "generation failed: " + cause);
+            return error(ex, 500, failure(cause));
         }
         ex.getResponseHeaders().set("X-Job-Id", job.id());
         ex.getResponseHeaders().set("X-Seed", Long.toString(request.seed()));
@@ -459,7 +459,7 @@ public final class Server implements AutoCloseable {
             } catch (ExecutionException | CancellationException e) {
                 Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
                 event(out, "error", JSON.objectNode().put("error", cause instanceof CancellationException
-                        ? cause.getMessage() : "generation failed: " + cause));
+                        ? cause.getMessage() : failure(cause)));
             }
         } catch (IOException e) {
             job.cancel(); // the client closed the stream: stop sampling for it
@@ -474,6 +474,13 @@ public final class Server implements AutoCloseable {
     private static void event(OutputStream out, String name, ObjectNode data) throws IOException {
         out.write(("event: " + name + "\ndata: " + data.toString() + "\n\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
+    }
+
+    /** What a client is told of a failed generation: the reason a user can act on, not Java's type names. */
+    private static String failure(Throwable cause) {
+        return cause instanceof IllegalArgumentException || cause instanceof IllegalStateException
+                ? "generation failed: " + cause.getMessage()
+                : "generation failed (the server's log has the details)";
     }
 
     private static String dataUrl(byte[] png) {

@@ -61,4 +61,26 @@ class JsonTest {
         assertThat(Json.readFile(java.nio.file.Files.writeString(dir.resolve("ok.json"), "{\"a\": [1]}"))
                 .get("a").get(0).asInt()).isEqualTo(1);
     }
+
+    /** Config errors speak of keys and JSON types; Java class names mean nothing to the person editing the file. */
+    @Test
+    void configErrorsNameKeysAndJsonTypesNotJavaClasses() throws Exception {
+        String base = "\"data_dim\":2,\"depth\":1,\"time_embed_dim\":4,\"num_class_embeds\":null";
+        String[][] cases = {
+            {"{" + base + ",\"hidden\":\"abc\"}", "m.json: model_config: 'hidden': \"abc\" is not an integer"},
+            {"{" + base + ",\"hidden\":1.5}", "m.json: model_config: 'hidden': 1.5 is not an integer"},
+            {"{" + base + ",\"hidden\":[1]}", "m.json: model_config: 'hidden': expected an integer"},
+            {"{" + base + ",\"hidden\":8,\"foo\":1}", "m.json: model_config: unknown key 'foo' (known: data_dim, "
+                    + "depth, hidden, num_class_embeds, time_embed_dim)"},
+            {"{" + base + "}", "m.json: model_config: missing key 'hidden'"},
+            {"[1, 2]", "m.json: model_config: the config: expected an object"},
+        };
+        for (String[] c : cases) {
+            assertThatThrownBy(() -> Json.fromTree(Json.MAPPER.readTree(c[0]), org.diffusion4j.model.mlp.MlpConfig.class,
+                    "m.json: model_config")).as(c[0]).hasMessage(c[1]);
+        }
+        assertThatThrownBy(() -> Json.fromTree(Json.MAPPER.readTree("{\"beta_schedule\":\"nope\"}"),
+                ScheduleConfig.class, "m.json: schedule")).hasMessage("m.json: schedule: 'beta_schedule': \"nope\" is "
+                + "not one of [linear, scaled_linear, squaredcos_cap_v2, sigmoid]");
+    }
 }
