@@ -29,5 +29,9 @@ class ServeConfigTest {
                 .hasMessageContaining("--http-threads must be >= 24");
         assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 1000, 1, 1, 1, 16, 8))
                 .hasMessageContaining("--max-batch <= 256");
+        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 1, 1, 1, 1, 16, 0))
+                .hasMessageContaining("--per-client must be >= 1");
+        assertThatThrownBy(() -> new ServeConfig("127.0.0.1", 0, List.of(), 10, 1, 1, 1, 1, 16, 17))
+                .hasMessage("--per-client 17 must not exceed the 16 requests handled at once");
     }
 }
