@@ -20,8 +20,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "class-accuracy", mixinStandardHelpOptions = true,
         description = "Sample every class of a class-conditional model at each guidance weight and report how often "
-                + "a classifier sees the asked class (a trained MLP for mnist / fashion-mnist, the nearest centre for "
-                + "8gaussians).")
+                + "a classifier sees the asked class: the shipped feature network (a CNN, 99% accurate on MNIST's "
+                + "test set) for mnist and fashion-mnist, an MLP trained on the spot for other image sets, the "
+                + "nearest centre for 8gaussians.")
 final class ClassAccuracyCommand implements Callable<Integer>, Main.MemoryBound {
     @Override
     public String toNeedLess() {
@@ -41,7 +42,8 @@ final class ClassAccuracyCommand implements Callable<Integer>, Main.MemoryBound 
     @Option(names = "--seed", defaultValue = "0", description = "Seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--data-dir", description = "Folder with the image dataset (to train the classifier).")
+    @Option(names = "--data-dir", description = "Folder with the image dataset (to train a classifier for sets "
+            + "without a shipped feature network).")
     Path dataDir;
 
     @Mixin
@@ -62,6 +64,13 @@ final class ClassAccuracyCommand implements Callable<Integer>, Main.MemoryBound 
                         + "and fashion-mnist");
             }
             classifier = ClassAccuracyCommand::nearestCentre;
+        } else if (org.diffusion4j.eval.Extractors.shippedFor(model.outputData()) != null) {
+            org.diffusion4j.eval.FeatureExtractor cnn = org.diffusion4j.eval.Extractors.load(
+                    org.diffusion4j.eval.Extractors.shippedFor(model.outputData()));
+            System.out.printf(Locale.ROOT, "classifier: the shipped %s feature network (CNN), test accuracy %.2f%% "
+                    + "(recorded when it was trained)%n", model.outputData(),
+                    100 * Double.parseDouble(cnn.metadata().get("test_accuracy")));
+            classifier = cnn::predict;
         } else {
             LabeledImages train = Datasets.images(model.outputData(), dataDir, true);
             LabeledImages test = Datasets.images(model.outputData(), dataDir, false);

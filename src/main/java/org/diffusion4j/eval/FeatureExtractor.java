@@ -210,14 +210,24 @@ public final class FeatureExtractor {
         return new Output(feats, probs);
     }
 
-    /** Fraction of a labelled set classified correctly. */
-    public double accuracy(LabeledImages data) {
-        return ImageClassifier.accuracy(data, images -> {
+    /**
+     * The most probable class of each image: the network is a classifier too.
+     *
+     * @param images [B, C, H, W] in [-1, 1]
+     * @return B class indices
+     */
+    public long[] predict(Tensor images) {
+        try (PointerScope scope = new PointerScope()) {
             Tensor pred = apply(images).probabilities().argmax(new org.bytedeco.pytorch.LongOptional(1), false)
                     .contiguous();
             long[] p = new long[Math.toIntExact(pred.numel())];
             pred.data_ptr_long().get(p);
             return p;
-        });
+        }
+    }
+
+    /** Fraction of a labelled set classified correctly. */
+    public double accuracy(LabeledImages data) {
+        return ImageClassifier.accuracy(data, this::predict);
     }
 }

@@ -32,4 +32,18 @@ class ClassAccuracyCommandTest {
         assertThat(unconditional.code()).isEqualTo(1);
         assertThat(unconditional.err()).contains("not class-conditional");
     }
+
+    /** MNIST models are judged by the shipped CNN (99% on the test set), not an MLP trained on the spot (96%). */
+    @Test
+    void judgesMnistSamplesWithTheShippedCnn() {
+        Path ck = dir.resolve("digits.safetensors");
+        MainTest.Run train = MainTest.run("train", "--data", "mnist", "--classes", "10", "--channels", "8,8", "--steps",
+                "2", "--batch-size", "4", "--out", ck.toString());
+        assertThat(train.code()).as(train.err()).isZero();
+        MainTest.Run r = MainTest.run("class-accuracy", "--checkpoint", ck.toString(), "--guidance", "3", "--per-class",
+                "2", "--sampler-steps", "2");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("classifier: the shipped mnist feature network (CNN), test accuracy 99.12%")
+                .containsPattern("guidance 3.0: [0-9.]+% of 20 samples").doesNotContain("MLP");
+    }
 }
