@@ -23,6 +23,31 @@ class SampleCommandTest {
         assertThat(ImageIO.read(grid.toFile()).getWidth()).isEqualTo(2 * (28 * 2 + 2) + 2);
     }
 
+    /**
+     * A regression guard for the shipped model and its loader: what {@code sample} writes by default is read back and
+     * recognised as digits, of most kinds, by the shipped CNN. Measured: the shipped model's 32 default samples score
+     * a mean top-class probability of 0.918 over 10 distinct digits; a model trained for 2 steps scores 0.824 over 3.
+     */
+    @Test
+    void theShippedModelDrawsDigitsTheCnnRecognises() throws Exception {
+        Path pngs = dir.resolve("pngs");
+        MainTest.Run r = MainTest.run("sample", "--n", "32", "--format", "png", "--out", pngs.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        org.diffusion4j.eval.FeatureExtractor cnn = org.diffusion4j.eval.Extractors.load(
+                org.diffusion4j.eval.Extractors.shippedFor("mnist"));
+        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            var images = org.diffusion4j.data.ImageFolder.load(pngs, 28, org.diffusion4j.data.ImageFolder.Color.GREY);
+            assertThat(images.count()).isEqualTo(32);
+            var x = images.slice(0, 32);
+            double[] top = org.diffusion4j.tensor.Tensors.toDoubles(cnn.apply(x).probabilities()
+                    .amax(new long[] {1}, false));
+            double mean = java.util.Arrays.stream(top).average().orElse(0);
+            assertThat(mean).as("mean top-class probability").isGreaterThan(0.88);
+            assertThat(java.util.Arrays.stream(cnn.predict(x)).distinct().count()).as("distinct digits")
+                    .isGreaterThanOrEqualTo(8);
+        }
+    }
+
     /** --class all: one grid row per class, from a (barely trained) class-conditional MNIST U-Net. */
     @Test
     void gridsEveryClassOfAConditionalImageModel() throws IOException {
