@@ -209,7 +209,8 @@ public final class Checkpoint {
 
     /**
      * Repairs {@code dir} after a crash: a staged sidecar left by a dead process whose hash matches the weights on disk
-     * (a save killed between its two renames) is moved into place, and every other leftover temp file is deleted.
+     * (a save killed between its renames) is moved into place, after the staged loss log it records if that was not
+     * yet renamed, and every other leftover temp file is deleted.
      *
      * @return the checkpoints whose sidecar was restored
      */

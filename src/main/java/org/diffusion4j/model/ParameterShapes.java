@@ -74,7 +74,8 @@ public final class ParameterShapes {
         return n;
     }
 
-    static long saturatingAdd(long a, long b) {
+    /** a + b for non-negative sizes, saturating at Long.MAX_VALUE. */
+    public static long saturatingAdd(long a, long b) {
         long s = a + b;
         return s < 0 ? Long.MAX_VALUE : s;
     }

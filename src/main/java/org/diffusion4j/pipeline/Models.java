@@ -87,8 +87,7 @@ public final class Models {
         for (Safetensors.TensorInfo t : header.tensors()) {
             data += t.end() - t.begin(); // bounded by the file's length, checked when the header was read
         }
-        long network = shapes.bytes();
-        Memory.require(network > Long.MAX_VALUE - data ? Long.MAX_VALUE : data + network, "loading " + file, null);
+        Memory.require(ParameterShapes.saturatingAdd(data, shapes.bytes()), "loading " + file, null);
     }
 
     /**
@@ -102,20 +101,16 @@ public final class Models {
      */
     public static void requireFits(NetworkConfig config, long batch, boolean training, boolean ema, String what,
                                    String lower) {
-        long perSample = saturatingAdd(3 * Float.BYTES * ParameterShapes.numel(config.sampleShape()),
+        long perSample = ParameterShapes.saturatingAdd(3L * Float.BYTES * ParameterShapes.numel(config.sampleShape()),
                 (training ? 2 : 1) * config.activationBytesPerSample());
         long need = batch > 0 && perSample > Long.MAX_VALUE / batch ? Long.MAX_VALUE : batch * perSample;
         if (training) {
             long params = config.parameterShapes().bytes();
             int copies = ema ? 5 : 4;
-            need = saturatingAdd(need, params > Long.MAX_VALUE / copies ? Long.MAX_VALUE : params * copies);
+            need = ParameterShapes.saturatingAdd(need,
+                    params > Long.MAX_VALUE / copies ? Long.MAX_VALUE : params * copies);
         }
         Memory.require(need, what, lower);
-    }
-
-    private static long saturatingAdd(long a, long b) {
-        long s = a + b;
-        return s < 0 ? Long.MAX_VALUE : s;
     }
 
     /** Tensor shapes by name as a header declares them, each name passed through {@code rename}. */
