@@ -55,7 +55,8 @@ final class TrainOptions {
 
     @Option(names = "--prediction", defaultValue = "epsilon",
             description = "What the network predicts: epsilon, sample, v_prediction (DDPM), or flow (flow matching / "
-                    + "rectified flow: the straight path x_t = (1 - t) x0 + t eps, velocity target) "
+                    + "rectified flow: the straight path x_t = (1 - t) x0 + t eps, velocity target), or edm (Karras et "
+                    + "al. 2022: preconditioned network, log-normal noise levels; sampled like epsilon models) "
                     + "(default: ${DEFAULT-VALUE}).")
     String prediction;
 

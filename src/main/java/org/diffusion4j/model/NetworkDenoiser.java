@@ -26,9 +26,16 @@ public final class NetworkDenoiser implements Denoiser, ConditionalDenoiser {
         Shapes.requireRankAtLeast(x, "x", 2);
         Tensor t = torch.full(new long[] {x.size(0)}, Tensors.scalar(level.timestep()),
                 DeviceSpec.optionsLike(x, torch.ScalarType.Float));
-        Tensor out = network.forward(x, t, labels);
+        Tensor alpha = scalarLike(x, level.alpha());
+        Tensor sigma = scalarLike(x, level.sigma());
+        Tensor out = network.forward(parameterization.networkInput(x, alpha, sigma),
+                parameterization.networkTime(t, alpha, sigma), labels);
         Shapes.requireSame(out, "network output", x, "x");
         return parameterization.toPrediction(out, x, level.alpha(), level.sigma());
+    }
+
+    private static Tensor scalarLike(Tensor x, double v) {
+        return torch.scalar_tensor(Tensors.scalar(v), DeviceSpec.optionsLike(x, x.scalar_type()));
     }
 
     /** The device of the network's parameters (the CPU for a network without any). */

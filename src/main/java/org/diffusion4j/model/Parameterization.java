@@ -62,7 +62,61 @@ public enum Parameterization {
         public Tensor target(Tensor x0, Tensor eps, Tensor alpha, Tensor sigma) {
             return eps.sub(x0);
         }
+    },
+    /**
+     * EDM's preconditioning (Karras et al. 2022, table 1), read on any level through s = sigma / alpha and
+     * x^ = x / alpha = x0 + s eps: the network F sees c_in x^ and c_noise = ln(s) / 4 (fed as 1000 c_noise, the
+     * scale of DDPM timesteps), and D = c_skip x^ + c_out F is the x0 prediction, with c_skip = sd^2 / (s^2 + sd^2),
+     * c_out = s sd / sqrt(s^2 + sd^2), c_in = 1 / sqrt(s^2 + sd^2), sd = {@link #EDM_SIGMA_DATA}. Its target
+     * (x0 - c_skip x^) / c_out makes the plain MSE on F EDM's weighted loss (lambda c_out^2 = 1). Trained on EDM's
+     * log-normal noise levels (see {@link #EDM_P_MEAN}); sampled on any schedule's levels.
+     */
+    EDM("edm") {
+        @Override
+        public Prediction toPrediction(Tensor out, Tensor x, Tensor alpha, Tensor sigma) {
+            Tensor s = sigma.div(alpha);
+            Tensor xHat = x.div(alpha);
+            Tensor d = xHat.mul(cSkip(s)).add(out.mul(cOut(s)));
+            return new Prediction(d, xHat.sub(d).div(s));
+        }
+
+        @Override
+        public Tensor target(Tensor x0, Tensor eps, Tensor alpha, Tensor sigma) {
+            Tensor s = sigma.div(alpha);
+            Tensor xHat = x0.add(eps.mul(s));
+            return x0.sub(xHat.mul(cSkip(s))).div(cOut(s));
+        }
+
+        @Override
+        public Tensor networkInput(Tensor x, Tensor alpha, Tensor sigma) {
+            Tensor s = sigma.div(alpha);
+            return x.div(alpha).div(s.square().add(Tensors.scalar(EDM_SIGMA_DATA * EDM_SIGMA_DATA)).sqrt());
+        }
+
+        @Override
+        public Tensor networkTime(Tensor timestep, Tensor alpha, Tensor sigma) {
+            // One level per row in training ([B, 1, ...]), one for all rows in sampling (0-dim).
+            return sigma.div(alpha).log().mul(Tensors.scalar(250)).reshape(-1).expand(timestep.sizes().vec().get())
+                    .to(timestep.scalar_type()).contiguous();
+        }
     };
+
+    /** EDM's sigma_data: the standard deviation of the data (images scaled to [-1, 1]). */
+    public static final double EDM_SIGMA_DATA = 0.5;
+    /** EDM's training noise levels: ln(sigma) ~ N(P_mean, P_std^2). */
+    public static final double EDM_P_MEAN = -1.2;
+    /** See {@link #EDM_P_MEAN}. */
+    public static final double EDM_P_STD = 1.2;
+
+    private static Tensor cSkip(Tensor s) {
+        double sd2 = EDM_SIGMA_DATA * EDM_SIGMA_DATA;
+        return s.square().add(Tensors.scalar(sd2)).reciprocal().mul(Tensors.scalar(sd2));
+    }
+
+    private static Tensor cOut(Tensor s) {
+        return s.mul(Tensors.scalar(EDM_SIGMA_DATA)).div(s.square().add(Tensors.scalar(EDM_SIGMA_DATA
+                * EDM_SIGMA_DATA)).sqrt());
+    }
 
     private final String id;
 
@@ -80,6 +134,19 @@ public enum Parameterization {
 
     /** The training target whose MSE the network minimises. */
     public abstract Tensor target(Tensor x0, Tensor eps, Tensor alpha, Tensor sigma);
+
+    /** What the network is fed for x_t (x itself except under a preconditioning). Coefficients broadcast as above. */
+    public Tensor networkInput(Tensor x, Tensor alpha, Tensor sigma) {
+        return x;
+    }
+
+    /**
+     * The time the network is conditioned on for these levels: the schedule's timestep [B], except under a
+     * preconditioning that derives it from the noise level.
+     */
+    public Tensor networkTime(Tensor timestep, Tensor alpha, Tensor sigma) {
+        return timestep;
+    }
 
     /** Scalar-coefficient convenience for samplers. */
     public Prediction toPrediction(Tensor out, Tensor x, double alpha, double sigma) {

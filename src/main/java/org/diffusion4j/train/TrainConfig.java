@@ -68,6 +68,10 @@ public record TrainConfig(long steps, int batchSize, double learningRate, double
         if (prediction == Parameterization.FLOW && minSnrGamma > 0) {
             throw new IllegalArgumentException("min-SNR weighting is defined for the DDPM objective, not flow matching");
         }
+        if (prediction == Parameterization.EDM && minSnrGamma > 0) {
+            throw new IllegalArgumentException("min-SNR weighting does not combine with EDM, whose preconditioning "
+                    + "already weights the loss (use --min-snr-gamma 0)");
+        }
         if (timeSampling == null) {
             timeSampling = TimeSampling.UNIFORM;
         }

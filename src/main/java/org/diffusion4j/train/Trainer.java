@@ -172,6 +172,19 @@ public final class Trainer {
                 sigma = u.reshape(column);
                 alpha = torch.ones_like(sigma).sub(sigma);
                 timeInput = u.mul(Tensors.scalar(numTimesteps));
+            } else if (config.prediction() == Parameterization.EDM) {
+                // EDM: x_t = x0 + sigma eps with ln(sigma) ~ N(P_mean, P_std^2); the network's time input comes
+                // from sigma through the preconditioning.
+                Tensor n = device.put(rng.randn(batch).narrow(0, from, share));
+                eps = device.put(labeled.noise() != null ? labeled.noise()
+                        : rng.randn(fullShape).narrow(0, from, share));
+                long[] column = new long[(int) rank];
+                java.util.Arrays.fill(column, 1);
+                column[0] = share;
+                sigma = n.mul(Tensors.scalar(Parameterization.EDM_P_STD)).add(Tensors.scalar(Parameterization.EDM_P_MEAN))
+                        .exp().reshape(column);
+                alpha = torch.ones_like(sigma);
+                timeInput = torch.zeros_like(n);
             } else {
                 Tensor t = device.put(rng.randint(0, numTimesteps, batch).narrow(0, from, share));
                 eps = device.put(labeled.noise() != null ? labeled.noise()
@@ -196,7 +209,8 @@ public final class Trainer {
                 sync.beforeForward();
             }
             try (Autocast cast = Autocast.bf16(config.bf16(), device)) {
-                out = network.forward(xt, timeInput, labels);
+                Parameterization p = config.prediction();
+                out = network.forward(p.networkInput(xt, alpha, sigma), p.networkTime(timeInput, alpha, sigma), labels);
             }
             // The loss is computed in float32 whatever the forward pass ran in.
             out = out.to(torch.ScalarType.Float);
@@ -260,7 +274,7 @@ public final class Trainer {
             case EPS -> clipped.div(snr);
             case X0 -> clipped;
             case V -> clipped.div(snr.add(Tensors.scalar(1)));
-            case FLOW -> throw new IllegalStateException("unreachable: rejected by TrainConfig");
+            case FLOW, EDM -> throw new IllegalStateException("unreachable: rejected by TrainConfig");
         };
     }
 
