@@ -71,7 +71,10 @@ public final class Server implements AutoCloseable {
      * reads this once per process, when its first server starts; {@code -Dsun.net.httpserver.maxReqTime=S} wins.
      */
     public static final long REQUEST_TIMEOUT_SECONDS;
-    /** Open connections, read or not, per process; more are closed as they arrive ({@code -Djdk.httpserver.maxConnections}). */
+    /**
+     * Open connections, read or not, per process; more are closed as they arrive. {@code
+     * -Djdk.httpserver.maxConnections=N} wins (0 or less: no limit).
+     */
     public static final int MAX_CONNECTIONS;
 
     static {
@@ -139,7 +142,8 @@ public final class Server implements AutoCloseable {
         AtomicInteger n = new AtomicInteger();
         // The JDK server reads a request's headers on an executor thread, blocking: a thread per open connection
         // keeps slow senders from holding the threads /healthz and everyone else need.
-        this.connections = new ThreadPoolExecutor(0, MAX_CONNECTIONS + 1, 30, TimeUnit.SECONDS,
+        this.connections = new ThreadPoolExecutor(0, MAX_CONNECTIONS > 0 ? MAX_CONNECTIONS + 1 : Integer.MAX_VALUE,
+                30, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), r -> {
                     Thread t = new Thread(r, "diffusion4j-http-" + n.incrementAndGet());
                     t.setDaemon(true);
