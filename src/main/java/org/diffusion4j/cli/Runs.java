@@ -328,8 +328,9 @@ final class Runs {
         SamplerSpec spec = specFor.of(!toy && !signal, model.flow(), model.latent() != null);
         int n = count != null ? count : toy ? 2000 : signal ? 1000 : 64;
         int perClass = allClasses ? (n + model.numClasses() - 1) / model.numClasses() : 0;
-        // Guidance runs the conditional and unconditional passes as one batch of twice the size.
-        int passBatch = Math.min(batchSize, allClasses ? perClass * model.numClasses() : n);
+        // Every class is sampled on its own; guidance runs the conditional and unconditional passes as one batch of
+        // twice the size.
+        int passBatch = Math.min(batchSize, allClasses ? perClass : n);
         org.diffusion4j.pipeline.Models.requireFits(model.config(), (long) passBatch * (classLabel != null ? 2 : 1),
                 false, false, "sampling " + passBatch + " at once", "lower --batch-size");
         if (allClasses) {
