@@ -90,8 +90,9 @@ public record DiffusersModel(UNet2DModel network, NetworkDenoiser denoiser, Nois
         // The header first: a config that does not match the weights (or asks for more memory than there is) is
         // refused before the network is built.
         Safetensors.Header header = Safetensors.readHeader(weights);
-        cfg.parameterShapes().requireMatch(Models.declared(header, DiffusersModel::currentName), "", weights.toString());
-        Models.requireMemory(cfg.parameterShapes(), header, weights);
+        org.diffusion4j.model.ParameterShapes shapes = cfg.parameterShapes();
+        shapes.requireMatch(Models.declared(header, DiffusersModel::currentName), "", weights.toString());
+        Models.requireMemory(shapes, header, weights);
         UNet2DModel net = new UNet2DModel(cfg, Rng.of(0));
         Map<String, Tensor> tensors = renameDeprecated(Safetensors.read(weights).tensors());
         Parameters.load(net, tensors, weights.toString());
