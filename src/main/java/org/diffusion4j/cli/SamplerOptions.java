@@ -2,6 +2,7 @@ package org.diffusion4j.cli;
 
 import org.diffusion4j.pipeline.SamplerSpec;
 import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.sampler.HeunSampler;
 import org.diffusion4j.schedule.TimestepSpacing;
 import picocli.CommandLine.Option;
 
@@ -22,6 +23,22 @@ final class SamplerOptions {
     @Option(names = "--mu", defaultValue = "0", description = "ge sampler: re-noising in [0, 1) (0 deterministic, "
             + "0.5 = DDPM; default: ${DEFAULT-VALUE}).")
     double mu;
+
+    @Option(names = "--churn", defaultValue = "0", description = "heun sampler: Karras et al.'s S_churn, the noise "
+            + "added back over the run (0 = deterministic; they used 40-80; default: ${DEFAULT-VALUE}).")
+    double churn;
+
+    @Option(names = "--s-tmin", defaultValue = "0.05", description = "heun with --churn: smallest VE sigma "
+            + "churned (default: ${DEFAULT-VALUE}).")
+    double sTmin;
+
+    @Option(names = "--s-tmax", defaultValue = "50", description = "heun with --churn: largest VE sigma "
+            + "churned (default: ${DEFAULT-VALUE}).")
+    double sTmax;
+
+    @Option(names = "--s-noise", defaultValue = "1.003", description = "heun with --churn: scale of the added "
+            + "noise (default: ${DEFAULT-VALUE}).")
+    double sNoise;
 
     @Option(names = "--sampler-steps",
             description = "Denoising steps; 0 = all training steps (default: 0 for 2-D data, 50 for images).")
@@ -57,8 +74,9 @@ final class SamplerOptions {
                 () -> TimestepSpacing.parse(spacing != null ? spacing : "trailing"));
         DdpmSampler.Variance v = TrainOptions.named("--variance", () -> DdpmSampler.Variance.parse(variance));
         int n = steps != null ? steps : images || flow ? 50 : 0;
-        return TrainOptions.named("--sampler-steps/--eta/--karras/--gam/--mu",
-                () -> new SamplerSpec(kind, n, eta, sp, v, clip || (images && !latent), karras, gam, mu));
+        return TrainOptions.named("--sampler-steps/--eta/--karras/--gam/--mu/--churn/--s-tmin/--s-tmax/--s-noise",
+                () -> new SamplerSpec(kind, n, eta, sp, v, clip || (images && !latent), karras, gam, mu,
+                        new HeunSampler.Churn(churn, sTmin, sTmax, sNoise)));
     }
 
     /** A pixel-space model's sampler (see above). */

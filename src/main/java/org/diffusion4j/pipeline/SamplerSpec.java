@@ -39,9 +39,11 @@ import org.diffusion4j.schedule.TimestepSpacing;
  * @param karras   Karras et al. 2022 sigmas (rho 7) between the schedule's extremes, for the sigma-based samplers
  * @param gam      the gradient-estimation sampler's gam (2 = its accelerated deterministic default)
  * @param mu       the gradient-estimation sampler's mu in [0, 1)
+ * @param churn    Heun's stochastic churn (Karras et al. 2022, algorithm 2); {@link HeunSampler.Churn#NONE} for the
+ *                 deterministic sampler and for every other sampler
  */
 public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spacing, DdpmSampler.Variance variance,
-                          boolean clip, boolean karras, double gam, double mu) {
+                          boolean clip, boolean karras, double gam, double mu, HeunSampler.Churn churn) {
     /** The available samplers, by CLI name. */
     public enum Kind {
         DDPM("ddpm"), DDIM("ddim"), EULER("euler"), EULER_ANCESTRAL("euler-a"), HEUN("heun"), DPMPP_2M("dpm++2m"),
@@ -84,12 +86,24 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
                     + "dpm++2m-sde, dpm++3m, dpm++3m-sde, ge), not " + kind.id());
         }
         new GradientEstimationSampler.Options(gam, mu);
+        if (churn == null) {
+            throw new IllegalArgumentException("churn must be set (HeunSampler.Churn.NONE for none)");
+        }
+        if (churn.amount() > 0 && kind != Kind.HEUN) {
+            throw new IllegalArgumentException("--churn is for the heun sampler, not " + kind.id());
+        }
+    }
+
+    /** Without churn. */
+    public SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spacing, DdpmSampler.Variance variance,
+                       boolean clip, boolean karras, double gam, double mu) {
+        this(kind, steps, eta, spacing, variance, clip, karras, gam, mu, HeunSampler.Churn.NONE);
     }
 
     /** DDPM or DDIM with the other samplers' settings at their defaults. */
     public SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spacing, DdpmSampler.Variance variance,
                        boolean clip) {
-        this(kind, steps, eta, spacing, variance, clip, false, 2.0, 0.0);
+        this(kind, steps, eta, spacing, variance, clip, false, 2.0, 0.0, HeunSampler.Churn.NONE);
     }
 
     /** Ancestral sampling over every training step. */
@@ -99,7 +113,8 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
 
     /** A short label such as "ddim-50". */
     public String label(NoiseSchedule schedule) {
-        return kind.id() + "-" + count(schedule) + (karras ? "-karras" : "");
+        return kind.id() + "-" + count(schedule) + (karras ? "-karras" : "")
+                + (churn.amount() > 0 ? "-churn" + churn.amount() : "");
     }
 
     private int count(NoiseSchedule schedule) {
@@ -142,8 +157,7 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
             double[] train = schedule.sigmas();
             double[] sigmas = Sigmas.karras(train[0], train[train.length - 1], n, 7.0);
             for (double s : sigmas) {
-                double alpha = 1 / Math.sqrt(1 + s * s);
-                levels.add(new NoiseLevel(Sigmas.toTimestep(s, train), alpha, s * alpha));
+                levels.add(levelAtVe(schedule, false, s));
             }
         } else {
             for (int t : spacing.timesteps(schedule.size(), n, 0)) {
@@ -152,6 +166,22 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
         }
         levels.add(new NoiseLevel(0, 1, 0));
         return List.copyOf(levels);
+    }
+
+    /**
+     * The model's noise level at VE sigma {@code s} = sigma / alpha: on the straight path t = s / (1 + s); on a DDPM
+     * schedule alpha = 1 / sqrt(1 + s^2), with the fractional timestep whose training sigma is s (clamped to [0, T-1]).
+     */
+    public static NoiseLevel levelAtVe(NoiseSchedule schedule, boolean flow, double s) {
+        if (!(s > 0) || Double.isInfinite(s)) {
+            throw new IllegalArgumentException("VE sigma must be finite and > 0, got " + s);
+        }
+        if (flow) {
+            double t = s / (1 + s);
+            return new NoiseLevel(t * schedule.size(), 1 - t, t);
+        }
+        double alpha = 1 / Math.sqrt(1 + s * s);
+        return new NoiseLevel(Sigmas.toTimestep(s, schedule.sigmas()), alpha, s * alpha);
     }
 
     /** Model evaluations per batch (for progress bars): Heun evaluates twice per step, PLMS once more at the start. */
@@ -195,7 +225,8 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
             case EULER -> EulerSampler.sample(model, xT, levelsFor(schedule, flow), noise,
                     EulerSampler.Options.deterministic(), listener);
             case EULER_ANCESTRAL -> EulerAncestralSampler.sample(model, xT, levelsFor(schedule, flow), noise, listener);
-            case HEUN -> HeunSampler.sample(model, xT, levelsFor(schedule, flow), listener);
+            case HEUN -> HeunSampler.sample(model, xT, levelsFor(schedule, flow), churn,
+                    s -> levelAtVe(schedule, flow, s), noise, listener);
             case DPMPP_2M -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,
                     DpmSolverSampler.Options.twoM(), listener);
             case DPMPP_2M_SDE -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,

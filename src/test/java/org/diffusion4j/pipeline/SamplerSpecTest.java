@@ -2,8 +2,11 @@ package org.diffusion4j.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
+import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.sampler.HeunSampler;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimestepSpacing;
@@ -73,6 +76,38 @@ class SamplerSpecTest {
                 DdpmSampler.Variance.FIXED_SMALL, false, true, 2, 0)).hasMessageContaining("--karras is for");
         assertThatThrownBy(() -> new SamplerSpec(SamplerSpec.Kind.GE, 10, 0, TimestepSpacing.LEADING,
                 DdpmSampler.Variance.FIXED_SMALL, false, false, 2, 1)).hasMessageContaining("mu must be in [0, 1)");
+        assertThatThrownBy(() -> new SamplerSpec(SamplerSpec.Kind.EULER, 10, 0, TimestepSpacing.LEADING,
+                DdpmSampler.Variance.FIXED_SMALL, false, false, 2, 0, new HeunSampler.Churn(40, 0.05, 50, 1.003)))
+                .hasMessageContaining("--churn is for the heun sampler, not euler");
+    }
+
+    /** The churned levels are the model's own: VE sigma s maps back to s, on a DDPM schedule and on the flow path. */
+    @Test
+    void levelAtVeSigmaRoundTripsOnBothProcesses() {
+        double[] train = s.sigmas();
+        for (double ve : new double[] {0.05, 1, 14.6, 70}) {
+            for (boolean flow : new boolean[] {false, true}) {
+                NoiseLevel l = SamplerSpec.levelAtVe(s, flow, ve);
+                assertThat(l.sigma() / l.alpha()).isCloseTo(ve, within(1e-9 * ve));
+                if (flow) {
+                    assertThat(l.alpha() + l.sigma()).isCloseTo(1, within(1e-12));
+                    assertThat(l.timestep()).isCloseTo(1000 * ve / (1 + ve), within(1e-9));
+                } else {
+                    assertThat(l.alpha() * l.alpha() + l.sigma() * l.sigma()).isCloseTo(1, within(1e-12));
+                    double t = l.timestep();
+                    assertThat(t).isBetween(0.0, 999.0);
+                    if (ve >= train[0] && ve <= train[999]) {
+                        int lo = (int) Math.floor(t);
+                        assertThat(ve).isBetween(train[lo], train[Math.min(lo + 1, 999)]);
+                    }
+                }
+            }
+        }
+        assertThat(SamplerSpec.levelAtVe(s, false, 500).timestep()).as("above sigma_max: clamped").isEqualTo(999);
+        assertThatThrownBy(() -> SamplerSpec.levelAtVe(s, false, 0)).hasMessageContaining("VE sigma");
+        SamplerSpec churned = new SamplerSpec(SamplerSpec.Kind.HEUN, 18, 0, TimestepSpacing.TRAILING,
+                DdpmSampler.Variance.FIXED_SMALL, true, true, 2, 0, new HeunSampler.Churn(40, 0.05, 50, 1.003));
+        assertThat(churned.label(s)).isEqualTo("heun-18-karras-churn40.0");
     }
 
     @Test

@@ -2,6 +2,7 @@ package org.diffusion4j.sampler;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -77,5 +78,72 @@ class HeunSamplerTest {
             }
             assertThat(err[0] / err[1]).as("error ratio when halving the step").isBetween(3.0, 6.0);
         }
+    }
+
+    /** Karras et al.'s algorithm 2 with the exact denoiser keeps the data distribution N(0, c^2), on both views. */
+    @Test
+    void churnKeepsTheDataDistributionOnVpAndFlowLevels() {
+        try (PointerScope scope = new PointerScope()) {
+            GaussianDenoiser g = new GaussianDenoiser(0.5);
+            HeunSampler.Churn churn = new HeunSampler.Churn(40, 0.05, 50, 1.0);
+            // 100 steps: churn adds discretisation error (30 steps leave std 0.519 on VP levels, 300 leave 0.501).
+            List<NoiseLevel> vp = GaussianDenoiser.levels(100);
+            List<NoiseLevel> flow = new ArrayList<>();
+            for (int i = 0; i <= 100; i++) {
+                double t = 0.98 * (1 - i / 100.0);
+                flow.add(new NoiseLevel(t * 1000, 1 - t, t));
+            }
+            for (List<NoiseLevel> levels : List.of(vp, flow)) {
+                boolean isFlow = levels == flow;
+                NoiseLevel first = levels.get(0);
+                double ve = first.sigma() / first.alpha();
+                Tensor xT = Rng.of(2).randn(20000, 2).to(torch.ScalarType.Double)
+                        .mul(org.diffusion4j.tensor.Tensors.scalar(first.alpha() * Math.sqrt(0.25 + ve * ve)));
+                int[] draws = {0};
+                NoiseSource counted = shape -> {
+                    draws[0]++;
+                    return Rng.of(100 + draws[0]).randn(shape).to(torch.ScalarType.Double);
+                };
+                Tensor out = HeunSampler.sample(g, xT, levels, churn, s -> atVe(s, isFlow), counted,
+                        StepListener.NONE);
+                assertThat(out.std().item_double()).as(isFlow ? "flow" : "vp").isCloseTo(0.5, within(0.006));
+                Tensor plain = HeunSampler.sample(g, xT, levels, StepListener.NONE);
+                assertThat(GaussianDenoiser.maxError(out, plain)).as("churn changes the samples").isGreaterThan(0.1);
+                long churned = levels.subList(0, 100).stream().mapToDouble(l -> l.sigma() / l.alpha())
+                        .filter(v -> v >= 0.05 && v <= 50).count();
+                assertThat(draws[0]).as("one draw per level in [tMin, tMax]").isEqualTo((int) churned)
+                        .isBetween(1, 99);
+            }
+        }
+    }
+
+    @Test
+    void aChurnRangeThatCoversNoLevelIsTheDeterministicSampler() {
+        try (PointerScope scope = new PointerScope()) {
+            GaussianDenoiser g = new GaussianDenoiser(0.5);
+            List<NoiseLevel> levels = GaussianDenoiser.levels(10);
+            Tensor xT = Rng.of(1).randn(64, 2);
+            Tensor out = HeunSampler.sample(g, xT, levels, new HeunSampler.Churn(40, 100, 200, 1.0),
+                    s -> atVe(s, false), shape -> {
+                        throw new AssertionError("no level is churned, so no noise is drawn");
+                    }, StepListener.NONE);
+            assertThat(torch.equal(out, HeunSampler.sample(g, xT, levels, StepListener.NONE))).isTrue();
+        }
+    }
+
+    @Test
+    void refusesBadChurnSettings() {
+        assertThatThrownBy(() -> new HeunSampler.Churn(-1, 0.05, 50, 1)).hasMessageContaining("churn");
+        assertThatThrownBy(() -> new HeunSampler.Churn(10, 1, 0.5, 1)).hasMessageContaining("s-tmin <= s-tmax");
+        assertThatThrownBy(() -> new HeunSampler.Churn(10, 0.05, 50, 0)).hasMessageContaining("s-noise");
+    }
+
+    private static NoiseLevel atVe(double s, boolean flow) {
+        if (flow) {
+            double t = s / (1 + s);
+            return new NoiseLevel(t * 1000, 1 - t, t);
+        }
+        double alpha = 1 / Math.sqrt(1 + s * s);
+        return new NoiseLevel(0, alpha, s * alpha);
     }
 }
