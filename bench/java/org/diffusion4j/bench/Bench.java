@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -15,8 +16,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.checkpoint.Safetensors;
@@ -26,11 +29,11 @@ import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.unet.UNet2DModel;
 import org.diffusion4j.model.unet.UNetConfig;
-import org.diffusion4j.pipeline.Datasets;
-import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.run.Datasets;
 import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.sampler.NoiseSource;
 import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.schedule.ForwardProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
@@ -106,8 +109,8 @@ public final class Bench {
         Map<String, Tensor> t = new LinkedHashMap<>();
         Tensor x0 = torch.empty(steps, batch, 1, 28, 28);
         Tensor eps = torch.empty(steps, batch, 1, 28, 28);
-        Tensor ts = torch.empty(new long[] {steps, batch}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long),
-                new org.bytedeco.pytorch.MemoryFormatOptional());
+        Tensor ts = torch.empty(new long[] {steps, batch}, new TensorOptions(torch.ScalarType.Long),
+                new MemoryFormatOptional());
         double[] lr = new double[steps];
         for (int s = 0; s < steps; s++) {
             try (PointerScope scope = new PointerScope()) {
@@ -335,7 +338,7 @@ public final class Bench {
                 }
             }
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
         return -1;
     }

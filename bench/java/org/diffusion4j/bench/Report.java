@@ -1,5 +1,6 @@
 package org.diffusion4j.bench;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.BasicStroke;
@@ -8,13 +9,20 @@ import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.DoubleUnaryOperator;
 import javax.imageio.ImageIO;
 
 /**
@@ -36,7 +44,7 @@ public final class Report {
             JsonNode node;
             try {
                 node = json.readTree(line);
-            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            } catch (JsonProcessingException e) {
                 failed.put("(unreadable line)", line.length() > 120 ? line.substring(0, 120) + "..." : line);
                 continue;
             }
@@ -183,10 +191,10 @@ public final class Report {
             md.append("| loop | length | RSS 2nd quarter | RSS last quarter | ratio | max |\n|---|---|---|---|---|---|\n");
             md.append(String.format(Locale.ROOT, "| training | %d steps | %.0f MB | %.0f MB | %.3f | %.0f MB |%n",
                     soak.get("train_steps").asInt(), quarterMean(train, 1), quarterMean(train, 3), trainRatio,
-                    java.util.Arrays.stream(train).max().orElse(0)));
+                    Arrays.stream(train).max().orElse(0)));
             md.append(String.format(Locale.ROOT, "| DDIM-50 sampling | %d evaluations | %.0f MB | %.0f MB | %.3f | "
                     + "%.0f MB |%n", soak.get("sample_evaluations").asInt(), quarterMean(sample, 1),
-                    quarterMean(sample, 3), sampleRatio, java.util.Arrays.stream(sample).max().orElse(0)));
+                    quarterMean(sample, 3), sampleRatio, Arrays.stream(sample).max().orElse(0)));
             checks.add(check(trainRatio <= 1.05 && sampleRatio <= 1.05, String.format(Locale.ROOT, "RSS flat over "
                     + "long loops: last / second quarter %.3f (training), %.3f (sampling) (target <= 1.05)",
                     trainRatio, sampleRatio)));
@@ -242,7 +250,7 @@ public final class Report {
             // the plain 2M ODE with uniform steps is reported beside it.
             Map.Entry<String, JsonNode> bestDpm = rows.entrySet().stream()
                     .filter(e -> e.getKey().startsWith("dpm++") && e.getKey().matches(".*-20( .*)?"))
-                    .min(java.util.Comparator.comparingDouble(e -> e.getValue().get("fid").asDouble())).orElseThrow();
+                    .min(Comparator.comparingDouble(e -> e.getValue().get("fid").asDouble())).orElseThrow();
             double dpmBest = bestDpm.getValue().get("fid").asDouble();
             checks.add(check(dpmBest <= 1.1 * ddpm, String.format(Locale.ROOT, "DPM-Solver++ 20 steps: best variant "
                     + "%s FID %.3f vs DDPM-1000 %.3f: ratio %.2f (target <= 1.10; plain dpm++2m-20 %.2f)",
@@ -252,7 +260,7 @@ public final class Report {
             checks.add(check(d16 <= 1.1 * d32, String.format(Locale.ROOT, "bf16 sampling quality: DDIM-50 FID %.3f "
                     + "(bf16) vs %.3f (fp32), ratio %.2f (target <= 1.10)", d16, d32, d16 / d32)));
             Map.Entry<String, JsonNode> best = rows.entrySet().stream()
-                    .min(java.util.Comparator.comparingDouble(e -> e.getValue().get("fid").asDouble())).orElseThrow();
+                    .min(Comparator.comparingDouble(e -> e.getValue().get("fid").asDouble())).orElseThrow();
             double bestFid = best.getValue().get("fid").asDouble();
             checks.add(check(bestFid <= 2 * floor, String.format(Locale.ROOT, "trained model %s: best FID %.3f (%s) = "
                     + "%.2fx the real-data floor %.3f (target <= 2)", q.get("checkpoint").asText(), bestFid,
@@ -268,11 +276,11 @@ public final class Report {
                 ratios[i] = d[i] / sm[i];
             }
             double[] sorted = ratios.clone();
-            java.util.Arrays.sort(sorted);
+            Arrays.sort(sorted);
             checks.add(check(sorted[sorted.length - 1] <= 1.2, String.format(Locale.ROOT, "the demo's DDPM-1000 "
                     + "sampling of 2000 points against `sample` on its checkpoint, %d alternated rounds: %s s vs %s s, "
                     + "ratio median %.2f (range %.2f-%.2f; target: every round <= 1.2)", d.length,
-                    java.util.Arrays.toString(d), java.util.Arrays.toString(sm), sorted[sorted.length / 2], sorted[0],
+                    Arrays.toString(d), Arrays.toString(sm), sorted[sorted.length / 2], sorted[0],
                     sorted[sorted.length - 1])));
         }
         md.append("\nTargets:\n");
@@ -297,10 +305,10 @@ public final class Report {
                 + "the baseline above)", r.get(name).get(key).asDouble(), b.get(key).asDouble());
     }
 
-    private static double maxAbsDiff(Path a, Path b) throws java.io.IOException {
-        java.nio.FloatBuffer x = java.nio.ByteBuffer.wrap(Files.readAllBytes(a)).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+    private static double maxAbsDiff(Path a, Path b) throws IOException {
+        FloatBuffer x = ByteBuffer.wrap(Files.readAllBytes(a)).order(ByteOrder.LITTLE_ENDIAN)
                 .asFloatBuffer();
-        java.nio.FloatBuffer y = java.nio.ByteBuffer.wrap(Files.readAllBytes(b)).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+        FloatBuffer y = ByteBuffer.wrap(Files.readAllBytes(b)).order(ByteOrder.LITTLE_ENDIAN)
                 .asFloatBuffer();
         if (x.remaining() != y.remaining()) {
             throw new IllegalStateException(a + " and " + b + " differ in length");
@@ -324,7 +332,7 @@ public final class Report {
     private static double quarterMean(double[] v, int q) {
         int from = q * v.length / 4;
         int to = Math.max(from + 1, (q + 1) * v.length / 4);
-        return java.util.Arrays.stream(v, from, Math.min(to, v.length)).average().orElse(Double.NaN);
+        return Arrays.stream(v, from, Math.min(to, v.length)).average().orElse(Double.NaN);
     }
 
     private static String check(boolean ok, String text) {
@@ -332,7 +340,7 @@ public final class Report {
     }
 
     /** FID against model evaluations (log scale), one line per sampler family, the floor dashed. */
-    static void plot(Map<String, JsonNode> rows, double floor, Path file) throws java.io.IOException {
+    static void plot(Map<String, JsonNode> rows, double floor, Path file) throws IOException {
         int w = 780;
         int h = 440;
         int left = 70;
@@ -352,8 +360,8 @@ public final class Report {
         double lx0 = Math.log10(8);
         double lx1 = Math.log10(1200);
         double fMax = maxFid;
-        java.util.function.DoubleUnaryOperator px = e -> left + (Math.log10(e) - lx0) / (lx1 - lx0) * (w - left - right);
-        java.util.function.DoubleUnaryOperator py = f -> top + (1 - f / fMax) * (h - top - bottom);
+        DoubleUnaryOperator px = e -> left + (Math.log10(e) - lx0) / (lx1 - lx0) * (w - left - right);
+        DoubleUnaryOperator py = f -> top + (1 - f / fMax) * (h - top - bottom);
         g.setColor(Color.GRAY);
         g.drawLine(left, h - bottom, w - right, h - bottom);
         g.drawLine(left, top, left, h - bottom);

@@ -1,6 +1,7 @@
 package org.diffusion4j.checkpoint;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -119,7 +120,7 @@ public final class AtomicFiles {
     /** A body writing {@code bytes}. */
     public static Body bytes(byte[] bytes) {
         return ch -> {
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) {
                 ch.write(buf);
             }

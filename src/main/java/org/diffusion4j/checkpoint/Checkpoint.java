@@ -4,19 +4,24 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * A checkpoint is {@code NAME.safetensors} (tensors) plus {@code NAME.json} (the sidecar: format version, model and
@@ -105,7 +110,7 @@ public final class Checkpoint {
         requireSafetensorsName(weights);
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             Tensor t = e.getValue();
-            if (t.is_floating_point() && !org.bytedeco.pytorch.global.torch.isfinite(t).all().item_bool()) {
+            if (t.is_floating_point() && !torch.isfinite(t).all().item_bool()) {
                 throw new IllegalArgumentException(weights + ": not saved: tensor '" + e.getKey()
                         + "' holds NaN or infinite values");
             }
@@ -201,8 +206,8 @@ public final class Checkpoint {
 
     static String sha256(byte[] bytes) {
         try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -214,8 +219,8 @@ public final class Checkpoint {
      *
      * @return the checkpoints whose sidecar was restored
      */
-    public static java.util.List<Path> recover(Path dir) throws IOException {
-        java.util.List<Path> restored = new java.util.ArrayList<>();
+    public static List<Path> recover(Path dir) throws IOException {
+        List<Path> restored = new ArrayList<>();
         for (Path temp : AtomicFiles.leftovers(dir)) {
             String target = AtomicFiles.targetName(temp);
             if (target != null && target.endsWith(".json") && Files.isRegularFile(temp)) {
@@ -227,11 +232,11 @@ public final class Checkpoint {
                     Path log = logHash.isEmpty() ? null
                             : stagedMatching(dir, lossLogOf(weights).getFileName().toString(), logHash);
                     if (log != null) {
-                        Files.move(log, lossLogOf(weights), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                        Files.move(log, lossLogOf(weights), StandardCopyOption.ATOMIC_MOVE,
+                                StandardCopyOption.REPLACE_EXISTING);
                     }
-                    Files.move(temp, sidecarOf(weights), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.move(temp, sidecarOf(weights), StandardCopyOption.ATOMIC_MOVE,
+                            StandardCopyOption.REPLACE_EXISTING);
                     restored.add(weights);
                 }
             }
@@ -363,7 +368,7 @@ public final class Checkpoint {
             throw new IllegalStateException(e);
         }
         try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
+            in.transferTo(OutputStream.nullOutputStream());
         }
         return HexFormat.of().formatHex(md.digest());
     }

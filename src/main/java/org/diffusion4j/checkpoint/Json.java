@@ -1,12 +1,27 @@
 package org.diffusion4j.checkpoint;
 
-import java.io.IOException;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.TextNode;
+import java.io.CharConversionException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.TreeSet;
 
 /**
  * The one JSON configuration for sidecars and configs: snake_case names (as diffusers' config.json), enums by their
@@ -48,16 +63,16 @@ public final class Json {
                 root = root.getCause();
             }
             String msg = root instanceof IllegalArgumentException ? root.getMessage()
-                    : e instanceof com.fasterxml.jackson.databind.JsonMappingException m ? describe(m)
+                    : e instanceof JsonMappingException m ? describe(m)
                     : e.getMessage().lines().findFirst().orElse(e.toString());
             throw new IllegalArgumentException(what + ": " + msg, e);
         }
     }
 
     /** Jackson's complaint in the config's own terms: keys and JSON types, not Java classes. */
-    static String describe(com.fasterxml.jackson.databind.JsonMappingException e) {
+    static String describe(JsonMappingException e) {
         StringBuilder path = new StringBuilder();
-        for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : e.getPath()) {
+        for (JsonMappingException.Reference r : e.getPath()) {
             if (r.getFieldName() != null) {
                 path.append(path.length() == 0 ? "" : ".").append(r.getFieldName());
             } else if (r.getIndex() >= 0) {
@@ -65,20 +80,20 @@ public final class Json {
             }
         }
         String key = path.length() == 0 ? "the config" : "'" + path + "'";
-        if (e instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException u) {
-            java.util.TreeSet<String> known = new java.util.TreeSet<>();
+        if (e instanceof UnrecognizedPropertyException u) {
+            TreeSet<String> known = new TreeSet<>();
             if (u.getKnownPropertyIds() != null) {
                 u.getKnownPropertyIds().forEach(id -> known.add(String.valueOf(id)));
             }
             return "unknown key '" + u.getPropertyName() + "'" + (known.isEmpty() ? "" : " (known: "
                     + String.join(", ", known) + ")");
         }
-        if (e instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException f) {
+        if (e instanceof InvalidFormatException f) {
             Object v = f.getValue();
-            return key + ": " + (v instanceof String s ? com.fasterxml.jackson.databind.node.TextNode.valueOf(s)
+            return key + ": " + (v instanceof String s ? TextNode.valueOf(s)
                     : String.valueOf(v)) + " is not " + kind(f.getTargetType());
         }
-        if (e instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException m) {
+        if (e instanceof MismatchedInputException m) {
             String original = String.valueOf(m.getOriginalMessage());
             if (original.startsWith("Missing creator property")) {
                 int q = original.indexOf('\'');
@@ -86,7 +101,7 @@ public final class Json {
             }
             return key + ": expected " + kind(m.getTargetType());
         }
-        if (e.getCause() instanceof com.fasterxml.jackson.core.exc.InputCoercionException c) {
+        if (e.getCause() instanceof InputCoercionException c) {
             return key + ": " + c.getOriginalMessage();
         }
         return String.valueOf(e.getOriginalMessage()).lines().findFirst().orElse("invalid value");
@@ -110,13 +125,13 @@ public final class Json {
             return "a string";
         }
         if (type.isEnum()) {
-            java.util.List<String> names = new java.util.ArrayList<>();
+            List<String> names = new ArrayList<>();
             for (Object c : type.getEnumConstants()) {
                 names.add(c.toString());
             }
             return "one of " + names;
         }
-        if (java.util.Collection.class.isAssignableFrom(type) || type.isArray()) {
+        if (Collection.class.isAssignableFrom(type) || type.isArray()) {
             return "an array";
         }
         return "an object";
@@ -127,24 +142,24 @@ public final class Json {
      *
      * @throws IOException naming the file, and for malformed JSON the line, column and what was wrong
      */
-    public static JsonNode readFile(java.nio.file.Path file) throws IOException {
-        if (!java.nio.file.Files.isRegularFile(file)) {
-            throw new java.nio.file.NoSuchFileException(file.toString(), null, java.nio.file.Files.isDirectory(file)
-                    ? "is a directory, not a JSON file" : java.nio.file.Files.exists(file) ? "not a regular file"
+    public static JsonNode readFile(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, Files.isDirectory(file)
+                    ? "is a directory, not a JSON file" : Files.exists(file) ? "not a regular file"
                     : "no such file");
         }
-        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        byte[] bytes = Files.readAllBytes(file);
         try {
             JsonNode node = MAPPER.readTree(bytes);
             if (node == null || node.isMissingNode()) {
                 throw new IOException(file + ": empty, expected a JSON object");
             }
             return node;
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             var at = e.getLocation();
             throw new IOException(file + ": not valid JSON" + (at == null ? "" : " (line " + at.getLineNr()
                     + ", column " + at.getColumnNr() + ")") + ": " + e.getOriginalMessage(), e);
-        } catch (java.io.CharConversionException e) {
+        } catch (CharConversionException e) {
             throw new IOException(file + ": not valid JSON (not UTF-8 text): " + e.getMessage(), e);
         }
     }

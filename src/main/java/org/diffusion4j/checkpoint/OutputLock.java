@@ -4,10 +4,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A lock file {@code OUT.lock} beside an output that a long job writes (a training run's checkpoint), holding the
@@ -47,7 +50,7 @@ public final class OutputLock implements AutoCloseable {
                 String holder;
                 try {
                     holder = Files.readString(lock, StandardCharsets.UTF_8).strip();
-                } catch (java.nio.file.NoSuchFileException released) {
+                } catch (NoSuchFileException released) {
                     continue;
                 }
                 if (alive(holder)) {
@@ -69,7 +72,7 @@ public final class OutputLock implements AutoCloseable {
 
     /** True when the lock's content names a process that still runs (same PID and start time). */
     static boolean alive(String holder) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("process (\\d+) started (\\S+)").matcher(holder);
+        Matcher m = Pattern.compile("process (\\d+) started (\\S+)").matcher(holder);
         if (!m.matches()) {
             return false;
         }
@@ -84,7 +87,7 @@ public final class OutputLock implements AutoCloseable {
             if (Files.readString(file, StandardCharsets.UTF_8).strip().equals(owner)) {
                 Files.delete(file);
             }
-        } catch (java.nio.file.NoSuchFileException gone) {
+        } catch (NoSuchFileException gone) {
             // released already
         }
     }

@@ -14,7 +14,9 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -26,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -66,7 +69,25 @@ public final class Safetensors {
     }
 
     /** A validated header: entries in file order, plus the string metadata. */
-    public record Header(List<TensorInfo> tensors, Map<String, String> metadata, long headerLength) {}
+    public record Header(List<TensorInfo> tensors, Map<String, String> metadata, long headerLength) {
+        /** Tensor shapes by name, each name passed through {@code rename}. */
+        public Map<String, long[]> shapes(UnaryOperator<String> rename) {
+            Map<String, long[]> out = new LinkedHashMap<>();
+            for (TensorInfo t : tensors) {
+                out.put(rename.apply(t.name()), t.shape());
+            }
+            return out;
+        }
+
+        /** Bytes of tensor data (bounded by the file's length, which was checked when the header was read). */
+        public long dataBytes() {
+            long data = 0;
+            for (TensorInfo t : tensors) {
+                data += t.end() - t.begin();
+            }
+            return data;
+        }
+    }
 
     /** A loaded file: tensors by name (file order) and metadata. */
     public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) {}
@@ -134,9 +155,9 @@ public final class Safetensors {
             return;
         }
         if (!Files.exists(file)) {
-            throw new java.nio.file.NoSuchFileException(file.toString(), null, "no such file");
+            throw new NoSuchFileException(file.toString(), null, "no such file");
         }
-        throw new java.nio.file.FileSystemException(file.toString(), null, Files.isDirectory(file)
+        throw new FileSystemException(file.toString(), null, Files.isDirectory(file)
                 ? "is a directory, not a safetensors file" : "not a regular file (a pipe, socket or device)");
     }
 

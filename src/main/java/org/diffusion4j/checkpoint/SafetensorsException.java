@@ -2,6 +2,7 @@ package org.diffusion4j.checkpoint;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /** A safetensors file that breaks the format. Always names the file and what is wrong with it. */
 public final class SafetensorsException extends IOException {
@@ -38,7 +39,7 @@ public final class SafetensorsException extends IOException {
     private final Reason reason;
 
     public SafetensorsException(Path file, Reason reason, String detail) {
-        super(file + ": invalid safetensors file (" + reason.name().toLowerCase(java.util.Locale.ROOT) + "): " + detail);
+        super(file + ": invalid safetensors file (" + reason.name().toLowerCase(Locale.ROOT) + "): " + detail);
         this.reason = reason;
     }
 

@@ -8,11 +8,13 @@ import java.util.function.Function;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.data.LabeledImages;
 import org.diffusion4j.data.ToyDataset;
+import org.diffusion4j.eval.Extractors;
+import org.diffusion4j.eval.FeatureExtractor;
 import org.diffusion4j.eval.ImageClassifier;
-import org.diffusion4j.pipeline.ClassAccuracy;
-import org.diffusion4j.pipeline.Datasets;
-import org.diffusion4j.pipeline.LoadedModel;
-import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.run.ClassAccuracy;
+import org.diffusion4j.run.Datasets;
+import org.diffusion4j.run.LoadedModel;
+import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.tensor.Tensors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -64,9 +66,9 @@ final class ClassAccuracyCommand implements Callable<Integer>, Main.MemoryBound 
                         + "and fashion-mnist");
             }
             classifier = ClassAccuracyCommand::nearestCentre;
-        } else if (org.diffusion4j.eval.Extractors.shippedFor(model.outputData()) != null) {
-            org.diffusion4j.eval.FeatureExtractor cnn = org.diffusion4j.eval.Extractors.load(
-                    org.diffusion4j.eval.Extractors.shippedFor(model.outputData()));
+        } else if (Extractors.shippedFor(model.outputData()) != null) {
+            FeatureExtractor cnn = Extractors.load(
+                    Extractors.shippedFor(model.outputData()));
             System.out.printf(Locale.ROOT, "classifier: the shipped %s feature network (CNN), test accuracy %.2f%% "
                     + "(recorded when it was trained)%n", model.outputData(),
                     100 * Double.parseDouble(cnn.metadata().get("test_accuracy")));

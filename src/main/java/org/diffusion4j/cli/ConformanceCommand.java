@@ -4,15 +4,15 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.diffusion4j.pipeline.Conformance;
+import org.diffusion4j.diffusers.Conformance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "conformance", mixinStandardHelpOptions = true,
         description = "Replay recorded diffusers cases (scheduler trajectories and UNet2DModel outputs) and compare.")
 final class ConformanceCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "DIR", description = "Folder of case files laid out like "
-            + "../shared/conformance/diffusers (sched_*.json, unet_*.json + folders).")
+    @Parameters(index = "0", paramLabel = "DIR", description = "Folder of recorded diffusers cases "
+            + "(sched_*.json, unet_*.json + their folders; schema in docs/conformance.md).")
     Path dir;
 
     @Override

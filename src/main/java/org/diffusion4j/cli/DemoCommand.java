@@ -4,8 +4,10 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
-import org.diffusion4j.pipeline.Datasets;
-import org.diffusion4j.pipeline.TrainingRun;
+import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.run.Datasets;
+import org.diffusion4j.run.TrainingRun;
+import org.diffusion4j.tensor.DeviceSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -32,9 +34,9 @@ final class DemoCommand implements Callable<Integer> {
                 : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Path ckpt = dir.resolve("model.safetensors");
         Runs.train(train.toSpec(), train.images.dataDir, ckpt, TrainingRun.CheckpointPolicy.atEnd(), null, false, System.out);
-        Runs.sample(ckpt, null, sampler::toSpec, null, org.diffusion4j.guidance.Guidance.of(1), n, train.seed, n, true, dir.resolve("samples.png"), Runs.Format.GRID,
+        Runs.sample(ckpt, null, sampler::toSpec, null, Guidance.of(1), n, train.seed, n, true, dir.resolve("samples.png"), Runs.Format.GRID,
                 Datasets.isToy(train.data) ? dir.resolve("samples.csv") : null, null, false, System.out,
-                org.diffusion4j.tensor.DeviceSpec.CPU);
+                DeviceSpec.CPU);
         return 0;
     }
 }

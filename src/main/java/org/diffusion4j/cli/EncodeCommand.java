@@ -1,14 +1,15 @@
 package org.diffusion4j.cli;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.data.LabeledImages;
-import org.diffusion4j.pipeline.AutoencoderRun;
-import org.diffusion4j.pipeline.Datasets;
-import org.diffusion4j.pipeline.Latents;
+import org.diffusion4j.run.AutoencoderRun;
+import org.diffusion4j.run.Datasets;
+import org.diffusion4j.run.Latents;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -74,7 +75,7 @@ final class EncodeCommand implements Callable<Integer>, Main.MemoryBound {
             info = Latents.encode(ae.model(), autoencoder, ae.sha256(), images, n, batchSize, out, pb::stepTo);
         }
         System.out.printf(Locale.ROOT, "encoded %d images of %s in %.1f s: latents %s, scale factor %.5f%s%n",
-                info.count(), images.id(), (System.nanoTime() - start) / 1e9, java.util.Arrays.toString(info.shape()),
+                info.count(), images.id(), (System.nanoTime() - start) / 1e9, Arrays.toString(info.shape()),
                 info.scaleFactor(), info.numClasses() > 0 ? ", " + info.numClasses() + " classes" : "");
         System.out.println("latents: " + out + " (train on them with --data latents:" + out + ")");
         return 0;

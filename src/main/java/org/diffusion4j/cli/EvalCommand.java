@@ -2,26 +2,31 @@ package org.diffusion4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.AtomicFiles;
 import org.diffusion4j.checkpoint.Checkpoint;
+import org.diffusion4j.data.ImageFolder;
 import org.diffusion4j.data.LabeledImages;
 import org.diffusion4j.data.ToyDataset;
 import org.diffusion4j.eval.Extractors;
 import org.diffusion4j.eval.FeatureExtractor;
+import org.diffusion4j.eval.QualityReport;
 import org.diffusion4j.guidance.Guidance;
-import org.diffusion4j.pipeline.Datasets;
-import org.diffusion4j.pipeline.Generation;
-import org.diffusion4j.pipeline.ImageEvaluation;
-import org.diffusion4j.pipeline.LoadedModel;
-import org.diffusion4j.pipeline.QualityReport;
-import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.run.Datasets;
+import org.diffusion4j.run.ImageEvaluation;
+import org.diffusion4j.run.LoadedModel;
+import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.sampling.Generation;
+import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.tensor.DeviceSpec;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -92,7 +97,7 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
 
     @Override
     public Integer call() throws Exception {
-        org.diffusion4j.tensor.DeviceSpec where = device.toDevice();
+        DeviceSpec where = device.toDevice();
         if (n != null && n < 1) {
             throw new IllegalArgumentException("--n must be >= 1, got " + n);
         }
@@ -154,7 +159,7 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
                     (System.nanoTime() - start) / 1e9);
         } else {
             // Scored as stored: resizing or recolouring them to the reference's shape would score other images.
-            for (var e : org.diffusion4j.data.ImageFolder.storedShapes(source.images).entrySet()) {
+            for (var e : ImageFolder.storedShapes(source.images).entrySet()) {
                 int[] s = e.getValue();
                 if (s[0] != train.channels() || s[1] != train.height() || s[2] != train.width()) {
                     throw new IllegalArgumentException("--images " + source.images.resolve(e.getKey()) + ": "
@@ -163,8 +168,8 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
                 }
             }
             LabeledImages folder = Datasets.images(Datasets.folderId(source.images, train.height(),
-                    train.channels() == 1 ? org.diffusion4j.data.ImageFolder.Color.GREY
-                            : org.diffusion4j.data.ImageFolder.Color.RGB), null, true);
+                    train.channels() == 1 ? ImageFolder.Color.GREY
+                            : ImageFolder.Color.RGB), null, true);
             if (folder.height() != train.height() || folder.width() != train.width()) {
                 throw new IllegalArgumentException("--images " + source.images + ": images are " + folder.width() + "x"
                         + folder.height() + ", " + dataId + " has " + train.width() + "x" + train.height());
@@ -205,7 +210,7 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
         int count = n == null ? 2000 : n;
         Tensor samples = TrainOptions.named("--n/--batch-size", () -> Generation.sample(model.denoiser(),
                 model.schedule(), model.train().flowMatching(), spec, model.sampleShape(), count, seed, batchSize,
-                () -> { }, org.diffusion4j.sampler.StepListener.NONE));
+                () -> { }, StepListener.NONE));
         QualityReport report = QualityReport.of(samples, ToyDataset.parse(dataId));
         String what = source.checkpoint + ", " + spec.label(model.schedule()) + ", seed " + seed;
         System.out.println("scored: " + what);
@@ -222,7 +227,7 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
         return 0;
     }
 
-    private void writeJson(ImageEvaluation.Report r, String what) throws java.io.IOException {
+    private void writeJson(ImageEvaluation.Report r, String what) throws IOException {
         ObjectMapper m = new ObjectMapper();
         ObjectNode root = m.createObjectNode();
         root.put("scored", what);
@@ -232,7 +237,7 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
                 .put("kid_subsets", ImageEvaluation.KID_SUBSETS)
                 .put("kid_subset_size", ImageEvaluation.kidSubsetSize(p.n()))
                 .put("k", ImageEvaluation.K);
-        for (var e : List.of(java.util.Map.entry("samples", r.samples()), java.util.Map.entry("floor", r.floor()))) {
+        for (var e : List.of(Map.entry("samples", r.samples()), Map.entry("floor", r.floor()))) {
             ImageEvaluation.Scores s = e.getValue();
             ObjectNode o = root.putObject(e.getKey());
             o.put("fid", s.fid()).put("kid", s.kid().mean()).put("kid_std", s.kid().std())

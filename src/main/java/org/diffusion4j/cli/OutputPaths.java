@@ -3,6 +3,7 @@ package org.diffusion4j.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /** Guards outputs: never overwrite an input, and never overwrite a result unless asked. */
 final class OutputPaths {
@@ -41,9 +42,9 @@ final class OutputPaths {
     /** Refuses a file name whose extension promises a format this output is not written in (e.g. PNG into x.jpg). */
     static void requireExtension(Path out, String option, String ext) {
         String name = out.getFileName() == null ? "" : out.getFileName().toString();
-        if (!name.toLowerCase(java.util.Locale.ROOT).endsWith(ext)) {
+        if (!name.toLowerCase(Locale.ROOT).endsWith(ext)) {
             throw new IllegalArgumentException(option + " " + out + ": this output is written as "
-                    + ext.substring(1).toUpperCase(java.util.Locale.ROOT) + "; name it *" + ext);
+                    + ext.substring(1).toUpperCase(Locale.ROOT) + "; name it *" + ext);
         }
     }
 

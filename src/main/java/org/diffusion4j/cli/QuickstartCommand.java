@@ -1,5 +1,6 @@
 package org.diffusion4j.cli;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -9,15 +10,17 @@ import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import org.diffusion4j.data.DatasetFetcher;
 import org.diffusion4j.data.Mnist;
+import org.diffusion4j.distributed.DataParallel;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.unet.UNetConfig;
-import org.diffusion4j.pipeline.RunSpec;
-import org.diffusion4j.pipeline.SamplerSpec;
-import org.diffusion4j.pipeline.TrainingRun;
+import org.diffusion4j.run.RunSpec;
+import org.diffusion4j.run.TrainingRun;
 import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimestepSpacing;
 import org.diffusion4j.tensor.Autocast;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.train.TrainConfig;
 import org.diffusion4j.train.Trainer;
 import picocli.CommandLine.Command;
@@ -82,12 +85,12 @@ final class QuickstartCommand implements Callable<Integer> {
      * whether bf16 was faster. Which one wins depends on the CPU and the model size, not just on bf16 units: without
      * them bf16 is emulated and slower.
      */
-    private boolean bf16IsFaster(Mnist m, Path data, org.diffusion4j.tensor.DeviceSpec where)
-            throws java.io.IOException {
+    private boolean bf16IsFaster(Mnist m, Path data, DeviceSpec where)
+            throws IOException {
         double[] ms = new double[2];
         for (int i = 0; i < 2; i++) {
             Trainer probe = TrainingRun.trainer(recipe(m, 1 + PROBE_STEPS, seed, i == 1), data,
-                    Trainer.DEFAULT_MAX_SKIPPED, org.diffusion4j.distributed.DataParallel.single(), where);
+                    Trainer.DEFAULT_MAX_SKIPPED, DataParallel.single(), where);
             probe.trainUntil(1, s -> { });
             long t0 = System.nanoTime();
             probe.trainUntil(1 + PROBE_STEPS, s -> { });
@@ -115,7 +118,7 @@ final class QuickstartCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Mnist m = TrainOptions.named("DATASET", () -> Mnist.parse(dataset));
-        org.diffusion4j.tensor.DeviceSpec where = device.toDevice();
+        DeviceSpec where = device.toDevice();
         if (!(minutes > 0) || maxSteps < 1) {
             throw new IllegalArgumentException("--minutes must be > 0 and --max-steps >= 1");
         }
@@ -130,7 +133,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 || (precision == Precision.AUTO && Autocast.nativeBf16() && bf16IsFaster(m, data, where));
         RunSpec spec = recipe(m, maxSteps, seed, bf16);
         Trainer trainer = TrainingRun.trainer(spec, data, Trainer.DEFAULT_MAX_SKIPPED,
-                org.diffusion4j.distributed.DataParallel.single(), where);
+                DataParallel.single(), where);
         long deadline = System.nanoTime() + (long) (minutes * 60e9);
         long start = System.nanoTime();
         double[] last = {Double.NaN};

@@ -8,29 +8,46 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.BiFunction;
 import me.tongfei.progressbar.ProgressBar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.AtomicFiles;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.checkpoint.OutputLock;
+import org.diffusion4j.data.RowDataset;
 import org.diffusion4j.data.ToyDataset;
+import org.diffusion4j.data.Waveforms;
+import org.diffusion4j.diffusers.DiffusersModel;
 import org.diffusion4j.distributed.Collective;
 import org.diffusion4j.distributed.DataParallel;
 import org.diffusion4j.distributed.DistConfig;
 import org.diffusion4j.distributed.GlooGroup;
+import org.diffusion4j.eval.QualityReport;
+import org.diffusion4j.guidance.ClassifierFreeGuidance;
+import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.model.ConditionalDenoiser;
+import org.diffusion4j.model.Denoiser;
+import org.diffusion4j.model.FiniteDenoiser;
+import org.diffusion4j.model.NetworkConfig;
+import org.diffusion4j.model.NetworkDenoiser;
 import org.diffusion4j.model.Parameters;
-import org.diffusion4j.pipeline.Datasets;
-import org.diffusion4j.pipeline.DenoisingGif;
-import org.diffusion4j.pipeline.DiffusersModel;
-import org.diffusion4j.pipeline.Generation;
-import org.diffusion4j.pipeline.ImageGrid;
-import org.diffusion4j.pipeline.LoadedModel;
-import org.diffusion4j.pipeline.QualityReport;
-import org.diffusion4j.pipeline.RunSpec;
-import org.diffusion4j.pipeline.SamplerSpec;
-import org.diffusion4j.pipeline.ScatterPlot;
-import org.diffusion4j.pipeline.TrainingRun;
+import org.diffusion4j.render.DenoisingGif;
+import org.diffusion4j.render.ImageGrid;
+import org.diffusion4j.render.LinePlot;
+import org.diffusion4j.render.ScatterPlot;
+import org.diffusion4j.run.Datasets;
+import org.diffusion4j.run.LatentSpace;
+import org.diffusion4j.run.LoadedModel;
+import org.diffusion4j.run.Models;
+import org.diffusion4j.run.RunSpec;
+import org.diffusion4j.run.TrainingRun;
 import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.sampling.Generation;
+import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
@@ -69,11 +86,11 @@ final class Runs {
         DataParallel.requireEvenShares(spec.train().batchSize(), dist.worldSize());
         Collective group = dist.distributed() ? GlooGroup.connect(dist) : Collective.single();
         String problem = "";
-        org.diffusion4j.checkpoint.OutputLock lock = null;
+        OutputLock lock = null;
         try {
             if (group.rank() == 0) {
                 // Before anything is checked or written: a second job for this --out must not pass the checks too.
-                lock = org.diffusion4j.checkpoint.OutputLock.acquire(checkpoint, "--out");
+                lock = OutputLock.acquire(checkpoint, "--out");
             }
             if (continuing && !overwrite && Files.exists(checkpoint) && Files.exists(resume)
                     && Files.isSameFile(checkpoint, resume)) {
@@ -240,7 +257,7 @@ final class Runs {
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
                                 Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out,
                                 DeviceSpec device) throws IOException {
-        return sample(checkpoint, null, (images, flow, latent) -> spec, null, org.diffusion4j.guidance.Guidance.of(1), n,
+        return sample(checkpoint, null, (images, flow, latent) -> spec, null, Guidance.of(1), n,
                 seed, batchSize, useEma, target, format, csv, gif, overwrite, out, device);
     }
 
@@ -256,7 +273,7 @@ final class Runs {
      */
     static QualityReport sample(Path checkpoint, Path diffusers,
                                 SpecFor specFor,
-                                Integer classLabel, org.diffusion4j.guidance.Guidance guidance, Integer count, long seed,
+                                Integer classLabel, Guidance guidance, Integer count, long seed,
                                 int batchSize, boolean useEma, Path target, Format format, Path csv, Path gif,
                                 boolean overwrite, PrintStream out, DeviceSpec device) throws IOException {
         if (count != null && count < 1) {
@@ -301,20 +318,20 @@ final class Runs {
             out.println("diffusers model " + diffusers + ": " + Parameters.count(model.network()) + " parameters, "
                     + model.prediction() + " prediction, " + model.schedule().size() + " training steps");
         }
-        org.diffusion4j.model.Denoiser denoiser = model.denoiser();
+        Denoiser denoiser = model.denoiser();
         if (model.numClasses() > 0) {
-            if (classLabel == null && !guidance.equals(org.diffusion4j.guidance.Guidance.of(1))) {
+            if (classLabel == null && !guidance.equals(Guidance.of(1))) {
                 throw new IllegalArgumentException("--guidance needs --class: guidance pulls towards a class");
             }
             denoiser = classLabel == null || classLabel == -1
-                    ? org.diffusion4j.guidance.ClassifierFreeGuidance.unconditional(model.conditional(), model.numClasses())
-                    : TrainOptions.named("--class/--guidance", () -> new org.diffusion4j.guidance.ClassifierFreeGuidance(
+                    ? ClassifierFreeGuidance.unconditional(model.conditional(), model.numClasses())
+                    : TrainOptions.named("--class/--guidance", () -> new ClassifierFreeGuidance(
                             model.conditional(), classLabel, model.numClasses(), guidance));
-        } else if (classLabel != null || !guidance.equals(org.diffusion4j.guidance.Guidance.of(1))) {
+        } else if (classLabel != null || !guidance.equals(Guidance.of(1))) {
             throw new IllegalArgumentException("--class and --guidance are for class-conditional models (trained with "
                     + "--classes); " + model.data() + " was trained unconditionally");
         }
-        denoiser = new org.diffusion4j.model.FiniteDenoiser(denoiser);
+        denoiser = new FiniteDenoiser(denoiser);
         boolean toy = Datasets.isToy(model.data());
         boolean signal = Datasets.isSignal(model.data());
         if (signal && (format != Format.GRID || gif != null)) {
@@ -331,7 +348,7 @@ final class Runs {
         // Every class is sampled on its own; guidance runs the conditional and unconditional passes as one batch of
         // twice the size.
         int passBatch = Math.min(batchSize, allClasses ? perClass : n);
-        org.diffusion4j.pipeline.Models.requireFits(model.config(), (long) passBatch * (classLabel != null ? 2 : 1),
+        Models.requireFits(model.config(), (long) passBatch * (classLabel != null ? 2 : 1),
                 false, false, "sampling " + passBatch + " at once", "lower --batch-size");
         if (allClasses) {
             n = perClass * model.numClasses();
@@ -353,22 +370,22 @@ final class Runs {
         Tensor samples;
         try (ProgressBar pb = Progress.bar("sample", Generation.totalSteps(model.schedule(), spec, n, batchSize))) {
             if (allClasses) {
-                java.util.List<Tensor> rows = new java.util.ArrayList<>();
+                List<Tensor> rows = new ArrayList<>();
                 for (int k = 0; k < model.numClasses(); k++) {
                     rows.add(Generation.sampleClass(model.conditional(), model.numClasses(), k, guidance,
                             model.schedule(), model.flow(), spec, shape, perClass, seed, batchSize, pb::step,
                             k == 0 ? frames : StepListener.NONE));
                 }
-                samples = org.bytedeco.pytorch.global.torch.cat(new org.bytedeco.pytorch.TensorVector(
+                samples = torch.cat(new TensorVector(
                         rows.toArray(new Tensor[0])));
             } else {
                 samples = Generation.sample(denoiser, model.schedule(), model.flow(), spec, shape, n, seed,
                         batchSize, pb::step, frames);
             }
         }
-        if (!org.diffusion4j.tensor.Tensors.allFinite(samples)) {
+        if (!Tensors.allFinite(samples)) {
             // The per-class grid builds its guidance inside Generation, past the checked denoiser.
-            throw new org.diffusion4j.model.FiniteDenoiser.NonFiniteException("the samples are not finite (NaN or "
+            throw new FiniteDenoiser.NonFiniteException("the samples are not finite (NaN or "
                     + "infinite); nothing was written");
         }
         samples = model.toImages(samples);
@@ -422,11 +439,11 @@ final class Runs {
     }
 
     /** What {@code sample} needs of a model, whichever format it came from. */
-    private record Sampled(org.diffusion4j.model.NetworkDenoiser denoiser,
-                           org.diffusion4j.schedule.NoiseSchedule schedule, String data, long[] shape, boolean usedEma,
+    private record Sampled(NetworkDenoiser denoiser,
+                           NoiseSchedule schedule, String data, long[] shape, boolean usedEma,
                            org.bytedeco.pytorch.Module network, String prediction, boolean flow, int numClasses,
-                           org.diffusion4j.pipeline.LatentSpace latent, org.diffusion4j.model.NetworkConfig config) {
-        org.diffusion4j.model.ConditionalDenoiser conditional() {
+                           LatentSpace latent, NetworkConfig config) {
+        ConditionalDenoiser conditional() {
             return denoiser;
         }
 
@@ -438,7 +455,7 @@ final class Runs {
         static Sampled of(LoadedModel m) {
             return new Sampled(m.denoiser(), m.schedule(), m.data(), m.sampleShape(), m.usedEma(),
                     m.network().module(), m.train().prediction().id(), m.train().flowMatching(),
-                    m.train().numClasses(), m.latent(), org.diffusion4j.pipeline.Models.configOf(m.network()));
+                    m.train().numClasses(), m.latent(), Models.configOf(m.network()));
         }
 
         static Sampled of(DiffusersModel m, Path dir) {
@@ -450,12 +467,12 @@ final class Runs {
     /** 1-D signals: quality against fresh data, a line plot of 16 samples next to 16 real ones, and the CSV. */
     private static QualityReport writeSignals(String data, Tensor samples, String label, Integer classLabel, long seed,
                                               Path target, Path csv, PrintStream out) throws IOException {
-        java.util.function.BiFunction<Integer, Rng, Tensor> fresh;
-        if (data.equals(org.diffusion4j.data.Waveforms.ID)) {
-            var w = org.diffusion4j.data.Waveforms.INSTANCE;
+        BiFunction<Integer, Rng, Tensor> fresh;
+        if (data.equals(Waveforms.ID)) {
+            var w = Waveforms.INSTANCE;
             fresh = (k, rng) -> classLabel == null ? w.sample(k, rng) : w.sampleClass(k, classLabel, rng);
         } else {
-            var rows = org.diffusion4j.data.RowDataset.read(Path.of(data.substring(Datasets.ROWS.length())));
+            var rows = RowDataset.read(Path.of(data.substring(Datasets.ROWS.length())));
             fresh = rows::sample;
         }
         QualityReport report = QualityReport.of(samples, fresh);
@@ -463,7 +480,7 @@ final class Runs {
         int shown = Math.toIntExact(Math.min(16, samples.size(0)));
         float[] pts = Tensors.toFloats(samples.narrow(0, 0, shown));
         float[] ref = Tensors.toFloats(fresh.apply(shown, Rng.derive(seed, -1)));
-        ImageGrid.writePng(org.diffusion4j.pipeline.LinePlot.render(new String[] {"data: " + data.replaceFirst(
+        ImageGrid.writePng(LinePlot.render(new String[] {"data: " + data.replaceFirst(
                 "^rows:.*/", "rows:"), "samples: " + label}, new float[][] {ref, pts}, length, report.toString()), target);
         if (csv != null) {
             float[] all = Tensors.toFloats(samples);

@@ -1,7 +1,12 @@
 package org.diffusion4j.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.concurrent.Callable;
+import org.diffusion4j.guidance.Guidance;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -46,7 +51,7 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
     @Option(names = "--guidance-interval", split = ",", paramLabel = "LOW,HIGH", description = "Guide only at noise "
             + "levels with sigma/alpha in (LOW, HIGH] (Kynkaanniemi et al. 2024; e.g. 0.28,5.42); elsewhere the "
             + "conditional prediction alone, in one pass (default: every level).")
-    java.util.List<Double> guidanceInterval;
+    List<Double> guidanceInterval;
 
     @Option(names = "--n", description = "Number of samples (default: 2000 for 2-D data, 64 for images).")
     Integer n;
@@ -89,8 +94,8 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
             throw new IllegalArgumentException("--checkpoint and --diffusers are alternatives; give one");
         }
         Path ck = diffusers != null ? null : checkpoint != null ? checkpoint : shippedModel();
-        Path target = out != null ? out : Path.of("samples-" + java.time.LocalDateTime.now().format(
-                java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + (f == Runs.Format.PNG ? "" : ".png"));
+        Path target = out != null ? out : Path.of("samples-" + LocalDateTime.now().format(
+                DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + (f == Runs.Format.PNG ? "" : ".png"));
         Integer label = classLabel == null ? null : classLabel.equals("all") ? Integer.valueOf(-1)
                 : TrainOptions.named("--class", () -> {
                     try {
@@ -106,8 +111,8 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
         if (guidanceInterval != null && guidanceInterval.size() != 2) {
             throw new IllegalArgumentException("--guidance-interval takes LOW,HIGH, got " + guidanceInterval);
         }
-        org.diffusion4j.guidance.Guidance g = TrainOptions.named("--guidance/--guidance-rescale/--guidance-interval",
-                () -> new org.diffusion4j.guidance.Guidance(guidance, guidanceRescale,
+        Guidance g = TrainOptions.named("--guidance/--guidance-rescale/--guidance-interval",
+                () -> new Guidance(guidance, guidanceRescale,
                         guidanceInterval == null ? 0 : guidanceInterval.get(0),
                         guidanceInterval == null ? Double.POSITIVE_INFINITY : guidanceInterval.get(1)));
         Runs.sample(ck, diffusers, sampler::toSpec, label, g, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out,
@@ -119,7 +124,7 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
     static Path shippedModel() {
         String home = System.getProperty("diffusion4j.home", ".");
         Path p = Path.of(home, "models", "mnist-unet.safetensors");
-        if (!java.nio.file.Files.isRegularFile(p)) {
+        if (!Files.isRegularFile(p)) {
             throw new IllegalArgumentException("--checkpoint is required: no shipped model at " + p);
         }
         return p;

@@ -1,6 +1,6 @@
 package org.diffusion4j.cli;
 
-import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.sampler.HeunSampler;
 import org.diffusion4j.schedule.TimestepSpacing;

@@ -1,5 +1,7 @@
 package org.diffusion4j.cli;
 
+import java.io.IOException;
+import java.net.BindException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,6 +11,7 @@ import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.serve.ServeConfig;
 import org.diffusion4j.serve.ServedModel;
 import org.diffusion4j.serve.Server;
+import org.diffusion4j.tensor.DeviceSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -86,11 +89,11 @@ final class ServeCommand implements Callable<Integer>, Main.MemoryBound {
     private List<String> names = List.of();
 
     /** Loads the models and starts the server (the caller closes it). */
-    Server open() throws java.io.IOException {
+    Server open() throws IOException {
         ServeConfig config = new ServeConfig(host, port, allowHosts, maxSteps, maxBatch, maxScale, queue, gallery,
                 Math.max(16, queue + 8), perClient != null ? perClient : queue + 4);
         List<Path> files = checkpoints.isEmpty() ? List.of(SampleCommand.shippedModel()) : checkpoints;
-        org.diffusion4j.tensor.DeviceSpec where = device.toDevice();
+        DeviceSpec where = device.toDevice();
         List<ServedModel> models = new ArrayList<>();
         for (Path f : files) {
             Checkpoint.requireSafetensorsName(f);
@@ -99,8 +102,8 @@ final class ServeCommand implements Callable<Integer>, Main.MemoryBound {
         names = models.stream().map(ServedModel::name).toList();
         try {
             return Server.start(models, config, seed);
-        } catch (java.net.BindException e) {
-            throw new java.io.IOException("--host " + host + " --port " + port + ": cannot listen there ("
+        } catch (BindException e) {
+            throw new IOException("--host " + host + " --port " + port + ": cannot listen there ("
                     + e.getMessage() + "); is another server running? --port 0 picks a free port", e);
         }
     }

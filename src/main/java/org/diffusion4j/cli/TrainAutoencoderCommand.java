@@ -2,23 +2,27 @@ package org.diffusion4j.cli;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Checkpoint;
+import org.diffusion4j.checkpoint.OutputLock;
 import org.diffusion4j.data.LabeledImages;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.autoencoder.AutoencoderConfig;
 import org.diffusion4j.model.autoencoder.AutoencoderKL;
-import org.diffusion4j.pipeline.AutoencoderRun;
-import org.diffusion4j.pipeline.Datasets;
-import org.diffusion4j.pipeline.ImageGrid;
+import org.diffusion4j.render.ImageGrid;
+import org.diffusion4j.run.AutoencoderRun;
+import org.diffusion4j.run.Datasets;
+import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.train.AutoencoderTrainConfig;
 import org.diffusion4j.train.AutoencoderTrainer;
 import picocli.CommandLine.Command;
@@ -87,7 +91,7 @@ final class TrainAutoencoderCommand implements Callable<Integer>, Main.MemoryBou
         AutoencoderConfig model = TrainOptions.named("--channels/--latent-channels/--latent-size", () -> {
             if (shape.length != 3 || shape[1] != shape[2]) {
                 throw new IllegalArgumentException("the autoencoder needs square images, '" + dataId + "' has samples "
-                        + "of shape " + java.util.Arrays.toString(shape));
+                        + "of shape " + Arrays.toString(shape));
             }
             AutoencoderConfig c = AutoencoderConfig.of((int) shape[1], (int) shape[0], channels, latentChannels);
             return latentSize == null ? c : new AutoencoderConfig(c.imageSize(), c.inChannels(), c.blockOutChannels(),
@@ -99,7 +103,7 @@ final class TrainAutoencoderCommand implements Callable<Integer>, Main.MemoryBou
         Path lossCsv = OutputPaths.withSuffix(out, ".safetensors", ".loss.csv");
         Path preview = OutputPaths.withSuffix(out, ".safetensors", ".recon.png");
         // Taken before the checks, so that a second job for this --out cannot pass them too; released at exit.
-        org.diffusion4j.checkpoint.OutputLock lock = org.diffusion4j.checkpoint.OutputLock.acquire(out, "--out");
+        OutputLock lock = OutputLock.acquire(out, "--out");
         try {
             for (Path p : new Path[] {out, Checkpoint.sidecarOf(out), lossCsv, preview}) {
                 OutputPaths.check(p, "--out", overwrite);
@@ -134,9 +138,9 @@ final class TrainAutoencoderCommand implements Callable<Integer>, Main.MemoryBou
         double mse;
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             Tensor x = heldOut.slice(0, n);
-            Tensor recon = torch.clamp(ae.decode(ae.encode(x).mean()), new org.bytedeco.pytorch.ScalarOptional(
-                    org.diffusion4j.tensor.Tensors.scalar(-1)), new org.bytedeco.pytorch.ScalarOptional(
-                    org.diffusion4j.tensor.Tensors.scalar(1)));
+            Tensor recon = torch.clamp(ae.decode(ae.encode(x).mean()), new ScalarOptional(
+                    Tensors.scalar(-1)), new ScalarOptional(
+                    Tensors.scalar(1)));
             l1 = recon.sub(x).abs().mean().item_double();
             mse = recon.sub(x).square().mean().item_double();
             int shown = Math.min(16, n);
@@ -147,7 +151,7 @@ final class TrainAutoencoderCommand implements Callable<Integer>, Main.MemoryBou
         double psnr = 10 * Math.log10(1 / (mse / 4));
         System.out.printf(Locale.ROOT, "trained autoencoder %s on %s: %d steps in %.1f s, %d parameters, latent %s "
                         + "(%.1fx fewer values than the image)%n", model.blockOutChannels(), dataId, steps, seconds,
-                Parameters.count(ae), java.util.Arrays.toString(model.latentShape()),
+                Parameters.count(ae), Arrays.toString(model.latentShape()),
                 (double) (shape[0] * shape[1] * shape[2]) / (model.latentChannels() * model.latentSize()
                         * model.latentSize()));
         System.out.printf(Locale.ROOT, "reconstruction of %d held-out images (%s): mean absolute error %.4f of the "

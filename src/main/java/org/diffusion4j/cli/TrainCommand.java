@@ -2,7 +2,7 @@ package org.diffusion4j.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.diffusion4j.pipeline.TrainingRun;
+import org.diffusion4j.run.TrainingRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -7,7 +7,7 @@ import java.util.concurrent.Callable;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.data.LabeledImages;
 import org.diffusion4j.eval.FeatureExtractor;
-import org.diffusion4j.pipeline.Datasets;
+import org.diffusion4j.run.Datasets;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,13 +1,16 @@
 package org.diffusion4j.cli;
 
+import java.util.List;
+import java.util.function.Supplier;
+import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.mlp.MlpConfig;
-import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.unet.UNetConfig;
-import org.diffusion4j.pipeline.Datasets;
-import org.diffusion4j.pipeline.RunSpec;
+import org.diffusion4j.run.Datasets;
+import org.diffusion4j.run.RunSpec;
 import org.diffusion4j.schedule.BetaSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.train.TimeSampling;
 import org.diffusion4j.train.TrainConfig;
 import picocli.CommandLine.Option;
 
@@ -25,7 +28,7 @@ final class TrainOptions {
     String model;
 
     @Option(names = "--channels", split = ",", description = "U-Net block_out_channels (default: 32,64,64).")
-    java.util.List<Integer> channels;
+    List<Integer> channels;
 
     @Option(names = "--steps", description = "Optimiser steps (default: 3000).")
     Long steps;
@@ -108,8 +111,8 @@ final class TrainOptions {
         boolean toy = Datasets.isToy(data) || Datasets.isSignal(data);
         Parameterization p = named("--prediction", () -> Parameterization.parse(prediction));
         BetaSchedule bs = named("--beta-schedule", () -> BetaSchedule.parse(betaSchedule));
-        org.diffusion4j.train.TimeSampling ts = named("--time-sampling",
-                () -> org.diffusion4j.train.TimeSampling.parse(timeSampling));
+        TimeSampling ts = named("--time-sampling",
+                () -> TimeSampling.parse(timeSampling));
         ScheduleConfig schedule = named("--timesteps/--beta-*",
                 () -> new ScheduleConfig(timesteps, bs, betaStart, betaEnd, zeroTerminalSnr));
         TrainConfig train = named("training options", () -> new TrainConfig(or(steps, 3000L),
@@ -132,14 +135,14 @@ final class TrainOptions {
                     + shape.length + " dimension(s)");
         }
         return UNetConfig.attentionBelowTop((int) shape[1], (int) shape[0],
-                channels != null ? channels : java.util.List.of(32, 64, 64), numClassEmbeds);
+                channels != null ? channels : List.of(32, 64, 64), numClassEmbeds);
     }
 
     private static <T> T or(T value, T fallback) {
         return value != null ? value : fallback;
     }
 
-    static <T> T named(String option, java.util.function.Supplier<T> f) {
+    static <T> T named(String option, Supplier<T> f) {
         try {
             return f.get();
         } catch (IllegalArgumentException e) {

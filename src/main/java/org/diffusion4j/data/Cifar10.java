@@ -1,5 +1,6 @@
 package org.diffusion4j.data;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -175,7 +176,7 @@ public final class Cifar10 implements ImageDataset {
         int i = 0;
         for (String name : names) {
             Path file = d.resolve(name);
-            try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
+            try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
                 for (int r = 0; r < recordsPerFile; r++, i++) {
                     if (in.readNBytes(record, 0, RECORD) != RECORD) {
                         throw new IOException(file + ": truncated at record " + r);

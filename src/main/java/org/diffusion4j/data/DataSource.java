@@ -1,7 +1,9 @@
 package org.diffusion4j.data;
 
+import java.util.function.Supplier;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Tensors;
 
 /**
  * Training batches. A batch is a function of (step, rng) only, where the trainer derives rng from (seed, step): resuming
@@ -61,14 +63,14 @@ public interface DataSource {
      * @param draw a fresh labelled batch per call (from one generator)
      * @return float32 [n, ...]
      */
-    static Tensor rowsOfClass(java.util.function.Supplier<Batch> draw, int n, int label) {
+    static Tensor rowsOfClass(Supplier<Batch> draw, int n, int label) {
         float[] out = null;
         int width = 0;
         int filled = 0;
         long[] shape = null;
         while (filled < n) {
             Batch b = draw.get();
-            float[] x = org.diffusion4j.tensor.Tensors.toFloats(b.x());
+            float[] x = Tensors.toFloats(b.x());
             long[] l = new long[Math.toIntExact(b.labels().numel())];
             b.labels().contiguous().data_ptr_long().get(l);
             if (out == null) {
@@ -84,7 +86,7 @@ public interface DataSource {
                 }
             }
         }
-        return org.diffusion4j.tensor.Tensors.fromFloats(out, shape);
+        return Tensors.fromFloats(out, shape);
     }
 
     /** How many classes the labels take (0 for unlabelled data). */

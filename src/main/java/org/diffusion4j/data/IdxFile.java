@@ -13,6 +13,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /**
  * Reads IDX files (LeCun's MNIST format: big-endian magic 0x0000TTDD with type TT and DD dimensions, the dimension
@@ -86,7 +87,7 @@ public record IdxFile(int[] dims, byte[] data, String sha256) {
                         + Arrays.toString(dims) + " declares");
             }
             return new IdxFile(dims, payload, HexFormat.of().formatHex(md.digest()));
-        } catch (java.util.zip.ZipException e) {
+        } catch (ZipException e) {
             throw new IOException(file + ": corrupt gzip data: " + e.getMessage(), e);
         } catch (EOFException e) {
             // GZIPInputStream's own EOFs (inside its header or trailer) name nothing.

@@ -2,18 +2,25 @@ package org.diffusion4j.data;
 
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
+import java.awt.image.SampleModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.stream.Stream;
+import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
+import org.diffusion4j.tensor.Memory;
 
 /**
  * A folder of PNG/JPEG images, each resized (shorter side to {@code size}, bilinear) and centre-cropped to
@@ -74,10 +81,10 @@ public final class ImageFolder {
         long total = (long) files.size() * c * size * size;
         if (total > Integer.MAX_VALUE - 8) {
             throw new IOException(dir + ": " + files.size() + " images of " + c + "x" + size + "x" + size + " are "
-                    + org.diffusion4j.tensor.Memory.format(total) + ", more than one array holds (2 GiB); use fewer "
+                    + Memory.format(total) + ", more than one array holds (2 GiB); use fewer "
                     + "or smaller images");
         }
-        org.diffusion4j.tensor.Memory.require(total, "loading the " + files.size() + " images of " + dir,
+        Memory.require(total, "loading the " + files.size() + " images of " + dir,
                 "use fewer or smaller images");
         byte[] pixels = new byte[(int) total];
         for (int i = 0; i < files.size(); i++) {
@@ -114,8 +121,8 @@ public final class ImageFolder {
      *
      * @return file name to {C, H, W}, sorted by name
      */
-    public static java.util.SortedMap<String, int[]> storedShapes(Path dir) throws IOException {
-        java.util.SortedMap<String, int[]> out = new java.util.TreeMap<>();
+    public static SortedMap<String, int[]> storedShapes(Path dir) throws IOException {
+        SortedMap<String, int[]> out = new TreeMap<>();
         try (Stream<Path> s = Files.list(dir)) {
             for (Path f : s.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList()) {
                 try (ImageInputStream in = ImageIO.createImageInputStream(f.toFile())) {
@@ -126,7 +133,7 @@ public final class ImageFolder {
                     ImageReader reader = readers.next();
                     try {
                         reader.setInput(in, true, true);
-                        javax.imageio.ImageTypeSpecifier type = reader.getRawImageType(0);
+                        ImageTypeSpecifier type = reader.getRawImageType(0);
                         int components = type != null ? type.getColorModel().getNumColorComponents()
                                 : decode(f).getColorModel().getNumColorComponents();
                         out.put(f.getFileName().toString(), new int[] {components, reader.getHeight(0),
@@ -142,11 +149,11 @@ public final class ImageFolder {
 
     /** Bytes per decoded pixel of the reader's first image: its bands times the widest band's bytes (4 if unknown). */
     private static long bytesPerPixel(ImageReader reader) throws IOException {
-        javax.imageio.ImageTypeSpecifier type = reader.getRawImageType(0);
+        ImageTypeSpecifier type = reader.getRawImageType(0);
         if (type == null) {
             return 4;
         }
-        java.awt.image.SampleModel m = type.getSampleModel();
+        SampleModel m = type.getSampleModel();
         int bits = 0;
         for (int s : m.getSampleSize()) {
             bits = Math.max(bits, s);
@@ -176,8 +183,8 @@ public final class ImageFolder {
                 long bytes = w * h * bytesPerPixel(reader);
                 if (bytes > MAX_DECODED_BYTES) {
                     throw new IOException(f + ": a " + w + "x" + h + " image of " + bytesPerPixel(reader) + "-byte "
-                            + "pixels decodes to " + org.diffusion4j.tensor.Memory.format(bytes) + ", more than the "
-                            + org.diffusion4j.tensor.Memory.format(MAX_DECODED_BYTES) + " allowed (refused before "
+                            + "pixels decodes to " + Memory.format(bytes) + ", more than the "
+                            + Memory.format(MAX_DECODED_BYTES) + " allowed (refused before "
                             + "decoding)");
                 }
                 String[] warning = new String[1];
@@ -189,12 +196,12 @@ public final class ImageFolder {
                 // Grey and RGB (indexed palettes included) convert exactly; CMYK and other spaces would only be
                 // approximated, so they are refused rather than silently recoloured.
                 int space = img.getColorModel().getColorSpace().getType();
-                if (space != java.awt.color.ColorSpace.TYPE_RGB && space != java.awt.color.ColorSpace.TYPE_GRAY) {
+                if (space != ColorSpace.TYPE_RGB && space != ColorSpace.TYPE_GRAY) {
                     throw new IOException(f + ": unsupported colour model (" + img.getColorModel().getNumComponents()
                             + " components, colour space type " + space + "; only grey and RGB images are read)");
                 }
                 return img;
-            } catch (javax.imageio.IIOException e) {
+            } catch (IIOException e) {
                 throw new IOException(f + ": cannot decode: " + e.getMessage(), e);
             } finally {
                 reader.dispose();

@@ -1,5 +1,9 @@
 package org.diffusion4j.data;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
@@ -137,10 +141,10 @@ public record LabeledImages(byte[] pixels, byte[] labels, int count, int channel
     }
 
     /** Recent epochs' permutations: consecutive steps mostly share one. */
-    private static final java.util.Map<Long, int[]> CACHE = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<>(4, 0.75f, true) {
+    private static final Map<Long, int[]> CACHE = Collections.synchronizedMap(
+            new LinkedHashMap<>(4, 0.75f, true) {
                 @Override
-                protected boolean removeEldestEntry(java.util.Map.Entry<Long, int[]> e) {
+                protected boolean removeEldestEntry(Map.Entry<Long, int[]> e) {
                     return size() > 4;
                 }
             });
@@ -153,7 +157,7 @@ public record LabeledImages(byte[] pixels, byte[] labels, int count, int channel
             for (int i = 0; i < count; i++) {
                 p[i] = i;
             }
-            java.util.SplittableRandom r = new java.util.SplittableRandom(k);
+            SplittableRandom r = new SplittableRandom(k);
             for (int i = count - 1; i > 0; i--) {
                 int j = r.nextInt(i + 1);
                 int t = p[i];

@@ -5,10 +5,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * MNIST and Fashion-MNIST as IDX files in a folder (raw or .gz, the standard names). Every file is checked against
- * the SHA-256 of its uncompressed bytes, so a folder from any source (the shared copy, an npm fetch, a manual
+ * the SHA-256 of its uncompressed bytes, so a folder from any source (a local copy, an npm fetch, a manual
  * download) is verified the same way.
  */
 public enum Mnist implements ImageDataset {
@@ -19,8 +21,8 @@ public enum Mnist implements ImageDataset {
             "t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
             "t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2")),
     /**
-     * Zalando's clothing, converted by {@link FashionMnistJson} from the npm package (NOT the official split). The
-     * shared folder's copy is refused: it is one image short and its labels drift from their images.
+     * Zalando's clothing, converted by {@link FashionMnistJson} from the npm package (NOT the official split). A
+     * conversion that kept the package's two empty entries is refused: it is one image short and its labels drift.
      */
     FASHION_MNIST("fashion-mnist", Map.of(
             "train-images-idx3-ubyte", "60df53c2f6b3a46c41bc9c0cdce98fcde34bc7af59d99a35604a32cf8e61e2c4",
@@ -29,7 +31,7 @@ public enum Mnist implements ImageDataset {
             "t10k-labels-idx1-ubyte", "14ad537a57eecc1ebb77f1e307802d88fa93e54cbbb8ef34a804a357d4d66c61"));
 
     /** Files (path, size, mtime) that passed {@link #verify}. */
-    private static final java.util.Set<String> VERIFIED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final Set<String> VERIFIED = ConcurrentHashMap.newKeySet();
 
     private final String id;
     private final Map<String, String> sha256;

@@ -1,5 +1,6 @@
 package org.diffusion4j.data;
 
+import java.util.Arrays;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Shapes;
@@ -31,6 +32,6 @@ public record PairedData(Tensor samples, Tensor noise, String id) implements Dat
     @Override
     public long[] sampleShape() {
         long[] s = Shapes.of(samples);
-        return java.util.Arrays.copyOfRange(s, 1, s.length);
+        return Arrays.copyOfRange(s, 1, s.length);
     }
 }

@@ -1,12 +1,17 @@
 package org.diffusion4j.data;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.bytedeco.pytorch.Tensor;
@@ -37,12 +42,12 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
         checkFile(file);
         if (isNpy(file)) {
             byte[] head;
-            try (java.io.InputStream in = Files.newInputStream(file)) {
+            try (InputStream in = Files.newInputStream(file)) {
                 head = in.readNBytes(1 << 16);
             }
             return (int) npyHeader(file, head, Files.size(file)).dim();
         }
-        try (java.io.BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             while ((line = r.readLine()) != null) {
                 if (!line.strip().isEmpty()) {
@@ -50,18 +55,18 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
                     return line.strip().split(",", -1).length;
                 }
             }
-        } catch (java.nio.charset.CharacterCodingException e) {
+        } catch (CharacterCodingException e) {
             throw notText(file, e);
         }
         throw new IOException(file + ": holds no rows of numbers");
     }
 
     private static boolean isNpy(Path file) {
-        return file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".npy");
+        return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".npy");
     }
 
     private static void checkFile(Path file) throws IOException {
-        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (!Files.isRegularFile(file)) {
             throw new IOException(file + ": no such file");
         }
@@ -73,7 +78,7 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
         }
     }
 
-    private static IOException notText(Path file, java.nio.charset.CharacterCodingException e) {
+    private static IOException notText(Path file, CharacterCodingException e) {
         return new IOException(file + ": not a CSV file (not UTF-8 text)", e);
     }
 
@@ -87,7 +92,7 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
         List<String> lines;
         try {
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        } catch (java.nio.charset.CharacterCodingException e) {
+        } catch (CharacterCodingException e) {
             throw notText(file, e);
         }
         float[] out = null;
@@ -133,7 +138,7 @@ public record RowDataset(float[] rows, int count, int dim, String id) implements
         if (n == 0) {
             throw new IOException(file + ": holds no rows of numbers");
         }
-        return new RowDataset(java.util.Arrays.copyOf(out, n * dim), n, dim, "rows:" + file.toAbsolutePath().normalize());
+        return new RowDataset(Arrays.copyOf(out, n * dim), n, dim, "rows:" + file.toAbsolutePath().normalize());
     }
 
     /** A parsed .npy header: element width in bytes, shape (n, dim), and where the data starts. */

@@ -1,7 +1,10 @@
 package org.diffusion4j.distributed;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.BackendOptional;
@@ -14,6 +17,8 @@ import org.bytedeco.pytorch.TCPStoreOptions;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
+import org.bytedeco.pytorch.global.torch.DeviceType;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.gloo.Device;
 import org.diffusion4j.tensor.Scopes;
 
@@ -36,7 +41,7 @@ public final class GlooGroup implements Collective {
         this.group = group;
         // c10d's Reducer takes a ProcessGroup, the front that routes to a backend per device type: Gloo for CPU.
         this.processGroup = Scopes.detach(new ProcessGroup(config.rank(), config.worldSize()));
-        processGroup.setBackend(org.bytedeco.pytorch.global.torch.DeviceType.CPU, ProcessGroup.BackendType.GLOO,
+        processGroup.setBackend(DeviceType.CPU, ProcessGroup.BackendType.GLOO,
                 new BackendOptional().put(group));
         processGroup.setDefaultBackend(ProcessGroup.BackendType.GLOO);
     }
@@ -159,7 +164,7 @@ public final class GlooGroup implements Collective {
             List<String> out = new ArrayList<>(worldSize());
             for (int r = 0; r < worldSize(); r++) {
                 // get() waits for the key up to the store's timeout.
-                out.add(new String(store.get("d4j/" + key + "/" + r).get(), java.nio.charset.StandardCharsets.UTF_8));
+                out.add(new String(store.get("d4j/" + key + "/" + r).get(), StandardCharsets.UTF_8));
             }
             // Rank 0 hosts the store: without this, it could finish and exit while a peer still reads.
             group.barrier()._wait();
@@ -169,14 +174,14 @@ public final class GlooGroup implements Collective {
 
     private static void requireFlat(Tensor flat) {
         if (flat.dim() != 1 || !flat.is_contiguous() || flat.scalar_type().value
-                != org.bytedeco.pytorch.global.torch.ScalarType.Float.value) {
+                != ScalarType.Float.value) {
             throw new IllegalArgumentException("collectives take a contiguous float32 [N] tensor, got "
-                    + flat.scalar_type() + " " + java.util.Arrays.toString(flat.sizes().vec().get()));
+                    + flat.scalar_type() + " " + Arrays.toString(flat.sizes().vec().get()));
         }
     }
 
     /** Runs {@code op}, turning a native failure into a {@link DistributedException} naming this rank and {@code what}. */
-    <T> T run(String what, java.util.function.Supplier<T> op) {
+    <T> T run(String what, Supplier<T> op) {
         try {
             return op.get();
         } catch (DistributedException e) {

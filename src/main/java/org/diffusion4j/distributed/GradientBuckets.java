@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -93,7 +94,7 @@ public final class GradientBuckets {
                 flats.add(flat);
                 pending.add(group.allReduceSum(flat));
             }
-            org.bytedeco.pytorch.Scalar scale = Tensors.scalar(1.0 / world);
+            Scalar scale = Tensors.scalar(1.0 / world);
             for (int b = 0; b < buckets.size(); b++) {
                 pending.get(b).await();
                 Tensor flat = flats.get(b).mul_(scale);

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import org.diffusion4j.checkpoint.Checkpoint;
 
@@ -46,7 +47,7 @@ public final class Extractors {
                 if (in == null) {
                     throw new IOException("extractor " + s.id() + " is missing from the jar (" + s.resource() + ")");
                 }
-                Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             }
             String got = Checkpoint.sha256(tmp);
             if (!got.equals(s.sha256())) {

@@ -3,11 +3,16 @@ package org.diffusion4j.eval;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Safetensors;
@@ -65,7 +70,7 @@ public final class FeatureExtractor {
         if (imageShape.length != 3 || imageShape[0] < 1 || imageShape[1] < 4 || imageShape[2] < 4
                 || imageShape[1] % 4 != 0 || imageShape[2] % 4 != 0) {
             throw new IllegalArgumentException("feature extractor needs [C, H, W] with H, W divisible by 4, got "
-                    + java.util.Arrays.toString(imageShape));
+                    + Arrays.toString(imageShape));
         }
         if (classes < 2) {
             throw new IllegalArgumentException("feature extractor needs >= 2 classes, got " + classes);
@@ -115,7 +120,7 @@ public final class FeatureExtractor {
         meta.put("image_shape", shape[0] + "x" + shape[1] + "x" + shape[2]);
         meta.put("steps", Integer.toString(steps));
         meta.put("seed", Long.toString(seed));
-        meta.put("test_accuracy", String.format(java.util.Locale.ROOT, "%.4f", acc));
+        meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", acc));
         return f;
     }
 
@@ -157,7 +162,7 @@ public final class FeatureExtractor {
 
     /** The metadata: format, data, classes, image_shape, steps, seed, test_accuracy and how it was made. */
     public Map<String, String> metadata() {
-        return java.util.Collections.unmodifiableMap(metadata);
+        return Collections.unmodifiableMap(metadata);
     }
 
     /** [C, H, W] of the images it reads. */
@@ -184,7 +189,7 @@ public final class FeatureExtractor {
         Shapes.require(images, "images", Shapes.ANY, imageShape[0], imageShape[1], imageShape[2]);
         try (NoGradGuard guard = new NoGradGuard()) {
             Tensor h = net.features(images.to(torch.ScalarType.Float));
-            Tensor p = torch.softmax(net.fc2.forward(h), 1, new org.bytedeco.pytorch.ScalarTypeOptional());
+            Tensor p = torch.softmax(net.fc2.forward(h), 1, new ScalarTypeOptional());
             return new Output(h.to(torch.ScalarType.Double), p.to(torch.ScalarType.Double));
         }
     }
@@ -218,7 +223,7 @@ public final class FeatureExtractor {
      */
     public long[] predict(Tensor images) {
         try (PointerScope scope = new PointerScope()) {
-            Tensor pred = apply(images).probabilities().argmax(new org.bytedeco.pytorch.LongOptional(1), false)
+            Tensor pred = apply(images).probabilities().argmax(new LongOptional(1), false)
                     .contiguous();
             long[] p = new long[Math.toIntExact(pred.numel())];
             pred.data_ptr_long().get(p);

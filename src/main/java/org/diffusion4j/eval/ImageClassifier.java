@@ -2,8 +2,10 @@ package org.diffusion4j.eval;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -81,7 +83,7 @@ public final class ImageClassifier {
     public long[] predict(Tensor images) {
         Shapes.require(images, "images", Shapes.ANY, imageShape[0], imageShape[1], imageShape[2]);
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
-            Tensor arg = logits(images.to(torch.ScalarType.Float)).argmax(new org.bytedeco.pytorch.LongOptional(1),
+            Tensor arg = logits(images.to(torch.ScalarType.Float)).argmax(new LongOptional(1),
                     false).contiguous();
             long[] out = new long[Math.toIntExact(arg.numel())];
             arg.data_ptr_long().get(out);
@@ -98,7 +100,7 @@ public final class ImageClassifier {
      * Fraction of a labelled set that {@code predict} classifies correctly, 1000 images at a time in file order;
      * shared with {@link FeatureExtractor#accuracy}.
      */
-    static double accuracy(LabeledImages data, java.util.function.Function<Tensor, long[]> predict) {
+    static double accuracy(LabeledImages data, Function<Tensor, long[]> predict) {
         if (data.labels() == null) {
             throw new IllegalArgumentException(data.id() + " has no labels");
         }

@@ -2,6 +2,8 @@ package org.diffusion4j.eval;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Rng;
@@ -33,7 +35,7 @@ public final class SampleMetrics {
         }
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             Tensor dirs = rng.randn(torch.ScalarType.Double, a.size(1), projections);
-            dirs = dirs.div(dirs.norm(new org.bytedeco.pytorch.ScalarOptional(Tensors.scalar(2)),
+            dirs = dirs.div(dirs.norm(new ScalarOptional(Tensors.scalar(2)),
                     new long[] {0}, true));
             Tensor pa = a.to(torch.ScalarType.Double).matmul(dirs).sort(0, false).get0();
             Tensor pb = b.to(torch.ScalarType.Double).matmul(dirs).sort(0, false).get0();
@@ -67,8 +69,8 @@ public final class SampleMetrics {
     }
 
     private static Tensor kernel(Tensor x, Tensor y, double scale) {
-        Tensor d2 = x.square().sum(new long[] {1}, true, new org.bytedeco.pytorch.ScalarTypeOptional())
-                .add(y.square().sum(new long[] {1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()).t())
+        Tensor d2 = x.square().sum(new long[] {1}, true, new ScalarTypeOptional())
+                .add(y.square().sum(new long[] {1}, true, new ScalarTypeOptional()).t())
                 .sub(x.matmul(y.t()).mul(Tensors.scalar(2)))
                 .clamp_min(Tensors.scalar(0));
         Tensor k = null;

@@ -1,6 +1,7 @@
 package org.diffusion4j.model;
 
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Tensors;
 
 /**
@@ -28,7 +29,7 @@ public record ClippedDenoiser(Denoiser inner, double bound) implements Denoiser 
      * @return the clipped x0 and its matching eps, each shaped like x
      */
     @Override
-    public org.diffusion4j.tensor.DeviceSpec device() {
+    public DeviceSpec device() {
         return inner.device();
     }
 

@@ -1,6 +1,7 @@
 package org.diffusion4j.model;
 
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.DeviceSpec;
 
 /** A denoiser that can be told the class of each row (for class-conditional models and guidance). */
 @FunctionalInterface
@@ -14,7 +15,7 @@ public interface ConditionalDenoiser {
     Prediction predict(Tensor x, NoiseLevel level, Tensor labels);
 
     /** Where {@link #predict} expects x and the labels. */
-    default org.diffusion4j.tensor.DeviceSpec device() {
-        return org.diffusion4j.tensor.DeviceSpec.CPU;
+    default DeviceSpec device() {
+        return DeviceSpec.CPU;
     }
 }

@@ -2,29 +2,37 @@ package org.diffusion4j.model;
 
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.DeviceSpec;
 
 /** A trainable network conditioned on a time value: the raw function a {@link Parameterization} interprets. */
 public interface Network {
     /**
-     * @param x data [B, ...]
-     * @param t float32 timesteps [B]
-     * @return the raw output, shaped like x
-     */
-    Tensor forward(Tensor x, Tensor t);
-
-    /**
-     * The class-conditional forward pass.
-     *
+     * @param x      data [B, ...]
+     * @param t      float32 timesteps [B]
      * @param labels int64 class labels [B], or null for an unconditional pass
+     * @return the raw output, shaped like x
      * @throws IllegalArgumentException if labels are given to a network without a class embedding
      */
-    default Tensor forward(Tensor x, Tensor t, Tensor labels) {
-        if (labels != null) {
-            throw new IllegalArgumentException("this network has no class embedding; it cannot take class labels");
-        }
-        return forward(x, t);
+    Tensor forward(Tensor x, Tensor t, Tensor labels);
+
+    /** The unconditional forward pass. */
+    default Tensor forward(Tensor x, Tensor t) {
+        return forward(x, t, null);
     }
 
     /** The libtorch module holding the parameters. */
     Module module();
+
+    /**
+     * Moves the parameters to {@code device} in place (as {@code model.to(device)}): handles to them stay valid. A
+     * no-op on the CPU.
+     *
+     * @return this network
+     */
+    default Network moveTo(DeviceSpec device) {
+        if (!device.isCpu()) {
+            module().to(device.torch(), false);
+        }
+        return this;
+    }
 }

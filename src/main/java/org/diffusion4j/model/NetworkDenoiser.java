@@ -1,6 +1,7 @@
 package org.diffusion4j.model;
 
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Shapes;
@@ -41,7 +42,7 @@ public final class NetworkDenoiser implements Denoiser, ConditionalDenoiser {
     /** The device of the network's parameters (the CPU for a network without any). */
     @Override
     public DeviceSpec device() {
-        org.bytedeco.pytorch.TensorVector params = network.module().parameters(true);
+        TensorVector params = network.module().parameters(true);
         return params.size() == 0 ? DeviceSpec.CPU : DeviceSpec.of(params.get(0));
     }
 

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.diffusion4j.tensor.Memory;
 
 /**
  * The parameters a config builds, by dotted name and shape, known before anything is allocated: what lets a loader
@@ -111,5 +112,13 @@ public final class ParameterShapes {
                         + Arrays.toString(shapes.get(name)) + ")");
             }
         }
+    }
+
+    /**
+     * Refuses loading {@code fileBytes} of tensor data into a network with these parameters when both together do
+     * not fit in the memory available.
+     */
+    public void requireLoadable(long fileBytes, String file) {
+        Memory.require(saturatingAdd(fileBytes, bytes()), "loading " + file, null);
     }
 }

@@ -3,6 +3,8 @@ package org.diffusion4j.model;
 import java.util.Arrays;
 import java.util.Locale;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Tensors;
 
 /**
@@ -154,8 +156,8 @@ public enum Parameterization {
     }
 
     private static Tensor scalarLike(Tensor x, double v) {
-        return org.bytedeco.pytorch.global.torch.scalar_tensor(Tensors.scalar(v),
-                org.diffusion4j.tensor.DeviceSpec.optionsLike(x, x.scalar_type()));
+        return torch.scalar_tensor(Tensors.scalar(v),
+                DeviceSpec.optionsLike(x, x.scalar_type()));
     }
 
     /** Parses a diffusers name ("epsilon", "sample", "v_prediction", "flow") or a short one ("eps", "x0", "v"). */

@@ -1,11 +1,13 @@
 package org.diffusion4j.model;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.tensor.Tensors;
 
 /** Named access to a module's parameters, in registration order. */
 public final class Parameters {
@@ -56,11 +58,11 @@ public final class Parameters {
                 }
                 long[] want = e.getValue().sizes().vec().get();
                 long[] got = v.sizes().vec().get();
-                if (!java.util.Arrays.equals(want, got)) {
+                if (!Arrays.equals(want, got)) {
                     throw new IllegalArgumentException(source + ": parameter '" + e.getKey() + "' has shape "
-                            + java.util.Arrays.toString(got) + " but the model needs " + java.util.Arrays.toString(want));
+                            + Arrays.toString(got) + " but the model needs " + Arrays.toString(want));
                 }
-                if (v.is_floating_point() && !org.diffusion4j.tensor.Tensors.allFinite(v)) {
+                if (v.is_floating_point() && !Tensors.allFinite(v)) {
                     throw new IllegalArgumentException(source + ": parameter '" + e.getKey() + "' holds NaN or "
                             + "infinite values (a diverged or damaged checkpoint)");
                 }

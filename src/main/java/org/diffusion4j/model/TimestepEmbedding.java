@@ -4,6 +4,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
 
@@ -34,7 +35,7 @@ public final class TimestepEmbedding {
             throw new IllegalArgumentException("embedding dim " + dim + " with freq shift " + freqShift
                     + " divides by zero");
         }
-        TensorOptions f32 = org.diffusion4j.tensor.DeviceSpec.optionsLike(t, torch.ScalarType.Float);
+        TensorOptions f32 = DeviceSpec.optionsLike(t, torch.ScalarType.Float);
         Tensor exponent = torch.arange(Tensors.scalar(0), Tensors.scalar(half), f32)
                 .mul(Tensors.scalar(-Math.log(10000.0)))
                 .div(Tensors.scalar(half - freqShift));

@@ -8,6 +8,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.model.Prediction;
+import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Shapes;
 
 /**
@@ -134,7 +135,7 @@ public final class DpmSolverSampler {
                     }
                     olderX0 = previousX0;
                     olderLambda = previousLambda;
-                    previousX0 = org.diffusion4j.tensor.Scopes.detach(x0.clone());
+                    previousX0 = Scopes.detach(x0.clone());
                     previousLambda = lambda;
                     x.copy_(next);
                 }

@@ -8,6 +8,7 @@ import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.model.Prediction;
 import org.diffusion4j.tensor.Shapes;
+import org.diffusion4j.tensor.Tensors;
 
 /**
  * Euler's method on the probability-flow ODE (Karras et al. 2022, algorithm 2 without the second-order correction),
@@ -82,7 +83,7 @@ public final class EulerSampler {
                         Tensor sHat = s.add(SamplerSupport.scale(Math.sqrt(sigmaHat * sigmaHat - sigma * sigma), z));
                         Tensor x0 = heldX0(options.held(), p, from, sHat, sigma, sigmaHat);
                         listener.onStep(i, n, x, x0);
-                        Tensor d = sHat.sub(x0).div(org.diffusion4j.tensor.Tensors.scalar(sigmaHat));
+                        Tensor d = sHat.sub(x0).div(Tensors.scalar(sigmaHat));
                         Tensor sNext = sHat.add(SamplerSupport.scale(SamplerSupport.ve(to) - sigmaHat, d));
                         next = SamplerSupport.scale(to.alpha(), sNext);
                     } else {

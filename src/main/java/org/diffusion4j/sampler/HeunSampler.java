@@ -9,6 +9,7 @@ import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.model.Prediction;
 import org.diffusion4j.tensor.Shapes;
+import org.diffusion4j.tensor.Tensors;
 
 /**
  * Heun's second-order method on the probability-flow ODE (Karras et al. 2022, algorithm 1, deterministic): an Euler
@@ -124,7 +125,7 @@ public final class HeunSampler {
                     // In the VE view the slopes are the eps predictions: s' = s + (sigma' - sigma) (eps1 + eps2) / 2.
                     double dt = SamplerSupport.ve(to) - SamplerSupport.ve(from);
                     Tensor s = SamplerSupport.scale(1 / from.alpha(), x);
-                    Tensor slope = p.eps().add(q.eps()).mul(org.diffusion4j.tensor.Tensors.scalar(0.5));
+                    Tensor slope = p.eps().add(q.eps()).mul(Tensors.scalar(0.5));
                     x.copy_(SamplerSupport.scale(to.alpha(), s.add(SamplerSupport.scale(dt, slope))));
                 }
             }

@@ -1,5 +1,6 @@
 package org.diffusion4j.sampler;
 
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -11,12 +12,11 @@ import org.diffusion4j.tensor.Tensors;
 final class SamplerSupport {
     private SamplerSupport() {}
 
-    /** x_T must be a batch [B, ...] and there must be at least one step. */
     /** A per-sample noise source of {@code rows} streams can only fill draws of exactly that many rows. */
     static void requireRows(long[] shape, int rows) {
         if (shape.length < 1 || shape[0] != rows) {
             throw new IllegalArgumentException("per-sample noise source has " + rows + " rows, asked for shape "
-                    + java.util.Arrays.toString(shape));
+                    + Arrays.toString(shape));
         }
     }
 

@@ -2,6 +2,7 @@ package org.diffusion4j.sampler;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.TimestepSpacing;
 
@@ -50,21 +51,21 @@ public final class Steps {
      * The N+1 noise levels a step list walks through, for the level-based samplers: step i's level, then the last
      * step's target. Consecutive steps must chain (step i's target is step i+1's level).
      */
-    public static List<org.diffusion4j.model.NoiseLevel> levels(List<Step> steps) {
+    public static List<NoiseLevel> levels(List<Step> steps) {
         if (steps.isEmpty()) {
             throw new IllegalArgumentException("steps must not be empty");
         }
-        List<org.diffusion4j.model.NoiseLevel> out = new ArrayList<>(steps.size() + 1);
+        List<NoiseLevel> out = new ArrayList<>(steps.size() + 1);
         for (int i = 0; i < steps.size(); i++) {
             Step s = steps.get(i);
             if (i + 1 < steps.size() && s.alphaBarPrev() != steps.get(i + 1).alphaBar()) {
                 throw new IllegalArgumentException("step " + i + " goes to alpha-bar " + s.alphaBarPrev()
                         + " but step " + (i + 1) + " starts at " + steps.get(i + 1).alphaBar());
             }
-            out.add(org.diffusion4j.model.NoiseLevel.vp(s.timestep(), s.alphaBar()));
+            out.add(NoiseLevel.vp(s.timestep(), s.alphaBar()));
         }
         Step last = steps.get(steps.size() - 1);
-        out.add(org.diffusion4j.model.NoiseLevel.vp(Math.max(0, last.timestep() - 1), last.alphaBarPrev()));
+        out.add(NoiseLevel.vp(Math.max(0, last.timestep() - 1), last.alphaBarPrev()));
         return List.copyOf(out);
     }
 }

@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.diffusion4j.guidance.Guidance;
-import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.schedule.TimestepSpacing;
 

@@ -4,10 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.diffusion4j.pipeline.Generation;
-import org.diffusion4j.pipeline.ImageGrid;
-import org.diffusion4j.pipeline.LoadedModel;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.diffusion4j.render.ImageGrid;
+import org.diffusion4j.run.LoadedModel;
 import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.sampling.Generation;
 
 /** Runs one job on the calling thread: samples, publishes throttled frames to a stream, renders the result. */
 final class JobRunner {
@@ -58,7 +59,7 @@ final class JobRunner {
     }
 
     private static byte[] gridPng(Tensor images, int columns, int scale) {
-        return ImageGrid.png(ImageGrid.render(images.to(org.bytedeco.pytorch.global.torch.ScalarType.Float),
+        return ImageGrid.png(ImageGrid.render(images.to(ScalarType.Float),
                 columns, scale, images.size(0) == 1 ? 0 : 2));
     }
 }

@@ -5,8 +5,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
-import org.diffusion4j.pipeline.LoadedModel;
-import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.run.LoadedModel;
+import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.tensor.DeviceSpec;
 
 /**
  * A checkpoint the server samples, under the name requests use (its file name without ".safetensors"). Requests
@@ -17,11 +18,11 @@ import org.diffusion4j.pipeline.SamplerSpec;
 public record ServedModel(String name, LoadedModel model, long[] imageShape) {
     /** Loads an image checkpoint (pixel space or latent), refusing 2-D and 1-D models, which have no picture. */
     public static ServedModel load(Path checkpoint) throws IOException {
-        return load(checkpoint, org.diffusion4j.tensor.DeviceSpec.CPU);
+        return load(checkpoint, DeviceSpec.CPU);
     }
 
     /** As above, sampling on {@code device}. */
-    public static ServedModel load(Path checkpoint, org.diffusion4j.tensor.DeviceSpec device) throws IOException {
+    public static ServedModel load(Path checkpoint, DeviceSpec device) throws IOException {
         LoadedModel m = LoadedModel.load(checkpoint, true, device);
         long[] shape = m.latent() == null ? m.sampleShape() : m.latent().imageShape();
         if (shape.length != 3 || (shape[0] != 1 && shape[0] != 3)) {

@@ -30,6 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -99,7 +100,7 @@ public final class Server implements AutoCloseable {
     private final SplittableRandom seeds;
     private final AtomicLong jobCounter = new AtomicLong();
     private final AtomicInteger running = new AtomicInteger();
-    private final java.util.concurrent.Semaphore handling;
+    private final Semaphore handling;
     private final Map<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
 
     private record GalleryItem(String id, String label, byte[] png, double seconds) {}
@@ -138,7 +139,7 @@ public final class Server implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.handling = new java.util.concurrent.Semaphore(config.httpThreads());
+        this.handling = new Semaphore(config.httpThreads());
         AtomicInteger n = new AtomicInteger();
         // The JDK server reads a request's headers on an executor thread, blocking: a thread per open connection
         // keeps slow senders from holding the threads /healthz and everyone else need.

@@ -1,5 +1,8 @@
 package org.diffusion4j.tensor;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -63,8 +66,8 @@ public final class Autocast implements AutoCloseable {
 
     private static String readCpuInfo() {
         try {
-            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
-        } catch (java.io.IOException | SecurityException e) {
+            return Files.readString(Path.of("/proc/cpuinfo"));
+        } catch (IOException | SecurityException e) {
             return "";
         }
     }

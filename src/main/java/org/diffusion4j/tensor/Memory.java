@@ -1,6 +1,7 @@
 package org.diffusion4j.tensor;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -19,7 +20,7 @@ public final class Memory {
     public static long available() {
         long avail = meminfo("MemAvailable:");
         if (avail < 0) {
-            java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory
+            java.lang.management.OperatingSystemMXBean os = ManagementFactory
                     .getOperatingSystemMXBean();
             avail = os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getFreeMemorySize()
                     : Long.MAX_VALUE;

@@ -1,5 +1,6 @@
 package org.diffusion4j.tensor;
 
+import org.bytedeco.pytorch.DimnameListOptional;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -83,7 +84,7 @@ public final class Rng {
 
     /** Uniform [0, 1) float32 samples. */
     public Tensor rand(long... shape) {
-        return torch.rand(shape, optional, new org.bytedeco.pytorch.DimnameListOptional(),
+        return torch.rand(shape, optional, new DimnameListOptional(),
                 device.options(torch.ScalarType.Float));
     }
 

@@ -1,6 +1,7 @@
 package org.diffusion4j.tensor;
 
 import java.util.function.Supplier;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
@@ -48,7 +49,7 @@ public final class Scopes {
      * Takes {@code p} out of scope-based freeing: enclosing scopes no longer free it, the GC does. For handles that
      * live as long as their Java owner, e.g. a model's parameters and submodules, which may be built inside a scope.
      */
-    public static <P extends org.bytedeco.javacpp.Pointer> P detach(P p) {
+    public static <P extends Pointer> P detach(P p) {
         p.retainReference();
         return p;
     }

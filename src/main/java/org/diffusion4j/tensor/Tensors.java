@@ -1,7 +1,11 @@
 package org.diffusion4j.tensor;
 
+import java.util.Arrays;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -14,9 +18,9 @@ public final class Tensors {
     /** A float32 tensor of {@code shape} holding a copy of {@code data} (row-major). */
     public static Tensor fromFloats(float[] data, long... shape) {
         checkCount(data.length, shape);
-        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Float), new org.bytedeco.pytorch.MemoryFormatOptional());
+        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
         try (FloatPointer p = new FloatPointer(data)) {
-            org.bytedeco.javacpp.Pointer.memcpy(t.data_ptr(), p, 4L * data.length);
+            Pointer.memcpy(t.data_ptr(), p, 4L * data.length);
         }
         return t;
     }
@@ -24,9 +28,9 @@ public final class Tensors {
     /** A float64 tensor of {@code shape} holding a copy of {@code data} (row-major). */
     public static Tensor fromDoubles(double[] data, long... shape) {
         checkCount(data.length, shape);
-        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Double), new org.bytedeco.pytorch.MemoryFormatOptional());
+        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Double), new MemoryFormatOptional());
         try (DoublePointer p = new DoublePointer(data)) {
-            org.bytedeco.javacpp.Pointer.memcpy(t.data_ptr(), p, 8L * data.length);
+            Pointer.memcpy(t.data_ptr(), p, 8L * data.length);
         }
         return t;
     }
@@ -34,9 +38,9 @@ public final class Tensors {
     /** An int64 tensor of {@code shape} holding a copy of {@code data} (row-major), e.g. class labels. */
     public static Tensor fromLongs(long[] data, long... shape) {
         checkCount(data.length, shape);
-        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Long), new org.bytedeco.pytorch.MemoryFormatOptional());
-        try (org.bytedeco.javacpp.LongPointer p = new org.bytedeco.javacpp.LongPointer(data)) {
-            org.bytedeco.javacpp.Pointer.memcpy(t.data_ptr(), p, 8L * data.length);
+        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Long), new MemoryFormatOptional());
+        try (LongPointer p = new LongPointer(data)) {
+            Pointer.memcpy(t.data_ptr(), p, 8L * data.length);
         }
         return t;
     }
@@ -71,12 +75,12 @@ public final class Tensors {
         long n = 1;
         for (long s : shape) {
             if (s < 0) {
-                throw new IllegalArgumentException("negative dimension in shape " + java.util.Arrays.toString(shape));
+                throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
             }
             n = Math.multiplyExact(n, s);
         }
         if (n != length) {
-            throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " needs " + n
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " needs " + n
                     + " values but got " + length);
         }
     }

@@ -1,6 +1,7 @@
 package org.diffusion4j.tensor;
 
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -48,7 +49,7 @@ public final class Torch {
     public static void main(String[] args) {
         long start = System.nanoTime();
         init();
-        try (var scope = new org.bytedeco.javacpp.PointerScope()) {
+        try (var scope = new PointerScope()) {
             double check = torch.ones(2, 2).sum().item_double();
             if (check != 4.0) {
                 throw new IllegalStateException("libtorch self-check failed: sum(ones(2,2)) = " + check);

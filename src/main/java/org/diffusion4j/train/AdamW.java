@@ -1,6 +1,7 @@
 package org.diffusion4j.train;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -83,7 +84,7 @@ public final class AdamW {
         }
         if (gradient.dim() != 1 || gradient.numel() != flat.size()) {
             throw new IllegalArgumentException("expected a [" + flat.size() + "] gradient, got "
-                    + java.util.Arrays.toString(gradient.sizes().vec().get()));
+                    + Arrays.toString(gradient.sizes().vec().get()));
         }
         stepCount++;
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
@@ -138,10 +139,10 @@ public final class AdamW {
     }
 
     static void copyChecked(Tensor dst, Tensor src, String what) {
-        if (!java.util.Arrays.equals(dst.sizes().vec().get(), src.sizes().vec().get())) {
+        if (!Arrays.equals(dst.sizes().vec().get(), src.sizes().vec().get())) {
             throw new IllegalArgumentException(what + ": expected shape "
-                    + java.util.Arrays.toString(dst.sizes().vec().get()) + " but got "
-                    + java.util.Arrays.toString(src.sizes().vec().get()));
+                    + Arrays.toString(dst.sizes().vec().get()) + " but got "
+                    + Arrays.toString(src.sizes().vec().get()));
         }
         dst.copy_(src);
     }

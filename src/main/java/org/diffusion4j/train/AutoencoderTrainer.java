@@ -1,8 +1,10 @@
 package org.diffusion4j.train;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -42,9 +44,9 @@ public final class AutoencoderTrainer {
 
     public AutoencoderTrainer(AutoencoderKL model, DataSource data, AutoencoderTrainConfig config) {
         long[] want = model.config().imageShape();
-        if (!java.util.Arrays.equals(data.sampleShape(), want)) {
-            throw new IllegalArgumentException(data.id() + ": images of shape " + java.util.Arrays.toString(
-                    data.sampleShape()) + " do not fit an autoencoder for " + java.util.Arrays.toString(want));
+        if (!Arrays.equals(data.sampleShape(), want)) {
+            throw new IllegalArgumentException(data.id() + ": images of shape " + Arrays.toString(
+                    data.sampleShape()) + " do not fit an autoencoder for " + Arrays.toString(want));
         }
         this.model = model;
         this.data = data;
@@ -105,7 +107,7 @@ public final class AutoencoderTrainer {
     /** Mean absolute reconstruction error per pixel of the posterior means of {@code x} [B, C, H, W], in eval mode. */
     public static double reconstructionError(AutoencoderKL model, Tensor x) {
         try (PointerScope scope = new PointerScope();
-             org.bytedeco.pytorch.NoGradGuard guard = new org.bytedeco.pytorch.NoGradGuard()) {
+             NoGradGuard guard = new NoGradGuard()) {
             return model.decode(model.encode(x).mean()).sub(x).abs().mean(new ScalarTypeOptional()).item_double();
         }
     }

@@ -1,6 +1,7 @@
 package org.diffusion4j.train;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -87,7 +88,7 @@ public final class FlatParameters {
     public List<Tensor> views(Tensor buffer) {
         if (buffer.dim() != 1 || buffer.numel() != size()) {
             throw new IllegalArgumentException("expected a [" + size() + "] buffer, got "
-                    + java.util.Arrays.toString(buffer.sizes().vec().get()));
+                    + Arrays.toString(buffer.sizes().vec().get()));
         }
         List<Tensor> views = new ArrayList<>(params.size());
         for (int i = 0; i < params.size(); i++) {

@@ -1,8 +1,11 @@
 package org.diffusion4j.train;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -167,7 +170,7 @@ public final class Trainer {
                 eps = device.put(labeled.noise() != null ? labeled.noise()
                         : rng.randn(fullShape).narrow(0, from, share));
                 long[] column = new long[(int) rank];
-                java.util.Arrays.fill(column, 1);
+                Arrays.fill(column, 1);
                 column[0] = share;
                 sigma = u.reshape(column);
                 alpha = torch.ones_like(sigma).sub(sigma);
@@ -179,7 +182,7 @@ public final class Trainer {
                 eps = device.put(labeled.noise() != null ? labeled.noise()
                         : rng.randn(fullShape).narrow(0, from, share));
                 long[] column = new long[(int) rank];
-                java.util.Arrays.fill(column, 1);
+                Arrays.fill(column, 1);
                 column[0] = share;
                 sigma = n.mul(Tensors.scalar(Parameterization.EDM_P_STD)).add(Tensors.scalar(Parameterization.EDM_P_MEAN))
                         .exp().reshape(column);
@@ -216,7 +219,7 @@ public final class Trainer {
             out = out.to(torch.ScalarType.Float);
             Tensor target = config.prediction().target(x0, eps, alpha, sigma);
             Tensor perSample = out.sub(target).square().flatten(1, -1).mean(new long[] {1}, false,
-                    new org.bytedeco.pytorch.ScalarTypeOptional());
+                    new ScalarTypeOptional());
             if (config.minSnrGamma() > 0) {
                 perSample = perSample.mul(minSnrWeight(alpha.flatten(), sigma.flatten(), config.minSnrGamma(),
                         config.prediction()));
@@ -241,7 +244,7 @@ public final class Trainer {
                 network.module().zero_grad(true);
                 step++;
                 if (++skippedInARow >= maxSkipped) {
-                    throw new DivergedException(String.format(java.util.Locale.ROOT, "training diverged: the loss or "
+                    throw new DivergedException(String.format(Locale.ROOT, "training diverged: the loss or "
                             + "gradient norm was not finite at %d steps in a row (steps %d to %d, last loss %s, "
                             + "gradient norm %s); the weights are those before them. Lower the learning rate "
                             + "(was %.3g) or check the data", skippedInARow, step - skippedInARow, step - 1,

@@ -9,11 +9,17 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
+import org.diffusion4j.testing.ChildJvm;
+import org.diffusion4j.testing.Fuzzing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -143,24 +149,24 @@ class CheckpointTest {
     @Test
     void killMinusNineDuringSavesAlwaysLeavesALoadableCheckpoint() throws Exception {
         Torch.init();
-        java.util.Random random = new java.util.Random(42);
+        Random random = new Random(42);
         int roundsWithLeftovers = 0;
         for (int round = 0; round < 6; round++) {
             Path d = Files.createDirectories(dir.resolve("round" + round));
-            Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(
+            Process p = ChildJvm.start(ChildJvm.command(
                     SaveLoop.class.getName(), d.toString()), dir, "saver" + round);
             Path side = d.resolve("ck.json");
-            org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p, () -> Files.exists(side), 60, dir, "saver" + round);
+            ChildJvm.awaitWhileAlive(p, () -> Files.exists(side), 60, dir, "saver" + round);
             Thread.sleep(random.nextInt(600));
-            org.diffusion4j.testing.ChildJvm.kill9(p);
-            java.util.List<Path> leftovers = AtomicFiles.leftovers(d);
+            ChildJvm.kill9(p);
+            List<Path> leftovers = AtomicFiles.leftovers(d);
             if (!leftovers.isEmpty()) {
                 roundsWithLeftovers++;
             }
             long step = loadConsistent(d.resolve("ck.safetensors"));
             assertThat(step).isPositive();
             Checkpoint.recover(d);
-            try (java.util.stream.Stream<Path> files = Files.list(d)) {
+            try (Stream<Path> files = Files.list(d)) {
                 assertThat(files.map(f -> f.getFileName().toString()))
                         .as("round %d after recovery", round).containsExactlyInAnyOrder("ck.safetensors", "ck.json");
             }
@@ -187,7 +193,7 @@ class CheckpointTest {
         try (PointerScope scope = new PointerScope()) {
             Checkpoint.save(other, next, Map.of("model.w", torch.full(new long[] {3}, Tensors.scalar(2))));
         }
-        Files.copy(other, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(other, f, StandardCopyOption.REPLACE_EXISTING);
         Path staged = dir.resolve(AtomicFiles.TEMP_PREFIX + deadPid() + "-5eed-model.json");
         Files.copy(Checkpoint.sidecarOf(other), staged);
         Files.writeString(dir.resolve(AtomicFiles.TEMP_PREFIX + deadPid() + "-beef-model.safetensors"), "partial");
@@ -199,14 +205,14 @@ class CheckpointTest {
         }
         assertThat(Checkpoint.recover(dir)).containsExactly(f);
         assertThat(staged).doesNotExist();
-        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+        try (Stream<Path> files = Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("model.safetensors",
                     "model.json", "other");
         }
         assertThat(Checkpoint.readSidecar(f).step()).isEqualTo(13);
         // Without a staged sidecar the mismatch is an error, as before.
         saved();
-        Files.copy(other, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(other, f, StandardCopyOption.REPLACE_EXISTING);
         assertThatThrownBy(() -> Checkpoint.load(f)).hasMessageContaining("does not match");
     }
 
@@ -240,7 +246,7 @@ class CheckpointTest {
         try (PointerScope scope = new PointerScope()) {
             Checkpoint.save(other, sidecar(), Map.of("model.w", torch.zeros(3)), "new\n".getBytes(UTF_8));
         }
-        Files.copy(other, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(other, f, StandardCopyOption.REPLACE_EXISTING);
         long dead = deadPid();
         Files.copy(Checkpoint.lossLogOf(other), dir.resolve(AtomicFiles.TEMP_PREFIX + dead + "-1-model.loss.csv"));
         Files.copy(Checkpoint.sidecarOf(other), dir.resolve(AtomicFiles.TEMP_PREFIX + dead + "-2-model.json"));
@@ -292,7 +298,7 @@ class CheckpointTest {
         public static void fuzzerTestOneInput(byte[] data) throws IOException {
             if (weights == null) {
                 Torch.init();
-                weights = Path.of(System.getenv(org.diffusion4j.testing.Fuzzing.INPUT_ENV) + ".safetensors");
+                weights = Path.of(System.getenv(Fuzzing.INPUT_ENV) + ".safetensors");
                 try (PointerScope scope = new PointerScope()) {
                     Safetensors.write(weights, Map.of("model.w", torch.ones(3)), Map.of());
                 }
@@ -317,7 +323,7 @@ class CheckpointTest {
         Path f = saved();
         String good = Files.readString(Checkpoint.sidecarOf(f)).replace(Checkpoint.sha256(f), "SHA");
         Path work = Files.createDirectories(dir.resolve("fuzz"));
-        org.diffusion4j.testing.Fuzzing.run(SidecarFuzz.class, work, Map.of("good", good.getBytes(UTF_8),
+        Fuzzing.run(SidecarFuzz.class, work, Map.of("good", good.getBytes(UTF_8),
                 "other-version", good.replace("\"format_version\" : 1", "\"format_version\" : \"1\"").getBytes(UTF_8),
                 "array", "[1, 2]".getBytes(UTF_8)));
     }

@@ -4,11 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.diffusion4j.model.Parameterization;
+import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.schedule.BetaSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.train.TrainConfig;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class JsonTest {
     @Test
@@ -26,12 +33,12 @@ class JsonTest {
     @Test
     void strictReadingNamesTheSourceAndProblem() throws Exception {
         JsonNode ok = Json.toTree(TrainConfig.toyDefaults());
-        JsonNode unknown = ((com.fasterxml.jackson.databind.node.ObjectNode) ok.deepCopy()).put("lr_typo", 1);
+        JsonNode unknown = ((ObjectNode) ok.deepCopy()).put("lr_typo", 1);
         assertThatThrownBy(() -> Json.fromTree(unknown, TrainConfig.class, "m.json: train"))
                 .hasMessageStartingWith("m.json: train:").hasMessageContaining("lr_typo");
-        JsonNode missing = ((com.fasterxml.jackson.databind.node.ObjectNode) ok.deepCopy()).without("seed");
+        JsonNode missing = ((ObjectNode) ok.deepCopy()).without("seed");
         assertThatThrownBy(() -> Json.fromTree(missing, TrainConfig.class, "m.json: train")).hasMessageContaining("seed");
-        JsonNode invalid = ((com.fasterxml.jackson.databind.node.ObjectNode) ok.deepCopy()).put("batch_size", 0);
+        JsonNode invalid = ((ObjectNode) ok.deepCopy()).put("batch_size", 0);
         assertThatThrownBy(() -> Json.fromTree(invalid, TrainConfig.class, "m.json: train"))
                 .hasMessage("m.json: train: batch size must be >= 1, got 0");
         assertThatThrownBy(() -> Json.MAPPER.readTree("{\"a\":1,\"a\":2}")).hasMessageContaining("Duplicate field 'a'");
@@ -39,26 +46,26 @@ class JsonTest {
     }
 
     @Test
-    void readFileNamesTheFileAndWhereTheJsonBreaks(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+    void readFileNamesTheFileAndWhereTheJsonBreaks(@TempDir Path dir)
             throws Exception {
-        java.nio.file.Path cut = java.nio.file.Files.writeString(dir.resolve("config.json"), "{\"a\": 1,\n  \"b\": ");
-        assertThatThrownBy(() -> Json.readFile(cut)).isInstanceOf(java.io.IOException.class)
+        Path cut = Files.writeString(dir.resolve("config.json"), "{\"a\": 1,\n  \"b\": ");
+        assertThatThrownBy(() -> Json.readFile(cut)).isInstanceOf(IOException.class)
                 .hasMessageStartingWith(cut + ": not valid JSON (line 2, column")
                 .hasMessageContaining("end-of-input");
-        java.nio.file.Path twice = java.nio.file.Files.writeString(dir.resolve("twice.json"), "{\"a\": 1, \"a\": 2}");
+        Path twice = Files.writeString(dir.resolve("twice.json"), "{\"a\": 1, \"a\": 2}");
         assertThatThrownBy(() -> Json.readFile(twice)).hasMessageContaining(twice + ": not valid JSON (line 1")
                 .hasMessageContaining("Duplicate field 'a'");
-        java.nio.file.Path empty = java.nio.file.Files.writeString(dir.resolve("empty.json"), "");
+        Path empty = Files.writeString(dir.resolve("empty.json"), "");
         assertThatThrownBy(() -> Json.readFile(empty)).hasMessage(empty + ": empty, expected a JSON object");
         assertThatThrownBy(() -> Json.readFile(dir)).hasMessage(dir + ": is a directory, not a JSON file");
         assertThatThrownBy(() -> Json.readFile(dir.resolve("none.json")))
                 .hasMessage(dir.resolve("none.json") + ": no such file");
         // Zero bytes first make the parser guess UTF-32, and its decoding error is not a JsonProcessingException.
         byte[] utf32ish = new byte[72];
-        System.arraycopy("{\n  \"a\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, utf32ish, 65, 7);
-        java.nio.file.Path odd = java.nio.file.Files.write(dir.resolve("odd.json"), utf32ish);
+        System.arraycopy("{\n  \"a\"".getBytes(StandardCharsets.US_ASCII), 0, utf32ish, 65, 7);
+        Path odd = Files.write(dir.resolve("odd.json"), utf32ish);
         assertThatThrownBy(() -> Json.readFile(odd)).hasMessageStartingWith(odd + ": not valid JSON");
-        assertThat(Json.readFile(java.nio.file.Files.writeString(dir.resolve("ok.json"), "{\"a\": [1]}"))
+        assertThat(Json.readFile(Files.writeString(dir.resolve("ok.json"), "{\"a\": [1]}"))
                 .get("a").get(0).asInt()).isEqualTo(1);
     }
 
@@ -76,7 +83,7 @@ class JsonTest {
             {"[1, 2]", "m.json: model_config: the config: expected an object"},
         };
         for (String[] c : cases) {
-            assertThatThrownBy(() -> Json.fromTree(Json.MAPPER.readTree(c[0]), org.diffusion4j.model.mlp.MlpConfig.class,
+            assertThatThrownBy(() -> Json.fromTree(Json.MAPPER.readTree(c[0]), MlpConfig.class,
                     "m.json: model_config")).as(c[0]).hasMessage(c[1]);
         }
         assertThatThrownBy(() -> Json.fromTree(Json.MAPPER.readTree("{\"beta_schedule\":\"nope\"}"),

@@ -13,12 +13,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.SafetensorsException.Reason;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
+import org.diffusion4j.testing.Fuzzing;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -173,7 +175,7 @@ class SafetensorsTest {
     /** Jazzer target: any input either validates or fails with a {@link SafetensorsException} naming the file. */
     public static final class Fuzz {
         public static void fuzzerTestOneInput(byte[] data) {
-            Path f = org.diffusion4j.testing.Fuzzing.asFile(data, ".safetensors");
+            Path f = Fuzzing.asFile(data, ".safetensors");
             try {
                 Safetensors.Header h = Safetensors.readHeader(f);
                 // Whatever validates must be internally consistent.
@@ -188,7 +190,7 @@ class SafetensorsTest {
                     throw new AssertionError("accepted a file whose tensors do not fill it exactly");
                 }
             } catch (SafetensorsException e) {
-                org.diffusion4j.testing.Fuzzing.requireNamesFile(e, f);
+                Fuzzing.requireNamesFile(e, f);
             } catch (IOException e) {
                 throw new AssertionError("an untyped error escaped: " + e, e);
             }
@@ -203,11 +205,11 @@ class SafetensorsTest {
             Map<String, Tensor> t = new LinkedHashMap<>();
             t.put("w", Tensors.fromFloats(new float[] {1, 2, 3, 4, 5, 6}, 2, 3));
             t.put("step", Tensors.fromLongs(new long[] {7}, 1));
-            t.put("h", torch.zeros(new long[] {2}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Half)));
+            t.put("h", torch.zeros(new long[] {2}, new TensorOptions(torch.ScalarType.Half)));
             Safetensors.write(seed, t, Map.of("format", "pt"));
         }
         Path work = Files.createDirectories(dir.resolve("fuzz"));
-        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, Map.of(
+        Fuzzing.run(Fuzz.class, work, Map.of(
                 "valid", Files.readAllBytes(seed),
                 "empty", ByteBuffer.allocate(10).order(ByteOrder.LITTLE_ENDIAN).putLong(2).put((byte) '{')
                         .put((byte) '}').array()));

@@ -2,8 +2,10 @@ package org.diffusion4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Torch;
 import org.junit.jupiter.api.Test;
@@ -15,7 +17,7 @@ class DeviceOptionsTest {
 
     /** Every command that places a model on a device checks --device before doing any work or writing anything. */
     @Test
-    void anUnknownOrMissingDeviceFailsFirstNamingTheOption() throws java.io.IOException {
+    void anUnknownOrMissingDeviceFailsFirstNamingTheOption() throws IOException {
         Torch.init();
         boolean cuda = torch.cuda_is_available();
         Path ck = dir.resolve("m.safetensors");
@@ -46,7 +48,7 @@ class DeviceOptionsTest {
     }
 
     private static String[] append(String[] a, String... more) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + more.length);
+        String[] out = Arrays.copyOf(a, a.length + more.length);
         System.arraycopy(more, 0, out, a.length, more.length);
         return out;
     }

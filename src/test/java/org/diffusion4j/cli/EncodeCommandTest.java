@@ -2,9 +2,11 @@ package org.diffusion4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,7 +39,7 @@ class EncodeCommandTest {
                 dir.resolve("t.gif").toString());
         assertThat(sample.code()).as(sample.err()).isZero();
         // The latents are 2x4x4; what comes out is the autoencoder's 8x8 grey images.
-        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(pngs.resolve("000002.png").toFile());
+        BufferedImage img = ImageIO.read(pngs.resolve("000002.png").toFile());
         assertThat(img.getWidth()).isEqualTo(8);
         assertThat(img.getHeight()).isEqualTo(8);
         assertThat(dir.resolve("t.gif")).isNotEmptyFile();

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Random;
+import javax.imageio.ImageIO;
 import org.diffusion4j.data.LabeledImages;
-import org.diffusion4j.pipeline.Datasets;
+import org.diffusion4j.run.Datasets;
 import org.diffusion4j.testing.Bars;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,15 +86,15 @@ class EvalCommandTest {
         assertThat(size.err()).contains("--images " + small.resolve("000.png") + ": 8x8 grey images, but mnist has "
                 + "28x28 grey images");
         Path noise = Files.createDirectories(dir.resolve("noise"));
-        java.util.Random random = new java.util.Random(3);
+        Random random = new Random(3);
         for (int i = 0; i < 6; i++) {
-            var img = new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            var img = new BufferedImage(28, 28, BufferedImage.TYPE_INT_RGB);
             for (int y = 0; y < 28; y++) {
                 for (int x = 0; x < 28; x++) {
                     img.setRGB(x, y, random.nextInt(1 << 24));
                 }
             }
-            javax.imageio.ImageIO.write(img, "png", noise.resolve(i + ".png").toFile());
+            ImageIO.write(img, "png", noise.resolve(i + ".png").toFile());
         }
         MainTest.Run colour = MainTest.run("eval", "--images", noise.toString(), "--data", "mnist");
         assertThat(colour.err()).contains("0.png: 28x28 colour images, but mnist has 28x28 grey images");

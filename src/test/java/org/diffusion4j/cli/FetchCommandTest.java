@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.diffusion4j.data.IdxFile;
 import org.diffusion4j.data.Mnist;
+import org.diffusion4j.testing.FileServer;
 import org.diffusion4j.testing.Shared;
+import org.diffusion4j.testing.Tarballs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,10 +63,10 @@ class FetchCommandTest {
      */
     @Test
     void aCifarArchiveWithTheWrongChecksumIsRefusedAndNothingLands() throws Exception {
-        byte[] bogus = org.diffusion4j.testing.Tarballs.tgz(new String[] {"cifar-10-batches-bin/test_batch.bin"},
+        byte[] bogus = Tarballs.tgz(new String[] {"cifar-10-batches-bin/test_batch.bin"},
                 new byte[][] {new byte[3073]});
-        try (org.diffusion4j.testing.FileServer s = new org.diffusion4j.testing.FileServer(
-                java.util.Map.of("cifar-10-binary.tar.gz", bogus), java.util.Map.of())) {
+        try (FileServer s = new FileServer(
+                Map.of("cifar-10-binary.tar.gz", bogus), Map.of())) {
             String good = s.folder("good").toString();
             MainTest.Run r = MainTest.run("fetch", "cifar10", "--cache", dir.toString(), "--mirror",
                     good.substring(0, good.length() - 1));

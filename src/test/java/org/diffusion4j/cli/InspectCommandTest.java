@@ -6,6 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.checkpoint.Checkpoint;
+import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.tensor.Tensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,16 +40,16 @@ class InspectCommandTest {
         assertThat(MainTest.run("train", "--data", "two-moons", "--hidden", "16", "--steps", "2", "--batch-size", "8",
                 "--out", ck.toString()).code()).isZero();
         Path stripped = dir.resolve("stripped.safetensors");
-        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-            var contents = org.diffusion4j.checkpoint.Safetensors.read(ck);
-            java.util.Map<String, org.bytedeco.pytorch.Tensor> t = new java.util.LinkedHashMap<>(contents.tensors());
+        try (PointerScope scope = new PointerScope()) {
+            var contents = Safetensors.read(ck);
+            Map<String, Tensor> t = new LinkedHashMap<>(contents.tensors());
             t.keySet().removeIf(k -> k.startsWith("optim."));
-            org.diffusion4j.checkpoint.Safetensors.write(stripped, t, contents.metadata());
+            Safetensors.write(stripped, t, contents.metadata());
         }
-        Files.writeString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(stripped),
-                Files.readString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(ck)).replace(
-                        org.diffusion4j.checkpoint.Checkpoint.sha256(ck),
-                        org.diffusion4j.checkpoint.Checkpoint.sha256(stripped)));
+        Files.writeString(Checkpoint.sidecarOf(stripped),
+                Files.readString(Checkpoint.sidecarOf(ck)).replace(
+                        Checkpoint.sha256(ck),
+                        Checkpoint.sha256(stripped)));
         MainTest.Run r = MainTest.run("inspect", stripped.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("loads:    ok").contains("resumes:  no: no optim.exp_avg.* tensors");
@@ -74,29 +82,29 @@ class InspectCommandTest {
         };
         for (String[] c : cases) {
             Path bad = dir.resolve(c[0] + ".safetensors");
-            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-                var contents = org.diffusion4j.checkpoint.Safetensors.read(ck);
-                java.util.Map<String, org.bytedeco.pytorch.Tensor> t = new java.util.LinkedHashMap<>(contents.tensors());
+            try (PointerScope scope = new PointerScope()) {
+                var contents = Safetensors.read(ck);
+                Map<String, Tensor> t = new LinkedHashMap<>(contents.tensors());
                 if (c[0].equals("nan")) {
-                    t.get("model.out_proj.bias").fill_(org.diffusion4j.tensor.Tensors.scalar(Double.NaN));
+                    t.get("model.out_proj.bias").fill_(Tensors.scalar(Double.NaN));
                 } else if (c[0].equals("no-ema")) {
                     t.remove("ema.in_proj.weight");
                 } else if (c[0].equals("no-moment")) {
                     t.remove("optim.exp_avg_sq.out_proj.weight");
                 } else if (c[0].equals("extra")) {
-                    t.put("junk", org.bytedeco.pytorch.global.torch.zeros(2));
+                    t.put("junk", torch.zeros(2));
                 }
-                org.diffusion4j.checkpoint.Safetensors.write(bad, t, contents.metadata());
+                Safetensors.write(bad, t, contents.metadata());
             }
-            String sidecar = Files.readString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(ck))
-                    .replace(org.diffusion4j.checkpoint.Checkpoint.sha256(ck),
-                            org.diffusion4j.checkpoint.Checkpoint.sha256(bad));
+            String sidecar = Files.readString(Checkpoint.sidecarOf(ck))
+                    .replace(Checkpoint.sha256(ck),
+                            Checkpoint.sha256(bad));
             if (!c[1].isEmpty()) {
                 String[] swap = c[1].split("\\|");
                 assertThat(sidecar).contains(swap[0]);
                 sidecar = sidecar.replace(swap[0], swap[1]);
             }
-            Files.writeString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(bad), sidecar);
+            Files.writeString(Checkpoint.sidecarOf(bad), sidecar);
             MainTest.Run r = MainTest.run("inspect", bad.toString());
             assertThat(r.code()).as(c[0] + ": " + r.out() + r.err()).isEqualTo(1);
             assertThat(r.err()).as(c[0]).contains("error: " + bad + " does not load: ").contains(c[2]);

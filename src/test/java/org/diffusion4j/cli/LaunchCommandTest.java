@@ -10,12 +10,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.assertj.core.data.Offset;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.Checkpoint;
+import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.run.LoadedModel;
+import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
 import org.diffusion4j.testing.ChildJvm;
+import org.diffusion4j.testing.Ports;
+import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -90,14 +96,14 @@ class LaunchCommandTest {
     private static void assertSameFunction(Path a, Path b) throws IOException {
         for (boolean ema : new boolean[] {false, true}) {
             try (PointerScope scope = new PointerScope()) {
-                org.diffusion4j.pipeline.LoadedModel ma = org.diffusion4j.pipeline.LoadedModel.load(a, ema);
-                org.diffusion4j.pipeline.LoadedModel mb = org.diffusion4j.pipeline.LoadedModel.load(b, ema);
+                LoadedModel ma = LoadedModel.load(a, ema);
+                LoadedModel mb = LoadedModel.load(b, ema);
                 long[] shape = ma.sampleShape();
                 long[] batch = new long[shape.length + 1];
                 batch[0] = 4;
                 System.arraycopy(shape, 0, batch, 1, shape.length);
-                Tensor x = org.diffusion4j.tensor.Rng.of(7).randn(batch);
-                org.diffusion4j.model.NoiseLevel level = org.diffusion4j.model.NoiseLevel.vp(300,
+                Tensor x = Rng.of(7).randn(batch);
+                NoiseLevel level = NoiseLevel.vp(300,
                         ma.schedule().alphaBar(300));
                 float[] ea = Tensors.toFloats(ma.denoiser().predict(x, level).eps());
                 float[] eb = Tensors.toFloats(mb.denoiser().predict(x, level).eps());
@@ -139,7 +145,7 @@ class LaunchCommandTest {
         for (int i = 1; i < l1.size(); i++) {
             double a = Double.parseDouble(l2.get(i).split(",")[1]);
             double b = Double.parseDouble(l1.get(i).split(",")[1]);
-            assertThat(a).as("loss at row " + i).isCloseTo(b, org.assertj.core.data.Offset.offset(1e-5 * (1 + b)));
+            assertThat(a).as("loss at row " + i).isCloseTo(b, Offset.offset(1e-5 * (1 + b)));
         }
     }
 
@@ -151,7 +157,7 @@ class LaunchCommandTest {
 
     @Test
     void twoRanksTrainAUNetOnMnistAsOneProcess() throws Exception {
-        Path mnist = org.diffusion4j.testing.Shared.mnist();
+        Path mnist = Shared.mnist();
         twoRanksMatchOneProcess("unet", false, "train", "--data", "mnist", "--data-dir", mnist.toString(), "--channels",
                 "8,16", "--batch-size", "8", "--steps", "6", "--warmup", "2");
     }
@@ -186,7 +192,7 @@ class LaunchCommandTest {
     void twoLaunchersActAsTwoHostsOfOneJob() throws Exception {
         // Two "hosts" on loopback: each launcher starts its one local rank, numbered by --node-rank.
         Path logs = dir.resolve("hosts");
-        String master = "127.0.0.1:" + org.diffusion4j.testing.Ports.free();
+        String master = "127.0.0.1:" + Ports.free();
         Process[] hosts = new Process[2];
         for (int node = 0; node < 2; node++) {
             hosts[node] = ChildJvm.start(cmd("launch", "--nnodes", "2", "--node-rank", String.valueOf(node), "--nproc",
@@ -206,7 +212,7 @@ class LaunchCommandTest {
     /** Starts rank 0 and rank 1 of a long run directly, waits until both train, then kills {@code victim}. */
     private void killedRankStopsTheOther(int victim) throws Exception {
         Path logs = dir.resolve("kill" + victim);
-        int port = org.diffusion4j.testing.Ports.free();
+        int port = Ports.free();
         Path out = dir.resolve("k" + victim + "/m.safetensors");
         Process[] ranks = new Process[2];
         for (int r = 0; r < 2; r++) {
@@ -276,7 +282,7 @@ class LaunchCommandTest {
     @Test
     void ranksRunningDifferentCommandsAreStopped() throws Exception {
         Path logs = dir.resolve("mismatch");
-        int port = org.diffusion4j.testing.Ports.free();
+        int port = Ports.free();
         Process[] ranks = new Process[2];
         for (int r = 0; r < 2; r++) {
             ranks[r] = ChildJvm.start(cmd("train", "--data", "two-moons", "--steps", "5", "--lr", r == 0 ? "1e-3"

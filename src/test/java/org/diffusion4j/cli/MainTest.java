@@ -2,16 +2,24 @@ package org.diffusion4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.BeforeAll;
+import javax.imageio.ImageIO;
 import org.diffusion4j.checkpoint.Checkpoint;
+import org.diffusion4j.testing.Shared;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -182,7 +190,7 @@ class MainTest {
 
     @Test
     void trainsAUNetOnMnistResumesItAndWritesImages() throws IOException {
-        Path mnist = org.diffusion4j.testing.Shared.mnist();
+        Path mnist = Shared.mnist();
         Path ck = dir.resolve("mnist/tiny.safetensors");
         String[] tiny = {"train", "--data", "mnist", "--data-dir", mnist.toString(), "--channels", "8,16",
             "--batch-size", "8"};
@@ -198,7 +206,7 @@ class MainTest {
                 dir.resolve("mnist/tiny-step000000002.safetensors").toString(), "--out", ck2.toString()));
         assertThat(resumed.code()).as(resumed.err()).isZero();
         assertThat(resumed.out()).contains("6 steps (resumed from tiny-step000000002.safetensors)");
-        java.util.List<String> log = Files.readAllLines(dir.resolve("mnist/tiny.loss.csv"));
+        List<String> log = Files.readAllLines(dir.resolve("mnist/tiny.loss.csv"));
         assertThat(log).hasSize(7);
         assertThat(log.get(1)).startsWith("0,");
         assertThat(log.get(6)).startsWith("5,");
@@ -210,13 +218,13 @@ class MainTest {
         assertThat(g.code()).as(g.err()).isZero();
         assertThat(g.out()).contains("2 frames");
         assertThat(gif).isNotEmptyFile();
-        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(grid.toFile());
+        BufferedImage img = ImageIO.read(grid.toFile());
         assertThat(img.getWidth()).isEqualTo(3 * (28 * 2 + 2) + 2);
         Path pngs = dir.resolve("mnist/pngs");
         Run p = run("sample", "--checkpoint", ck2.toString(), "--sampler", "ddim", "--sampler-steps", "2", "--n", "3",
                 "--out", pngs.toString(), "--format", "png");
         assertThat(p.code()).as(p.err()).isZero();
-        assertThat(javax.imageio.ImageIO.read(pngs.resolve("000002.png").toFile()).getWidth()).isEqualTo(28);
+        assertThat(ImageIO.read(pngs.resolve("000002.png").toFile()).getWidth()).isEqualTo(28);
         // Image defaults: 64 samples with 50-step DDIM.
         Path defaults = dir.resolve("mnist/defaults.png");
         Run d = run("sample", "--checkpoint", ck2.toString(), "--out", defaults.toString());
@@ -231,10 +239,10 @@ class MainTest {
     void trainsOnAnImageFolder() throws IOException {
         Path images = Files.createDirectories(dir.resolve("folder/images"));
         for (int i = 0; i < 6; i++) {
-            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(40, 30,
-                    java.awt.image.BufferedImage.TYPE_INT_RGB);
+            BufferedImage img = new BufferedImage(40, 30,
+                    BufferedImage.TYPE_INT_RGB);
             img.setRGB(i, i, 0xFF8000);
-            javax.imageio.ImageIO.write(img, "png", images.resolve("img" + i + ".png").toFile());
+            ImageIO.write(img, "png", images.resolve("img" + i + ".png").toFile());
         }
         Path ck = dir.resolve("folder/m.safetensors");
         Run r = run("train", "--data", "folder:" + images, "--image-size", "8", "--color", "rgb", "--channels", "8,16",
@@ -245,7 +253,7 @@ class MainTest {
         Run s = run("sample", "--checkpoint", ck.toString(), "--sampler", "ddim", "--sampler-steps", "2", "--n", "4",
                 "--out", grid.toString());
         assertThat(s.code()).as(s.err()).isZero();
-        assertThat(javax.imageio.ImageIO.read(grid.toFile()).getWidth()).isEqualTo(2 * (8 * 2 + 2) + 2);
+        assertThat(ImageIO.read(grid.toFile()).getWidth()).isEqualTo(2 * (8 * 2 + 2) + 2);
         Run bad = run("train", "--data", "folder:" + dir.resolve("folder/none"), "--steps", "1", "--out",
                 dir.resolve("folder/x.safetensors").toString());
         assertThat(bad.code()).isEqualTo(1);
@@ -287,25 +295,25 @@ class MainTest {
     }
 
     static String[] concat(String[] a, String... b) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        String[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
 
     @Test
     void fileSystemFailuresAreReportedAsPathAndReason() {
-        assertThat(Main.describe(new java.nio.file.NoSuchFileException("a.safetensors")))
+        assertThat(Main.describe(new NoSuchFileException("a.safetensors")))
                 .isEqualTo("a.safetensors: no such file or directory");
-        assertThat(Main.describe(new java.nio.file.AccessDeniedException("/root/x.png")))
+        assertThat(Main.describe(new AccessDeniedException("/root/x.png")))
                 .isEqualTo("/root/x.png: permission denied");
-        assertThat(Main.describe(new java.nio.file.FileSystemException("d", null, "Is a directory")))
+        assertThat(Main.describe(new FileSystemException("d", null, "Is a directory")))
                 .isEqualTo("d: Is a directory");
-        assertThat(Main.describe(new java.nio.file.FileSystemException("a", "b", "Cross-device link")))
+        assertThat(Main.describe(new FileSystemException("a", "b", "Cross-device link")))
                 .isEqualTo("a -> b: Cross-device link");
-        MainTest.Run r = run("train", "--data", "latents:" + java.nio.file.Path.of("no-such-latents.pt")
+        MainTest.Run r = run("train", "--data", "latents:" + Path.of("no-such-latents.pt")
                 .toAbsolutePath(), "--steps", "1", "--out", "unused.safetensors");
         assertThat(r.err()).contains("no-such-latents.pt").contains("no such file");
-        assertThat(java.nio.file.Path.of("unused.safetensors")).doesNotExist();
+        assertThat(Path.of("unused.safetensors")).doesNotExist();
     }
 
     @Test

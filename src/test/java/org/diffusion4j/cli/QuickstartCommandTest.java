@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
+import org.diffusion4j.tensor.Autocast;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,8 +23,8 @@ class QuickstartCommandTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("(293041 parameters) for 3 steps", "sampled 64 images with ddim-50");
         // auto precision: on a CPU with bf16 units, whichever the timing probe found faster; else fp32.
-        if (org.diffusion4j.tensor.Autocast.nativeBf16()) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("precision auto: (\\d+) ms per fp32 step, "
+        if (Autocast.nativeBf16()) {
+            Matcher m = Pattern.compile("precision auto: (\\d+) ms per fp32 step, "
                     + "(\\d+) ms per bf16 step; training in (fp32|bf16)").matcher(r.err());
             assertThat(m.find()).as(r.err()).isTrue();
             boolean bf16 = m.group(3).equals("bf16");

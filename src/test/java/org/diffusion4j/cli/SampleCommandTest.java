@@ -3,8 +3,24 @@ package org.diffusion4j.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import javax.imageio.ImageIO;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.checkpoint.Checkpoint;
+import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.data.ImageFolder;
+import org.diffusion4j.eval.Extractors;
+import org.diffusion4j.eval.FeatureExtractor;
+import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.testing.ChildJvm;
+import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,17 +49,17 @@ class SampleCommandTest {
         Path pngs = dir.resolve("pngs");
         MainTest.Run r = MainTest.run("sample", "--n", "32", "--format", "png", "--out", pngs.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        org.diffusion4j.eval.FeatureExtractor cnn = org.diffusion4j.eval.Extractors.load(
-                org.diffusion4j.eval.Extractors.shippedFor("mnist"));
-        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-            var images = org.diffusion4j.data.ImageFolder.load(pngs, 28, org.diffusion4j.data.ImageFolder.Color.GREY);
+        FeatureExtractor cnn = Extractors.load(
+                Extractors.shippedFor("mnist"));
+        try (PointerScope scope = new PointerScope()) {
+            var images = ImageFolder.load(pngs, 28, ImageFolder.Color.GREY);
             assertThat(images.count()).isEqualTo(32);
             var x = images.slice(0, 32);
-            double[] top = org.diffusion4j.tensor.Tensors.toDoubles(cnn.apply(x).probabilities()
+            double[] top = Tensors.toDoubles(cnn.apply(x).probabilities()
                     .amax(new long[] {1}, false));
-            double mean = java.util.Arrays.stream(top).average().orElse(0);
+            double mean = Arrays.stream(top).average().orElse(0);
             assertThat(mean).as("mean top-class probability").isGreaterThan(0.88);
-            assertThat(java.util.Arrays.stream(cnn.predict(x)).distinct().count()).as("distinct digits")
+            assertThat(Arrays.stream(cnn.predict(x)).distinct().count()).as("distinct digits")
                     .isGreaterThanOrEqualTo(8);
         }
     }
@@ -115,21 +131,21 @@ class SampleCommandTest {
         assertThat(out).isEmptyDirectory();
 
         Path nan = dir.resolve("nan.safetensors");
-        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-            var c = org.diffusion4j.checkpoint.Safetensors.read(ck);
-            java.util.Map<String, org.bytedeco.pytorch.Tensor> t = new java.util.LinkedHashMap<>(c.tensors());
+        try (PointerScope scope = new PointerScope()) {
+            var c = Safetensors.read(ck);
+            Map<String, Tensor> t = new LinkedHashMap<>(c.tensors());
             for (var e : t.entrySet()) {
                 if (e.getKey().endsWith("out_proj.weight")) {
-                    e.getValue().narrow(0, 0, 1).fill_(org.diffusion4j.tensor.Tensors.scalar(Double.NaN));
+                    e.getValue().narrow(0, 0, 1).fill_(Tensors.scalar(Double.NaN));
                 }
             }
-            org.diffusion4j.checkpoint.Safetensors.write(nan, t, c.metadata());
+            Safetensors.write(nan, t, c.metadata());
         }
         // The sidecar vouches for the weights by their SHA-256: a consistent pair whose weights are NaN.
-        String sidecar = java.nio.file.Files.readString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(ck));
-        java.nio.file.Files.writeString(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(nan),
-                sidecar.replace(org.diffusion4j.checkpoint.Checkpoint.sha256(ck),
-                        org.diffusion4j.checkpoint.Checkpoint.sha256(nan)));
+        String sidecar = Files.readString(Checkpoint.sidecarOf(ck));
+        Files.writeString(Checkpoint.sidecarOf(nan),
+                sidecar.replace(Checkpoint.sha256(ck),
+                        Checkpoint.sha256(nan)));
         MainTest.Run bad = MainTest.run("sample", "--checkpoint", nan.toString(), "--out",
                 out.resolve("n.png").toString());
         assertThat(bad.code()).isEqualTo(1);
@@ -163,7 +179,7 @@ class SampleCommandTest {
 
     @Test
     void samplesADiffusersFolderWithAnyOfOurSamplers() throws IOException {
-        Path folder = org.diffusion4j.testing.Shared.diffusers().resolve("unet_a_uncond").resolve("save_pretrained");
+        Path folder = Shared.diffusers().resolve("unet_a_uncond").resolve("save_pretrained");
         for (String sampler : new String[] {"euler", "dpm++2m", "pndm"}) {
             Path grid = dir.resolve(sampler + ".png");
             MainTest.Run r = MainTest.run("sample", "--diffusers", folder.toString(), "--sampler", sampler,
@@ -197,13 +213,13 @@ class SampleCommandTest {
      */
     @Test
     void runningOutOfMemoryWhileSamplingEndsWithOneLine() throws Exception {
-        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("sh", "-c",
+        List<String> cmd = new ArrayList<>(List.of("sh", "-c",
                 "ulimit -v 12000000 && exec \"$@\"", "sh"));
-        cmd.addAll(org.diffusion4j.testing.ChildJvm.command(Main.class.getName(), "sample", "--n", "20000",
+        cmd.addAll(ChildJvm.command(Main.class.getName(), "sample", "--n", "20000",
                 "--batch-size", "20000", "--sampler-steps", "2", "--out", dir.resolve("s.png").toString()));
-        Process p = org.diffusion4j.testing.ChildJvm.start(cmd, dir, "oom");
-        assertThat(org.diffusion4j.testing.ChildJvm.await(p, 300)).isEqualTo(1);
-        String err = java.nio.file.Files.readString(dir.resolve("oom.err"));
+        Process p = ChildJvm.start(cmd, dir, "oom");
+        assertThat(ChildJvm.await(p, 300)).isEqualTo(1);
+        String err = Files.readString(dir.resolve("oom.err"));
         assertThat(err).containsPattern("error: out of memory: an allocation of .* failed; lower --batch-size\\n$")
                 .doesNotContain("frame #").doesNotContain("\tat ");
         assertThat(dir.resolve("s.png")).doesNotExist();

@@ -2,7 +2,7 @@ package org.diffusion4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.sampling.SamplerSpec;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 

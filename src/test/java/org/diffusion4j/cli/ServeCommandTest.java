@@ -6,6 +6,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.diffusion4j.serve.Server;
 import org.junit.jupiter.api.Test;
@@ -50,9 +51,9 @@ class ServeCommandTest {
 
     @Test
     void refusesTwoModelsWithOneName() throws Exception {
-        Path copy = java.nio.file.Files.createDirectories(dir.resolve("copy"));
+        Path copy = Files.createDirectories(dir.resolve("copy"));
         for (String f : new String[] {"mnist-unet.safetensors", "mnist-unet.json"}) {
-            java.nio.file.Files.copy(Path.of("models", f), copy.resolve(f));
+            Files.copy(Path.of("models", f), copy.resolve(f));
         }
         MainTest.Run twice = MainTest.run("serve", "--port", "0", "--checkpoint", "models/mnist-unet.safetensors",
                 "--checkpoint", copy.resolve("mnist-unet.safetensors").toString());

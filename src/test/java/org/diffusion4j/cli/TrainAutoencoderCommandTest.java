@@ -2,9 +2,13 @@ package org.diffusion4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
 import org.diffusion4j.testing.Bars;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,7 +34,7 @@ class TrainAutoencoderCommandTest {
         assertThat(dir.resolve("ae.json")).exists();
         assertThat(Files.readAllLines(dir.resolve("ae.loss.csv"))).hasSize(31)
                 .first().isEqualTo("step,loss,reconstruction_l1,kl_per_latent,lr");
-        java.awt.image.BufferedImage recon = javax.imageio.ImageIO.read(dir.resolve("ae.recon.png").toFile());
+        BufferedImage recon = ImageIO.read(dir.resolve("ae.recon.png").toFile());
         assertThat(recon).isNotNull();
         MainTest.Run inspect = MainTest.run("inspect", ae.toString());
         assertThat(inspect.code()).as(inspect.err()).isZero();
@@ -51,7 +55,7 @@ class TrainAutoencoderCommandTest {
                 "grey", "--channels", "8,16", "--latent-channels", "2", "--steps", "150", "--batch-size", "16",
                 "--lr", "3e-3", "--out", dir.resolve("ae.safetensors").toString());
         assertThat(r.code()).as(r.err()).isZero();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("PSNR ([0-9.]+) dB").matcher(r.out());
+        Matcher m = Pattern.compile("PSNR ([0-9.]+) dB").matcher(r.out());
         assertThat(m.find()).as(r.out()).isTrue();
         // An untrained autoencoder scores about 6 dB on these bars; 150 steps get well past 15.
         assertThat(Double.parseDouble(m.group(1))).isGreaterThan(15);

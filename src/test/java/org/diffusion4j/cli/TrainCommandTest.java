@@ -3,10 +3,28 @@ package org.diffusion4j.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.checkpoint.Checkpoint;
+import org.diffusion4j.checkpoint.OutputLock;
+import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.testing.Bars;
+import org.diffusion4j.testing.ChildJvm;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -111,35 +129,35 @@ class TrainCommandTest {
 
     /** Periodic checkpoints of {@code d/m.safetensors}, oldest first. */
     private static List<Path> periodic(Path d) throws IOException {
-        try (java.util.stream.Stream<Path> files = Files.list(d)) {
+        try (Stream<Path> files = Files.list(d)) {
             return files.filter(f -> f.getFileName().toString().matches("m-step\\d{9}\\.safetensors")).sorted().toList();
         }
     }
 
     @Test
     void killMinusNineWhileSavingWithKeepLastOneStillLeavesACheckpointToResume() throws Exception {
-        java.util.Random random = new java.util.Random(7);
+        Random random = new Random(7);
         for (int round = 0; round < 4; round++) {
             Path d = Files.createDirectories(dir.resolve("k" + round));
             String out = d.resolve("m.safetensors").toString();
-            Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN, "train",
+            Process p = ChildJvm.start(ChildJvm.command(MAIN, "train",
                     "--data", "two-moons", "--steps", "1000000", "--checkpoint-every", "3", "--keep-last", "1",
                     "--out", out), dir, "train" + round);
-            org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p, () -> {
-                try (java.util.stream.Stream<Path> files = Files.list(d)) {
+            ChildJvm.awaitWhileAlive(p, () -> {
+                try (Stream<Path> files = Files.list(d)) {
                     return files.anyMatch(f -> f.getFileName().toString().matches("m-step\\d{9}\\.json"));
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
             }, 120, dir, "train" + round);
             Thread.sleep(random.nextInt(800));
-            org.diffusion4j.testing.ChildJvm.kill9(p);
-            org.diffusion4j.checkpoint.Checkpoint.recover(d);
+            ChildJvm.kill9(p);
+            Checkpoint.recover(d);
             List<Path> left = periodic(d);
             assertThat(left).as("round %d: periodic checkpoints after the kill", round).isNotEmpty()
                     .hasSizeLessThanOrEqualTo(2);
             Path newest = left.get(left.size() - 1);
-            long step = org.diffusion4j.checkpoint.Checkpoint.readSidecar(newest).step();
+            long step = Checkpoint.readSidecar(newest).step();
             assertThat(step).isPositive();
             MainTest.Run resumed = MainTest.run("train", "--data", "two-moons", "--steps", String.valueOf(step + 3),
                     "--resume", newest.toString(), "--out", d.resolve("resumed.safetensors").toString());
@@ -164,7 +182,7 @@ class TrainCommandTest {
         MainTest.Run replaced = MainTest.run(MainTest.concat(run, "--steps", "4", "--resume", ck.toString(), "--out",
                 ck.toString(), "--overwrite"));
         assertThat(replaced.code()).as(replaced.err()).isZero();
-        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(ck).step()).isEqualTo(4);
+        assertThat(Checkpoint.readSidecar(ck).step()).isEqualTo(4);
     }
 
     /**
@@ -174,10 +192,10 @@ class TrainCommandTest {
     @Test
     void aTermSignalFinishesTheStepSavesItAndSaysHowToResume() throws Exception {
         Path out = dir.resolve("sig/m.safetensors");
-        Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN, "train",
+        Process p = ChildJvm.start(ChildJvm.command(MAIN, "train",
                 "--data", "two-moons", "--hidden", "32", "--steps", "1000000", "--out", out.toString()), dir, "sig");
         Path err = dir.resolve("sig.err");
-        org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p, () -> {
+        ChildJvm.awaitWhileAlive(p, () -> {
             try {
                 return Files.readString(err).matches("(?s).*train .*\\b[1-9][0-9]*/1000000.*");
             } catch (IOException e) {
@@ -185,38 +203,38 @@ class TrainCommandTest {
             }
         }, 120, dir, "sig");
         p.destroy();
-        assertThat(org.diffusion4j.testing.ChildJvm.await(p, 60)).as(Files.readString(err)).isEqualTo(130);
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("interrupted: stopped after step (\\d+); saved (\\S+"
+        assertThat(ChildJvm.await(p, 60)).as(Files.readString(err)).isEqualTo(130);
+        Matcher m = Pattern.compile("interrupted: stopped after step (\\d+); saved (\\S+"
                 + "); continue with --resume").matcher(Files.readString(err));
         assertThat(m.find()).as(Files.readString(err)).isTrue();
         long step = Long.parseLong(m.group(1));
         Path saved = Path.of(m.group(2));
         assertThat(saved.getFileName().toString()).isEqualTo(String.format("m-step%09d.safetensors", step));
-        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(saved).step()).isEqualTo(step);
-        assertThat(new String(org.diffusion4j.checkpoint.Checkpoint.readLossLog(saved), StandardCharsets.UTF_8).lines())
+        assertThat(Checkpoint.readSidecar(saved).step()).isEqualTo(step);
+        assertThat(new String(Checkpoint.readLossLog(saved), StandardCharsets.UTF_8).lines())
                 .hasSize((int) step + 1);
         assertThat(out).as("the final name is kept for a finished run").doesNotExist();
         MainTest.Run resumed = MainTest.run("train", "--data", "two-moons", "--hidden", "32", "--steps",
                 String.valueOf(step + 3), "--resume", saved.toString(), "--out", out.toString());
         assertThat(resumed.code()).as(resumed.err()).isZero();
-        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(out).step()).isEqualTo(step + 3);
+        assertThat(Checkpoint.readSidecar(out).step()).isEqualTo(step + 3);
     }
 
     /** A second training for the same --out is refused while the first runs, even with --overwrite. */
     @Test
     void twoTrainingsCannotWriteTheSameOutput() throws Exception {
         Path out = dir.resolve("shared/m.safetensors");
-        Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN, "train",
+        Process p = ChildJvm.start(ChildJvm.command(MAIN, "train",
                 "--data", "two-moons", "--steps", "1000000", "--out", out.toString()), dir, "first");
-        Path lock = org.diffusion4j.checkpoint.OutputLock.lockFileOf(out.toAbsolutePath());
+        Path lock = OutputLock.lockFileOf(out.toAbsolutePath());
         try {
-            org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p, () -> Files.exists(lock), 120, dir, "first");
+            ChildJvm.awaitWhileAlive(p, () -> Files.exists(lock), 120, dir, "first");
             MainTest.Run second = MainTest.run("train", "--data", "two-moons", "--steps", "2", "--overwrite", "--out",
                     out.toString());
             assertThat(second.code()).isEqualTo(1);
             assertThat(second.err()).contains("--out " + out + " is being written by process " + p.pid());
         } finally {
-            org.diffusion4j.testing.ChildJvm.kill9(p);
+            ChildJvm.kill9(p);
         }
         // Killed, its lock is stale: the next run takes it over and releases it at the end.
         assertThat(lock).exists();
@@ -235,27 +253,27 @@ class TrainCommandTest {
 
         Path crash = Files.createDirectories(dir.resolve("crash"));
         Path half = crash.resolve("m-step000000150.safetensors");
-        Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN,
+        Process p = ChildJvm.start(ChildJvm.command(MAIN,
                 MainTest.concat(run, "--out", crash.resolve("m.safetensors").toString())), dir, "killed");
-        org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p,
-                () -> Files.exists(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(half)), 120, dir, "killed");
-        org.diffusion4j.testing.ChildJvm.kill9(p);
+        ChildJvm.awaitWhileAlive(p,
+                () -> Files.exists(Checkpoint.sidecarOf(half)), 120, dir, "killed");
+        ChildJvm.kill9(p);
         assertThat(crash.resolve("m.safetensors")).as("killed before the end").doesNotExist();
 
         MainTest.Run resumed = MainTest.run(MainTest.concat(run, "--resume", half.toString(), "--out",
                 crash.resolve("m.safetensors").toString()));
         assertThat(resumed.code()).as(resumed.err()).isZero();
-        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-            var a = org.diffusion4j.checkpoint.Safetensors.read(ref).tensors();
-            var b = org.diffusion4j.checkpoint.Safetensors.read(crash.resolve("m.safetensors")).tensors();
+        try (PointerScope scope = new PointerScope()) {
+            var a = Safetensors.read(ref).tensors();
+            var b = Safetensors.read(crash.resolve("m.safetensors")).tensors();
             assertThat(b.keySet()).containsExactlyElementsOf(a.keySet());
             assertThat(a.keySet()).anyMatch(k -> k.startsWith("ema.")).anyMatch(k -> k.startsWith("optim.exp_avg_sq."));
             for (String k : a.keySet()) {
-                assertThat(org.bytedeco.pytorch.global.torch.equal(a.get(k), b.get(k))).as(k + " bit-identical").isTrue();
+                assertThat(torch.equal(a.get(k), b.get(k))).as(k + " bit-identical").isTrue();
             }
         }
-        var sa = org.diffusion4j.checkpoint.Checkpoint.readSidecar(ref);
-        var sb = org.diffusion4j.checkpoint.Checkpoint.readSidecar(crash.resolve("m.safetensors"));
+        var sa = Checkpoint.readSidecar(ref);
+        var sb = Checkpoint.readSidecar(crash.resolve("m.safetensors"));
         assertThat(List.of(sb.step(), sb.optimizerSteps(), sb.emaUpdates()))
                 .containsExactly(sa.step(), sa.optimizerSteps(), sa.emaUpdates());
         List<String> log = Files.readAllLines(crash.resolve("m.loss.csv"));
@@ -273,18 +291,18 @@ class TrainCommandTest {
             "--out", out.toString()};
         MainTest.Run first = MainTest.run(MainTest.concat(run, "--seed", "0"));
         assertThat(first.code()).as(first.err()).isZero();
-        byte[] oldLog = Files.readAllBytes(org.diffusion4j.checkpoint.Checkpoint.lossLogOf(out));
+        byte[] oldLog = Files.readAllBytes(Checkpoint.lossLogOf(out));
         Path periodic = dir.resolve("o/m-step000000040.safetensors");
-        Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(MAIN,
+        Process p = ChildJvm.start(ChildJvm.command(MAIN,
                 MainTest.concat(run, "--seed", "9", "--overwrite", "--checkpoint-every", "20", "--keep-last", "100")),
                 dir, "overwriting");
-        org.diffusion4j.testing.ChildJvm.awaitWhileAlive(p,
-                () -> Files.exists(org.diffusion4j.checkpoint.Checkpoint.sidecarOf(periodic)), 120, dir, "overwriting");
-        org.diffusion4j.testing.ChildJvm.kill9(p);
-        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(out).seed()).isZero();
-        assertThat(org.diffusion4j.checkpoint.Checkpoint.readLossLog(out)).isEqualTo(oldLog);
-        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(periodic).seed()).isEqualTo(9);
-        assertThat(new String(org.diffusion4j.checkpoint.Checkpoint.readLossLog(periodic), StandardCharsets.UTF_8)
+        ChildJvm.awaitWhileAlive(p,
+                () -> Files.exists(Checkpoint.sidecarOf(periodic)), 120, dir, "overwriting");
+        ChildJvm.kill9(p);
+        assertThat(Checkpoint.readSidecar(out).seed()).isZero();
+        assertThat(Checkpoint.readLossLog(out)).isEqualTo(oldLog);
+        assertThat(Checkpoint.readSidecar(periodic).seed()).isEqualTo(9);
+        assertThat(new String(Checkpoint.readLossLog(periodic), StandardCharsets.UTF_8)
                 .lines()).hasSize(41);
     }
 
@@ -296,7 +314,7 @@ class TrainCommandTest {
         } catch (IOException e) {
             namespaces = false;
         }
-        org.junit.jupiter.api.Assumptions.assumeTrue(namespaces,
+        Assumptions.assumeTrue(namespaces,
                 "needs unshare -rm (user and mount namespaces) to mount a small tmpfs");
         // Size the tmpfs for two checkpoints and a half: the third save runs out of space.
         Path probe = dir.resolve("probe/m.safetensors");
@@ -305,23 +323,23 @@ class TrainCommandTest {
         long kb = (long) (2.5 * Files.size(probe) / 1024);
         Path disk = Files.createDirectories(dir.resolve("disk"));
         Path copy = Files.createDirectories(dir.resolve("copy"));
-        List<String> cmd = new java.util.ArrayList<>(List.of("unshare", "-rm", "sh", "-c",
+        List<String> cmd = new ArrayList<>(List.of("unshare", "-rm", "sh", "-c",
                 "mount -t tmpfs -o size=" + kb + "k none \"$1\" || exit 97; shift; d=\"$1\"; c=\"$2\"; shift 2; "
                         + "\"$@\"; rc=$?; cp -a \"$d/.\" \"$c/\"; exit $rc", "sh", disk.toString(), disk.toString(),
                 copy.toString()));
-        cmd.addAll(org.diffusion4j.testing.ChildJvm.command(MAIN, "train", "--data", "two-moons", "--steps", "30",
+        cmd.addAll(ChildJvm.command(MAIN, "train", "--data", "two-moons", "--steps", "30",
                 "--checkpoint-every", "5", "--keep-last", "10", "--out", disk.resolve("m.safetensors").toString()));
-        Process p = org.diffusion4j.testing.ChildJvm.start(cmd, dir, "full");
-        int code = org.diffusion4j.testing.ChildJvm.await(p, 120);
+        Process p = ChildJvm.start(cmd, dir, "full");
+        int code = ChildJvm.await(p, 120);
         String err = Files.readString(dir.resolve("full.err"));
         assertThat(code).as(err).isEqualTo(1);
         assertThat(err).contains("m-step000000015.safetensors", "No space left on device");
-        try (java.util.stream.Stream<Path> files = Files.list(copy)) {
+        try (Stream<Path> files = Files.list(copy)) {
             assertThat(files.map(f -> f.getFileName().toString())).containsExactlyInAnyOrder(
                     "m-step000000005.safetensors", "m-step000000005.json", "m-step000000005.loss.csv",
                     "m-step000000010.safetensors", "m-step000000010.json", "m-step000000010.loss.csv");
         }
-        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(copy.resolve("m-step000000010.safetensors"))
+        assertThat(Checkpoint.readSidecar(copy.resolve("m-step000000010.safetensors"))
                 .step()).isEqualTo(10);
     }
 
@@ -336,7 +354,7 @@ class TrainCommandTest {
         assertThat(r.err()).contains("training diverged", "not finite at 4 steps in a row (steps 1 to 4",
                 "the last good checkpoint is " + good);
         assertThat(out).doesNotExist();
-        assertThat(org.diffusion4j.checkpoint.Checkpoint.readSidecar(good).step()).isEqualTo(1);
+        assertThat(Checkpoint.readSidecar(good).step()).isEqualTo(1);
         assertThat(periodic(dir.resolve("div"))).containsExactly(good);
     }
 
@@ -348,7 +366,7 @@ class TrainCommandTest {
      */
     @Test
     void twoProcessesWithTheSameSeedWriteIdenticalCheckpoints() throws Exception {
-        Path images = org.diffusion4j.testing.Bars.writePngs(org.diffusion4j.testing.Bars.images(48, 2),
+        Path images = Bars.writePngs(Bars.images(48, 2),
                 dir.resolve("bars"));
         String[][] jobs = {
             {"train", "--data", "folder:" + images, "--image-size", "8", "--channels", "16,32", "--steps", "4",
@@ -357,16 +375,16 @@ class TrainCommandTest {
                 "--latent-channels", "2", "--steps", "4", "--batch-size", "16", "--seed", "5"},
         };
         for (String[] job : jobs) {
-            List<Process> procs = new java.util.ArrayList<>();
+            List<Process> procs = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
-                String[] args = java.util.Arrays.copyOf(job, job.length + 2);
+                String[] args = Arrays.copyOf(job, job.length + 2);
                 args[job.length] = "--out";
                 args[job.length + 1] = dir.resolve(job[0] + i + ".safetensors").toString();
-                procs.add(org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(
+                procs.add(ChildJvm.start(ChildJvm.command(
                         "org.diffusion4j.cli.Main", args), dir.resolve("logs"), job[0] + i));
             }
             for (int i = 0; i < 2; i++) {
-                assertThat(procs.get(i).waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                assertThat(procs.get(i).waitFor(120, TimeUnit.SECONDS)).isTrue();
                 assertThat(procs.get(i).exitValue()).as(Files.readString(dir.resolve("logs/" + job[0] + i + ".err")))
                         .isZero();
             }
@@ -376,7 +394,7 @@ class TrainCommandTest {
     }
 
     private static String sha256(Path file) throws Exception {
-        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
                 .digest(Files.readAllBytes(file)));
     }
 
@@ -405,7 +423,7 @@ class TrainCommandTest {
         MainTest.Run sample = MainTest.run("sample", "--checkpoint", ck.toString(), "--sampler", "ddim",
                 "--sampler-steps", "50", "--out", dir.resolve("edm.png").toString());
         assertThat(sample.code()).as(sample.err()).isZero();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("sliced-W2 ([0-9.]+) \\(real-data floor ([0-9.]+)\\)")
+        Matcher m = Pattern.compile("sliced-W2 ([0-9.]+) \\(real-data floor ([0-9.]+)\\)")
                 .matcher(sample.out());
         assertThat(m.find()).as(sample.out()).isTrue();
         // Measured: 0.0446 after 3000 steps against a floor of 0.0416; an untrained model is far above 0.5.

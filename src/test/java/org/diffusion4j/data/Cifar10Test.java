@@ -7,7 +7,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
@@ -33,7 +35,7 @@ class Cifar10Test {
      */
     static Map<String, byte[]> files() {
         Map<String, byte[]> out = new LinkedHashMap<>();
-        java.util.List<String> batches = new java.util.ArrayList<>(Cifar10.TRAIN_FILES);
+        List<String> batches = new ArrayList<>(Cifar10.TRAIN_FILES);
         batches.add(Cifar10.TEST_FILE);
         for (int f = 0; f < batches.size(); f++) {
             byte[] b = new byte[RECORDS * Cifar10.RECORD];

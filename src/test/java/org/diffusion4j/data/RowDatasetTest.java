@@ -9,10 +9,13 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.testing.Fuzzing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -116,7 +119,7 @@ class RowDatasetTest {
             if (data.length == 0) {
                 return;
             }
-            Path f = org.diffusion4j.testing.Fuzzing.asFile(java.util.Arrays.copyOfRange(data, 1, data.length),
+            Path f = Fuzzing.asFile(Arrays.copyOfRange(data, 1, data.length),
                     (data[0] & 1) == 0 ? ".csv" : ".npy");
             try {
                 int dim = RowDataset.dim(f);
@@ -126,7 +129,7 @@ class RowDatasetTest {
                             + rows.dim() + " in " + rows.rows().length + " values");
                 }
             } catch (IOException e) {
-                org.diffusion4j.testing.Fuzzing.requireNamesFile(e, f);
+                Fuzzing.requireNamesFile(e, f);
             }
         }
     }
@@ -136,7 +139,7 @@ class RowDatasetTest {
         byte[] csv = "x,y\n1,2\n3.5,-4e2\n".getBytes(StandardCharsets.US_ASCII);
         byte[] npy = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", 4, new double[] {1, 2, 3, 4});
         Path work = Files.createDirectories(dir.resolve("fuzz"));
-        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, java.util.Map.of("csv", prefix((byte) 0, csv),
+        Fuzzing.run(Fuzz.class, work, Map.of("csv", prefix((byte) 0, csv),
                 "npy", prefix((byte) 1, npy)));
     }
 

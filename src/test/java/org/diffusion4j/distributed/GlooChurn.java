@@ -1,6 +1,8 @@
 package org.diffusion4j.distributed;
 
+import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.pytorch.ProcessGroup;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Scopes;
@@ -22,7 +24,7 @@ final class GlooChurn {
         for (int i = 0; i < rounds; i++) {
             // Each rank's c10d front outlives its GlooGroup (and the store wrapper in it), then goes too: the order
             // in which a collected store would have been freed before the group that uses it.
-            List<org.bytedeco.pytorch.ProcessGroup> fronts = new java.util.ArrayList<>(TwoRanks.run(g -> {
+            List<ProcessGroup> fronts = new ArrayList<>(TwoRanks.run(g -> {
                 Tensor t = Tensors.fromFloats(new float[] {1, 2, 3}, 3);
                 g.allReduceSum(t).await();
                 g.exchange("round", "rank-" + g.rank());

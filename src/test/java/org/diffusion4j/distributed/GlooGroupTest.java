@@ -3,14 +3,20 @@ package org.diffusion4j.distributed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
+import org.diffusion4j.testing.ChildJvm;
 import org.diffusion4j.testing.Ports;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Two ranks in two threads of this JVM, talking over loopback through a real TCPStore and Gloo mesh. */
 class GlooGroupTest {
@@ -65,16 +71,16 @@ class GlooGroupTest {
      * ("corrupted double-linked list", in 2 of 3 runs of this churn).
      */
     @Test
-    void groupsCollectedByTheGcLeaveTheHeapIntact(@org.junit.jupiter.api.io.TempDir java.nio.file.Path logs)
+    void groupsCollectedByTheGcLeaveTheHeapIntact(@TempDir Path logs)
             throws Exception {
-        Process p = org.diffusion4j.testing.ChildJvm.start(org.diffusion4j.testing.ChildJvm.command(
+        Process p = ChildJvm.start(ChildJvm.command(
                 GlooChurn.class.getName(), "8"), logs, "churn",
-                java.util.Map.of("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0"));
-        int code = org.diffusion4j.testing.ChildJvm.await(p, 300);
-        String err = java.nio.file.Files.readString(logs.resolve("churn.err"));
+                Map.of("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0"));
+        int code = ChildJvm.await(p, 300);
+        String err = Files.readString(logs.resolve("churn.err"));
         assertThat(code).as(err.lines().filter(l -> !l.startsWith("[W") && !l.startsWith("frame #"))
-                .collect(java.util.stream.Collectors.joining("\n"))).isZero();
-        assertThat(java.nio.file.Files.readString(logs.resolve("churn.out"))).contains("done");
+                .collect(Collectors.joining("\n"))).isZero();
+        assertThat(Files.readString(logs.resolve("churn.out"))).contains("done");
     }
 
     @Test

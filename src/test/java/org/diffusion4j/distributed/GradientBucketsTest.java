@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
 import org.junit.jupiter.api.BeforeAll;
@@ -54,7 +56,7 @@ class GradientBucketsTest {
     }
 
     private static Tensor param(float value, long... shape) {
-        Tensor p = org.diffusion4j.tensor.Scopes.detach(org.bytedeco.pytorch.global.torch.full(shape,
+        Tensor p = Scopes.detach(torch.full(shape,
                 Tensors.scalar(value)));
         p.requires_grad_(true);
         return p;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
+import org.bytedeco.pytorch.ProcessGroup;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Rng;
@@ -70,7 +71,7 @@ class OverlappedReducerTest {
         assertThat(wantB).containsExactly(1.5f, 1.5f, 1.5f, 1.5f);
     }
 
-    private static org.bytedeco.pytorch.ProcessGroup processGroupOf(GlooGroup g) {
+    private static ProcessGroup processGroupOf(GlooGroup g) {
         return g.processGroup();
     }
 }

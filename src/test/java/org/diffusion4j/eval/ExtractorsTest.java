@@ -3,7 +3,7 @@ package org.diffusion4j.eval;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import org.diffusion4j.pipeline.Datasets;
+import org.diffusion4j.run.Datasets;
 import org.diffusion4j.tensor.Torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
@@ -108,7 +109,7 @@ class FeatureMetricsTest {
         assertThat(same.precision()).isGreaterThan(0.9);
         assertThat(same.recall()).isGreaterThan(0.9);
         // Mode dropping: samples from only the right half are realistic (precision) but cover half (recall).
-        Tensor rightHalf = torch.cat(new org.bytedeco.pytorch.TensorVector(fresh.narrow(1, 0, 1).abs(),
+        Tensor rightHalf = torch.cat(new TensorVector(fresh.narrow(1, 0, 1).abs(),
                 fresh.narrow(1, 1, 1)), 1);
         FeatureMetrics.PrecisionRecall dropped = FeatureMetrics.precisionRecall(real, rightHalf, 3);
         assertThat(dropped.precision()).isGreaterThan(0.9);

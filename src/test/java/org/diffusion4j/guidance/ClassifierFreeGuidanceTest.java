@@ -6,7 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.ConditionalDenoiser;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.model.Prediction;
@@ -24,7 +29,7 @@ class ClassifierFreeGuidanceTest {
             long[] l = new long[Math.toIntExact(labels.numel())];
             labels.contiguous().data_ptr_long().get(l);
             calls.add(l);
-            Tensor lab = labels.to(org.bytedeco.pytorch.global.torch.ScalarType.Float).unsqueeze(1).expand_as(x);
+            Tensor lab = labels.to(ScalarType.Float).unsqueeze(1).expand_as(x);
             return new Prediction(lab.mul(Tensors.scalar(1)), x.add(lab));
         }
     }
@@ -51,7 +56,7 @@ class ClassifierFreeGuidanceTest {
         @Override
         public Prediction predict(Tensor x, NoiseLevel level, Tensor labels) {
             calls++;
-            Tensor k = labels.to(org.bytedeco.pytorch.global.torch.ScalarType.Float).add(Tensors.scalar(1))
+            Tensor k = labels.to(ScalarType.Float).add(Tensors.scalar(1))
                     .unsqueeze(1).expand_as(x);
             Tensor x0 = x.mul(k);
             return new Prediction(x0, x.sub(x0.mul(Tensors.scalar(level.alpha()))).div(Tensors.scalar(level.sigma())));
@@ -135,8 +140,8 @@ class ClassifierFreeGuidanceTest {
                 onMeta.add(labels.is_meta());
                 return new Prediction(x.mul(Tensors.scalar(0.5)), x.mul(Tensors.scalar(2)));
             };
-            Tensor x = org.bytedeco.pytorch.global.torch.zeros(new long[] {3, 2}, new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Float)
-                    .device(new org.bytedeco.pytorch.DeviceOptional(new org.bytedeco.pytorch.Device("meta"))));
+            Tensor x = torch.zeros(new long[] {3, 2}, new TensorOptions(ScalarType.Float)
+                    .device(new DeviceOptional(new Device("meta"))));
             NoiseLevel level = NoiseLevel.vp(500, 0.5);
             Prediction guided = new ClassifierFreeGuidance(model, 1, 10, 3).predict(x, level);
             ClassifierFreeGuidance.unconditional(model, 10).predict(x, level);

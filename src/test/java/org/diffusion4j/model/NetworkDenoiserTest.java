@@ -3,9 +3,17 @@ package org.diffusion4j.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.assertj.core.api.Assertions;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.model.mlp.MlpConfig;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 import org.junit.jupiter.api.Test;
@@ -23,7 +31,7 @@ class NetworkDenoiserTest {
         }
 
         @Override
-        public Tensor forward(Tensor x, Tensor t) {
+        public Tensor forward(Tensor x, Tensor t, Tensor labels) {
             seenT = Tensors.toFloats(t)[0];
             return wrongShape ? x.narrow(1, 0, 1) : x.mul(Tensors.scalar(factor));
         }
@@ -44,7 +52,7 @@ class NetworkDenoiserTest {
             assertThat(Tensors.toFloats(p.eps())).containsExactly(Tensors.toFloats(x.mul(Tensors.scalar(0.5))));
             // x0 = (x - sigma eps) / alpha = x (1 - 0.3) / 0.8.
             assertThat(Tensors.toFloats(p.x0())).containsExactly(Tensors.toFloats(x.mul(Tensors.scalar(0.7 / 0.8))),
-                    org.assertj.core.api.Assertions.within(1e-6f));
+                    Assertions.within(1e-6f));
         }
     }
 
@@ -71,7 +79,7 @@ class NetworkDenoiserTest {
             boolean[] tOnMeta = {false};
             Network net = new Network() {
                 @Override
-                public Tensor forward(Tensor x, Tensor t) {
+                public Tensor forward(Tensor x, Tensor t, Tensor labels) {
                     tOnMeta[0] = t.is_meta();
                     return x.mul(Tensors.scalar(0.5));
                 }
@@ -81,8 +89,8 @@ class NetworkDenoiserTest {
                     return new Module();
                 }
             };
-            Tensor x = org.bytedeco.pytorch.global.torch.zeros(new long[] {2, 3}, new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Float)
-                    .device(new org.bytedeco.pytorch.DeviceOptional(new org.bytedeco.pytorch.Device("meta"))));
+            Tensor x = torch.zeros(new long[] {2, 3}, new TensorOptions(ScalarType.Float)
+                    .device(new DeviceOptional(new Device("meta"))));
             for (Parameterization p : Parameterization.values()) {
                 Prediction pred = new NetworkDenoiser(net, p).predict(x, NoiseLevel.vp(10, 0.6));
                 assertThat(tOnMeta[0]).as(p.name()).isTrue();
@@ -94,11 +102,11 @@ class NetworkDenoiserTest {
     @Test
     void reportsTheDeviceOfTheNetworksParameters() {
         try (PointerScope scope = new PointerScope()) {
-            Network net = org.diffusion4j.model.mlp.MlpConfig.toy2d().build(Rng.of(0));
+            Network net = MlpConfig.toy2d().build(Rng.of(0));
             assertThat(new NetworkDenoiser(net, Parameterization.EPS).device())
-                    .isEqualTo(org.diffusion4j.tensor.DeviceSpec.CPU);
+                    .isEqualTo(DeviceSpec.CPU);
             assertThat(new NetworkDenoiser(new Scale(1, false), Parameterization.EPS).device())
-                    .as("no parameters").isEqualTo(org.diffusion4j.tensor.DeviceSpec.CPU);
+                    .as("no parameters").isEqualTo(DeviceSpec.CPU);
         }
     }
 }

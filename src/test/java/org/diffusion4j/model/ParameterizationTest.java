@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import org.assertj.core.api.Assertions;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -44,7 +45,7 @@ class ParameterizationTest {
             assertThat(Tensors.toFloats(a.x0())).containsExactly(Tensors.toFloats(b.x0()));
             // v-prediction: x0 = alpha x - sigma v.
             assertThat(Tensors.toFloats(a.x0())).containsExactly(Tensors.toFloats(x.mul(Tensors.scalar(0.6))
-                    .sub(out.mul(Tensors.scalar(0.8)))), org.assertj.core.api.Assertions.within(1e-6f));
+                    .sub(out.mul(Tensors.scalar(0.8)))), Assertions.within(1e-6f));
         }
     }
 

@@ -4,8 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.assertj.core.api.Assertions;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
@@ -37,7 +43,7 @@ class TimestepEmbeddingTest {
             float[] v = Tensors.toFloats(emb);
             // half = 2, freqs exp(-ln(1e4) k / (2 - 1)) = {1, 1e-4}; odd width pads a zero.
             assertThat(v).containsExactly(new float[] {(float) Math.sin(3), (float) Math.sin(3e-4), (float) Math.cos(3),
-                    (float) Math.cos(3e-4), 0f}, org.assertj.core.api.Assertions.within(1e-6f));
+                    (float) Math.cos(3e-4), 0f}, Assertions.within(1e-6f));
         }
     }
 
@@ -55,8 +61,8 @@ class TimestepEmbeddingTest {
     @Test
     void isBuiltOnTheDeviceOfTheTimesteps() {
         try (PointerScope scope = new PointerScope()) {
-            Tensor t = org.bytedeco.pytorch.global.torch.zeros(new long[] {5}, new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Float)
-                    .device(new org.bytedeco.pytorch.DeviceOptional(new org.bytedeco.pytorch.Device("meta"))));
+            Tensor t = torch.zeros(new long[] {5}, new TensorOptions(ScalarType.Float)
+                    .device(new DeviceOptional(new Device("meta"))));
             Tensor emb = TimestepEmbedding.sinusoidal(t, 7, true, 1);
             assertThat(emb.is_meta()).isTrue();
             assertThat(emb.sizes().vec().get()).containsExactly(5, 7);

@@ -8,11 +8,19 @@ import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.model.Denoiser;
+import org.diffusion4j.model.NetworkDenoiser;
+import org.diffusion4j.model.Parameterization;
+import org.diffusion4j.model.Prediction;
+import org.diffusion4j.model.mlp.MlpConfig;
+import org.diffusion4j.model.mlp.MlpNet;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimestepSpacing;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.tensor.Torch;
+import org.diffusion4j.testing.Rss;
 import org.junit.jupiter.api.Test;
 
 class DdpmSamplerTest {
@@ -73,7 +81,7 @@ class DdpmSamplerTest {
         NoiseSchedule s = NoiseSchedule.of(ScheduleConfig.ddpmDefault());
         try (PointerScope scope = new PointerScope()) {
             double[] maxAbs = {0};
-            DdpmSampler.sample((x, level) -> new org.diffusion4j.model.Prediction(x.mul(Tensors.scalar(10)), x),
+            DdpmSampler.sample((x, level) -> new Prediction(x.mul(Tensors.scalar(10)), x),
                     Rng.of(1).randn(16, 2), Steps.ddpm(s, 10, TimestepSpacing.LEADING, 0), NoiseSource.of(Rng.of(2)),
                     new DdpmSampler.Options(DdpmSampler.Variance.FIXED_SMALL, true, 1.0),
                     (k, n, xt, x0) -> maxAbs[0] = Math.max(maxAbs[0], x0.abs().max().item_double()));
@@ -85,16 +93,16 @@ class DdpmSamplerTest {
     void nativeMemoryStaysFlatOverHundredsOfSamplerSteps() {
         NoiseSchedule s = NoiseSchedule.of(ScheduleConfig.ddpmDefault());
         try (PointerScope scope = new PointerScope()) {
-            org.diffusion4j.model.Denoiser model = new org.diffusion4j.model.NetworkDenoiser(
-                    new org.diffusion4j.model.mlp.MlpNet(org.diffusion4j.model.mlp.MlpConfig.toy2d(), Rng.of(0)),
-                    org.diffusion4j.model.Parameterization.EPS);
+            Denoiser model = new NetworkDenoiser(
+                    new MlpNet(MlpConfig.toy2d(), Rng.of(0)),
+                    Parameterization.EPS);
             Tensor xT = Rng.of(1).randn(2000, 2);
             DdpmSampler.sample(model, xT, Steps.ddpm(s, 100, TimestepSpacing.LEADING, 0), NoiseSource.of(Rng.of(2)),
                     DdpmSampler.Options.defaults(), StepListener.NONE);
-            long before = org.diffusion4j.testing.Rss.bytes();
+            long before = Rss.bytes();
             DdpmSampler.sample(model, xT, Steps.full(s), NoiseSource.of(Rng.of(2)), DdpmSampler.Options.defaults(),
                     StepListener.NONE);
-            long grown = org.diffusion4j.testing.Rss.bytes() - before;
+            long grown = Rss.bytes() - before;
             System.out.printf("RSS growth over 1000 sampler steps: %.1f MB%n", grown / 1e6);
             // Each step makes ~30 intermediates of 2000 x 128 floats (1 MB each): unscoped, that is ~30 GB.
             assertThat(grown).isLessThan(64L << 20);
@@ -104,7 +112,7 @@ class DdpmSamplerTest {
     @Test
     void rejectsBadArguments() {
         try (PointerScope scope = new PointerScope()) {
-            org.diffusion4j.tensor.Torch.init();
+            Torch.init();
             assertThatThrownBy(() -> DdpmSampler.sample(IdealDenoiser.square(), torch.zeros(3), List.of(),
                     NoiseSource.of(Rng.of(1)), DdpmSampler.Options.defaults(), StepListener.NONE))
                     .hasMessageContaining("x_T");

@@ -6,6 +6,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.function.Function;
+import org.assertj.core.api.Assertions;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -133,17 +135,17 @@ final class DiffusersCase {
      * closed loop, printing the errors.
      */
     static void assertConforms(String scheduler, int expectedCases,
-                               java.util.function.Function<DiffusersCase, List<Step>> steps,
-                               java.util.function.Function<DiffusersCase, Sampler> sampler) {
+                               Function<DiffusersCase, List<Step>> steps,
+                               Function<DiffusersCase, Sampler> sampler) {
         List<Path> files = Shared.schedulerCases(scheduler);
-        org.assertj.core.api.Assertions.assertThat(files).as(scheduler + " cases").hasSize(expectedCases);
+        Assertions.assertThat(files).as(scheduler + " cases").hasSize(expectedCases);
         for (Path f : files) {
             DiffusersCase c = new DiffusersCase(f);
             double replay = c.replayError(sampler.apply(c), steps.apply(c));
             double loop = c.closedLoopError(sampler.apply(c), steps.apply(c));
             System.out.printf("%s max rel error: per-step replay %.2e, closed loop %.2e%n", c.name(), replay, loop);
-            org.assertj.core.api.Assertions.assertThat(replay).as(c.name() + " per-step replay").isLessThanOrEqualTo(TOLERANCE);
-            org.assertj.core.api.Assertions.assertThat(loop).as(c.name() + " closed loop").isLessThanOrEqualTo(TOLERANCE);
+            Assertions.assertThat(replay).as(c.name() + " per-step replay").isLessThanOrEqualTo(TOLERANCE);
+            Assertions.assertThat(loop).as(c.name() + " closed loop").isLessThanOrEqualTo(TOLERANCE);
         }
     }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.tensor.Rng;
 import org.junit.jupiter.api.Test;
@@ -15,7 +16,7 @@ class EulerSamplerTest {
     void isFirstOrderOnTheGaussianOde() {
         try (PointerScope scope = new PointerScope()) {
             GaussianDenoiser g = new GaussianDenoiser(0.5);
-            Tensor xT = Rng.of(1).randn(256, 2).to(org.bytedeco.pytorch.global.torch.ScalarType.Double);
+            Tensor xT = Rng.of(1).randn(256, 2).to(ScalarType.Double);
             double[] err = new double[2];
             for (int k = 0; k < 2; k++) {
                 List<NoiseLevel> levels = GaussianDenoiser.levels(k == 0 ? 20 : 40);

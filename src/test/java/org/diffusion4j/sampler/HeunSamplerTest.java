@@ -11,6 +11,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Tensors;
 import org.junit.jupiter.api.Test;
 
 class HeunSamplerTest {
@@ -98,7 +99,7 @@ class HeunSamplerTest {
                 NoiseLevel first = levels.get(0);
                 double ve = first.sigma() / first.alpha();
                 Tensor xT = Rng.of(2).randn(20000, 2).to(torch.ScalarType.Double)
-                        .mul(org.diffusion4j.tensor.Tensors.scalar(first.alpha() * Math.sqrt(0.25 + ve * ve)));
+                        .mul(Tensors.scalar(first.alpha() * Math.sqrt(0.25 + ve * ve)));
                 int[] draws = {0};
                 NoiseSource counted = shape -> {
                     draws[0]++;

@@ -2,6 +2,8 @@ package org.diffusion4j.sampler;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.Denoiser;
@@ -30,7 +32,7 @@ final class IdealDenoiser implements Denoiser {
         Tensor scaled = points.mul(Tensors.scalar(level.alpha()));
         // [B, K] squared distances.
         Tensor d2 = x.unsqueeze(1).sub(scaled.unsqueeze(0)).square().sum(new long[] {2}, false,
-                new org.bytedeco.pytorch.ScalarTypeOptional());
+                new ScalarTypeOptional());
         Tensor w = torch.softmax(d2.div(Tensors.scalar(-2 * level.sigma() * level.sigma())), 1);
         Tensor x0 = w.matmul(points);
         Tensor eps = x.sub(x0.mul(Tensors.scalar(level.alpha()))).div(Tensors.scalar(level.sigma()));
@@ -40,7 +42,7 @@ final class IdealDenoiser implements Denoiser {
     /** Every sample is within {@code tol} of some point. */
     void assertOnPoints(Tensor samples, double tol) {
         Tensor d = samples.unsqueeze(1).sub(points.unsqueeze(0)).square().sum(new long[] {2}, false,
-                new org.bytedeco.pytorch.ScalarTypeOptional()).sqrt();
+                new ScalarTypeOptional()).sqrt();
         double worst = d.min(1, false).get0().max().item_double();
         assertThat(worst).as("distance of the worst sample to its nearest point").isLessThan(tol);
     }
@@ -48,8 +50,8 @@ final class IdealDenoiser implements Denoiser {
     /** Each point attracts at least {@code min} samples (no mode collapse). */
     void assertCoversAllPoints(Tensor samples, int min) {
         Tensor d = samples.unsqueeze(1).sub(points.unsqueeze(0)).square().sum(new long[] {2}, false,
-                new org.bytedeco.pytorch.ScalarTypeOptional());
-        double[] nearest = Tensors.toDoubles(d.argmin(new org.bytedeco.pytorch.LongOptional(1), false));
+                new ScalarTypeOptional());
+        double[] nearest = Tensors.toDoubles(d.argmin(new LongOptional(1), false));
         int[] counts = new int[Math.toIntExact(points.size(0))];
         for (double k : nearest) {
             counts[(int) k]++;

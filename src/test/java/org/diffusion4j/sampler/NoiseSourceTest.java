@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Arrays;
 import org.bytedeco.javacpp.PointerScope;
+import org.diffusion4j.tensor.DeviceSpec;
+import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 import org.junit.jupiter.api.Test;
 
@@ -36,7 +38,7 @@ class NoiseSourceTest {
     @Test
     void perSampleGeneratorsRowsDependOnlyOnSeedAndIndex() {
         try (PointerScope scope = new PointerScope()) {
-            org.diffusion4j.tensor.DeviceSpec cpu = org.diffusion4j.tensor.DeviceSpec.CPU;
+            DeviceSpec cpu = DeviceSpec.CPU;
             NoiseSource whole = NoiseSource.perSampleGenerators(7, 0, 4, cpu);
             NoiseSource tail = NoiseSource.perSampleGenerators(7, 2, 2, cpu);
             float[] first = null;
@@ -53,7 +55,7 @@ class NoiseSourceTest {
             }
             // Row i is torch.randn from a generator seeded with derive(seed, i).
             assertThat(Tensors.toFloats(NoiseSource.perSampleGenerators(7, 0, 1, cpu).next(1, 5)))
-                    .containsExactly(Tensors.toFloats(org.diffusion4j.tensor.Rng.derive(7, 0).randn(1, 5)));
+                    .containsExactly(Tensors.toFloats(Rng.derive(7, 0).randn(1, 5)));
             assertThatThrownBy(() -> whole.next(3, 3)).hasMessageContaining("4 rows");
             // On the CPU, perSample keeps its platform-independent streams.
             assertThat(Tensors.toFloats(NoiseSource.perSample(7, 0, 4, cpu).next(4, 3)))

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
@@ -22,7 +23,7 @@ class ForwardProcessTest {
             for (int t : new int[] {0, 250, 999}) {
                 Tensor x0 = torch.full(new long[] {n, 1}, Tensors.scalar(1.5));
                 Tensor xt = fp.addNoise(x0, rng.randn(n, 1), torch.full(new long[] {n}, Tensors.scalar(t),
-                        new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long)));
+                        new TensorOptions(torch.ScalarType.Long)));
                 double mean = xt.mean().item_double();
                 double var = xt.var().item_double();
                 double ab = s.alphaBar(t);
@@ -50,7 +51,7 @@ class ForwardProcessTest {
     void rejectsMismatchedShapes() {
         ForwardProcess fp = new ForwardProcess(NoiseSchedule.of(ScheduleConfig.ddpmDefault()));
         try (PointerScope scope = new PointerScope()) {
-            Tensor t = torch.zeros(new long[] {2}, new org.bytedeco.pytorch.TensorOptions(torch.ScalarType.Long));
+            Tensor t = torch.zeros(new long[] {2}, new TensorOptions(torch.ScalarType.Long));
             assertThatThrownBy(() -> fp.addNoise(torch.ones(2, 3), torch.ones(2, 4), t)).hasMessageContaining("noise");
             assertThatThrownBy(() -> fp.addNoise(torch.ones(3, 3), torch.ones(3, 3), t)).hasMessageContaining("t:");
         }

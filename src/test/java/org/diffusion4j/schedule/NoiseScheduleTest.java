@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.util.List;
+import org.assertj.core.api.Assertions;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 
@@ -68,9 +69,9 @@ class NoiseScheduleTest {
         NoiseSchedule s = NoiseSchedule.of(new ScheduleConfig(1000, BetaSchedule.SIGMOID, 1e-4, 0.02, false));
         double sig6 = 1 / (1 + Math.exp(6));
         // sigmoid(-6) and sigmoid(6) at the ends, 1/2 in the middle, scaled into [beta_start, beta_end].
-        assertThat(s.beta(0)).isCloseTo(1e-4 + sig6 * 0.0199, org.assertj.core.api.Assertions.within(1e-9));
-        assertThat(s.beta(999)).isCloseTo(1e-4 + (1 - sig6) * 0.0199, org.assertj.core.api.Assertions.within(1e-9));
-        assertThat(s.beta(499) + s.beta(500)).isCloseTo(1e-4 * 2 + 0.0199, org.assertj.core.api.Assertions.within(1e-7));
+        assertThat(s.beta(0)).isCloseTo(1e-4 + sig6 * 0.0199, Assertions.within(1e-9));
+        assertThat(s.beta(999)).isCloseTo(1e-4 + (1 - sig6) * 0.0199, Assertions.within(1e-9));
+        assertThat(s.beta(499) + s.beta(500)).isCloseTo(1e-4 * 2 + 0.0199, Assertions.within(1e-7));
     }
 
     @Test
@@ -80,7 +81,7 @@ class NoiseScheduleTest {
         NoiseSchedule a = NoiseSchedule.of(plain);
         NoiseSchedule b = NoiseSchedule.of(zero);
         assertThat(b.alphaBar(999)).isEqualTo(0.0);
-        assertThat(b.alphaBar(0)).isCloseTo(a.alphaBar(0), org.assertj.core.api.Assertions.within(1e-6));
+        assertThat(b.alphaBar(0)).isCloseTo(a.alphaBar(0), Assertions.within(1e-6));
     }
 
     @Test
@@ -89,7 +90,7 @@ class NoiseScheduleTest {
         double[] sig = s.sigmas();
         for (int t : new int[] {0, 10, 500, 999}) {
             assertThat(sig[t]).isCloseTo(Sigmas.fromAlphaBar(s.alphaBar(t)),
-                    org.assertj.core.api.Assertions.withinPercentage(1e-4));
+                    Assertions.withinPercentage(1e-4));
         }
     }
 

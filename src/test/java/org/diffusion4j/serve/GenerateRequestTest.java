@@ -3,12 +3,19 @@ package org.diffusion4j.serve;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.cli.Main;
-import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.tensor.Torch;
+import org.diffusion4j.testing.Fuzzing;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,7 +24,7 @@ class GenerateRequestTest {
     @TempDir
     static Path dir;
     static Map<String, ServedModel> models = new LinkedHashMap<>();
-    static final ServeConfig LIMITS = new ServeConfig("127.0.0.1", 0, java.util.List.of(), 100, 4, 3, 1, 1, 16, 8);
+    static final ServeConfig LIMITS = new ServeConfig("127.0.0.1", 0, List.of(), 100, 4, 3, 1, 1, 16, 8);
 
     @BeforeAll
     static void load() throws Exception {
@@ -97,13 +104,13 @@ class GenerateRequestTest {
 
         public static void fuzzerTestOneInput(byte[] data) throws Exception {
             if (served == null) {
-                org.diffusion4j.tensor.Torch.init();
+                Torch.init();
                 served = Map.of("mnist-unet", ServedModel.load(Path.of("models/mnist-unet.safetensors")));
             }
-            com.fasterxml.jackson.databind.JsonNode node;
+            JsonNode node;
             try {
-                node = org.diffusion4j.checkpoint.Json.MAPPER.readTree(data);
-            } catch (java.io.IOException e) {
+                node = Json.MAPPER.readTree(data);
+            } catch (IOException e) {
                 return; // the server answers 400 "not valid JSON"
             }
             try {
@@ -121,8 +128,8 @@ class GenerateRequestTest {
 
     @Test
     void fuzzingRequestBodiesFindsNothingButBadRequests() throws Exception {
-        Path work = java.nio.file.Files.createDirectories(dir.resolve("fuzz"));
-        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, Map.of(
+        Path work = Files.createDirectories(dir.resolve("fuzz"));
+        Fuzzing.run(Fuzz.class, work, Map.of(
                 "plain", "{\"model\":\"mnist-unet\",\"steps\":3,\"seed\":5,\"batch\":2}".getBytes(),
                 "full", ("{\"model\":\"mnist-unet\",\"sampler\":\"euler\",\"steps\":20,\"karras\":true,"
                         + "\"eta\":0.5,\"scale\":2,\"format\":\"json\",\"id\":\"x1\"}").getBytes(),

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import org.diffusion4j.cli.Main;
-import org.diffusion4j.pipeline.SamplerSpec;
+import org.diffusion4j.sampling.SamplerSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

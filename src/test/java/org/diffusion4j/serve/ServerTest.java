@@ -10,7 +10,9 @@ import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -200,7 +202,7 @@ class ServerTest {
         assertThat(head.statusCode()).isEqualTo(200);
         assertThat(head.body()).isEmpty();
         assertThat(head.headers().firstValue("Content-Length").map(Long::parseLong).orElse(0L))
-                .isEqualTo(get("/").body().getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+                .isEqualTo(get("/").body().getBytes(StandardCharsets.UTF_8).length);
         HttpResponse<String> wrongMethod = get("/v1/generate");
         assertThat(wrongMethod.statusCode()).isEqualTo(405);
         assertThat(wrongMethod.headers().firstValue("Allow")).contains("POST");
@@ -314,7 +316,7 @@ class ServerTest {
         awaitIdle();
         try (Socket unread = new Socket()) {
             unread.setReceiveBufferSize(4096);
-            unread.connect(new java.net.InetSocketAddress("127.0.0.1", server.port()));
+            unread.connect(new InetSocketAddress("127.0.0.1", server.port()));
             // Big frames (a 4x4 grid at 8x) at every step: megabytes that this client never reads.
             unread.getOutputStream().write(("GET /v1/stream?model=mnist-unet&steps=60&batch=16&scale=8 HTTP/1.1\r\n"
                     + "Host: 127.0.0.1:" + server.port() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -347,7 +349,7 @@ class ServerTest {
                     return true;
                 }
             }
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
             return false;
         } catch (IOException e) {
             return true; // reset

@@ -3,12 +3,14 @@ package org.diffusion4j.tensor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.sun.management.OperatingSystemMXBean;
+import java.lang.management.ManagementFactory;
 import org.junit.jupiter.api.Test;
 
 class MemoryTest {
     @Test
     void availableMemoryIsPositiveAndBelowThePhysicalTotal() {
-        long total = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        long total = ((OperatingSystemMXBean) ManagementFactory
                 .getOperatingSystemMXBean()).getTotalMemorySize();
         assertThat(Memory.available()).isPositive().isLessThanOrEqualTo(total);
     }

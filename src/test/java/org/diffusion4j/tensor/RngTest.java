@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.Arrays;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
@@ -47,9 +48,9 @@ class RngTest {
     void randintStaysInRangeAndRejectsEmptyRanges() {
         try (PointerScope s = new PointerScope()) {
             double[] v = Tensors.toDoubles(Rng.of(1).randint(3, 7, 1000));
-            assertThat(java.util.Arrays.stream(v).min().getAsDouble()).isEqualTo(3.0);
-            assertThat(java.util.Arrays.stream(v).max().getAsDouble()).isEqualTo(6.0);
-            assertThat(java.util.Arrays.stream(v).allMatch(x -> x == Math.rint(x))).isTrue();
+            assertThat(Arrays.stream(v).min().getAsDouble()).isEqualTo(3.0);
+            assertThat(Arrays.stream(v).max().getAsDouble()).isEqualTo(6.0);
+            assertThat(Arrays.stream(v).allMatch(x -> x == Math.rint(x))).isTrue();
             assertThat(v).contains(3.0, 6.0);
             assertThatThrownBy(() -> Rng.of(1).randint(5, 5, 2)).hasMessageContaining("low < high");
         }

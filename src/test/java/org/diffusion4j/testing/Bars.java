@@ -1,6 +1,12 @@
 package org.diffusion4j.testing;
 
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.SplittableRandom;
+import javax.imageio.ImageIO;
 import org.diffusion4j.data.LabeledImages;
 
 /**
@@ -31,15 +37,15 @@ public final class Bars {
     }
 
     /** Writes {@code images} as grey PNGs 000.png, 001.png, ... into {@code dir} (an image folder for folder: ids). */
-    public static java.nio.file.Path writePngs(LabeledImages images, java.nio.file.Path dir) throws java.io.IOException {
-        java.nio.file.Files.createDirectories(dir);
+    public static Path writePngs(LabeledImages images, Path dir) throws IOException {
+        Files.createDirectories(dir);
         int size = images.height() * images.width();
         for (int i = 0; i < images.count(); i++) {
-            var img = new java.awt.image.BufferedImage(images.width(), images.height(),
-                    java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+            var img = new BufferedImage(images.width(), images.height(),
+                    BufferedImage.TYPE_BYTE_GRAY);
             img.getRaster().setDataElements(0, 0, images.width(), images.height(),
-                    java.util.Arrays.copyOfRange(images.pixels(), i * size, (i + 1) * size));
-            javax.imageio.ImageIO.write(img, "png", dir.resolve(String.format("%03d.png", i)).toFile());
+                    Arrays.copyOfRange(images.pixels(), i * size, (i + 1) * size));
+            ImageIO.write(img, "png", dir.resolve(String.format("%03d.png", i)).toFile());
         }
         return dir;
     }
@@ -60,8 +66,8 @@ public final class Bars {
                 cols[x] += pixels[offset + y * 8 + x] / 8;
             }
         }
-        double rm = java.util.Arrays.stream(rows).average().orElse(0);
-        double cm = java.util.Arrays.stream(cols).average().orElse(0);
+        double rm = Arrays.stream(rows).average().orElse(0);
+        double cm = Arrays.stream(cols).average().orElse(0);
         for (int k = 0; k < 8; k++) {
             rowVar += (rows[k] - rm) * (rows[k] - rm);
             colVar += (cols[k] - cm) * (cols[k] - cm);

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -37,11 +38,11 @@ public final class ChildJvm {
 
     /** Starts {@code cmd} with stdout and stderr going to {@code logs}/NAME.out and NAME.err. */
     public static Process start(List<String> cmd, Path logs, String name) throws IOException {
-        return start(cmd, logs, name, java.util.Map.of());
+        return start(cmd, logs, name, Map.of());
     }
 
     /** As above, with extra environment variables. */
-    public static Process start(List<String> cmd, Path logs, String name, java.util.Map<String, String> env)
+    public static Process start(List<String> cmd, Path logs, String name, Map<String, String> env)
             throws IOException {
         Files.createDirectories(logs);
         ProcessBuilder pb = new ProcessBuilder(cmd)

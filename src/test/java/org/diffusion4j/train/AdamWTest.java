@@ -7,6 +7,9 @@ import static org.assertj.core.api.Assertions.within;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
 import org.junit.jupiter.api.Test;
@@ -65,7 +68,7 @@ class AdamWTest {
     void aFlatStepEqualsPerTensorStepsAndItsMomentsViewTheBuffers() {
         Torch.init();
         try (PointerScope scope = new PointerScope()) {
-            org.diffusion4j.tensor.Rng rng = org.diffusion4j.tensor.Rng.of(5);
+            Rng rng = Rng.of(5);
             Tensor a = rng.randn(3, 2);
             Tensor b = rng.randn(4);
             List<Tensor> perTensor = List.of(a.clone().requires_grad_(true), b.clone().requires_grad_(true));
@@ -79,7 +82,7 @@ class AdamWTest {
                 perTensor.get(0).mutable_grad().put(ga);
                 perTensor.get(1).mutable_grad().put(gb);
                 slow.step(0.1);
-                fast.step(0.1, org.bytedeco.pytorch.global.torch.cat(new org.bytedeco.pytorch.TensorVector(
+                fast.step(0.1, torch.cat(new TensorVector(
                         ga.reshape(-1), gb.reshape(-1))));
             }
             assertThat(fast.stepCount()).isEqualTo(4);

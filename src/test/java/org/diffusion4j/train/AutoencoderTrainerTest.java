@@ -3,10 +3,12 @@ package org.diffusion4j.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.data.LabeledImages;
+import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.autoencoder.AutoencoderConfig;
 import org.diffusion4j.model.autoencoder.AutoencoderKL;
 import org.diffusion4j.tensor.Rng;
@@ -66,9 +68,9 @@ class AutoencoderTrainerTest {
         try (PointerScope scope = new PointerScope()) {
             AutoencoderTrainer trainer = new AutoencoderTrainer(SMALL.build(Rng.of(4)), Bars.images(64, 3)
                     .source(0, false), config(5, 1e-6));
-            List<Double> losses = new java.util.ArrayList<>();
+            List<Double> losses = new ArrayList<>();
             trainer.train(s -> losses.add(s.loss()));
-            return List.of(losses, TrainerTest.digest(org.diffusion4j.model.Parameters.named(trainer.model()).values()));
+            return List.of(losses, TrainerTest.digest(Parameters.named(trainer.model()).values()));
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
 import org.junit.jupiter.api.Test;
@@ -47,7 +48,7 @@ class EmaTest {
     void aFlatAverageEqualsThePerTensorOneAndItsShadowViewsIt() {
         Torch.init();
         try (PointerScope scope = new PointerScope()) {
-            org.diffusion4j.tensor.Rng rng = org.diffusion4j.tensor.Rng.of(6);
+            Rng rng = Rng.of(6);
             List<Tensor> perTensor = List.of(rng.randn(2, 2), rng.randn(3));
             List<Tensor> flatParams = List.of(perTensor.get(0).clone(), perTensor.get(1).clone());
             Ema slow = new Ema(perTensor, 0.9);

@@ -4,22 +4,37 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongPredicate;
+import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.data.DataSource;
 import org.diffusion4j.data.ToyDataset;
+import org.diffusion4j.model.Network;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.model.mlp.MlpNet;
+import org.diffusion4j.model.unet.Layers;
+import org.diffusion4j.model.unet.UNet2DModel;
+import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.testing.Bars;
 import org.diffusion4j.testing.Rss;
 import org.junit.jupiter.api.Test;
 
@@ -95,7 +110,7 @@ class TrainerTest {
         try (PointerScope scope = new PointerScope()) {
             MlpNet inner = new MlpNet(new MlpConfig(2, 32, 1, 16, 9), Rng.of(0));
             long[] counts = new long[10];
-            org.diffusion4j.model.Network spy = new org.diffusion4j.model.Network() {
+            Network spy = new Network() {
                 @Override
                 public Tensor forward(Tensor x, Tensor t) {
                     throw new AssertionError("conditional training must pass labels");
@@ -119,7 +134,7 @@ class TrainerTest {
             TrainConfig c = new TrainConfig(40, 256, 1e-3, 0, 0.9, 0.999, 1e-8, 0, 1.0, 0, 0, Parameterization.EPS, 2,
                     false, TimeSampling.UNIFORM, 8, 0.25);
             new Trainer(spy, NoiseSchedule.of(ScheduleConfig.ddpmDefault()), ToyDataset.EIGHT_GAUSSIANS, c).train(s -> { });
-            long total = java.util.Arrays.stream(counts).sum();
+            long total = Arrays.stream(counts).sum();
             assertThat(total).isEqualTo(40 * 256);
             assertThat((double) counts[8] / total).as("no-class fraction").isBetween(0.23, 0.27);
             assertThat(counts[9]).isZero();
@@ -178,7 +193,7 @@ class TrainerTest {
     }
 
     /** Two moons, except at the steps {@code bad} accepts, where the batch is NaN. */
-    private static DataSource nanAt(java.util.function.LongPredicate bad) {
+    private static DataSource nanAt(LongPredicate bad) {
         return new DataSource() {
             @Override
             public Tensor batch(long step, int batchSize, Rng rng) {
@@ -215,7 +230,7 @@ class TrainerTest {
     @Test
     void aNonFiniteStepIsSkippedAndChangesNothing() {
         Trainer t = trainer(config(12, 1, 0, Parameterization.EPS), nanAt(k -> k == 4 || k == 8));
-        Map<Long, List<float[]>> after = new java.util.HashMap<>();
+        Map<Long, List<float[]>> after = new HashMap<>();
         List<Boolean> skipped = new ArrayList<>();
         t.train(s -> {
             after.put(s.step(), state(t));
@@ -288,18 +303,18 @@ class TrainerTest {
 
     /** An MLP plus a parameter the forward pass never uses. */
     private static final class WithUnused extends org.bytedeco.pytorch.Module
-            implements org.diffusion4j.model.Network {
+            implements Network {
         private final MlpNet inner;
         final Tensor unused;
 
         WithUnused(Rng rng) {
             inner = register_module("inner", new MlpNet(SMALL, rng));
-            unused = org.diffusion4j.tensor.Scopes.detach(new Tensor(register_parameter("unused", torch.ones(3))));
+            unused = Scopes.detach(new Tensor(register_parameter("unused", torch.ones(3))));
         }
 
         @Override
-        public Tensor forward(Tensor x, Tensor t) {
-            return inner.forward(x, t);
+        public Tensor forward(Tensor x, Tensor t, Tensor labels) {
+            return inner.forward(x, t, labels);
         }
 
         @Override
@@ -345,11 +360,11 @@ class TrainerTest {
     }
 
     /** SHA-256 of the tensors' float32 bit patterns, in order: equal exactly when every value is bit-identical. */
-    static String digest(java.util.Collection<Tensor> tensors) {
-        java.security.MessageDigest digest;
+    static String digest(Collection<Tensor> tensors) {
+        MessageDigest digest;
         try {
-            digest = java.security.MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
         for (Tensor p : tensors) {
@@ -358,19 +373,19 @@ class TrainerTest {
                 digest.update(new byte[] {(byte) bits, (byte) (bits >> 8), (byte) (bits >> 16), (byte) (bits >> 24)});
             }
         }
-        return java.util.HexFormat.of().formatHex(digest.digest());
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     /** Bars images, optionally handed to the trainer with channels-last strides (as a caller's tensors may come). */
     private static DataSource bars(boolean channelsLast) {
-        DataSource plain = org.diffusion4j.testing.Bars.images(64, 5).source(0, false);
+        DataSource plain = Bars.images(64, 5).source(0, false);
         if (!channelsLast) {
             return plain;
         }
         return new DataSource() {
             @Override
             public Tensor batch(long step, int batchSize, Rng rng) {
-                return org.diffusion4j.model.unet.Layers.channelsLast(plain.batch(step, batchSize, rng));
+                return Layers.channelsLast(plain.batch(step, batchSize, rng));
             }
 
             @Override
@@ -389,8 +404,8 @@ class TrainerTest {
         try (PointerScope scope = new PointerScope()) {
             TrainConfig c = new TrainConfig(4, 16, 2e-3, 0.01, 0.9, 0.999, 1e-8, 2, 1.0, 0.99, 0, Parameterization.EPS,
                     7, bf16);
-            var net = new org.diffusion4j.model.unet.UNet2DModel(
-                    org.diffusion4j.model.unet.UNetConfig.attentionBelowTop(8, 1, List.of(16, 32), null), Rng.of(7));
+            var net = new UNet2DModel(
+                    UNetConfig.attentionBelowTop(8, 1, List.of(16, 32), null), Rng.of(7));
             return outcome(new Trainer(net, NoiseSchedule.of(ScheduleConfig.ddpmDefault()), bars(channelsLast), c));
         }
     }
@@ -402,7 +417,7 @@ class TrainerTest {
      */
     @Test
     void repeatedSameSeedRunsAreBitIdenticalForTheMlpAndTheUNetInBothPrecisionsAndLayouts() {
-        Map<String, java.util.function.Supplier<Outcome>> kinds = new java.util.LinkedHashMap<>();
+        Map<String, Supplier<Outcome>> kinds = new LinkedHashMap<>();
         kinds.put("mlp", () -> {
             try (PointerScope scope = new PointerScope()) {
                 return outcome(trainer(config(6, 3, 0, Parameterization.EPS), ToyDataset.TWO_MOONS));
@@ -412,7 +427,7 @@ class TrainerTest {
         kinds.put("unet bf16", () -> unetRun(true, false));
         kinds.put("unet fp32 channels-last input", () -> unetRun(false, true));
         kinds.put("unet bf16 channels-last input", () -> unetRun(true, true));
-        Map<String, Outcome> first = new java.util.LinkedHashMap<>();
+        Map<String, Outcome> first = new LinkedHashMap<>();
         for (int run = 0; run < DETERMINISM_RUNS; run++) {
             for (var kind : kinds.entrySet()) {
                 Outcome o = kind.getValue().get();

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.ScalarOptional;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.Init;
@@ -50,7 +51,7 @@ public final class AutoencoderKL extends Layers.Node {
         public Tensor kl() {
             Tensor perElement = mean.square().add(torch.exp(logvar)).sub(Tensors.scalar(1))
                     .sub(logvar).mul(Tensors.scalar(0.5));
-            return perElement.flatten(1, -1).sum(new long[] {1}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+            return perElement.flatten(1, -1).sum(new long[] {1}, false, new ScalarTypeOptional());
         }
     }
 

@@ -2,8 +2,10 @@ package org.diffusion4j.model.mlp;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.bytedeco.pytorch.EmbeddingImpl;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.Init;
@@ -25,7 +27,7 @@ public final class MlpNet extends Module implements Network {
     private final LinearImpl inProj;
     private final List<LinearImpl[]> blocks = new ArrayList<>();
     private final LinearImpl outProj;
-    private final org.bytedeco.pytorch.EmbeddingImpl classEmbedding;
+    private final EmbeddingImpl classEmbedding;
 
     /** Builds the network and initialises it from {@code rng}. */
     public MlpNet(MlpConfig config, Rng rng) {
@@ -42,10 +44,10 @@ public final class MlpNet extends Module implements Network {
         }
         outProj = Scopes.detach(register_module("out_proj", new LinearImpl(h, config.dataDim())));
         classEmbedding = config.numClassEmbeds() == null ? null : Scopes.detach(register_module("class_embedding",
-                new org.bytedeco.pytorch.EmbeddingImpl(config.numClassEmbeds(), h)));
+                new EmbeddingImpl(config.numClassEmbeds(), h)));
         Init.pytorchDefault(this, rng);
         if (classEmbedding != null) {
-            try (org.bytedeco.pytorch.NoGradGuard guard = new org.bytedeco.pytorch.NoGradGuard()) {
+            try (NoGradGuard guard = new NoGradGuard()) {
                 // nn.Embedding's default init is N(0, 1).
                 classEmbedding.weight().normal_(0, 1, rng.generator());
             }
@@ -56,11 +58,6 @@ public final class MlpNet extends Module implements Network {
 
     public MlpConfig config() {
         return config;
-    }
-
-    @Override
-    public Tensor forward(Tensor x, Tensor t) {
-        return forward(x, t, null);
     }
 
     /**

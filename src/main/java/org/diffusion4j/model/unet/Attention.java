@@ -4,6 +4,7 @@ import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.model.ParameterShapes;
 import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Tensors;
 
@@ -33,7 +34,7 @@ public final class Attention extends Layers.Node {
     }
 
     /** Adds the parameters this module's constructor creates under {@code name}. */
-    public static void shapes(org.diffusion4j.model.ParameterShapes p, String name, int channels) {
+    public static void shapes(ParameterShapes p, String name, int channels) {
         p.groupNorm(name + ".group_norm", channels).linear(name + ".to_q", channels, channels)
                 .linear(name + ".to_k", channels, channels).linear(name + ".to_v", channels, channels)
                 .linear(name + ".to_out.0", channels, channels);

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.Tensors;
 
 /** DownBlock2D / AttnDownBlock2D: resnets (each optionally followed by attention), then a stride-2 conv. */
 final class DownBlock extends Layers.Node {
@@ -47,8 +49,8 @@ final class DownBlock extends Layers.Node {
         }
         if (downsampler != null) {
             // downsample_padding 0: diffusers pads (0, 1, 0, 1), as the original DDPM's TensorFlow "SAME" conv did.
-            x = downsampler.forward(padBottomRight ? org.bytedeco.pytorch.global.torch.constant_pad_nd(x,
-                    new long[] {0, 1, 0, 1}, org.diffusion4j.tensor.Tensors.scalar(0)) : x);
+            x = downsampler.forward(padBottomRight ? torch.constant_pad_nd(x,
+                    new long[] {0, 1, 0, 1}, Tensors.scalar(0)) : x);
             skips.add(x);
         }
         return x;

@@ -1,5 +1,8 @@
 package org.diffusion4j.model.unet;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -20,7 +23,7 @@ public final class Layers {
      * has collected an unreferenced container, that callback throws NullPointerException from native code.
      */
     public abstract static class Node extends Module {
-        private final java.util.List<Module> containers = new java.util.ArrayList<>();
+        private final List<Module> containers = new ArrayList<>();
 
         /** Registers an empty child module {@code name} under {@code parent} and keeps it alive with this node. */
         protected Module container(Module parent, String name) {
@@ -96,7 +99,7 @@ public final class Layers {
         long w = x.size(3);
         long[] want = {c * x.size(2) * w, 1, w * c, c};
         long[] have = x.strides().vec().get();
-        if (java.util.Arrays.equals(have, want)) {
+        if (Arrays.equals(have, want)) {
             return x;
         }
         return torch.empty_strided(x.sizes().vec().get(), want, x.options()).copy_(x);

@@ -3,6 +3,7 @@ package org.diffusion4j.model.unet;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.model.ParameterShapes;
 import org.diffusion4j.tensor.Scopes;
 
 /**
@@ -28,7 +29,7 @@ public final class ResnetBlock extends Layers.Node {
     }
 
     /** Adds the parameters this block's constructor creates under {@code name}. */
-    public static void shapes(org.diffusion4j.model.ParameterShapes p, String name, int in, int out, int tembChannels) {
+    public static void shapes(ParameterShapes p, String name, int in, int out, int tembChannels) {
         p.groupNorm(name + ".norm1", in).conv(name + ".conv1", in, out, 3);
         if (tembChannels > 0) {
             p.linear(name + ".time_emb_proj", tembChannels, out);

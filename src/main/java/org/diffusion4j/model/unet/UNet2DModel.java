@@ -81,12 +81,6 @@ public final class UNet2DModel extends Layers.Node implements Network {
         return config;
     }
 
-    /** Unconditional forward; the model must not have a class embedding. */
-    @Override
-    public Tensor forward(Tensor x, Tensor t) {
-        return forward(x, t, null);
-    }
-
     /**
      * @param x      [B, in_channels, sample_size, sample_size] (other sizes work if divisible by 2^(levels-1))
      * @param t      timesteps [B] (any real dtype)

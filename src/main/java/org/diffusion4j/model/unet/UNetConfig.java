@@ -1,5 +1,6 @@
 package org.diffusion4j.model.unet;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import org.diffusion4j.model.Network;
@@ -213,8 +214,8 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
      */
     public static UNetConfig attentionBelowTop(int sampleSize, int channels, List<Integer> blockOutChannels,
                                                Integer numClassEmbeds) {
-        List<String> down = new java.util.ArrayList<>();
-        List<String> up = new java.util.ArrayList<>();
+        List<String> down = new ArrayList<>();
+        List<String> up = new ArrayList<>();
         for (int i = 0; i < blockOutChannels.size(); i++) {
             down.add(i == 0 ? "DownBlock2D" : "AttnDownBlock2D");
             up.add(i == blockOutChannels.size() - 1 ? "UpBlock2D" : "AttnUpBlock2D");

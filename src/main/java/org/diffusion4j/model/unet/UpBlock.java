@@ -43,11 +43,6 @@ final class UpBlock extends Layers.Node {
         }
     }
 
-    /** Number of skips this block consumes. */
-    int skipsNeeded() {
-        return resnets.size();
-    }
-
     /** @param skips the down path's outputs; this block pops its own from the end */
     Tensor forward(Tensor x, Tensor temb, List<Tensor> skips) {
         for (int j = 0; j < resnets.size(); j++) {

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
 import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.model.ParameterShapesTest;
+import org.diffusion4j.tensor.Rng;
 import org.junit.jupiter.api.Test;
 
 class AutoencoderConfigTest {
@@ -39,9 +42,9 @@ class AutoencoderConfigTest {
     void parameterShapesAreThoseOfTheBuiltNetwork() {
         for (AutoencoderConfig c : List.of(AutoencoderConfig.of(28, 1, List.of(16, 32, 64), 4),
                 AutoencoderConfig.of(8, 3, List.of(8), 2), new AutoencoderConfig(16, 3, List.of(8, 16), 3, 8, 2, 4))) {
-            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
-                org.diffusion4j.model.ParameterShapesTest.assertDescribes(c.parameterShapes(),
-                        c.build(org.diffusion4j.tensor.Rng.of(0)));
+            try (PointerScope scope = new PointerScope()) {
+                ParameterShapesTest.assertDescribes(c.parameterShapes(),
+                        c.build(Rng.of(0)));
             }
         }
         assertThatThrownBy(() -> new AutoencoderConfig(28, 1, List.of(16, 32), 4, 14, 33, 8))

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import org.assertj.core.data.Offset;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -68,14 +69,14 @@ class AutoencoderKLTest {
             AutoencoderKL.Posterior q = new AutoencoderKL.Posterior(ones, logvar);
             double expected = 4 * (Math.exp(-2) + 2) / 2;
             assertThat(Tensors.toDoubles(q.kl())).containsExactly(new double[] {expected, expected},
-                    org.assertj.core.data.Offset.offset(1e-5));
+                    Offset.offset(1e-5));
             assertThat(Tensors.toDoubles(q.std())).containsOnly(new double[] {Math.exp(-1)},
-                    org.assertj.core.data.Offset.offset(1e-6));
+                    Offset.offset(1e-6));
             // Draws: mean + std * eps with eps from the given generator.
             float[] draw = Tensors.toFloats(q.sample(Rng.of(5)));
             float[] eps = Tensors.toFloats(Rng.of(5).randn(new long[] {2, 1, 2, 2}));
             for (int i = 0; i < draw.length; i++) {
-                assertThat((double) draw[i]).isCloseTo(1 + Math.exp(-1) * eps[i], org.assertj.core.data.Offset.offset(1e-5));
+                assertThat((double) draw[i]).isCloseTo(1 + Math.exp(-1) * eps[i], Offset.offset(1e-5));
             }
         }
     }

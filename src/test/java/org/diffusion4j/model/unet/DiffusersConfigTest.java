@@ -4,8 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.testing.Fuzzing;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 
@@ -65,14 +70,14 @@ class DiffusersConfigTest {
      */
     public static final class Fuzz {
         public static void fuzzerTestOneInput(byte[] data) {
-            java.nio.file.Path f = org.diffusion4j.testing.Fuzzing.asFile(data, "-config.json");
+            Path f = Fuzzing.asFile(data, "-config.json");
             try {
                 UNetConfig c = DiffusersConfig.read(Json.readFile(f), f.toString());
                 if (c.parameterShapes().asMap().size() > 1_000_000) {
                     throw new AssertionError("a config listing " + c.parameterShapes().asMap().size() + " parameters");
                 }
-            } catch (java.io.IOException e) {
-                org.diffusion4j.testing.Fuzzing.requireNamesFile(e, f);
+            } catch (IOException e) {
+                Fuzzing.requireNamesFile(e, f);
             } catch (IllegalArgumentException e) {
                 if (e.getMessage() == null || !e.getMessage().contains(f.toString())) {
                     throw new AssertionError("error does not name the file " + f + ": " + e, e);
@@ -83,9 +88,9 @@ class DiffusersConfigTest {
 
     @Test
     void fuzzingFindsNothingButErrorsNamingTheFile() throws Exception {
-        java.nio.file.Path work = java.nio.file.Files.createTempDirectory("d4j-fuzz-diffusers-config");
-        org.diffusion4j.testing.Fuzzing.run(Fuzz.class, work, java.util.Map.of(
-                "a", java.nio.file.Files.readAllBytes(Shared.diffusers().resolve("unet_a_uncond/config.json")),
-                "b", java.nio.file.Files.readAllBytes(Shared.diffusers().resolve("unet_b_class/config.json"))));
+        Path work = Files.createTempDirectory("d4j-fuzz-diffusers-config");
+        Fuzzing.run(Fuzz.class, work, Map.of(
+                "a", Files.readAllBytes(Shared.diffusers().resolve("unet_a_uncond/config.json")),
+                "b", Files.readAllBytes(Shared.diffusers().resolve("unet_b_class/config.json"))));
     }
 }

@@ -8,6 +8,8 @@ import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.model.Parameters;
+import org.diffusion4j.tensor.Autocast;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 import org.junit.jupiter.api.Test;
@@ -112,8 +114,8 @@ class LayersTest {
             try (PointerScope scope = new PointerScope()) {
                 Rng rng = Rng.of(31L * in + out + repeat);
                 Layers.Conv2d conv = new Layers.Conv2d(in, out, kernel, stride, kernel / 2);
-                Tensor weight = org.diffusion4j.model.Parameters.named(conv).get("weight");
-                Tensor bias = org.diffusion4j.model.Parameters.named(conv).get("bias");
+                Tensor weight = Parameters.named(conv).get("weight");
+                Tensor bias = Parameters.named(conv).get("bias");
                 try (NoGradGuard guard = new NoGradGuard()) {
                     weight.copy_(rng.randn(out, in, kernel, kernel).div(Tensors.scalar(Math.sqrt(in * kernel * kernel))));
                     bias.copy_(rng.randn(out));
@@ -122,7 +124,7 @@ class LayersTest {
                 Tensor upstream = rng.randn(4, out, (14 - 1) / stride + 1, (14 - 1) / stride + 1);
                 Tensor x = (channelsLast ? Layers.channelsLast(x0) : x0).detach().requires_grad_(true);
                 Tensor y;
-                try (org.diffusion4j.tensor.Autocast cast = org.diffusion4j.tensor.Autocast.bf16(
+                try (Autocast cast = Autocast.bf16(
                         dtype == torch.ScalarType.BFloat16)) {
                     y = conv.forward(x);
                 }

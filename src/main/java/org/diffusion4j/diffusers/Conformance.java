@@ -1,0 +1,329 @@
+package org.diffusion4j.diffusers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.model.Denoiser;
+import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.model.Parameterization;
+import org.diffusion4j.model.Parameters;
+import org.diffusion4j.model.unet.DiffusersConfig;
+import org.diffusion4j.model.unet.UNet2DModel;
+import org.diffusion4j.model.unet.UNetConfig;
+import org.diffusion4j.sampler.NoiseSource;
+import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Tensors;
+
+/**
+ * Replays recorded diffusers cases (their schema: docs/conformance.md) through our code.
+ *
+ * <p>Scheduler cases run twice: "replay", where every model evaluation returns the recorded model output, and
+ * "closed loop", where our own evaluation of the fake model drives our own trajectory. Both use the recorded noise
+ * and compare, at every evaluation, the timestep, the model input, the sample (in diffusers' convention) and the
+ * predicted x0, and the final sample. The error is |ours - theirs| / max(1, |theirs|); tolerance 2e-5, and 1e-5 for
+ * the tables (betas, alphas_cumprod, sigmas, init_noise_sigma). UNet cases load config.json and the weights and
+ * compare with output_float32 (max absolute error, tolerance 1e-4).
+ */
+public final class Conformance {
+    /** The shared README's tolerance for float64 scheduler implementations. */
+    public static final double SCHEDULER_TOLERANCE = 2e-5;
+    /** The shared README's tolerance for tables emulating diffusers' float32. */
+    public static final double TABLE_TOLERANCE = 1e-5;
+    /** The shared README's tolerance for a float32 UNet against output_float32. */
+    public static final double UNET_TOLERANCE = 1e-4;
+
+    /**
+     * One case's outcome.
+     *
+     * @param error  the largest error measured (NaN when the case could not run)
+     * @param detail what was measured, or why it failed
+     */
+    public record Result(String name, boolean passed, double error, double tolerance, String detail) {}
+
+    private Conformance() {}
+
+    /** Every {@code *.json} case in {@code dir}, sorted by name. */
+    public static List<Path> cases(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException(dir + ": not a folder of conformance cases");
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> out = files.filter(f -> f.getFileName().toString().endsWith(".json") && Files.isRegularFile(f))
+                    .sorted().toList();
+            if (out.isEmpty()) {
+                throw new IOException(dir + ": holds no *.json case files");
+            }
+            return out;
+        }
+    }
+
+    /** Runs one case file; never throws for a bad case, which fails with its reason. */
+    public static Result run(Path file) {
+        String name = file.getFileName().toString();
+        try {
+            JsonNode json = Json.readFile(file);
+            String kind = json.path("kind").asText("");
+            if (kind.equals("scheduler")) {
+                return scheduler(name, json);
+            }
+            if (json.has("config_file") && json.has("weights_file")) {
+                return unet(name, file.getParent(), json);
+            }
+            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler or UNet case)");
+        } catch (IOException | RuntimeException e) {
+            return fail(name, e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
+    private static Result fail(String name, String why) {
+        return new Result(name, false, Double.NaN, Double.NaN, why);
+    }
+
+    // ---- Scheduler cases.
+
+    private static Result scheduler(String name, JsonNode json) {
+        String cls = text(json, "scheduler");
+        JsonNode config = json.has("full_config") ? json.get("full_config") : json.get("config");
+        var step = (ObjectNode) Json.MAPPER.createObjectNode();
+        if (json.hasNonNull("step_kwargs")) {
+            step.setAll((ObjectNode) json.get("step_kwargs"));
+        }
+        if (json.hasNonNull("eta")) {
+            step.set("eta", json.get("eta"));
+        }
+        DiffusersScheduler.requireSupported(cls);
+        if (!json.path("num_inference_steps").canConvertToInt()) {
+            throw new IllegalArgumentException("field 'num_inference_steps' must be an integer");
+        }
+        DiffusersScheduler s = DiffusersScheduler.of(cls, config, json.get("num_inference_steps").asInt(),
+                json.get("set_timesteps_kwargs"), step);
+        Recorded rec = new Recorded(json);
+        double tables = tableError(s, json);
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            double replay = trajectoryError(s, rec, true);
+            double loop = trajectoryError(s, rec, false);
+            double worst = Math.max(replay, loop);
+            boolean ok = worst <= SCHEDULER_TOLERANCE && tables <= TABLE_TOLERANCE;
+            return new Result(name, ok, worst, SCHEDULER_TOLERANCE, String.format(Locale.ROOT,
+                    "%s, %d evaluations: replay %.1e, closed loop %.1e, tables %.1e (tolerance %.0e)", cls,
+                    rec.steps.size(), replay, loop, tables, TABLE_TOLERANCE));
+        }
+    }
+
+    private static double tableError(DiffusersScheduler s, JsonNode json) {
+        double worst = 0;
+        if (json.hasNonNull("init_noise_sigma")) {
+            worst = Math.max(worst, rel(new double[] {s.initNoiseSigma()}, new double[] {json.get("init_noise_sigma")
+                    .asDouble()}, "init_noise_sigma"));
+        }
+        double[] recordedSigmas = doublesOrNull(json.get("sigmas"));
+        double[] ours = s.diffusersSigmas();
+        if (recordedSigmas != null && recordedSigmas.length > 0) {
+            if (ours == null) {
+                throw new IllegalArgumentException("the case records sigmas but " + s.className() + " here has none");
+            }
+            worst = Math.max(worst, rel(ours, recordedSigmas, "sigmas"));
+        }
+        if (s.schedule() != null) {
+            double[] betas = doublesOrNull(json.get("betas"));
+            double[] ac = doublesOrNull(json.get("alphas_cumprod"));
+            if (betas != null) {
+                worst = Math.max(worst, rel(s.schedule().betas(), betas, "betas"));
+            }
+            if (ac != null) {
+                worst = Math.max(worst, rel(s.schedule().alphasCumprod(), ac, "alphas_cumprod"));
+            }
+        }
+        return worst;
+    }
+
+    /** The recorded per-step tensors of a scheduler case, as float64 arrays. */
+    private static final class Recorded {
+        final long[] shape;
+        final double[] initial;
+        final List<JsonNode> steps = new ArrayList<>();
+        final double[] timesteps;
+
+        Recorded(JsonNode json) {
+            shape = longs(json.get("shape"));
+            initial = doubles(json.get("initial_sample"), "initial_sample");
+            json.get("steps").forEach(steps::add);
+            timesteps = doubles(json.get("timesteps"), "timesteps");
+            if (timesteps.length != steps.size()) {
+                throw new IllegalArgumentException(timesteps.length + " timesteps but " + steps.size() + " steps");
+            }
+        }
+
+        double[] sampleBefore(int k) {
+            return k == 0 ? initial : doubles(steps.get(k - 1).get("prev_sample"), "prev_sample");
+        }
+    }
+
+    /**
+     * Runs our sampler over the whole case and returns the largest error at any evaluation.
+     *
+     * @param replay feed the recorded model outputs (else evaluate the fake model ourselves)
+     */
+    private static double trajectoryError(DiffusersScheduler s, Recorded rec, boolean replay) {
+        Parameterization prediction = s.prediction();
+        List<NoiseLevel> levelsSeen = new ArrayList<>();
+        double[] worst = {0};
+        Denoiser model = (x, level) -> {
+            int k = levelsSeen.size();
+            if (k >= rec.steps.size()) {
+                throw new IllegalArgumentException("our sampler evaluates the model more often than diffusers ("
+                        + rec.steps.size() + " step calls)");
+            }
+            levelsSeen.add(level);
+            JsonNode step = rec.steps.get(k);
+            worst[0] = Math.max(worst[0], rel(new double[] {level.timestep()}, new double[] {rec.timesteps[k]},
+                    "timestep of evaluation " + k));
+            double[] input = Tensors.toDoubles(x);
+            worst[0] = Math.max(worst[0], rel(input, doubles(step.get("scaled_model_input"), "scaled_model_input"),
+                    "model input " + k));
+            double scale = s.stateScale(level);
+            double[] state = new double[input.length];
+            for (int i = 0; i < state.length; i++) {
+                state[i] = input[i] / scale;
+            }
+            worst[0] = Math.max(worst[0], rel(state, rec.sampleBefore(k), "sample before evaluation " + k));
+            Tensor out = replay ? Tensors.fromDoubles(doubles(step.get("model_output"), "model_output"), rec.shape)
+                    : torch.tanh(x.mul(Tensors.scalar(0.5))).mul(Tensors.scalar(1 + level.timestep() / 1000));
+            return prediction.toPrediction(out, x, level.alpha(), level.sigma());
+        };
+        Deque<Tensor> noise = new ArrayDeque<>();
+        for (JsonNode step : rec.steps) {
+            if (step.hasNonNull("noise")) {
+                noise.add(Tensors.fromDoubles(doubles(step.get("noise"), "noise"), rec.shape));
+            }
+        }
+        NoiseSource source = shape -> {
+            if (noise.isEmpty()) {
+                throw new IllegalArgumentException("our sampler draws more noise than diffusers did");
+            }
+            return noise.poll();
+        };
+        int[] evaluations = {0};
+        Tensor xT = Tensors.fromDoubles(rec.initial, rec.shape).mul(Tensors.scalar(s.stateScale(s.levels().get(0))));
+        Tensor out = s.sample(model, xT, source, (k, n, xt, x0) -> {
+            JsonNode recorded = rec.steps.get(k).get("pred_original_sample");
+            if (recorded != null && !recorded.isNull()) {
+                worst[0] = Math.max(worst[0], rel(Tensors.toDoubles(x0), doubles(recorded, "pred_original_sample"),
+                        "predicted x0 at evaluation " + k));
+            }
+            evaluations[0]++;
+        });
+        if (levelsSeen.size() != rec.steps.size()) {
+            throw new IllegalArgumentException("our sampler made " + levelsSeen.size() + " model evaluations, diffusers "
+                    + rec.steps.size() + " step calls");
+        }
+        double scale = s.stateScale(s.levels().get(s.levels().size() - 1));
+        double[] fin = Tensors.toDoubles(out.div(Tensors.scalar(scale)));
+        worst[0] = Math.max(worst[0], rel(fin, doubles(rec.steps.get(rec.steps.size() - 1).get("prev_sample"),
+                "prev_sample"), "final sample"));
+        return worst[0];
+    }
+
+    // ---- UNet cases.
+
+    private static Result unet(String name, Path dir, JsonNode json) throws IOException {
+        Path configFile = dir.resolve(text(json, "config_file"));
+        Path weightsFile = dir.resolve(text(json, "weights_file"));
+        UNetConfig cfg = DiffusersConfig.read(Json.readFile(configFile), configFile.toString());
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            UNet2DModel net = new UNet2DModel(cfg, Rng.of(0));
+            Map<String, Tensor> weights = Safetensors.read(weightsFile).tensors();
+            Parameters.load(net, weights, weightsFile.toString());
+            net.eval();
+            long count = Parameters.count(net);
+            if (json.hasNonNull("num_parameters") && count != json.get("num_parameters").asLong()) {
+                return fail(name, count + " parameters, diffusers has " + json.get("num_parameters").asLong());
+            }
+            long[] shape = longs(json.get("input_shape"));
+            Tensor x = Tensors.fromDoubles(doubles(json.get("input_sample"), "input_sample"), shape)
+                    .to(torch.ScalarType.Float);
+            double[] ts = doubles(json.get("timesteps"), "timesteps");
+            Tensor t = Tensors.fromDoubles(ts, ts.length).to(torch.ScalarType.Float);
+            Tensor labels = json.path("class_labels").isNull() || json.path("class_labels").isMissingNode() ? null
+                    : Tensors.fromDoubles(doubles(json.get("class_labels"), "class_labels"), ts.length)
+                            .to(torch.ScalarType.Long);
+            double[] actual = Tensors.toDoubles(net.forward(x, t, labels));
+            double[] expected = doubles(json.get("output_float32"), "output_float32");
+            if (actual.length != expected.length) {
+                return fail(name, "output has " + actual.length + " values, diffusers " + expected.length);
+            }
+            double worst = 0;
+            for (int i = 0; i < actual.length; i++) {
+                worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+            }
+            return new Result(name, worst <= UNET_TOLERANCE, worst, UNET_TOLERANCE, String.format(
+                    Locale.ROOT, "UNet2DModel, %d parameters: max abs error vs output_float32 %.1e", count,
+                    worst));
+        }
+    }
+
+    // ---- JSON helpers.
+
+    private static String text(JsonNode json, String key) {
+        JsonNode v = json.get(key);
+        if (v == null || !v.isTextual()) {
+            throw new IllegalArgumentException("field '" + key + "' must be a string");
+        }
+        return v.asText();
+    }
+
+    private static double[] doublesOrNull(JsonNode v) {
+        return v == null || v.isNull() ? null : doubles(v, "array");
+    }
+
+    private static double[] doubles(JsonNode v, String what) {
+        if (v == null || !v.isArray()) {
+            throw new IllegalArgumentException("field '" + what + "' must be an array of numbers");
+        }
+        double[] out = new double[v.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (!v.get(i).isNumber()) {
+                throw new IllegalArgumentException("field '" + what + "' holds a non-number at " + i + ": " + v.get(i));
+            }
+            out[i] = v.get(i).asDouble();
+        }
+        return out;
+    }
+
+    private static long[] longs(JsonNode v) {
+        double[] d = doubles(v, "shape");
+        long[] out = new long[d.length];
+        for (int i = 0; i < d.length; i++) {
+            out[i] = (long) d[i];
+        }
+        return out;
+    }
+
+    /** max |a - b| / max(1, |b|); lengths must match. */
+    static double rel(double[] actual, double[] expected, String what) {
+        if (actual.length != expected.length) {
+            throw new IllegalArgumentException(what + ": " + actual.length + " values, diffusers " + expected.length);
+        }
+        double m = 0;
+        for (int i = 0; i < actual.length; i++) {
+            double e = Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i]));
+            m = Math.max(m, Double.isNaN(e) ? Double.POSITIVE_INFINITY : e);
+        }
+        return m;
+    }
+}
