@@ -8,7 +8,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.model.Prediction;
-import org.diffusion4j.tensor.Scopes;
+import org.diffusion4j.tensor.History;
 import org.diffusion4j.tensor.Shapes;
 
 /**
@@ -85,11 +85,8 @@ public final class DpmSolverSampler {
         int n = levels.size() - 1;
         long[] shape = Shapes.of(xT);
         Tensor x = xT.clone();
-        Tensor previousX0 = null;
-        Tensor olderX0 = null;
-        double previousLambda = Double.NaN;
-        double olderLambda = Double.NaN;
-        try (NoGradGuard guard = new NoGradGuard()) {
+        double[] lambdas = new double[n];
+        try (NoGradGuard guard = new NoGradGuard(); History x0s = new History(2)) {
             for (int i = 0; i < n; i++) {
                 NoiseLevel from = levels.get(i);
                 NoiseLevel to = levels.get(i + 1);
@@ -109,18 +106,18 @@ public final class DpmSolverSampler {
                     double hEff = options.sde() ? 2 * h : h;
                     double phi2 = 1 - decay / hEff;
                     if (order == 2) {
-                        double r = (lambda - previousLambda) / h;
-                        Tensor d1 = SamplerSupport.scale(1 / r, x0.sub(previousX0));
+                        double r = (lambda - lambdas[i - 1]) / h;
+                        Tensor d1 = SamplerSupport.scale(1 / r, x0.sub(x0s.get(0)));
                         double c = switch (options.solverType()) {
                             case MIDPOINT -> 0.5 * to.alpha() * decay;
                             case HEUN -> to.alpha() * phi2;
                         };
                         next = next.add(SamplerSupport.scale(c, d1));
                     } else if (order == 3) {
-                        double r0 = (lambda - previousLambda) / h;
-                        double r1 = (previousLambda - olderLambda) / h;
-                        Tensor d10 = SamplerSupport.scale(1 / r0, x0.sub(previousX0));
-                        Tensor d11 = SamplerSupport.scale(1 / r1, previousX0.sub(olderX0));
+                        double r0 = (lambda - lambdas[i - 1]) / h;
+                        double r1 = (lambdas[i - 1] - lambdas[i - 2]) / h;
+                        Tensor d10 = SamplerSupport.scale(1 / r0, x0.sub(x0s.get(0)));
+                        Tensor d11 = SamplerSupport.scale(1 / r1, x0s.get(0).sub(x0s.get(1)));
                         Tensor bend = d10.sub(d11);
                         Tensor d1 = d10.add(SamplerSupport.scale(r0 / (r0 + r1), bend));
                         Tensor d2 = SamplerSupport.scale(1 / (r0 + r1), bend);
@@ -130,22 +127,10 @@ public final class DpmSolverSampler {
                     if (options.sde()) {
                         next = next.add(SamplerSupport.scale(to.sigma() * Math.sqrt(decay), noise.next(shape)));
                     }
-                    if (olderX0 != null) {
-                        olderX0.close();
-                    }
-                    olderX0 = previousX0;
-                    olderLambda = previousLambda;
-                    previousX0 = Scopes.detach(x0.clone());
-                    previousLambda = lambda;
+                    x0s.push(x0);
+                    lambdas[i] = lambda;
                     x.copy_(next);
                 }
-            }
-        } finally {
-            if (previousX0 != null) {
-                previousX0.close();
-            }
-            if (olderX0 != null) {
-                olderX0.close();
             }
         }
         return x;

@@ -7,7 +7,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.model.Prediction;
-import org.diffusion4j.tensor.Scopes;
+import org.diffusion4j.tensor.History;
 import org.diffusion4j.tensor.Shapes;
 
 /**
@@ -50,16 +50,15 @@ public final class GradientEstimationSampler {
         int n = levels.size() - 1;
         long[] shape = Shapes.of(xT);
         Tensor x = xT.clone();
-        Tensor previousEps = null;
-        try (NoGradGuard guard = new NoGradGuard()) {
+        try (NoGradGuard guard = new NoGradGuard(); History previous = new History(1)) {
             for (int i = 0; i < n; i++) {
                 NoiseLevel from = levels.get(i);
                 NoiseLevel to = levels.get(i + 1);
                 try (PointerScope scope = new PointerScope()) {
                     Prediction p = model.predict(x, from);
                     listener.onStep(i, n, x, p.x0());
-                    Tensor eps = previousEps == null ? p.eps()
-                            : SamplerSupport.lin(options.gam(), p.eps(), 1 - options.gam(), previousEps);
+                    Tensor eps = previous.isEmpty() ? p.eps()
+                            : SamplerSupport.lin(options.gam(), p.eps(), 1 - options.gam(), previous.get(0));
                     double sigma = SamplerSupport.ve(from);
                     double sigmaNext = SamplerSupport.ve(to);
                     double sigmaP = Math.pow(sigmaNext / Math.pow(sigma, options.mu()), 1 / (1 - options.mu()));
@@ -68,16 +67,9 @@ public final class GradientEstimationSampler {
                     if (eta > 0) {
                         s = s.add(SamplerSupport.scale(eta, noise.next(shape)));
                     }
-                    if (previousEps != null) {
-                        previousEps.close();
-                    }
-                    previousEps = Scopes.detach(p.eps().clone());
+                    previous.push(p.eps());
                     x.copy_(SamplerSupport.scale(to.alpha(), s));
                 }
-            }
-        } finally {
-            if (previousEps != null) {
-                previousEps.close();
             }
         }
         return x;

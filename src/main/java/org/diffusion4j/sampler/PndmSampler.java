@@ -1,7 +1,5 @@
 package org.diffusion4j.sampler;
 
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -9,7 +7,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.model.Prediction;
-import org.diffusion4j.tensor.Scopes;
+import org.diffusion4j.tensor.History;
 
 /**
  * Pseudo numerical methods (Liu et al. 2022, "PNDM"): the transfer x' = phi(x, e, t -&gt; t') of eq. 9 driven by a
@@ -66,9 +64,8 @@ public final class PndmSampler {
             return p;
         };
         OutputKind kind = options.combined();
-        Deque<Tensor> history = new ArrayDeque<>();
         Tensor x = xT.clone();
-        try (NoGradGuard guard = new NoGradGuard()) {
+        try (NoGradGuard guard = new NoGradGuard(); History history = new History(4)) {
             for (int i = 0; i < n; i++) {
                 NoiseLevel from = levels.get(i);
                 NoiseLevel to = levels.get(i + 1);
@@ -86,44 +83,33 @@ public final class PndmSampler {
                         Tensor e = SamplerSupport.lin(1.0 / 6, k1, 1.0 / 3, k2)
                                 .add(SamplerSupport.lin(1.0 / 3, k3, 1.0 / 6, k4));
                         next = transfer(x, from, to, e, kind);
-                        remember(history, k1);
+                        history.push(k1);
                     } else if (history.isEmpty()) {
                         Tensor e0 = kind.of(counted.predict(x, from), from);
                         Tensor x1 = transfer(x, from, to, e0, kind);
                         Tensor e1 = kind.of(counted.predict(x1, to), to);
                         next = transfer(x, from, to, SamplerSupport.lin(0.5, e0, 0.5, e1), kind);
-                        remember(history, e0);
+                        history.push(e0);
                     } else {
-                        remember(history, kind.of(counted.predict(x, from), from));
+                        history.push(kind.of(counted.predict(x, from), from));
                         next = transfer(x, from, to, adamsBashforth(history), kind);
                     }
                     x.copy_(next);
                 }
             }
-        } finally {
-            history.forEach(Tensor::close);
         }
         return x;
     }
 
-    /** Keeps the newest four outputs (outside the step's scope). */
-    private static void remember(Deque<Tensor> history, Tensor e) {
-        history.addLast(Scopes.detach(e.clone()));
-        while (history.size() > 4) {
-            history.removeFirst().close();
-        }
-    }
-
     /** Adams-Bashforth of the order the history allows (PNDM eq. 12 at order 4). */
-    private static Tensor adamsBashforth(Deque<Tensor> history) {
-        Tensor[] e = history.toArray(new Tensor[0]);
-        int m = e.length;
-        return switch (m) {
-            case 1 -> e[0];
-            case 2 -> SamplerSupport.lin(1.5, e[1], -0.5, e[0]);
-            case 3 -> SamplerSupport.lin(23.0 / 12, e[2], -16.0 / 12, e[1]).add(SamplerSupport.scale(5.0 / 12, e[0]));
-            default -> SamplerSupport.lin(55.0 / 24, e[m - 1], -59.0 / 24, e[m - 2])
-                    .add(SamplerSupport.lin(37.0 / 24, e[m - 3], -9.0 / 24, e[m - 4]));
+    private static Tensor adamsBashforth(History e) {
+        return switch (e.size()) {
+            case 1 -> e.get(0);
+            case 2 -> SamplerSupport.lin(1.5, e.get(0), -0.5, e.get(1));
+            case 3 -> SamplerSupport.lin(23.0 / 12, e.get(0), -16.0 / 12, e.get(1))
+                    .add(SamplerSupport.scale(5.0 / 12, e.get(2)));
+            default -> SamplerSupport.lin(55.0 / 24, e.get(0), -59.0 / 24, e.get(1))
+                    .add(SamplerSupport.lin(37.0 / 24, e.get(2), -9.0 / 24, e.get(3)));
         };
     }
 

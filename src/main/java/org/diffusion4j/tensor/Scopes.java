@@ -7,7 +7,7 @@ import org.bytedeco.pytorch.Tensor;
 
 /**
  * Native-memory discipline: every step runs inside a {@link PointerScope}; only what must outlive the step is
- * kept. Without this, RSS grows by gigabytes (see shared/notes/libtorch-java.md).
+ * kept. Without this, RSS grows by gigabytes.
  */
 public final class Scopes {
     private Scopes() {}
