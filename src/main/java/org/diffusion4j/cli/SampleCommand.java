@@ -4,7 +4,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.diffusion4j.guidance.Guidance;
 import picocli.CommandLine.Command;
@@ -20,9 +22,12 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
         return "lower --batch-size";
     }
 
-    @Option(names = "--checkpoint", description = "The .safetensors checkpoint (default: the shipped MNIST model, "
-            + "models/mnist-unet.safetensors).")
+    @Option(names = "--checkpoint", description = "The .safetensors checkpoint (default: a shipped model, see --model).")
     Path checkpoint;
+
+    @Option(names = "--model", description = "A model shipped in models/: mnist (digits), mnist-classes (digits by "
+            + "class, for --class) or fashion-mnist (clothing) (default: mnist, or mnist-classes with --class).")
+    String model;
 
     @Option(names = "--diffusers", description = "Sample a diffusers model folder instead: config.json + "
             + "diffusion_pytorch_model.safetensors (+ scheduler_config.json), or a pipeline folder with unet/ and "
@@ -90,10 +95,11 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
             case "png" -> Runs.Format.PNG;
             default -> throw new IllegalArgumentException("unknown format '" + format + "'; expected grid or png");
         });
-        if (diffusers != null && checkpoint != null) {
-            throw new IllegalArgumentException("--checkpoint and --diffusers are alternatives; give one");
+        if ((diffusers != null ? 1 : 0) + (checkpoint != null ? 1 : 0) + (model != null ? 1 : 0) > 1) {
+            throw new IllegalArgumentException("--checkpoint, --diffusers and --model are alternatives; give one");
         }
-        Path ck = diffusers != null ? null : checkpoint != null ? checkpoint : shippedModel();
+        Path ck = diffusers != null ? null : checkpoint != null ? checkpoint
+                : shippedModel(model != null ? model : classLabel != null ? "mnist-classes" : "mnist");
         Path target = out != null ? out : Path.of("samples-" + LocalDateTime.now().format(
                 DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + (f == Runs.Format.PNG ? "" : ".png"));
         Integer label = classLabel == null ? null : classLabel.equals("all") ? Integer.valueOf(-1)
@@ -120,10 +126,27 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
         return 0;
     }
 
-    /** The pretrained MNIST model shipped in the repository (found through the launcher's diffusion4j.home). */
+    /** The models shipped in the repository's models/ folder, by {@code --model} name. */
+    static final Map<String, String> SHIPPED = new LinkedHashMap<>();
+
+    static {
+        SHIPPED.put("mnist", "mnist-unet.safetensors");
+        SHIPPED.put("mnist-classes", "mnist-classes-unet.safetensors");
+        SHIPPED.put("fashion-mnist", "fashion-mnist-unet.safetensors");
+    }
+
+    /** The pretrained unconditional MNIST model (found through the launcher's diffusion4j.home). */
     static Path shippedModel() {
-        String home = System.getProperty("diffusion4j.home", ".");
-        Path p = Path.of(home, "models", "mnist-unet.safetensors");
+        return shippedModel("mnist");
+    }
+
+    /** A shipped model by name (found through the launcher's diffusion4j.home). */
+    static Path shippedModel(String name) {
+        String file = SHIPPED.get(name);
+        if (file == null) {
+            throw new IllegalArgumentException("--model: unknown model '" + name + "'; shipped: " + SHIPPED.keySet());
+        }
+        Path p = Path.of(System.getProperty("diffusion4j.home", "."), "models", file);
         if (!Files.isRegularFile(p)) {
             throw new IllegalArgumentException("--checkpoint is required: no shipped model at " + p);
         }

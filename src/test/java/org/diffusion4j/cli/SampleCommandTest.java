@@ -155,9 +155,22 @@ class SampleCommandTest {
 
     @Test
     void refusesClassesForAnUnconditionalModel() {
-        MainTest.Run r = MainTest.run("sample", "--class", "3", "--guidance", "2", "--out", dir.resolve("c.png").toString());
+        MainTest.Run r = MainTest.run("sample", "--model", "mnist", "--class", "3", "--guidance", "2", "--out",
+                dir.resolve("c.png").toString());
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("--class and --guidance are for class-conditional models");
+    }
+
+    @Test
+    void namesTheShippedModelsAndTakesOneSourceOfWeights() {
+        MainTest.Run unknown = MainTest.run("sample", "--model", "cifar", "--out", dir.resolve("c.png").toString());
+        assertThat(unknown.code()).isEqualTo(1);
+        assertThat(unknown.err()).contains("--model: unknown model 'cifar'; shipped: [mnist, mnist-classes, fashion-mnist]");
+        MainTest.Run both = MainTest.run("sample", "--model", "mnist", "--checkpoint", "models/mnist-unet.safetensors",
+                "--out", dir.resolve("c.png").toString());
+        assertThat(both.code()).isEqualTo(1);
+        assertThat(both.err()).contains("--checkpoint, --diffusers and --model are alternatives");
+        assertThat(dir.resolve("c.png")).doesNotExist();
     }
 
     @Test
