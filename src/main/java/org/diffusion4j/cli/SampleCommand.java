@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -138,6 +139,18 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
     /** The pretrained unconditional MNIST model (found through the launcher's diffusion4j.home). */
     static Path shippedModel() {
         return shippedModel("mnist");
+    }
+
+    /** Every shipped model present, in {@link #SHIPPED}'s order; refuses when there is none. */
+    static List<Path> shippedModels() {
+        List<Path> out = new ArrayList<>();
+        for (String file : SHIPPED.values()) {
+            Path p = Path.of(System.getProperty("diffusion4j.home", "."), "models", file);
+            if (Files.isRegularFile(p)) {
+                out.add(p);
+            }
+        }
+        return out.isEmpty() ? List.of(shippedModel()) : out;
     }
 
     /** A shipped model by name (found through the launcher's diffusion4j.home). */

@@ -27,8 +27,8 @@ final class ServeCommand implements Callable<Integer>, Main.MemoryBound {
     @picocli.CommandLine.Mixin
     DeviceOptions device;
 
-    @Option(names = "--checkpoint", description = "An image model to serve; repeat for several (default: the shipped "
-            + "models/mnist-unet.safetensors). Requests name models by file name without .safetensors.")
+    @Option(names = "--checkpoint", description = "An image model to serve; repeat for several (default: the models "
+            + "shipped in models/). Requests name models by file name without .safetensors.")
     List<Path> checkpoints = new ArrayList<>();
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default: ${DEFAULT-VALUE}, "
@@ -92,7 +92,7 @@ final class ServeCommand implements Callable<Integer>, Main.MemoryBound {
     Server open() throws IOException {
         ServeConfig config = new ServeConfig(host, port, allowHosts, maxSteps, maxBatch, maxScale, queue, gallery,
                 Math.max(16, queue + 8), perClient != null ? perClient : queue + 4);
-        List<Path> files = checkpoints.isEmpty() ? List.of(SampleCommand.shippedModel()) : checkpoints;
+        List<Path> files = checkpoints.isEmpty() ? SampleCommand.shippedModels() : checkpoints;
         DeviceSpec where = device.toDevice();
         List<ServedModel> models = new ArrayList<>();
         for (Path f : files) {
