@@ -18,30 +18,31 @@ public final class Tensors {
     /** A float32 tensor of {@code shape} holding a copy of {@code data} (row-major). */
     public static Tensor fromFloats(float[] data, long... shape) {
         checkCount(data.length, shape);
-        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
         try (FloatPointer p = new FloatPointer(data)) {
-            Pointer.memcpy(t.data_ptr(), p, 4L * data.length);
+            return copyOf(p, torch.ScalarType.Float, 4L * data.length, shape);
         }
-        return t;
     }
 
     /** A float64 tensor of {@code shape} holding a copy of {@code data} (row-major). */
     public static Tensor fromDoubles(double[] data, long... shape) {
         checkCount(data.length, shape);
-        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Double), new MemoryFormatOptional());
         try (DoublePointer p = new DoublePointer(data)) {
-            Pointer.memcpy(t.data_ptr(), p, 8L * data.length);
+            return copyOf(p, torch.ScalarType.Double, 8L * data.length, shape);
         }
-        return t;
     }
 
     /** An int64 tensor of {@code shape} holding a copy of {@code data} (row-major), e.g. class labels. */
     public static Tensor fromLongs(long[] data, long... shape) {
         checkCount(data.length, shape);
-        Tensor t = torch.empty(shape, new TensorOptions(torch.ScalarType.Long), new MemoryFormatOptional());
         try (LongPointer p = new LongPointer(data)) {
-            Pointer.memcpy(t.data_ptr(), p, 8L * data.length);
+            return copyOf(p, torch.ScalarType.Long, 8L * data.length, shape);
         }
+    }
+
+    /** A new tensor of {@code type} and {@code shape} holding the {@code bytes} at {@code source}. */
+    private static Tensor copyOf(Pointer source, torch.ScalarType type, long bytes, long[] shape) {
+        Tensor t = torch.empty(shape, new TensorOptions(type), new MemoryFormatOptional());
+        Pointer.memcpy(t.data_ptr(), source, bytes);
         return t;
     }
 
