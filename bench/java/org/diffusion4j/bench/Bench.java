@@ -43,7 +43,7 @@ import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
-import org.diffusion4j.train.TimeSampling;
+import org.diffusion4j.schedule.TimeSampling;
 import org.diffusion4j.train.TrainConfig;
 import org.diffusion4j.train.Trainer;
 

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
 class ArchitectureTest {
     private static final List<List<String>> LAYERS = List.of(
             List.of("tensor"),
-            List.of("checkpoint", "schedule", "model", "data", "distributed"),
+            List.of("checkpoint", "schedule", "data", "distributed"),
+            List.of("model"),
             List.of("sampler", "guidance", "train"),
             List.of("eval", "diffusers", "render", "sampling"),
             List.of("run"),

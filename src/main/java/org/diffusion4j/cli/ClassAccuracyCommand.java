@@ -58,7 +58,7 @@ final class ClassAccuracyCommand implements Callable<Integer>, Main.MemoryBound 
     public Integer call() throws Exception {
         LoadedModel model = LoadedModel.load(checkpoint, true, device.toDevice());
         boolean toy = Datasets.isToy(model.data());
-        SamplerSpec spec = sampler.toSpec(!toy, model.train().flowMatching(), model.latent() != null);
+        SamplerSpec spec = sampler.toSpec(!toy, model.process(), model.latent() != null);
         Function<Tensor, long[]> classifier;
         if (toy) {
             if (ToyDataset.parse(model.data()) != ToyDataset.EIGHT_GAUSSIANS) {

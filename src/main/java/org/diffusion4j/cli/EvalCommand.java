@@ -146,7 +146,7 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
         Tensor images;
         String what;
         if (model != null) {
-            SamplerSpec spec = sampler.toSpec(true, model.train().flowMatching(), model.latent() != null);
+            SamplerSpec spec = sampler.toSpec(true, model.process(), model.latent() != null);
             int count = n == null ? 1000 : n;
             Guidance g = TrainOptions.named("--guidance", () -> Guidance.of(guidance));
             long start = System.nanoTime();
@@ -206,10 +206,10 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
             throw new IllegalArgumentException(source.checkpoint + ": eval scores unconditional 2-D models; use "
                     + "class-accuracy for class-conditional ones");
         }
-        SamplerSpec spec = sampler.toSpec(false, model.train().flowMatching(), false);
+        SamplerSpec spec = sampler.toSpec(false, model.process(), false);
         int count = n == null ? 2000 : n;
         Tensor samples = TrainOptions.named("--n/--batch-size", () -> Generation.sample(model.denoiser(),
-                model.schedule(), model.train().flowMatching(), spec, model.sampleShape(), count, seed, batchSize,
+                model.process(), spec, model.sampleShape(), count, seed, batchSize,
                 () -> { }, StepListener.NONE));
         QualityReport report = QualityReport.of(samples, ToyDataset.parse(dataId));
         String what = source.checkpoint + ", " + spec.label(model.schedule()) + ", seed " + seed;

@@ -59,7 +59,7 @@ final class ReflowCommand implements Callable<Integer>, Main.MemoryBound {
             sampler.steps = 100;
         }
         SamplerSpec spec = sampler.toSpec(!Datasets.isToy(model.data()) && !Datasets.isSignal(model.data()),
-                model.train().flowMatching(), model.latent() != null);
+                model.process(), model.latent() != null);
         long start = System.nanoTime();
         PairedData data;
         try (ProgressBar pb = Progress.bar("pairs", (long) spec.evaluations(model.schedule())

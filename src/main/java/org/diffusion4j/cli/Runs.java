@@ -47,6 +47,7 @@ import org.diffusion4j.run.TrainingRun;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampling.Generation;
 import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
@@ -242,7 +243,7 @@ final class Runs {
     /** Picks the sampler once the model is known. */
     @FunctionalInterface
     interface SpecFor {
-        SamplerSpec of(boolean images, boolean flow, boolean latent);
+        SamplerSpec of(boolean images, DiffusionProcess process, boolean latent);
     }
 
     /** How samples are written. */
@@ -257,7 +258,7 @@ final class Runs {
     static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
                                 Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out,
                                 DeviceSpec device) throws IOException {
-        return sample(checkpoint, null, (images, flow, latent) -> spec, null, Guidance.of(1), n,
+        return sample(checkpoint, null, (images, process, latent) -> spec, null, Guidance.of(1), n,
                 seed, batchSize, useEma, target, format, csv, gif, overwrite, out, device);
     }
 
@@ -342,7 +343,7 @@ final class Runs {
         if (allClasses && (toy || signal || format != Format.GRID)) {
             throw new IllegalArgumentException("--class all makes an image grid with one row per class");
         }
-        SamplerSpec spec = specFor.of(!toy && !signal, model.flow(), model.latent() != null);
+        SamplerSpec spec = specFor.of(!toy && !signal, model.process(), model.latent() != null);
         int n = count != null ? count : toy ? 2000 : signal ? 1000 : 64;
         int perClass = allClasses ? (n + model.numClasses() - 1) / model.numClasses() : 0;
         // Every class is sampled on its own; guidance runs the conditional and unconditional passes as one batch of
@@ -373,13 +374,13 @@ final class Runs {
                 List<Tensor> rows = new ArrayList<>();
                 for (int k = 0; k < model.numClasses(); k++) {
                     rows.add(Generation.sampleClass(model.conditional(), model.numClasses(), k, guidance,
-                            model.schedule(), model.flow(), spec, shape, perClass, seed, batchSize, pb::step,
+                            model.process(), spec, shape, perClass, seed, batchSize, pb::step,
                             k == 0 ? frames : StepListener.NONE));
                 }
                 samples = torch.cat(new TensorVector(
                         rows.toArray(new Tensor[0])));
             } else {
-                samples = Generation.sample(denoiser, model.schedule(), model.flow(), spec, shape, n, seed,
+                samples = Generation.sample(denoiser, model.process(), spec, shape, n, seed,
                         batchSize, pb::step, frames);
             }
         }
@@ -440,9 +441,13 @@ final class Runs {
 
     /** What {@code sample} needs of a model, whichever format it came from. */
     private record Sampled(NetworkDenoiser denoiser,
-                           NoiseSchedule schedule, String data, long[] shape, boolean usedEma,
-                           org.bytedeco.pytorch.Module network, String prediction, boolean flow, int numClasses,
+                           DiffusionProcess process, String data, long[] shape, boolean usedEma,
+                           org.bytedeco.pytorch.Module network, String prediction, int numClasses,
                            LatentSpace latent, NetworkConfig config) {
+        NoiseSchedule schedule() {
+            return process.schedule();
+        }
+
         ConditionalDenoiser conditional() {
             return denoiser;
         }
@@ -453,14 +458,15 @@ final class Runs {
         }
 
         static Sampled of(LoadedModel m) {
-            return new Sampled(m.denoiser(), m.schedule(), m.data(), m.sampleShape(), m.usedEma(),
-                    m.network().module(), m.train().prediction().id(), m.train().flowMatching(),
-                    m.train().numClasses(), m.latent(), Models.configOf(m.network()));
+            return new Sampled(m.denoiser(), m.process(), m.data(), m.sampleShape(), m.usedEma(),
+                    m.network().module(), m.train().prediction().id(), m.train().numClasses(), m.latent(),
+                    Models.configOf(m.network()));
         }
 
         static Sampled of(DiffusersModel m, Path dir) {
-            return new Sampled(m.denoiser(), m.schedule(), "diffusers:" + dir, m.sampleShape(), false, m.network(),
-                    m.denoiser().parameterization().id(), false, 0, null, m.network().config());
+            return new Sampled(m.denoiser(), new DiffusionProcess.Ddpm(m.schedule()), "diffusers:" + dir,
+                    m.sampleShape(), false, m.network(), m.denoiser().parameterization().id(), 0, null,
+                    m.network().config());
         }
     }
 

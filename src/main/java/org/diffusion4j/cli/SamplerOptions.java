@@ -3,6 +3,7 @@ package org.diffusion4j.cli;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.sampler.HeunSampler;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.TimestepSpacing;
 import picocli.CommandLine.Option;
 
@@ -67,7 +68,8 @@ final class SamplerOptions {
      * @param images few-step defaults (pixel images and latents)
      * @param latent the model works in an autoencoder's latent space, so predictions are not clamped to [-1, 1]
      */
-    SamplerSpec toSpec(boolean images, boolean flow, boolean latent) {
+    SamplerSpec toSpec(boolean images, DiffusionProcess process, boolean latent) {
+        boolean flow = process instanceof DiffusionProcess.Flow;
         SamplerSpec.Kind kind = TrainOptions.named("--sampler", () -> SamplerSpec.Kind.parse(sampler != null ? sampler
                 : flow ? "euler" : images ? "ddim" : "ddpm"));
         TimestepSpacing sp = TrainOptions.named("--spacing",
@@ -80,7 +82,7 @@ final class SamplerOptions {
     }
 
     /** A pixel-space model's sampler (see above). */
-    SamplerSpec toSpec(boolean images, boolean flow) {
-        return toSpec(images, flow, false);
+    SamplerSpec toSpec(boolean images, DiffusionProcess process) {
+        return toSpec(images, process, false);
     }
 }

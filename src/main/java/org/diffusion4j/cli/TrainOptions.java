@@ -10,7 +10,7 @@ import org.diffusion4j.run.Datasets;
 import org.diffusion4j.run.RunSpec;
 import org.diffusion4j.schedule.BetaSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
-import org.diffusion4j.train.TimeSampling;
+import org.diffusion4j.schedule.TimeSampling;
 import org.diffusion4j.train.TrainConfig;
 import picocli.CommandLine.Option;
 

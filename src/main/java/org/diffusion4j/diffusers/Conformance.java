@@ -19,7 +19,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.model.Denoiser;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.unet.DiffusersConfig;

@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.Denoiser;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.sampler.DdimSampler;
 import org.diffusion4j.sampler.DdpmSampler;

@@ -5,7 +5,7 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.ConditionalDenoiser;
 import org.diffusion4j.model.Denoiser;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Prediction;
 import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Shapes;

@@ -1,6 +1,7 @@
 package org.diffusion4j.model;
 
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.DeviceSpec;
 
 /** A denoiser that can be told the class of each row (for class-conditional models and guidance). */

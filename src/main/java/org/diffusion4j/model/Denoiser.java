@@ -1,6 +1,7 @@
 package org.diffusion4j.model;
 
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.DeviceSpec;
 
 /**

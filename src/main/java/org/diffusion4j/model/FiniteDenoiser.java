@@ -4,6 +4,7 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.DeviceSpec;
 
 /**

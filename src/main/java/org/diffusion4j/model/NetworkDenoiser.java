@@ -3,6 +3,7 @@ package org.diffusion4j.model;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;

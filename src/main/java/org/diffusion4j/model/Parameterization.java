@@ -71,7 +71,7 @@ public enum Parameterization {
      * scale of DDPM timesteps), and D = c_skip x^ + c_out F is the x0 prediction, with c_skip = sd^2 / (s^2 + sd^2),
      * c_out = s sd / sqrt(s^2 + sd^2), c_in = 1 / sqrt(s^2 + sd^2), sd = {@link #EDM_SIGMA_DATA}. Its target
      * (x0 - c_skip x^) / c_out makes the plain MSE on F EDM's weighted loss (lambda c_out^2 = 1). Trained on EDM's
-     * log-normal noise levels (see {@link #EDM_P_MEAN}); sampled on any schedule's levels.
+     * log-normal noise levels ({@link org.diffusion4j.schedule.DiffusionProcess.Edm}); sampled on any schedule's levels.
      */
     EDM("edm") {
         @Override
@@ -105,10 +105,6 @@ public enum Parameterization {
 
     /** EDM's sigma_data: the standard deviation of the data (images scaled to [-1, 1]). */
     public static final double EDM_SIGMA_DATA = 0.5;
-    /** EDM's training noise levels: ln(sigma) ~ N(P_mean, P_std^2). */
-    public static final double EDM_P_MEAN = -1.2;
-    /** See {@link #EDM_P_MEAN}. */
-    public static final double EDM_P_STD = 1.2;
 
     private static Tensor cSkip(Tensor s) {
         double sd2 = EDM_SIGMA_DATA * EDM_SIGMA_DATA;

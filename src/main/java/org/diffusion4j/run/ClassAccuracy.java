@@ -39,8 +39,7 @@ public final class ClassAccuracy {
         for (int k = 0; k < classes; k++) {
             try (PointerScope scope = new PointerScope()) {
                 Tensor samples = Generation.sampleClass(model.denoiser(), classes, k,
-                        Guidance.of(guidance), model.schedule(),
-                        model.train().flowMatching(), spec, model.sampleShape(), perClass, seed,
+                        Guidance.of(guidance), model.process(), spec, model.sampleShape(), perClass, seed,
                         perClass, () -> { }, StepListener.NONE);
                 samples = model.toOutput(samples, perClass);
                 long[] pred = classifier.apply(samples);

@@ -156,17 +156,16 @@ public final class ImageEvaluation {
             throw new IllegalArgumentException("--n must be >= 1, got " + n);
         }
         int classes = model.train().numClasses();
-        boolean flow = model.train().flowMatching();
         Tensor out;
         if (classes == 0) {
-            out = model.toOutput(Generation.sample(model.denoiser(), model.schedule(), flow, spec, model.sampleShape(),
+            out = model.toOutput(Generation.sample(model.denoiser(), model.process(), spec, model.sampleShape(),
                     n, seed, batchSize, progress, StepListener.NONE), batchSize);
         } else {
             List<Tensor> parts = new ArrayList<>();
             for (int k = 0; k < classes && k < n; k++) {
                 int nk = share(n, classes, k);
                 parts.add(model.toOutput(Generation.sampleClass(model.denoiser(), classes, k, guidance,
-                        model.schedule(), flow, spec, model.sampleShape(), nk, seed, batchSize, progress,
+                        model.process(), spec, model.sampleShape(), nk, seed, batchSize, progress,
                         StepListener.NONE), batchSize));
             }
             out = interleave(parts, n);

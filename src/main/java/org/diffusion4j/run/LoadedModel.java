@@ -10,6 +10,7 @@ import org.diffusion4j.model.Network;
 import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.NetworkDenoiser;
 import org.diffusion4j.model.Parameters;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.tensor.DeviceSpec;
@@ -25,6 +26,11 @@ import org.diffusion4j.train.TrainConfig;
 public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedule schedule, TrainConfig train,
                           String data, Checkpoint.Sidecar sidecar, boolean usedEma, LatentSpace latent) {
     /** One sample as the network sees it (a latent for latent diffusion), without the batch dimension. */
+    /** The process the model was trained on, whose levels sampling walks. */
+    public DiffusionProcess process() {
+        return train.process(schedule);
+    }
+
     public long[] sampleShape() {
         return Models.configOf(network).sampleShape();
     }

@@ -1,7 +1,5 @@
 package org.diffusion4j.run;
 
-import org.diffusion4j.sampling.SamplerSpec;
-import org.diffusion4j.sampling.Generation;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.bytedeco.javacpp.PointerScope;
@@ -12,6 +10,9 @@ import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.data.PairedData;
 import org.diffusion4j.sampler.NoiseSource;
 import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.sampling.Generation;
+import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.train.Trainer;
 
@@ -30,7 +31,7 @@ public final class Reflow {
      */
     public static PairedData pairs(LoadedModel model, SamplerSpec spec, int n, long seed, int batchSize,
                                    Generation.Progress progress) {
-        if (!model.train().flowMatching()) {
+        if (!(model.process() instanceof DiffusionProcess.Flow)) {
             throw new IllegalArgumentException("reflow needs a flow-matching model (trained with --prediction flow)");
         }
         if (spec.kind() != SamplerSpec.Kind.EULER && spec.kind() != SamplerSpec.Kind.HEUN
@@ -55,7 +56,7 @@ public final class Reflow {
                 long[] batchShape = full.clone();
                 batchShape[0] = b;
                 Tensor z = source.next(batchShape);
-                Tensor x = spec.run(model.denoiser(), model.schedule(), true, z, source, (i, count, xt, x0) ->
+                Tensor x = spec.run(model.denoiser(), model.process(), z, source, (i, count, xt, x0) ->
                         progress.stepDone());
                 noise.narrow(0, start, b).copy_(z);
                 samples.narrow(0, start, b).copy_(x);

@@ -6,7 +6,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.Denoiser;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Prediction;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;

@@ -2,7 +2,7 @@ package org.diffusion4j.sampler;
 
 import java.util.Locale;
 import org.bytedeco.pytorch.Tensor;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Prediction;
 
 /**

@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
 

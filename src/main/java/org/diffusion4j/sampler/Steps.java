@@ -2,7 +2,7 @@ package org.diffusion4j.sampler;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.TimestepSpacing;
 

@@ -11,6 +11,7 @@ import org.diffusion4j.model.ConditionalDenoiser;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.sampler.NoiseSource;
 import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.tensor.Rng;
 
@@ -33,30 +34,25 @@ public final class Generation {
      * @param batchSize   samples per forward pass
      * @return float32 [n, sampleShape...]
      */
-    public static Tensor sample(Denoiser model, NoiseSchedule schedule, SamplerSpec spec, long[] sampleShape, int n,
-                                long seed, int batchSize, Progress progress) {
-        return sample(model, schedule, spec, sampleShape, n, seed, batchSize, progress, StepListener.NONE);
+    public static Tensor sample(Denoiser model, DiffusionProcess process, SamplerSpec spec, long[] sampleShape,
+                                int n, long seed, int batchSize, Progress progress) {
+        return sample(model, process, spec, sampleShape, n, seed, batchSize, progress, StepListener.NONE);
     }
 
     /**
      * As above, and {@code firstBatch} sees every step of the first batch (e.g. to record the trajectory).
+     *
+     * @param process the process the model was trained on, whose levels the sampler walks
      */
-    public static Tensor sample(Denoiser model, NoiseSchedule schedule, SamplerSpec spec, long[] sampleShape, int n,
-                                long seed, int batchSize, Progress progress, StepListener firstBatch) {
-        return sample(model, schedule, false, spec, sampleShape, n, seed, batchSize, progress, firstBatch);
-    }
-
-    /** As above, for a flow-matching model when {@code flow} (see {@link SamplerSpec#levelsFor}). */
-    public static Tensor sample(Denoiser model, NoiseSchedule schedule, boolean flow, SamplerSpec spec,
-                                long[] sampleShape, int n, long seed, int batchSize, Progress progress,
-                                StepListener firstBatch) {
+    public static Tensor sample(Denoiser model, DiffusionProcess process, SamplerSpec spec, long[] sampleShape,
+                                int n, long seed, int batchSize, Progress progress, StepListener firstBatch) {
         if (n < 1) {
             throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         }
-        spec.evaluations(schedule);
+        spec.evaluations(process.schedule());
         long[] outShape = withBatch(sampleShape, n);
         Tensor out = torch.empty(outShape, new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
         for (int start = 0; start < n; start += batchSize) {
@@ -71,7 +67,7 @@ public final class Generation {
             try (PointerScope scope = new PointerScope()) {
                 NoiseSource noise = NoiseSource.perSample(seed, start, b, model.device());
                 Tensor xT = noise.next(withBatch(sampleShape, b));
-                Tensor x0 = spec.run(model, schedule, flow, xT, noise, listener);
+                Tensor x0 = spec.run(model, process, xT, noise, listener);
                 out.narrow(0, start, b).copy_(x0);
             }
         }
@@ -85,11 +81,11 @@ public final class Generation {
      * @param nullLabel the model's "no class" label (its number of classes)
      */
     public static Tensor sampleClass(ConditionalDenoiser model, int nullLabel, int label,
-                                     Guidance guidance, NoiseSchedule schedule, boolean flow, SamplerSpec spec,
+                                     Guidance guidance, DiffusionProcess process, SamplerSpec spec,
                                      long[] sampleShape, int n, long seed, int batchSize, Progress progress,
                                      StepListener firstBatch) {
         Denoiser guided = new ClassifierFreeGuidance(model, label, nullLabel, guidance);
-        return sample(guided, schedule, flow, spec, sampleShape, n, Rng.deriveSeed(seed, label),
+        return sample(guided, process, spec, sampleShape, n, Rng.deriveSeed(seed, label),
                 batchSize, progress, firstBatch);
     }
 

@@ -7,7 +7,7 @@ import java.util.Locale;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.ClippedDenoiser;
 import org.diffusion4j.model.Denoiser;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.sampler.DdimSampler;
 import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.sampler.DpmSolverSampler;
@@ -21,8 +21,8 @@ import org.diffusion4j.sampler.PndmSampler;
 import org.diffusion4j.sampler.Step;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampler.Steps;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
-import org.diffusion4j.schedule.Sigmas;
 import org.diffusion4j.schedule.TimestepSpacing;
 
 /**
@@ -136,52 +136,9 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
         };
     }
 
-    /**
-     * The N+1 noise levels the level-based samplers walk: the spaced (or Karras) timesteps, then the clean end. For a
-     * flow-matching model, N uniform steps of the straight path from t = 1 (pure noise) to 0, with alpha = 1 - t,
-     * sigma = t and the network time t * T.
-     */
-    public List<NoiseLevel> levelsFor(NoiseSchedule schedule, boolean flow) {
-        int n = count(schedule);
-        List<NoiseLevel> levels = new ArrayList<>(n + 1);
-        if (flow) {
-            if (karras) {
-                throw new IllegalArgumentException("--karras is for DDPM-trained models; flow-matching models sample "
-                        + "uniform steps of t");
-            }
-            for (int i = 0; i < n; i++) {
-                double t = 1 - (double) i / n;
-                levels.add(new NoiseLevel(t * schedule.size(), 1 - t, t));
-            }
-        } else if (karras) {
-            double[] train = schedule.sigmas();
-            double[] sigmas = Sigmas.karras(train[0], train[train.length - 1], n, 7.0);
-            for (double s : sigmas) {
-                levels.add(levelAtVe(schedule, false, s));
-            }
-        } else {
-            for (int t : spacing.timesteps(schedule.size(), n, 0)) {
-                levels.add(NoiseLevel.vp(t, schedule.alphaBar(t)));
-            }
-        }
-        levels.add(new NoiseLevel(0, 1, 0));
-        return List.copyOf(levels);
-    }
-
-    /**
-     * The model's noise level at VE sigma {@code s} = sigma / alpha: on the straight path t = s / (1 + s); on a DDPM
-     * schedule alpha = 1 / sqrt(1 + s^2), with the fractional timestep whose training sigma is s (clamped to [0, T-1]).
-     */
-    public static NoiseLevel levelAtVe(NoiseSchedule schedule, boolean flow, double s) {
-        if (!(s > 0) || Double.isInfinite(s)) {
-            throw new IllegalArgumentException("VE sigma must be finite and > 0, got " + s);
-        }
-        if (flow) {
-            double t = s / (1 + s);
-            return new NoiseLevel(t * schedule.size(), 1 - t, t);
-        }
-        double alpha = 1 / Math.sqrt(1 + s * s);
-        return new NoiseLevel(Sigmas.toTimestep(s, schedule.sigmas()), alpha, s * alpha);
+    /** The N+1 noise levels the level-based samplers walk on {@code process} (see {@link DiffusionProcess#levels}). */
+    public List<NoiseLevel> levelsFor(DiffusionProcess process) {
+        return process.levels(count(process.schedule()), spacing, karras);
     }
 
     /** Model evaluations per batch (for progress bars): Heun evaluates twice per step, PLMS once more at the start. */
@@ -195,23 +152,18 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
     }
 
     /**
-     * Runs the sampler from x_T (standard normal noise, x = alpha x0 + sigma eps at the first level).
+     * Runs the sampler from x_T (standard normal noise, x = alpha x0 + sigma eps at the first level) on the levels of
+     * the process the model was trained on. DDPM, DDIM and PNDM walk a DDPM schedule and refuse a flow process.
      *
      * @return x at the clean end, shaped like xT
      */
-    public Tensor run(Denoiser model, NoiseSchedule schedule, Tensor xT, NoiseSource noise, StepListener listener) {
-        return run(model, schedule, false, xT, noise, listener);
-    }
-
-    /**
-     * As above, for a flow-matching model when {@code flow}: DDPM, DDIM and PNDM need a DDPM schedule and refuse.
-     */
-    public Tensor run(Denoiser model, NoiseSchedule schedule, boolean flow, Tensor xT, NoiseSource noise,
-                      StepListener listener) {
-        if (flow && (kind == Kind.DDPM || kind == Kind.DDIM || kind == Kind.PNDM)) {
+    public Tensor run(Denoiser model, DiffusionProcess process, Tensor xT, NoiseSource noise, StepListener listener) {
+        boolean walksSteps = kind == Kind.DDPM || kind == Kind.DDIM || kind == Kind.PNDM;
+        if (process instanceof DiffusionProcess.Flow && walksSteps) {
             throw new IllegalArgumentException(kind.id() + " walks a DDPM schedule; flow-matching models sample with "
                     + "euler, euler-a, heun, dpm++2m, dpm++2m-sde, dpm++3m, dpm++3m-sde, ge");
         }
+        NoiseSchedule schedule = process.schedule();
         if (clip && kind != Kind.DDPM && kind != Kind.DDIM) {
             model = new ClippedDenoiser(model, 1.0);
         }
@@ -222,25 +174,25 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
             // the data as steps grow; measured on MNIST, DDIM-200 had FID 170 that way and 87 this way.
             case DDIM -> DdimSampler.sample(model, xT, stepsFor(schedule), noise,
                     new DdimSampler.Options(eta, clip, 1.0, clip), listener);
-            case EULER -> EulerSampler.sample(model, xT, levelsFor(schedule, flow), noise,
+            case EULER -> EulerSampler.sample(model, xT, levelsFor(process), noise,
                     EulerSampler.Options.deterministic(), listener);
-            case EULER_ANCESTRAL -> EulerAncestralSampler.sample(model, xT, levelsFor(schedule, flow), noise, listener);
-            case HEUN -> HeunSampler.sample(model, xT, levelsFor(schedule, flow), churn,
-                    s -> levelAtVe(schedule, flow, s), noise, listener);
-            case DPMPP_2M -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,
+            case EULER_ANCESTRAL -> EulerAncestralSampler.sample(model, xT, levelsFor(process), noise, listener);
+            case HEUN -> HeunSampler.sample(model, xT, levelsFor(process), churn,
+                    process::atVe, noise, listener);
+            case DPMPP_2M -> DpmSolverSampler.sample(model, xT, levelsFor(process), noise,
                     DpmSolverSampler.Options.twoM(), listener);
-            case DPMPP_2M_SDE -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,
+            case DPMPP_2M_SDE -> DpmSolverSampler.sample(model, xT, levelsFor(process), noise,
                     new DpmSolverSampler.Options(2, DpmSolverSampler.SolverType.MIDPOINT, true, true, false), listener);
-            case DPMPP_3M -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,
+            case DPMPP_3M -> DpmSolverSampler.sample(model, xT, levelsFor(process), noise,
                     DpmSolverSampler.Options.threeM(), listener);
-            case DPMPP_3M_SDE -> DpmSolverSampler.sample(model, xT, levelsFor(schedule, flow), noise,
+            case DPMPP_3M_SDE -> DpmSolverSampler.sample(model, xT, levelsFor(process), noise,
                     new DpmSolverSampler.Options(3, DpmSolverSampler.SolverType.MIDPOINT, true, true, false), listener);
             case PNDM -> {
-                List<NoiseLevel> levels = levelsFor(schedule, flow);
+                List<NoiseLevel> levels = levelsFor(process);
                 yield PndmSampler.sample(model, xT, levels, List.of(), new PndmSampler.Options(false, OutputKind.EPS),
                         listener);
             }
-            case GE -> GradientEstimationSampler.sample(model, xT, levelsFor(schedule, flow), noise,
+            case GE -> GradientEstimationSampler.sample(model, xT, levelsFor(process), noise,
                     new GradientEstimationSampler.Options(gam, mu), listener);
         };
     }

@@ -81,7 +81,7 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         try {
             spec = new SamplerSpec(kind, steps, eta, TimestepSpacing.TRAILING, DdpmSampler.Variance.FIXED_SMALL,
                     model.model().latent() == null, karras, 2.0, 0.0);
-            spec.levelsFor(model.model().schedule(), model.flow());
+            spec.levelsFor(model.model().process());
         } catch (IllegalArgumentException e) {
             throw new BadRequest("sampler: " + e.getMessage());
         }

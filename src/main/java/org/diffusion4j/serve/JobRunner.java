@@ -40,13 +40,13 @@ final class JobRunner {
             Tensor samples;
             int classes = r.model().classes();
             if (classes == 0) {
-                samples = Generation.sample(m.denoiser(), m.schedule(), r.model().flow(), r.spec(), m.sampleShape(),
+                samples = Generation.sample(m.denoiser(), m.process(), r.spec(), m.sampleShape(),
                         r.batch(), r.seed(), r.batch(), cancel, frames);
             } else {
                 // No class: the model's "no class" label, i.e. its unconditional half.
                 int label = r.label() == null ? classes : r.label();
-                samples = Generation.sampleClass(m.denoiser(), classes, label, r.guidance(), m.schedule(),
-                        r.model().flow(), r.spec(), m.sampleShape(), r.batch(), r.seed(), r.batch(), cancel, frames);
+                samples = Generation.sampleClass(m.denoiser(), classes, label, r.guidance(), m.process(),
+                        r.spec(), m.sampleShape(), r.batch(), r.seed(), r.batch(), cancel, frames);
             }
             Tensor images = m.toOutput(samples, r.batch());
             List<byte[]> singles = new ArrayList<>();

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import org.diffusion4j.run.LoadedModel;
 import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.tensor.DeviceSpec;
 
 /**
@@ -37,8 +38,9 @@ public record ServedModel(String name, LoadedModel model, long[] imageShape) {
         return model.train().numClasses();
     }
 
+    /** Whether the model was trained by flow matching (its levels are not a DDPM schedule's). */
     public boolean flow() {
-        return model.train().flowMatching();
+        return model.process() instanceof DiffusionProcess.Flow;
     }
 
     /** The sampler a request gets when it names none. */

@@ -1,6 +1,9 @@
 package org.diffusion4j.train;
 
 import org.diffusion4j.model.Parameterization;
+import org.diffusion4j.schedule.DiffusionProcess;
+import org.diffusion4j.schedule.NoiseSchedule;
+import org.diffusion4j.schedule.TimeSampling;
 
 /**
  * Everything that determines a training run besides the model and data. Stored in every checkpoint.
@@ -105,9 +108,13 @@ public record TrainConfig(long steps, int batchSize, double learningRate, double
                 minSnrGamma, prediction, seed, bf16, TimeSampling.UNIFORM);
     }
 
-    /** Flow matching: the straight path x_t = (1 - t) x0 + t eps with a velocity target, instead of DDPM. */
-    public boolean flowMatching() {
-        return prediction == Parameterization.FLOW;
+    /** The process this config trains on {@code schedule}: flow for FLOW, EDM for EDM, else DDPM. */
+    public DiffusionProcess process(NoiseSchedule schedule) {
+        return switch (prediction) {
+            case FLOW -> new DiffusionProcess.Flow(schedule, timeSampling);
+            case EDM -> new DiffusionProcess.Edm(schedule);
+            default -> new DiffusionProcess.Ddpm(schedule);
+        };
     }
 
     /** The defaults for the 2-D toy sets. */

@@ -17,7 +17,7 @@ import org.diffusion4j.distributed.GradientSync;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
-import org.diffusion4j.schedule.ForwardProcess;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.tensor.Autocast;
 import org.diffusion4j.tensor.DeviceSpec;
@@ -67,7 +67,7 @@ public final class Trainer {
 
     private final Network network;
     private final DeviceSpec device;
-    private final ForwardProcess forward;
+    private final DiffusionProcess process;
     private final DataSource data;
     private final TrainConfig config;
     private final List<Tensor> params;
@@ -110,7 +110,7 @@ public final class Trainer {
         this.config = config;
         this.params = new ArrayList<>(Parameters.named(network.module()).values());
         this.device = params.isEmpty() ? DeviceSpec.CPU : DeviceSpec.of(params.get(0));
-        this.forward = new ForwardProcess(schedule, device);
+        this.process = config.process(schedule);
         this.paramVector = new TensorVector(params.toArray(new Tensor[0]));
         // One buffer when the parameters can share it: the update, the average and the clipping become a few ops.
         this.flat = FlatParameters.of(params);
@@ -149,7 +149,6 @@ public final class Trainer {
 
     private StepStats trainStep() {
         int batch = config.batchSize();
-        int numTimesteps = forward.schedule().size();
         int share = batch / group.worldSize();
         int from = group.rank() * share;
         try (PointerScope scope = new PointerScope()) {
@@ -159,43 +158,16 @@ public final class Trainer {
             long rank = x0.dim();
             long[] fullShape = x0.sizes().vec().get();
             fullShape[0] = batch;
-            Tensor alpha;
-            Tensor sigma;
-            Tensor timeInput;
-            Tensor eps;
-            if (config.flowMatching()) {
-                // Flow matching: x_t = (1 - t) x0 + t eps, t in (0, 1); the network sees t * T, as diffusers'
-                // FlowMatch schedulers feed sigma * num_train_timesteps.
-                Tensor u = device.put(config.timeSampling().sample(rng, batch).narrow(0, from, share));
-                eps = device.put(labeled.noise() != null ? labeled.noise()
-                        : rng.randn(fullShape).narrow(0, from, share));
-                long[] column = new long[(int) rank];
-                Arrays.fill(column, 1);
-                column[0] = share;
-                sigma = u.reshape(column);
-                alpha = torch.ones_like(sigma).sub(sigma);
-                timeInput = u.mul(Tensors.scalar(numTimesteps));
-            } else if (config.prediction() == Parameterization.EDM) {
-                // EDM: x_t = x0 + sigma eps with ln(sigma) ~ N(P_mean, P_std^2); the network's time input comes
-                // from sigma through the preconditioning.
-                Tensor n = device.put(rng.randn(batch).narrow(0, from, share));
-                eps = device.put(labeled.noise() != null ? labeled.noise()
-                        : rng.randn(fullShape).narrow(0, from, share));
-                long[] column = new long[(int) rank];
-                Arrays.fill(column, 1);
-                column[0] = share;
-                sigma = n.mul(Tensors.scalar(Parameterization.EDM_P_STD)).add(Tensors.scalar(Parameterization.EDM_P_MEAN))
-                        .exp().reshape(column);
-                alpha = torch.ones_like(sigma);
-                timeInput = torch.zeros_like(n);
-            } else {
-                Tensor t = device.put(rng.randint(0, numTimesteps, batch).narrow(0, from, share));
-                eps = device.put(labeled.noise() != null ? labeled.noise()
-                        : rng.randn(fullShape).narrow(0, from, share));
-                alpha = forward.alpha(t, rank);
-                sigma = forward.sigma(t, rank);
-                timeInput = t.to(torch.ScalarType.Float);
-            }
+            // The level first, then the noise: the order of the step's draws is the same for every process.
+            DiffusionProcess.Draw level = process.draw(rng, batch);
+            Tensor eps = device.put(labeled.noise() != null ? labeled.noise()
+                    : rng.randn(fullShape).narrow(0, from, share));
+            long[] column = new long[(int) rank];
+            Arrays.fill(column, 1);
+            column[0] = share;
+            Tensor alpha = device.put(level.alpha().narrow(0, from, share)).reshape(column);
+            Tensor sigma = device.put(level.sigma().narrow(0, from, share)).reshape(column);
+            Tensor timeInput = device.put(level.time().narrow(0, from, share));
             Tensor labels = null;
             if (config.numClasses() > 0) {
                 if (labeled.labels() == null) {

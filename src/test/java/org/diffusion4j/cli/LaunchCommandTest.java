@@ -14,7 +14,7 @@ import org.assertj.core.data.Offset;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.Checkpoint;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.run.LoadedModel;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;

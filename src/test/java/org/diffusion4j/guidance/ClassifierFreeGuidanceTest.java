@@ -13,7 +13,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.ConditionalDenoiser;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Prediction;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.Tensors;
 import org.junit.jupiter.api.Test;
 

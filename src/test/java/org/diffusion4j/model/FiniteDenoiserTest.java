@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
 import org.junit.jupiter.api.BeforeAll;

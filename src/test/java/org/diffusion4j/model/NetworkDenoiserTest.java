@@ -13,6 +13,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.mlp.MlpConfig;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;

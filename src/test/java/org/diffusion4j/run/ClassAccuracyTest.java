@@ -9,7 +9,7 @@ import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimestepSpacing;
-import org.diffusion4j.train.TimeSampling;
+import org.diffusion4j.schedule.TimeSampling;
 import org.diffusion4j.train.TrainConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -20,7 +20,7 @@ import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.testing.Bars;
-import org.diffusion4j.train.TimeSampling;
+import org.diffusion4j.schedule.TimeSampling;
 import org.diffusion4j.train.TrainConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -48,7 +48,7 @@ class ReflowTest {
             assertThat(Tensors.toFloats(a.noise())).containsExactly(Tensors.toFloats(
                     NoiseSource.perSample(3, 0, 7).next(7, 2)));
             assertThat(Tensors.toFloats(a.samples())).containsExactly(Tensors.toFloats(EULER_10.run(flow.denoiser(),
-                    flow.schedule(), true, a.noise(), NoiseSource.perSample(3, 0, 7), (i, n, x, x0) -> { })));
+                    flow.process(), a.noise(), NoiseSource.perSample(3, 0, 7), (i, n, x, x0) -> { })));
         }
         assertThatThrownBy(() -> Reflow.pairs(flow, new SamplerSpec(SamplerSpec.Kind.EULER_ANCESTRAL, 10, 0,
                 TimestepSpacing.TRAILING, DdpmSampler.Variance.FIXED_SMALL, false), 4, 0, 4, () -> { }))

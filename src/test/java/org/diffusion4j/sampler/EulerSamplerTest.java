@@ -7,7 +7,7 @@ import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.Rng;
 import org.junit.jupiter.api.Test;
 

@@ -3,7 +3,7 @@ package org.diffusion4j.sampler;
 import java.util.List;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.Denoiser;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Prediction;
 import java.util.ArrayList;
 import org.diffusion4j.schedule.Sigmas;

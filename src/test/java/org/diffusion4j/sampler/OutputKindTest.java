@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.diffusion4j.model.NoiseLevel;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Prediction;
 import org.diffusion4j.tensor.Rng;

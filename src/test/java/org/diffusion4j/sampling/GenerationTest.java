@@ -12,6 +12,7 @@ import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.model.mlp.MlpNet;
 import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimestepSpacing;
@@ -28,7 +29,7 @@ class GenerationTest {
     private float[] sample(int n, long seed, int batch) {
         try (PointerScope scope = new PointerScope()) {
             NetworkDenoiser d = new NetworkDenoiser(new MlpNet(new MlpConfig(2, 16, 1, 8), Rng.of(0)), Parameterization.EPS);
-            Tensor out = Generation.sample(d, schedule, ddpm20, new long[] {2}, n, seed, batch, () -> { });
+            Tensor out = Generation.sample(d, new DiffusionProcess.Ddpm(schedule), ddpm20, new long[] {2}, n, seed, batch, () -> { });
             assertThat(Shapes.of(out)).containsExactly(n, 2);
             return Tensors.toFloats(out);
         }

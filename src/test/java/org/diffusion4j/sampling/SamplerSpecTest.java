@@ -2,7 +2,6 @@ package org.diffusion4j.sampling;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.within;
 
 import java.util.Arrays;
 import java.util.function.Function;
@@ -15,15 +14,16 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.Denoiser;
-import org.diffusion4j.model.NoiseLevel;
 import org.diffusion4j.model.Prediction;
 import org.diffusion4j.sampler.DdimSampler;
 import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.sampler.HeunSampler;
 import org.diffusion4j.sampler.NoiseSource;
 import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.schedule.TimeSampling;
 import org.diffusion4j.schedule.TimestepSpacing;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
 
 class SamplerSpecTest {
     private final NoiseSchedule s = NoiseSchedule.of(ScheduleConfig.ddpmDefault());
+    private final DiffusionProcess ddpm = new DiffusionProcess.Ddpm(s);
 
     @Test
     void zeroStepsMeansEveryTrainingStep() {
@@ -56,7 +57,7 @@ class SamplerSpecTest {
             SamplerSpec spec = new SamplerSpec(SamplerSpec.Kind.DDIM, 20, 0, TimestepSpacing.TRAILING,
                     DdpmSampler.Variance.FIXED_SMALL, true);
             var xT = Rng.of(3).randn(64, 2);
-            float[] got = midway(l -> spec.run(far, s, xT, NoiseSource.of(
+            float[] got = midway(l -> spec.run(far, ddpm, xT, NoiseSource.of(
                     Rng.of(1)), l));
             float[] rederived = midway(l -> DdimSampler.sample(far, xT, spec.stepsFor(s),
                     NoiseSource.of(Rng.of(1)),
@@ -99,30 +100,8 @@ class SamplerSpecTest {
                 .hasMessageContaining("--churn is for the heun sampler, not euler");
     }
 
-    /** The churned levels are the model's own: VE sigma s maps back to s, on a DDPM schedule and on the flow path. */
     @Test
-    void levelAtVeSigmaRoundTripsOnBothProcesses() {
-        double[] train = s.sigmas();
-        for (double ve : new double[] {0.05, 1, 14.6, 70}) {
-            for (boolean flow : new boolean[] {false, true}) {
-                NoiseLevel l = SamplerSpec.levelAtVe(s, flow, ve);
-                assertThat(l.sigma() / l.alpha()).isCloseTo(ve, within(1e-9 * ve));
-                if (flow) {
-                    assertThat(l.alpha() + l.sigma()).isCloseTo(1, within(1e-12));
-                    assertThat(l.timestep()).isCloseTo(1000 * ve / (1 + ve), within(1e-9));
-                } else {
-                    assertThat(l.alpha() * l.alpha() + l.sigma() * l.sigma()).isCloseTo(1, within(1e-12));
-                    double t = l.timestep();
-                    assertThat(t).isBetween(0.0, 999.0);
-                    if (ve >= train[0] && ve <= train[999]) {
-                        int lo = (int) Math.floor(t);
-                        assertThat(ve).isBetween(train[lo], train[Math.min(lo + 1, 999)]);
-                    }
-                }
-            }
-        }
-        assertThat(SamplerSpec.levelAtVe(s, false, 500).timestep()).as("above sigma_max: clamped").isEqualTo(999);
-        assertThatThrownBy(() -> SamplerSpec.levelAtVe(s, false, 0)).hasMessageContaining("VE sigma");
+    void labelsNameStepsKarrasAndChurn() {
         SamplerSpec churned = new SamplerSpec(SamplerSpec.Kind.HEUN, 18, 0, TimestepSpacing.TRAILING,
                 DdpmSampler.Variance.FIXED_SMALL, true, true, 2, 0, new HeunSampler.Churn(40, 0.05, 50, 1.003));
         assertThat(churned.label(s)).isEqualTo("heun-18-karras-churn40.0");
@@ -154,7 +133,7 @@ class SamplerSpecTest {
                             DdpmSampler.Variance.FIXED_SMALL, false, karras, 2, 0);
                     int[] evaluations = {0};
                     var xT = Rng.of(1).randn(200, 2);
-                    Tensor out = spec.run(ideal, s, xT, NoiseSource.of(
+                    Tensor out = spec.run(ideal, ddpm, xT, NoiseSource.of(
                             Rng.of(2)), (i, n, xt, x0) -> evaluations[0]++);
                     assertThat(evaluations[0]).as(spec.label(s)).isEqualTo(spec.evaluations(s));
                     var dist = out.unsqueeze(1).sub(points.unsqueeze(0)).square().sum(new long[] {2}, false,
@@ -167,7 +146,7 @@ class SamplerSpecTest {
                     if (extrapolates) {
                         SamplerSpec fine = new SamplerSpec(kind, 250, 0, TimestepSpacing.TRAILING,
                                 DdpmSampler.Variance.FIXED_SMALL, false, karras, 2, 0);
-                        out = fine.run(ideal, s, xT, null, StepListener.NONE);
+                        out = fine.run(ideal, ddpm, xT, null, StepListener.NONE);
                         dist = out.unsqueeze(1).sub(points.unsqueeze(0)).square().sum(new long[] {2}, false,
                                 new ScalarTypeOptional()).min(1).get0().sqrt();
                     }
@@ -194,7 +173,7 @@ class SamplerSpecTest {
                     SamplerSpec spec = new SamplerSpec(kind, 20, 0, TimestepSpacing.TRAILING,
                             DdpmSampler.Variance.FIXED_SMALL, clip, false, 2, 0);
                     var xT = Rng.of(3).randn(64, 2);
-                    double max = spec.run(overshoot, s, xT, NoiseSource.of(
+                    double max = spec.run(overshoot, ddpm, xT, NoiseSource.of(
                             Rng.of(4)), StepListener.NONE)
                             .max().item_double();
                     if (clip) {
@@ -235,7 +214,7 @@ class SamplerSpecTest {
                             continue; // these refuse a flow schedule (it starts at zero SNR)
                         }
                         var xT = torch.randn(new long[] {3, 1, 4, 4}, meta);
-                        Tensor out = spec.run(model, s, flow, xT, noise,
+                        Tensor out = spec.run(model, flow ? new DiffusionProcess.Flow(s, TimeSampling.UNIFORM) : ddpm, xT, noise,
                                 (i, n, xt, x0) -> assertThat(xt.is_meta() && x0.is_meta()).isTrue());
                         assertThat(out.is_meta()).as(spec.label(s) + (flow ? " flow" : "")).isTrue();
                         assertThat(out.sizes().vec().get()).containsExactly(3, 1, 4, 4);

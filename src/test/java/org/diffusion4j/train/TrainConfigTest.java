@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.diffusion4j.model.Parameterization;
+import org.diffusion4j.schedule.DiffusionProcess;
+import org.diffusion4j.schedule.NoiseSchedule;
+import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.schedule.TimeSampling;
 import org.junit.jupiter.api.Test;
 
 class TrainConfigTest {
@@ -18,11 +22,22 @@ class TrainConfigTest {
         assertThatThrownBy(() -> with(-1e-3, 8, 1, Parameterization.EPS)).hasMessageContaining("learning rate");
         assertThatThrownBy(() -> with(1e-3, 0, 1, Parameterization.EPS)).hasMessageContaining("batch size");
         assertThatThrownBy(() -> with(1e-3, 8, -1, Parameterization.EPS)).hasMessageContaining("gradient clip");
-        assertThat(with(1e-3, 8, 1, Parameterization.FLOW).flowMatching()).isTrue();
         assertThat(with(1e-3, 8, 1, Parameterization.EPS).timeSampling()).isEqualTo(TimeSampling.UNIFORM);
         assertThatThrownBy(() -> new TrainConfig(10, 8, 1e-3, 0, 0.9, 0.999, 1e-8, 0, 1, 0.99, 5,
                 Parameterization.FLOW, 0, false)).hasMessageContaining("min-SNR weighting is defined for the DDPM");
         assertThatThrownBy(() -> TrainConfig.toyDefaults().withSteps(0)).hasMessageContaining("steps");
+    }
+
+    /** The objective decides the process: flow matching's straight path, EDM's log-normal levels, else DDPM. */
+    @Test
+    void theObjectiveChoosesTheProcess() {
+        NoiseSchedule s = NoiseSchedule.of(ScheduleConfig.ddpmDefault());
+        assertThat(with(1e-3, 8, 1, Parameterization.FLOW).process(s)).isInstanceOf(DiffusionProcess.Flow.class);
+        assertThat(with(1e-3, 8, 1, Parameterization.EDM).process(s)).isInstanceOf(DiffusionProcess.Edm.class);
+        for (Parameterization p : new Parameterization[] {Parameterization.EPS, Parameterization.V,
+                Parameterization.X0}) {
+            assertThat(with(1e-3, 8, 1, p).process(s)).isEqualTo(new DiffusionProcess.Ddpm(s));
+        }
     }
 
     @Test

@@ -31,6 +31,7 @@ import org.diffusion4j.model.unet.UNet2DModel;
 import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.schedule.TimeSampling;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Tensors;

@@ -1,4 +1,4 @@
-package org.diffusion4j.model;
+package org.diffusion4j.schedule;
 
 /**
  * One noise level of x_t = alpha * x0 + sigma * eps, with the value the network is conditioned on.

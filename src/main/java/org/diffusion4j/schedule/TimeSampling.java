@@ -1,4 +1,4 @@
-package org.diffusion4j.train;
+package org.diffusion4j.schedule;
 
 import java.util.Locale;
 import org.bytedeco.pytorch.Tensor;

@@ -1,4 +1,4 @@
-package org.diffusion4j.train;
+package org.diffusion4j.schedule;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
