@@ -227,7 +227,7 @@ public final class DiffusersScheduler {
             sigmas = Sigmas.karras(sigmas[sigmas.length - 1], sigmas[0], n, 7.0);
             double[] logSigmas = logs32(train);
             for (int i = 0; i < n; i++) {
-                ts[i] = f32(sigmaToT(sigmas[i], logSigmas));
+                ts[i] = f32(Sigmas.toTimestep(sigmas[i], logSigmas, true));
             }
         }
         double[] table = withZero(toF32(sigmas));
@@ -260,7 +260,7 @@ public final class DiffusersScheduler {
             sigmas = Sigmas.karras(sigmas[sigmas.length - 1], sigmas[0], n, 7.0);
             double[] logSigmas = logs32(train);
             for (int i = 0; i < n; i++) {
-                ts[i] = sigmaToT(sigmas[i], logSigmas);
+                ts[i] = Sigmas.toTimestep(sigmas[i], logSigmas, true);
             }
         }
         for (int i = 0; i < n; i++) {
@@ -349,13 +349,13 @@ public final class DiffusersScheduler {
             default -> throw new IllegalArgumentException(c.className + ": timestep_spacing '" + spacing
                     + "' is not supported (linspace, leading, trailing)");
         }
-        double[] train = trainingSigmas(ac);
+        double[] train = Sigmas.trainingFloat32(ac);
         double[] sigmas;
         if (karras) {
             sigmas = Sigmas.karras(train[0], train[T - 1], n, 7.0);
             double[] logSigmas = logs32(train);
             for (int i = 0; i < n; i++) {
-                ts[i] = Math.rint(sigmaToT(sigmas[i], logSigmas));
+                ts[i] = Math.rint(Sigmas.toTimestep(sigmas[i], logSigmas, true));
             }
         } else {
             sigmas = interpolate(ts, train);
@@ -480,16 +480,7 @@ public final class DiffusersScheduler {
         if (zeroSnr) {
             ac[ac.length - 1] = Math.pow(2, -24);
         }
-        return trainingSigmas(ac);
-    }
-
-    private static double[] trainingSigmas(double[] alphasCumprod) {
-        double[] s = new double[alphasCumprod.length];
-        for (int i = 0; i < s.length; i++) {
-            float a = (float) alphasCumprod[i];
-            s[i] = (float) Math.sqrt((float) ((1f - a) / a));
-        }
-        return s;
+        return Sigmas.trainingFloat32(ac);
     }
 
     /** Euler / Heun set_timesteps: float timesteps for each spacing. */
@@ -545,22 +536,6 @@ public final class DiffusersScheduler {
             }
         }
         return out;
-    }
-
-    /** diffusers' _sigma_to_t: interpolation in log sigma over the (float32) training table. */
-    private static double sigmaToT(double sigma, double[] logSigmas) {
-        double logSigma = Math.log(Math.max(sigma, 1e-10));
-        int low = 0;
-        for (int i = 0; i < logSigmas.length; i++) {
-            if (logSigma - logSigmas[i] >= 0) {
-                low = i;
-            }
-        }
-        low = Math.min(low, logSigmas.length - 2);
-        double lo = logSigmas[low];
-        double hi = logSigmas[low + 1];
-        double w = Math.max(0, Math.min(1, (lo - logSigma) / (float) (lo - hi)));
-        return (1 - w) * low + w * (low + 1);
     }
 
     private static double[] logs32(double[] sigmas) {

@@ -79,12 +79,7 @@ public final class NoiseSchedule {
 
     /** The training sigmas sqrt((1 - alpha-bar) / alpha-bar), in float32 like diffusers' Euler-family tables. */
     public double[] sigmas() {
-        double[] s = new double[alphasCumprod.length];
-        for (int i = 0; i < s.length; i++) {
-            float ac = (float) alphasCumprod[i];
-            s[i] = (float) Math.sqrt((float) ((1f - ac) / ac));
-        }
-        return s;
+        return Sigmas.trainingFloat32(alphasCumprod);
     }
 
     private int check(int t) {

@@ -63,33 +63,54 @@ public final class Sigmas {
     }
 
     /**
+     * The training sigmas sqrt((1 - alpha-bar) / alpha-bar) computed in float32 as diffusers' Euler-family
+     * schedulers compute their tables, indexed by timestep (ascending).
+     */
+    public static double[] trainingFloat32(double[] alphasCumprod) {
+        double[] s = new double[alphasCumprod.length];
+        for (int i = 0; i < s.length; i++) {
+            float a = (float) alphasCumprod[i];
+            s[i] = (float) Math.sqrt((float) ((1f - a) / a));
+        }
+        return s;
+    }
+
+    /**
      * The fractional timestep whose training sigma is {@code sigma}, by linear interpolation in log sigma between
      * neighbouring training steps (diffusers' {@code _sigma_to_t}); clamped to [0, T-1].
      *
      * @param trainingSigmas ascending sigmas indexed by timestep, as {@link NoiseSchedule#sigmas()}
      */
     public static double toTimestep(double sigma, double[] trainingSigmas) {
-        int n = trainingSigmas.length;
+        double[] logs = new double[trainingSigmas.length];
+        for (int i = 0; i < logs.length; i++) {
+            logs[i] = Math.log(trainingSigmas[i]);
+        }
+        return toTimestep(sigma, logs, false);
+    }
+
+    /**
+     * As above on a table of log sigmas. With {@code float32}, the spacing of the two neighbouring logs is rounded
+     * to float32, as in diffusers, whose log tables are float32 tensors.
+     */
+    public static double toTimestep(double sigma, double[] logSigmas, boolean float32) {
+        int n = logSigmas.length;
         if (n < 2) {
             throw new IllegalArgumentException("need at least 2 training sigmas, got " + n);
         }
         double logSigma = Math.log(Math.max(sigma, 1e-10));
-        // low = last index whose log sigma <= logSigma, capped at n - 2 (numpy's cumsum/argmax trick).
-        int count = 0;
+        // low = last index whose log sigma <= logSigma (0 if none), capped at n - 2 (numpy's cumsum/argmax trick).
         int low = 0;
         for (int i = 0; i < n; i++) {
-            if (logSigma - Math.log(trainingSigmas[i]) >= 0) {
-                count++;
+            if (logSigma - logSigmas[i] >= 0) {
                 low = i;
             }
         }
-        if (count == 0) {
-            low = 0;
-        }
         low = Math.min(low, n - 2);
-        double lo = Math.log(trainingSigmas[low]);
-        double hi = Math.log(trainingSigmas[low + 1]);
-        double w = Math.max(0, Math.min(1, (lo - logSigma) / (lo - hi)));
+        double lo = logSigmas[low];
+        double hi = logSigmas[low + 1];
+        double spacing = float32 ? (float) (lo - hi) : lo - hi;
+        double w = Math.max(0, Math.min(1, (lo - logSigma) / spacing));
         return (1 - w) * low + w * (low + 1);
     }
 
