@@ -17,6 +17,8 @@ import org.diffusion4j.run.RunSpec;
 import org.diffusion4j.run.TrainingRun;
 import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.schedule.DiffusionProcess;
+import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimestepSpacing;
 import org.diffusion4j.tensor.Autocast;
@@ -151,9 +153,11 @@ final class QuickstartCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "trained the quickstart U-Net (%d parameters) for %d steps in %.1f min; "
                 + "%s; checkpoint %s%n", org.diffusion4j.model.Parameters.count(trainer.network().module()),
                 trainer.step(), seconds / 60, bf16 ? "bf16 autocast" : "fp32", ckpt);
-        SamplerSpec ddim = new SamplerSpec(SamplerSpec.Kind.DDIM, 50, 0, TimestepSpacing.TRAILING,
-                DdpmSampler.Variance.FIXED_SMALL, true);
-        Runs.sample(ckpt, ddim, 64, seed, 64, true, grid, Runs.Format.GRID, null, null, false,
+        DiffusionProcess process = spec.train().process(NoiseSchedule.of(spec.schedule()));
+        SamplerSpec sampler = new SamplerSpec(SamplerSpec.defaultKind(true, process),
+                SamplerSpec.defaultSteps(true, process), 0, TimestepSpacing.TRAILING, DdpmSampler.Variance.FIXED_SMALL,
+                true);
+        Runs.sample(ckpt, sampler, 64, seed, 64, true, grid, Runs.Format.GRID, null, null, false,
                 System.out, where);
         return 0;
     }

@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 final class SamplerOptions {
     @Option(names = "--sampler", description = "ddpm, ddim, euler, euler-a, heun, dpm++2m, dpm++2m-sde, dpm++3m, "
             + "dpm++3m-sde, pndm or ge "
-            + "(default: ddpm for 2-D data, ddim for images).")
+            + "(default: dpm++3m-sde with 20 steps for images; ddpm over every step for 2-D data, euler-50 for "
+            + "flow-matching 2-D models).")
     String sampler;
 
     @Option(names = "--karras", description = "Karras et al. sigmas (rho 7) for euler, euler-a, heun, dpm++2m/3m(-sde), ge.")
@@ -42,7 +43,7 @@ final class SamplerOptions {
     double sNoise;
 
     @Option(names = "--sampler-steps",
-            description = "Denoising steps; 0 = all training steps (default: 0 for 2-D data, 50 for images).")
+            description = "Denoising steps; 0 = all training steps (default: 20 for images, 0 for 2-D data).")
     Integer steps;
 
     @Option(names = "--eta", defaultValue = "0", description = "DDIM eta in [0, 1] (default: ${DEFAULT-VALUE}).")
@@ -62,20 +63,19 @@ final class SamplerOptions {
     boolean clip;
 
     /**
-     * The sampler; defaults depend on the model: all-step ancestral DDPM for 2-D data, 50-step DDIM for images
-     * (seconds instead of minutes on a CPU), and 50 Euler steps for flow-matching models.
+     * The sampler; defaults depend on the model ({@link SamplerSpec#defaultKind}): 20-step DPM-Solver++(3M) SDE for
+     * images, all-step ancestral DDPM for 2-D data and signals, 50 Euler steps for their flow-matching models.
      *
      * @param images few-step defaults (pixel images and latents)
      * @param latent the model works in an autoencoder's latent space, so predictions are not clamped to [-1, 1]
      */
     SamplerSpec toSpec(boolean images, DiffusionProcess process, boolean latent) {
-        boolean flow = process instanceof DiffusionProcess.Flow;
-        SamplerSpec.Kind kind = TrainOptions.named("--sampler", () -> SamplerSpec.Kind.parse(sampler != null ? sampler
-                : flow ? "euler" : images ? "ddim" : "ddpm"));
+        SamplerSpec.Kind kind = TrainOptions.named("--sampler", () -> sampler != null ? SamplerSpec.Kind.parse(sampler)
+                : SamplerSpec.defaultKind(images, process));
         TimestepSpacing sp = TrainOptions.named("--spacing",
                 () -> TimestepSpacing.parse(spacing != null ? spacing : "trailing"));
         DdpmSampler.Variance v = TrainOptions.named("--variance", () -> DdpmSampler.Variance.parse(variance));
-        int n = steps != null ? steps : images || flow ? 50 : 0;
+        int n = steps != null ? steps : SamplerSpec.defaultSteps(images, process);
         return TrainOptions.named("--sampler-steps/--eta/--karras/--gam/--mu/--churn/--s-tmin/--s-tmax/--s-noise",
                 () -> new SamplerSpec(kind, n, eta, sp, v, clip || (images && !latent), karras, gam, mu,
                         new HeunSampler.Churn(churn, sTmin, sTmax, sNoise)));

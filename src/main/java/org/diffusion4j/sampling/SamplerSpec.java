@@ -106,6 +106,20 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
         this(kind, steps, eta, spacing, variance, clip, false, 2.0, 0.0, HeunSampler.Churn.NONE);
     }
 
+    /**
+     * The sampler a model gets when none is named. Images: DPM-Solver++(3M) SDE, which gave the lowest FID per model
+     * evaluation of the samplers compared on MNIST (docs/models.md), on every process. Points and signals: ancestral
+     * DDPM over every training step (cheap there), or Euler for a flow-matching model.
+     */
+    public static Kind defaultKind(boolean images, DiffusionProcess process) {
+        return images ? Kind.DPMPP_3M_SDE : process instanceof DiffusionProcess.Flow ? Kind.EULER : Kind.DDPM;
+    }
+
+    /** The default step count for {@link #defaultKind}; 0 = every training step. */
+    public static int defaultSteps(boolean images, DiffusionProcess process) {
+        return images ? 20 : process instanceof DiffusionProcess.Flow ? 50 : 0;
+    }
+
     /** Ancestral sampling over every training step. */
     public static SamplerSpec ddpmFull() {
         return new SamplerSpec(Kind.DDPM, 0, 0, TimestepSpacing.LEADING, DdpmSampler.Variance.FIXED_SMALL, false);

@@ -74,7 +74,7 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
             throw new BadRequest("sampler: " + kind.id() + " walks a DDPM schedule; model '" + model.name()
                     + "' is flow-matching (use euler, heun, dpm++2m, ...)");
         }
-        int steps = integer(fields, "steps", 50, 1, Math.min(limits.maxSteps(), model.model().schedule().size()));
+        int steps = integer(fields, "steps", model.defaultSteps(), 1, Math.min(limits.maxSteps(), model.model().schedule().size()));
         double eta = real(fields, "eta", 0, 0, 1);
         boolean karras = bool(fields, "karras");
         SamplerSpec spec;

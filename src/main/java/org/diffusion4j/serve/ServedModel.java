@@ -45,7 +45,12 @@ public record ServedModel(String name, LoadedModel model, long[] imageShape) {
 
     /** The sampler a request gets when it names none. */
     public SamplerSpec.Kind defaultSampler() {
-        return flow() ? SamplerSpec.Kind.EULER : SamplerSpec.Kind.DDIM;
+        return SamplerSpec.defaultKind(true, model.process());
+    }
+
+    /** The step count a request gets when it names none. */
+    public int defaultSteps() {
+        return SamplerSpec.defaultSteps(true, model.process());
     }
 
     /** As GET /v1/models describes it. */
@@ -54,7 +59,7 @@ public record ServedModel(String name, LoadedModel model, long[] imageShape) {
         o.put("name", name).put("data", model.outputData()).put("classes", classes())
                 .put("prediction", model.train().prediction().toString()).put("flow_matching", flow())
                 .put("latent", model.latent() != null).put("training_timesteps", model.schedule().size())
-                .put("default_sampler", defaultSampler().id());
+                .put("default_sampler", defaultSampler().id()).put("default_steps", defaultSteps());
         var shape = o.putArray("image_shape");
         for (long s : imageShape) {
             shape.add(s);

@@ -22,6 +22,7 @@ function onModelChange() {
   for (let c = 0; c < m.classes; c++) classes.push(new Option(String(c), String(c)));
   $('class').replaceChildren(...classes);
   $('steps').max = Math.min(m.training_timesteps, window.maxSteps || m.training_timesteps);
+  $('steps').value = m.default_steps;
 }
 
 function addToGallery(item, first) {

@@ -225,11 +225,11 @@ class MainTest {
                 "--out", pngs.toString(), "--format", "png");
         assertThat(p.code()).as(p.err()).isZero();
         assertThat(ImageIO.read(pngs.resolve("000002.png").toFile()).getWidth()).isEqualTo(28);
-        // Image defaults: 64 samples with 50-step DDIM.
+        // Image defaults: 64 samples with 20-step DPM-Solver++(3M) SDE.
         Path defaults = dir.resolve("mnist/defaults.png");
         Run d = run("sample", "--checkpoint", ck2.toString(), "--out", defaults.toString());
         assertThat(d.code()).as(d.err()).isZero();
-        assertThat(d.out()).contains("sampled 64 images with ddim-50");
+        assertThat(d.out()).contains("sampled 64 images with dpm++3m-sde-20");
         Run again = run("sample", "--checkpoint", ck2.toString(), "--n", "3", "--out", pngs.toString(), "--format", "png");
         assertThat(again.code()).isEqualTo(1);
         assertThat(again.err()).contains("is not empty; pass --overwrite");

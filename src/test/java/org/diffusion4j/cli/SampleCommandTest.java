@@ -35,7 +35,7 @@ class SampleCommandTest {
         Path grid = dir.resolve("digits.png");
         MainTest.Run r = MainTest.run("sample", "--n", "4", "--out", grid.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("sampled 4 images with ddim-50");
+        assertThat(r.out()).contains("sampled 4 images with dpm++3m-sde-20");
         assertThat(ImageIO.read(grid.toFile()).getWidth()).isEqualTo(2 * (28 * 2 + 2) + 2);
     }
 
@@ -75,7 +75,7 @@ class SampleCommandTest {
         MainTest.Run r = MainTest.run("sample", "--checkpoint", ck.toString(), "--class", "all", "--guidance", "2",
                 "--n", "20", "--sampler-steps", "5", "--out", grid.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("sampled 20 images with ddim-5, every class, guidance 2.0");
+        assertThat(r.out()).contains("sampled 20 images with dpm++3m-sde-5, every class, guidance 2.0");
         var image = ImageIO.read(grid.toFile());
         assertThat(image.getWidth()).isEqualTo(2 * (28 * 2 + 2) + 2);
         assertThat(image.getHeight()).isEqualTo(10 * (28 * 2 + 2) + 2);
@@ -204,7 +204,7 @@ class SampleCommandTest {
         }
         MainTest.Run both = MainTest.run("sample", "--diffusers", folder.toString(), "--checkpoint", "x.safetensors");
         assertThat(both.code()).isEqualTo(1);
-        assertThat(both.err()).contains("--checkpoint and --diffusers are alternatives");
+        assertThat(both.err()).contains("--checkpoint, --diffusers and --model are alternatives");
         MainTest.Run karras = MainTest.run("sample", "--diffusers", folder.toString(), "--sampler", "ddim", "--karras",
                 "--out", dir.resolve("k.png").toString());
         assertThat(karras.err()).contains("--karras is for the sigma-based samplers");

@@ -25,14 +25,18 @@ class SamplerOptionsTest {
         DiffusionProcess flow = new DiffusionProcess.Flow(s, TimeSampling.UNIFORM);
         SamplerSpec pixels = parse().toSpec(true, ddpm);
         SamplerSpec latents = parse().toSpec(true, ddpm, true);
-        assertThat(pixels.kind()).isEqualTo(latents.kind()).isEqualTo(SamplerSpec.Kind.DDIM);
-        assertThat(pixels.steps()).isEqualTo(latents.steps()).isEqualTo(50);
+        assertThat(pixels.kind()).isEqualTo(latents.kind()).isEqualTo(SamplerSpec.Kind.DPMPP_3M_SDE);
+        assertThat(pixels.steps()).isEqualTo(latents.steps()).isEqualTo(20);
         assertThat(pixels.clip()).isTrue();
         assertThat(latents.clip()).isFalse();
         assertThat(parse("--clip").toSpec(true, ddpm, true).clip()).isTrue();
         SamplerSpec points = parse().toSpec(false, ddpm);
         assertThat(points.kind()).isEqualTo(SamplerSpec.Kind.DDPM);
         assertThat(points.clip()).isFalse();
-        assertThat(parse().toSpec(true, flow).kind()).isEqualTo(SamplerSpec.Kind.EULER);
+        assertThat(parse().toSpec(true, flow).kind()).isEqualTo(SamplerSpec.Kind.DPMPP_3M_SDE);
+        SamplerSpec flowPoints = parse().toSpec(false, flow);
+        assertThat(flowPoints.kind()).isEqualTo(SamplerSpec.Kind.EULER);
+        assertThat(flowPoints.steps()).isEqualTo(50);
+        assertThat(points.steps()).as("every training step").isZero();
     }
 }

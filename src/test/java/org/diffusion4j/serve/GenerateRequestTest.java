@@ -42,18 +42,18 @@ class GenerateRequestTest {
     @Test
     void fillsDefaultsFromTheModelAndTheServer() {
         GenerateRequest r = parse(Map.of("model", "mnist-unet"));
-        assertThat(r.spec().kind()).isEqualTo(SamplerSpec.Kind.DDIM);
-        assertThat(r.spec().steps()).isEqualTo(50);
+        assertThat(r.spec().kind()).isEqualTo(SamplerSpec.Kind.DPMPP_3M_SDE);
+        assertThat(r.spec().steps()).isEqualTo(20);
         assertThat(r.spec().clip()).isTrue();
         assertThat(r.seed()).isEqualTo(42);
         assertThat(r.id()).isEqualTo("r1");
         assertThat(r.batch()).isEqualTo(1);
         assertThat(r.format()).isEqualTo("png");
         assertThat(r.label()).isNull();
-        assertThat(r.summary()).isEqualTo("mnist-unet ddim-50 seed 42");
+        assertThat(r.summary()).isEqualTo("mnist-unet dpm++3m-sde-20 seed 42");
         GenerateRequest f = parse(Map.of("model", "flow", "steps", "8", "seed", "3", "karras", "false"));
-        assertThat(f.spec().kind()).isEqualTo(SamplerSpec.Kind.EULER);
-        assertThat(f.summary()).isEqualTo("flow euler-8 seed 3");
+        assertThat(f.spec().kind()).isEqualTo(SamplerSpec.Kind.DPMPP_3M_SDE);
+        assertThat(f.summary()).isEqualTo("flow dpm++3m-sde-8 seed 3");
     }
 
     @Test

@@ -18,7 +18,8 @@ class ServedModelTest {
         ServedModel m = ServedModel.load(Path.of("models/mnist-unet.safetensors"));
         assertThat(m.name()).isEqualTo("mnist-unet");
         assertThat(m.imageShape()).containsExactly(1, 28, 28);
-        assertThat(m.defaultSampler()).isEqualTo(SamplerSpec.Kind.DDIM);
+        assertThat(m.defaultSampler()).isEqualTo(SamplerSpec.Kind.DPMPP_3M_SDE);
+        assertThat(m.defaultSteps()).isEqualTo(20);
         var d = m.describe();
         assertThat(d.get("data").asText()).isEqualTo("mnist");
         assertThat(d.get("prediction").asText()).isEqualTo("epsilon");

@@ -61,7 +61,8 @@ class ServerBrowserTest {
                 driver.get(server.url());
                 wait.until(d -> d.findElement(By.id("status")).getText().equals("ready"));
                 assertThat(new Select(driver.findElement(By.id("sampler"))).getFirstSelectedOption().getText())
-                        .isEqualTo("ddim");
+                        .isEqualTo("dpm++3m-sde");
+                assertThat(driver.findElement(By.id("steps")).getAttribute("value")).isEqualTo("20");
                 generate(driver, wait, "20");
                 wait.until(d -> d.findElement(By.id("status")).getText().startsWith("done"));
                 generate(driver, wait, "250");
@@ -84,7 +85,7 @@ class ServerBrowserTest {
                 Files.copy(shot, SCREENSHOT, StandardCopyOption.REPLACE_EXISTING);
                 assertThat(Files.size(SCREENSHOT)).isGreaterThan(10_000);
                 wait.until(d -> d.findElement(By.id("status")).getText().startsWith("done"));
-                assertThat(driver.findElement(By.id("status")).getText()).contains("mnist-unet ddim-250");
+                assertThat(driver.findElement(By.id("status")).getText()).contains("mnist-unet dpm++3m-sde-250");
                 assertThat(Integer.parseInt(driver.findElement(By.id("frames")).getText())).isGreaterThanOrEqualTo(3);
                 List<WebElement> gallery = driver.findElements(By.cssSelector("#gallery .gallery-item a"));
                 assertThat(gallery).hasSize(2);

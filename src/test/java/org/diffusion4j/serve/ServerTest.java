@@ -131,7 +131,7 @@ class ServerTest {
         HttpResponse<byte[]> b = post("{\"model\":\"mnist-unet\",\"steps\":3,\"seed\":5,\"batch\":2,\"format\":\"json\"}");
         HttpResponse<byte[]> c = post("{\"model\":\"mnist-unet\",\"steps\":3,\"seed\":6,\"batch\":2,\"format\":\"json\"}");
         JsonNode ja = json(a.body());
-        assertThat(ja.get("sampler").asText()).isEqualTo("ddim-3");
+        assertThat(ja.get("sampler").asText()).isEqualTo("dpm++3m-sde-3");
         assertThat(ja.get("seed").asLong()).isEqualTo(5);
         assertThat(ja.get("images")).hasSize(2);
         BufferedImage one = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(
