@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "class-accuracy", mixinStandardHelpOptions = true,
         description = "Sample every class of a class-conditional model at each guidance weight and report how often "
-                + "a classifier sees the asked class: the shipped feature network (a CNN, 99% accurate on MNIST's "
+                + "a classifier sees the asked class: the shipped feature network (a CNN, 99%% accurate on MNIST's "
                 + "test set) for mnist and fashion-mnist, an MLP trained on the spot for other image sets, the "
                 + "nearest centre for 8gaussians.")
 final class ClassAccuracyCommand implements Callable<Integer>, Main.MemoryBound {

@@ -41,26 +41,47 @@ class SampleCommandTest {
 
     /**
      * A regression guard for the shipped model and its loader: what {@code sample} writes by default is read back and
-     * recognised as digits, of most kinds, by the shipped CNN. Measured: the shipped model's 32 default samples score
-     * a mean top-class probability of 0.918 over 10 distinct digits; a model trained for 2 steps scores 0.824 over 3.
+     * recognised as digits, of most kinds, by the shipped CNN. MEASURED_MNIST
      */
     @Test
     void theShippedModelDrawsDigitsTheCnnRecognises() throws Exception {
-        Path pngs = dir.resolve("pngs");
-        MainTest.Run r = MainTest.run("sample", "--n", "32", "--format", "png", "--out", pngs.toString());
+        Judged j = judge("mnist", 32, "sample", "--n", "32");
+        assertThat(j.meanTop()).as("mean top-class probability").isGreaterThan(0.88);
+        assertThat(Arrays.stream(j.classes()).distinct().count()).as("distinct digits").isGreaterThanOrEqualTo(8);
+    }
+
+    /** The class-conditional model draws the digit asked for. MEASURED_CLASSES */
+    @Test
+    void theShippedClassConditionalModelDrawsTheDigitAskedFor() throws Exception {
+        for (int digit : new int[] {2, 7}) {
+            Judged j = judge("mnist", 8, "sample", "--class", String.valueOf(digit), "--guidance", "3", "--n", "8");
+            assertThat(j.classes()).as("digit " + digit).containsOnly(digit);
+            assertThat(j.meanTop()).as("mean top-class probability").isGreaterThan(0.9);
+        }
+    }
+
+    /** The Fashion-MNIST model draws clothes the Fashion-MNIST CNN recognises. MEASURED_FASHION */
+    @Test
+    void theShippedFashionModelDrawsClothesTheCnnRecognises() throws Exception {
+        Judged j = judge("fashion-mnist", 32, "sample", "--model", "fashion-mnist", "--n", "32");
+        assertThat(j.meanTop()).as("mean top-class probability").isGreaterThan(0.8);
+        assertThat(Arrays.stream(j.classes()).distinct().count()).as("distinct kinds").isGreaterThanOrEqualTo(7);
+    }
+
+    /** What the dataset's shipped CNN makes of n PNGs written by a sample command. */
+    private record Judged(long[] classes, double meanTop) {}
+
+    private Judged judge(String data, int n, String... command) throws Exception {
+        Path pngs = Files.createTempDirectory(dir, "pngs");
+        MainTest.Run r = MainTest.run(MainTest.concat(command, "--format", "png", "--out", pngs.toString()));
         assertThat(r.code()).as(r.err()).isZero();
-        FeatureExtractor cnn = Extractors.load(
-                Extractors.shippedFor("mnist"));
+        FeatureExtractor cnn = Extractors.load(Extractors.shippedFor(data));
         try (PointerScope scope = new PointerScope()) {
             var images = ImageFolder.load(pngs, 28, ImageFolder.Color.GREY);
-            assertThat(images.count()).isEqualTo(32);
-            var x = images.slice(0, 32);
-            double[] top = Tensors.toDoubles(cnn.apply(x).probabilities()
-                    .amax(new long[] {1}, false));
-            double mean = Arrays.stream(top).average().orElse(0);
-            assertThat(mean).as("mean top-class probability").isGreaterThan(0.88);
-            assertThat(Arrays.stream(cnn.predict(x)).distinct().count()).as("distinct digits")
-                    .isGreaterThanOrEqualTo(8);
+            assertThat(images.count()).isEqualTo(n);
+            var x = images.slice(0, n);
+            double[] top = Tensors.toDoubles(cnn.apply(x).probabilities().amax(new long[] {1}, false));
+            return new Judged(cnn.predict(x), Arrays.stream(top).average().orElse(0));
         }
     }
 
