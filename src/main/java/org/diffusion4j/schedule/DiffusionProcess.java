@@ -17,7 +17,7 @@ import org.diffusion4j.tensor.Tensors;
  *   <li>{@link Edm}: Karras et al. 2022's log-normal training levels; sampled on the schedule's levels.</li>
  * </ul>
  */
-public sealed interface DiffusionProcess permits DiffusionProcess.Ddpm, DiffusionProcess.Flow, DiffusionProcess.Edm {
+public sealed interface DiffusionProcess permits DiffusionProcess.OnSchedule, DiffusionProcess.Flow {
     /** The training schedule: T for the network's time input and, for DDPM and EDM, the levels sampling walks. */
     NoiseSchedule schedule();
 
@@ -41,25 +41,28 @@ public sealed interface DiffusionProcess permits DiffusionProcess.Ddpm, Diffusio
     /** Per-row training levels, float32 [batch] each. */
     record Draw(Tensor alpha, Tensor sigma, Tensor time) {}
 
-    /**
-     * DDPM: uniform integer timesteps t, alpha = sqrt(alpha-bar_t) and sigma = sqrt(1 - alpha-bar_t) rounded to
-     * float32, the network time t.
-     */
-    record Ddpm(NoiseSchedule schedule) implements DiffusionProcess {
-        public Ddpm {
-            if (schedule == null) {
-                throw new IllegalArgumentException("a DDPM process needs its noise schedule");
-            }
-        }
-
+    /** The processes sampled on their schedule's variance-preserving levels (DDPM and EDM). */
+    sealed interface OnSchedule extends DiffusionProcess permits Ddpm, Edm {
         @Override
-        public List<NoiseLevel> levels(int n, TimestepSpacing spacing, boolean karras) {
+        default List<NoiseLevel> levels(int n, TimestepSpacing spacing, boolean karras) {
             return scheduleLevels(this, n, spacing, karras);
         }
 
         @Override
-        public NoiseLevel atVe(double s) {
-            return vpAtVe(schedule, s);
+        default NoiseLevel atVe(double s) {
+            return vpAtVe(schedule(), s);
+        }
+    }
+
+    /**
+     * DDPM: uniform integer timesteps t, alpha = sqrt(alpha-bar_t) and sigma = sqrt(1 - alpha-bar_t) rounded to
+     * float32, the network time t.
+     */
+    record Ddpm(NoiseSchedule schedule) implements OnSchedule {
+        public Ddpm {
+            if (schedule == null) {
+                throw new IllegalArgumentException("a DDPM process needs its noise schedule");
+            }
         }
 
         @Override
@@ -125,7 +128,7 @@ public sealed interface DiffusionProcess permits DiffusionProcess.Ddpm, Diffusio
      * network's time input is left to the preconditioning (zeros here). Sampling walks the schedule's levels, as for
      * DDPM.
      */
-    record Edm(NoiseSchedule schedule) implements DiffusionProcess {
+    record Edm(NoiseSchedule schedule) implements OnSchedule {
         /** Mean of ln(sigma) in training (their table 1). */
         public static final double P_MEAN = -1.2;
         /** Standard deviation of ln(sigma) in training. */
@@ -135,16 +138,6 @@ public sealed interface DiffusionProcess permits DiffusionProcess.Ddpm, Diffusio
             if (schedule == null) {
                 throw new IllegalArgumentException("an EDM process needs the noise schedule it samples on");
             }
-        }
-
-        @Override
-        public List<NoiseLevel> levels(int n, TimestepSpacing spacing, boolean karras) {
-            return scheduleLevels(this, n, spacing, karras);
-        }
-
-        @Override
-        public NoiseLevel atVe(double s) {
-            return vpAtVe(schedule, s);
         }
 
         @Override
