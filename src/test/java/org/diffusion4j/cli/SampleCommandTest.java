@@ -41,7 +41,8 @@ class SampleCommandTest {
 
     /**
      * A regression guard for the shipped model and its loader: what {@code sample} writes by default is read back and
-     * recognised as digits, of most kinds, by the shipped CNN. MEASURED_MNIST
+     * recognised as digits, of most kinds, by the shipped CNN. Measured: the shipped model's 32 default samples score
+     * a mean top-class probability of 0.956 over 10 distinct digits; a model trained for 2 steps scored 0.737 over 3.
      */
     @Test
     void theShippedModelDrawsDigitsTheCnnRecognises() throws Exception {
@@ -50,7 +51,10 @@ class SampleCommandTest {
         assertThat(Arrays.stream(j.classes()).distinct().count()).as("distinct digits").isGreaterThanOrEqualTo(8);
     }
 
-    /** The class-conditional model draws the digit asked for. MEASURED_CLASSES */
+    /**
+     * The class-conditional model draws the digit asked for. Measured: 8 of 8 for 2 and for 7 at guidance 3, with a
+     * mean top-class probability of 1.000; a model trained for 2 steps draws 2s and 8s when asked for 7s.
+     */
     @Test
     void theShippedClassConditionalModelDrawsTheDigitAskedFor() throws Exception {
         for (int digit : new int[] {2, 7}) {
@@ -60,11 +64,14 @@ class SampleCommandTest {
         }
     }
 
-    /** The Fashion-MNIST model draws clothes the Fashion-MNIST CNN recognises. MEASURED_FASHION */
+    /**
+     * The Fashion-MNIST model draws clothes the Fashion-MNIST CNN recognises. Measured: a mean top-class probability
+     * of 0.897 over all 10 kinds; its own checkpoint at step 2000 scored 0.853 and a 2-step model 0.840 over 2 kinds.
+     */
     @Test
     void theShippedFashionModelDrawsClothesTheCnnRecognises() throws Exception {
         Judged j = judge("fashion-mnist", 32, "sample", "--model", "fashion-mnist", "--n", "32");
-        assertThat(j.meanTop()).as("mean top-class probability").isGreaterThan(0.8);
+        assertThat(j.meanTop()).as("mean top-class probability").isGreaterThan(0.87);
         assertThat(Arrays.stream(j.classes()).distinct().count()).as("distinct kinds").isGreaterThanOrEqualTo(7);
     }
 
