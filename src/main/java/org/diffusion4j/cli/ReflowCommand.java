@@ -58,6 +58,10 @@ final class ReflowCommand implements Callable<Integer>, Main.MemoryBound {
         if (sampler.steps == null) {
             sampler.steps = 100;
         }
+        if (sampler.sampler == null) {
+            // Reflow integrates the ODE; the image default (an SDE solver) would not pair noise with its sample.
+            sampler.sampler = "euler";
+        }
         SamplerSpec spec = sampler.toSpec(!Datasets.isToy(model.data()) && !Datasets.isSignal(model.data()),
                 model.process(), model.latent() != null);
         long start = System.nanoTime();

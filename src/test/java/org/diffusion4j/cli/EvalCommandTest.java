@@ -49,9 +49,9 @@ class EvalCommandTest {
     @Test
     void samplesACheckpointWithTheChosenSampler() {
         MainTest.Run r = MainTest.run("eval", "--checkpoint", "models/mnist-unet.safetensors", "--n", "20",
-                "--sampler", "ddim", "--sampler-steps", "3");
+                "--sampler", "euler", "--sampler-steps", "3");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("ddim-3", "protocol: 20 images", "FID / floor",
+        assertThat(r.out()).contains("euler-3", "protocol: 20 images", "FID / floor",
                 "WARNING: 20 images are too few: below 500");
     }
 

@@ -38,7 +38,10 @@ class ReflowCommandTest {
         double after = oneStepSwd(reflowed);
         System.out.printf("one-step Euler sliced-W2: %.4f before reflow, %.4f after%n", before, after);
         assertThat(after).isLessThan(before / 3);
-        MainTest.Run ddpm = MainTest.run("reflow", "--checkpoint", "models/mnist-unet.safetensors", "--out",
+        Path eps = dir.resolve("eps.safetensors");
+        assertThat(MainTest.run("train", "--data", "two-moons", "--steps", "2", "--out", eps.toString()).code())
+                .isZero();
+        MainTest.Run ddpm = MainTest.run("reflow", "--checkpoint", eps.toString(), "--out",
                 dir.resolve("x.safetensors").toString());
         assertThat(ddpm.err()).contains("reflow needs a flow-matching model");
         MainTest.Run ancestral = MainTest.run("reflow", "--checkpoint", flow.toString(), "--sampler", "euler-a",

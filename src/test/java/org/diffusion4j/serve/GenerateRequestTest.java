@@ -71,8 +71,8 @@ class GenerateRequestTest {
                 .hasMessageContaining("guidance: must be in");
         assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "karras", "yes")))
                 .hasMessageContaining("karras: expected true or false");
-        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "sampler", "ddim", "karras", "true")))
-                .hasMessageContaining("sampler: --karras is for the sigma-based samplers");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "sampler", "euler", "karras", "true")))
+                .hasMessageContaining("sampler: --karras is for DDPM-trained models");
         assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "seed", "1.5")))
                 .isInstanceOf(GenerateRequest.BadRequest.class).hasMessageContaining("seed: expected an integer");
     }

@@ -70,8 +70,9 @@ class JobRunnerTest {
 
     @Test
     void cancellingStopsSamplingAtTheNextStep() {
-        // 1000 DDPM steps at one frame per 40 ms would take many seconds; cancelling at the first frame ends it.
-        GenerateRequest r = GenerateRequest.parse(Map.of("sampler", "ddpm", "steps", "1000"), models, LIMITS, 1, "b");
+        // 1000 ancestral steps at one frame per 40 ms would take many seconds; cancelling at the first frame ends it.
+        GenerateRequest r = GenerateRequest.parse(Map.of("sampler", "euler-a", "steps", "1000"), models, LIMITS, 1,
+                "b");
         Recording job = new Recording(r, 1);
         assertThatThrownBy(() -> JobRunner.run(job)).isInstanceOf(CancellationException.class);
         assertThat(job.frames).hasSize(1);

@@ -22,8 +22,9 @@ class ServedModelTest {
         assertThat(m.defaultSteps()).isEqualTo(20);
         var d = m.describe();
         assertThat(d.get("data").asText()).isEqualTo("mnist");
-        assertThat(d.get("prediction").asText()).isEqualTo("epsilon");
-        assertThat(d.get("samplers").toString()).contains("dpm++2m", "ddpm");
+        assertThat(d.get("prediction").asText()).isEqualTo("flow");
+        assertThat(d.get("flow_matching").asBoolean()).isTrue();
+        assertThat(d.get("samplers").toString()).contains("dpm++2m", "euler-a");
     }
 
     @Test

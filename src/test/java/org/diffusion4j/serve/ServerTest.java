@@ -274,7 +274,7 @@ class ServerTest {
         try {
             // DDPM over all 1000 steps at batch 16 takes far longer than the test waits.
             Future<HttpResponse<byte[]>> slow = pool.submit(() -> post("{\"model\":\"mnist-unet\",\"sampler\":"
-                    + "\"ddpm\",\"steps\":1000,\"batch\":16,\"id\":\"slow-one\"}"));
+                    + "\"euler-a\",\"steps\":1000,\"batch\":16,\"id\":\"slow-one\"}"));
             HttpResponse<String> del;
             int tries = 0;
             do {
@@ -296,7 +296,7 @@ class ServerTest {
     @Test
     void closingAStreamCancelsItsSampling() throws Exception {
         awaitIdle();
-        try (Socket s = raw("GET", "/v1/stream?model=mnist-unet&sampler=ddpm&steps=1000&batch=16&id=cut-short",
+        try (Socket s = raw("GET", "/v1/stream?model=mnist-unet&sampler=euler-a&steps=1000&batch=16&id=cut-short",
                 "127.0.0.1:" + server.port(), null)) {
             BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
             assertThat(in.readLine()).contains("200");
