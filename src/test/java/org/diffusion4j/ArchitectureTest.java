@@ -25,7 +25,8 @@ class ArchitectureTest {
             List.of("checkpoint", "schedule", "data", "distributed"),
             List.of("model"),
             List.of("sampler", "guidance", "train"),
-            List.of("eval", "diffusers", "render", "sampling"),
+            List.of("sampling"),
+            List.of("eval", "diffusers", "render"),
             List.of("run"),
             List.of("serve"),
             List.of("cli"));

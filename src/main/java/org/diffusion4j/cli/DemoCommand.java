@@ -5,6 +5,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.concurrent.Callable;
 import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.sampling.SampleJob;
 import org.diffusion4j.run.Datasets;
 import org.diffusion4j.run.TrainingRun;
 import org.diffusion4j.tensor.DeviceSpec;
@@ -34,9 +35,9 @@ final class DemoCommand implements Callable<Integer> {
                 : Path.of("runs", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         Path ckpt = dir.resolve("model.safetensors");
         Runs.train(train.toSpec(), train.images.dataDir, ckpt, TrainingRun.CheckpointPolicy.atEnd(), null, false, System.out);
-        Runs.sample(ckpt, null, sampler::toSpec, null, Guidance.of(1), n, train.seed, n, true, dir.resolve("samples.png"), Runs.Format.GRID,
-                Datasets.isToy(train.data) ? dir.resolve("samples.csv") : null, null, false, System.out,
-                DeviceSpec.CPU);
+        Runs.sample(ModelSource.checkpoint(ckpt, DeviceSpec.CPU), sampler::toSpec, SampleJob.Conditioning.NONE,
+                Guidance.of(1), n, train.seed, n, new SampleOutput(dir.resolve("samples.png"), SampleOutput.Format.GRID,
+                        Datasets.isToy(train.data) ? dir.resolve("samples.csv") : null, null, false), System.out);
         return 0;
     }
 }

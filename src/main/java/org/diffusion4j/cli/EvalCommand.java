@@ -25,6 +25,7 @@ import org.diffusion4j.run.ImageEvaluation;
 import org.diffusion4j.run.LoadedModel;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampling.Generation;
+import org.diffusion4j.sampling.SampleJob;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.tensor.DeviceSpec;
 import picocli.CommandLine.ArgGroup;
@@ -208,9 +209,8 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
         }
         SamplerSpec spec = sampler.toSpec(false, model.process(), false);
         int count = n == null ? 2000 : n;
-        Tensor samples = TrainOptions.named("--n/--batch-size", () -> Generation.sample(model.denoiser(),
-                model.process(), spec, model.sampleShape(), count, seed, batchSize,
-                () -> { }, StepListener.NONE));
+        Tensor samples = Generation.run(model, SampleJob.unconditional(spec, count, seed, batchSize), () -> { },
+                StepListener.NONE);
         QualityReport report = QualityReport.of(samples, ToyDataset.parse(dataId));
         String what = source.checkpoint + ", " + spec.label(model.schedule()) + ", seed " + seed;
         System.out.println("scored: " + what);

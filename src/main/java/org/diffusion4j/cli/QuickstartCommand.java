@@ -157,8 +157,7 @@ final class QuickstartCommand implements Callable<Integer> {
         SamplerSpec sampler = new SamplerSpec(SamplerSpec.defaultKind(true, process),
                 SamplerSpec.defaultSteps(true, process), 0, TimestepSpacing.TRAILING, DdpmSampler.Variance.FIXED_SMALL,
                 true);
-        Runs.sample(ckpt, sampler, 64, seed, 64, true, grid, Runs.Format.GRID, null, null, false,
-                System.out, where);
+        Runs.sample(ckpt, sampler, 64, seed, SampleOutput.grid(grid), System.out, where);
         return 0;
     }
 }

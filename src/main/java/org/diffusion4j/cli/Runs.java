@@ -8,50 +8,30 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.BiFunction;
 import me.tongfei.progressbar.ProgressBar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
-import org.bytedeco.pytorch.global.torch;
-import org.diffusion4j.checkpoint.AtomicFiles;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.checkpoint.OutputLock;
-import org.diffusion4j.data.RowDataset;
-import org.diffusion4j.data.ToyDataset;
-import org.diffusion4j.data.Waveforms;
-import org.diffusion4j.diffusers.DiffusersModel;
 import org.diffusion4j.distributed.Collective;
 import org.diffusion4j.distributed.DataParallel;
 import org.diffusion4j.distributed.DistConfig;
 import org.diffusion4j.distributed.GlooGroup;
 import org.diffusion4j.eval.QualityReport;
-import org.diffusion4j.guidance.ClassifierFreeGuidance;
 import org.diffusion4j.guidance.Guidance;
-import org.diffusion4j.model.ConditionalDenoiser;
-import org.diffusion4j.model.Denoiser;
-import org.diffusion4j.model.FiniteDenoiser;
-import org.diffusion4j.model.NetworkConfig;
-import org.diffusion4j.model.NetworkDenoiser;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.render.DenoisingGif;
-import org.diffusion4j.render.ImageGrid;
-import org.diffusion4j.render.LinePlot;
-import org.diffusion4j.render.ScatterPlot;
 import org.diffusion4j.run.Datasets;
-import org.diffusion4j.run.LatentSpace;
-import org.diffusion4j.run.LoadedModel;
 import org.diffusion4j.run.Models;
 import org.diffusion4j.run.RunSpec;
 import org.diffusion4j.run.TrainingRun;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampling.Generation;
+import org.diffusion4j.sampling.SamplableModel;
+import org.diffusion4j.sampling.SampleJob;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.schedule.DiffusionProcess;
-import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.tensor.DeviceSpec;
-import org.diffusion4j.tensor.Rng;
-import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.train.Trainer;
 
 /** The CLI's two jobs, shared by the commands: train with a progress bar, and sample with a report. */
@@ -246,258 +226,85 @@ final class Runs {
         SamplerSpec of(boolean images, DiffusionProcess process, boolean latent);
     }
 
-    /** How samples are written. */
-    enum Format {
-        /** One PNG: a scatter plot for 2-D data, a grid for images. */
-        GRID,
-        /** A folder of PNGs, one per sample (images only). */
-        PNG
-    }
-
-    /** Samples a checkpoint with a fixed sampler and count. */
-    static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, int batchSize, boolean useEma,
-                                Path target, Format format, Path csv, Path gif, boolean overwrite, PrintStream out,
-                                DeviceSpec device) throws IOException {
-        return sample(checkpoint, null, (images, process, latent) -> spec, null, Guidance.of(1), n,
-                seed, batchSize, useEma, target, format, csv, gif, overwrite, out, device);
+    /** Samples a checkpoint with a fixed sampler and count, unconditionally. */
+    static QualityReport sample(Path checkpoint, SamplerSpec spec, int n, long seed, SampleOutput output,
+                                PrintStream out, DeviceSpec device) throws IOException {
+        return sample(ModelSource.checkpoint(checkpoint, device), (images, process, latent) -> spec,
+                SampleJob.Conditioning.NONE, Guidance.of(1), n, seed, n, output, out);
     }
 
     /**
-     * Samples a checkpoint; for 2-D data reports quality against fresh data, for images writes a grid or PNGs.
+     * Loads a model, samples it and writes the samples: for images a grid or PNGs, for 2-D points and 1-D signals a
+     * plot with their quality against fresh data. Checks the outputs before loading anything.
      *
-     * @param specFor the sampler, given whether the model is an image model, a flow-matching model and a latent
-     *                diffusion model (defaults differ)
-     * @param classLabel for a class-conditional model, the class to sample (null: its unconditional distribution;
-     *                   -1: every class, one grid row each)
-     * @param guidance   classifier-free guidance: weight w, rescale and interval ({@code Guidance.of(1)} = none)
-     * @param count   number of samples, or null for the default (2000 points, 64 images)
+     * @param specFor      the sampler, given whether the model makes images, its process and whether it is latent
+     *                     (defaults differ)
+     * @param conditioning for {@link SampleJob.Conditioning.EveryClass}, one grid row per class
+     * @param count        number of samples, or null for the default (2000 points, 1000 signals, 64 images); with
+     *                     every class, rounded up to a whole number per class
+     * @return the quality report for points and signals; null for images
      */
-    static QualityReport sample(Path checkpoint, Path diffusers,
-                                SpecFor specFor,
-                                Integer classLabel, Guidance guidance, Integer count, long seed,
-                                int batchSize, boolean useEma, Path target, Format format, Path csv, Path gif,
-                                boolean overwrite, PrintStream out, DeviceSpec device) throws IOException {
+    static QualityReport sample(ModelSource source, SpecFor specFor, SampleJob.Conditioning conditioning,
+                                Guidance guidance, Integer count, long seed, int batchSize, SampleOutput output,
+                                PrintStream out) throws IOException {
         if (count != null && count < 1) {
             throw new IllegalArgumentException("--n must be >= 1, got " + count);
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         }
-        Path[] inputs;
-        if (diffusers != null) {
-            inputs = new Path[] {diffusers.resolve("diffusion_pytorch_model.safetensors"),
-                    diffusers.resolve("unet").resolve("diffusion_pytorch_model.safetensors")};
-        } else {
-            Checkpoint.requireSafetensorsName(checkpoint);
-            inputs = new Path[] {checkpoint, Checkpoint.sidecarOf(checkpoint)};
-        }
-        if (format == Format.PNG) {
-            if (Files.exists(target) && !Files.isDirectory(target)) {
-                throw new IllegalArgumentException("--out " + target + " is a file; --format png writes a folder");
-            }
-            if (Files.isDirectory(target) && !overwrite) {
-                try (var files = Files.list(target)) {
-                    if (files.findAny().isPresent()) {
-                        throw new IllegalArgumentException("--out " + target + " is not empty; pass --overwrite");
-                    }
-                }
-            }
-        } else {
-            OutputPaths.check(target, "--out", overwrite, inputs);
-            OutputPaths.requireExtension(target, "--out", ".png");
-        }
-        if (csv != null) {
-            OutputPaths.check(csv, "--csv", overwrite, inputs);
-        }
-        if (gif != null) {
-            OutputPaths.check(gif, "--gif", overwrite, inputs);
-            OutputPaths.requireExtension(gif, "--gif", ".gif");
-        }
-        Sampled model = diffusers != null ? Sampled.of(DiffusersModel.load(diffusers, device), diffusers)
-                : Sampled.of(LoadedModel.load(checkpoint, useEma, device));
-        if (diffusers != null) {
-            out.println("diffusers model " + diffusers + ": " + Parameters.count(model.network()) + " parameters, "
-                    + model.prediction() + " prediction, " + model.schedule().size() + " training steps");
-        }
-        Denoiser denoiser = model.denoiser();
-        if (model.numClasses() > 0) {
-            if (classLabel == null && !guidance.equals(Guidance.of(1))) {
-                throw new IllegalArgumentException("--guidance needs --class: guidance pulls towards a class");
-            }
-            denoiser = classLabel == null || classLabel == -1
-                    ? ClassifierFreeGuidance.unconditional(model.conditional(), model.numClasses())
-                    : TrainOptions.named("--class/--guidance", () -> new ClassifierFreeGuidance(
-                            model.conditional(), classLabel, model.numClasses(), guidance));
-        } else if (classLabel != null || !guidance.equals(Guidance.of(1))) {
-            throw new IllegalArgumentException("--class and --guidance are for class-conditional models (trained with "
-                    + "--classes); " + model.data() + " was trained unconditionally");
-        }
-        denoiser = new FiniteDenoiser(denoiser);
-        boolean toy = Datasets.isToy(model.data());
-        boolean signal = Datasets.isSignal(model.data());
-        if (signal && (format != Format.GRID || gif != null)) {
-            throw new IllegalArgumentException("--format png and --gif are for image models; " + model.data()
-                    + " is 1-D signal data");
-        }
-        boolean allClasses = classLabel != null && classLabel == -1;
-        if (allClasses && (toy || signal || format != Format.GRID)) {
-            throw new IllegalArgumentException("--class all makes an image grid with one row per class");
-        }
-        SamplerSpec spec = specFor.of(!toy && !signal, model.process(), model.latent() != null);
+        output.check(source.inputs());
+        SamplableModel model = source.load(out);
+        String data = model.outputData();
+        boolean everyClass = conditioning instanceof SampleJob.Conditioning.EveryClass;
+        output.requireSuits(data, everyClass);
+        boolean toy = Datasets.isToy(data);
+        boolean signal = Datasets.isSignal(data);
+        SamplerSpec spec = specFor.of(!toy && !signal, model.process(), model.isLatent());
         int n = count != null ? count : toy ? 2000 : signal ? 1000 : 64;
-        int perClass = allClasses ? (n + model.numClasses() - 1) / model.numClasses() : 0;
-        // Every class is sampled on its own; guidance runs the conditional and unconditional passes as one batch of
-        // twice the size.
-        int passBatch = Math.min(batchSize, allClasses ? perClass : n);
-        Models.requireFits(model.config(), (long) passBatch * (classLabel != null ? 2 : 1),
-                false, false, "sampling " + passBatch + " at once", "lower --batch-size");
-        if (allClasses) {
-            n = perClass * model.numClasses();
-        }
-        if (toy && format == Format.PNG) {
-            throw new IllegalArgumentException("--format png is for image models; " + model.data() + " is 2-D data");
-        }
-        long[] shape = model.shape();
-        if (gif != null && toy) {
-            throw new IllegalArgumentException("--gif is for image models; " + model.data() + " is 2-D data");
-        }
-        int totalSteps = spec.evaluations(model.schedule());
-        // About 50 frames whatever the step count.
-        DenoisingGif recorder = gif == null ? null : new DenoisingGif(Math.min(n, 8), Math.max(1, totalSteps / 50));
-        // Latent trajectories are shown decoded: the frames a user wants are images, not 4-channel latents.
-        StepListener frames = recorder == null ? StepListener.NONE : model.latent() == null ? recorder
-                : (i, steps, xt, x0) -> recorder.onStep(i, steps, model.toImages(xt), model.toImages(x0));
+        int classes = Math.max(1, model.numClasses());
+        SampleJob job = new SampleJob(spec, conditioning, guidance, everyClass ? (n + classes - 1) / classes : n, seed,
+                batchSize);
+        // Guidance runs the conditional and unconditional passes as one batch of twice the size.
+        int passBatch = Math.min(batchSize, job.n());
+        Models.requireFits(model.networkConfig(), (long) passBatch * (conditioning instanceof
+                SampleJob.Conditioning.Unconditional ? 1 : 2), false, false, "sampling " + passBatch + " at once",
+                "lower --batch-size");
         long start = System.nanoTime();
-        Tensor samples;
-        try (ProgressBar pb = Progress.bar("sample", Generation.totalSteps(model.schedule(), spec, n, batchSize))) {
-            if (allClasses) {
-                List<Tensor> rows = new ArrayList<>();
-                for (int k = 0; k < model.numClasses(); k++) {
-                    rows.add(Generation.sampleClass(model.conditional(), model.numClasses(), k, guidance,
-                            model.process(), spec, shape, perClass, seed, batchSize, pb::step,
-                            k == 0 ? frames : StepListener.NONE));
-                }
-                samples = torch.cat(new TensorVector(
-                        rows.toArray(new Tensor[0])));
-            } else {
-                samples = Generation.sample(denoiser, model.process(), spec, shape, n, seed,
-                        batchSize, pb::step, frames);
-            }
-        }
-        if (!Tensors.allFinite(samples)) {
-            // The per-class grid builds its guidance inside Generation, past the checked denoiser.
-            throw new FiniteDenoiser.NonFiniteException("the samples are not finite (NaN or "
-                    + "infinite); nothing was written");
-        }
-        samples = model.toImages(samples);
+        Tensor samples = draw(model, job, output.gif(), out);
         double seconds = (System.nanoTime() - start) / 1e9;
-        String label = spec.label(model.schedule());
-        out.printf(Locale.ROOT, "sampled %d %s with %s%s in %.1f s%n", n, toy ? "points" : signal ? "signals" : "images", label,
-                classLabel == null ? "" : allClasses ? ", every class, guidance " + guidance
-                        : String.format(Locale.ROOT, ", class %d, guidance %s", classLabel, guidance),
-                seconds);
+        String label = spec.label(model.process().schedule());
+        out.printf(Locale.ROOT, "sampled %d %s with %s%s in %.1f s%n", samples.size(0),
+                toy ? "points" : signal ? "signals" : "images", label, describe(job), seconds);
+        int rowLength = everyClass ? job.n() : (int) Math.ceil(Math.sqrt(samples.size(0)));
+        return output.write(data, samples, job, rowLength, label + (model.usedEma() ? " (EMA)" : ""), out);
+    }
+
+    /** Runs the job with a progress bar; records the first batch's trajectory to {@code gif} if given. */
+    private static Tensor draw(SamplableModel model, SampleJob job, Path gif, PrintStream out) throws IOException {
+        int evaluations = job.spec().evaluations(model.process().schedule());
+        // About 50 frames whatever the step count.
+        DenoisingGif recorder = gif == null ? null
+                : new DenoisingGif(Math.min(job.n(), 8), Math.max(1, evaluations / 50));
+        // Latent trajectories are shown decoded: the frames a user wants are images, not 4-channel latents.
+        StepListener frames = recorder == null ? StepListener.NONE : !model.isLatent() ? recorder
+                : (i, steps, xt, x0) -> recorder.onStep(i, steps, model.toOutput(xt, 256), model.toOutput(x0, 256));
+        Tensor samples;
+        try (ProgressBar pb = Progress.bar("sample", Generation.evaluations(model, job))) {
+            samples = Generation.run(model, job, pb::step, frames);
+        }
         if (recorder != null) {
             recorder.write(gif, 80);
             out.println("trajectory (x_t | predicted x0, " + recorder.frameCount() + " frames): " + gif);
         }
-        if (signal) {
-            return writeSignals(model.data(), samples, label + (model.usedEma() ? " (EMA)" : ""), classLabel, seed,
-                    target, csv, out);
-        }
-        if (!toy) {
-            if (format == Format.PNG) {
-                Files.createDirectories(target);
-                for (int i = 0; i < n; i++) {
-                    ImageGrid.writePng(ImageGrid.single(samples.narrow(0, i, 1)),
-                            target.resolve(String.format("%06d.png", i)));
-                }
-                out.println("images: " + target + "/000000.png ... " + String.format("%06d.png", n - 1));
-            } else {
-                ImageGrid.writePng(ImageGrid.render(samples, allClasses ? perClass : (int) Math.ceil(Math.sqrt(n)), 2),
-                        target);
-                out.println("grid: " + target);
-            }
-            return null;
-        }
-        ToyDataset data = ToyDataset.parse(model.data());
-        QualityReport report = QualityReport.of(samples, data, classLabel);
-        float[] pts = Tensors.toFloats(samples);
-        float[] ref = Tensors.toFloats(classLabel == null ? data.sample(n, Rng.derive(seed, -1))
-                : data.sampleClass(n, classLabel, Rng.derive(seed, -1)));
-        ImageGrid.writePng(ScatterPlot.render(new String[] {"data: " + data.id(), "samples: " + label
-                + (model.usedEma() ? " (EMA)" : "")}, new float[][] {ref, pts}, report.toString()), target);
-        if (csv != null) {
-            StringBuilder sb = new StringBuilder("x,y\n");
-            for (int i = 0; i + 1 < pts.length; i += 2) {
-                sb.append(pts[i]).append(',').append(pts[i + 1]).append('\n');
-            }
-            AtomicFiles.write(csv, sb.toString().getBytes(StandardCharsets.UTF_8));
-        }
-        out.println("quality vs fresh " + data.id() + (classLabel == null ? "" : " class " + classLabel) + " data: "
-                + report);
-        out.println("plot: " + target + (csv != null ? ", points: " + csv : ""));
-        return report;
+        return samples;
     }
 
-    /** What {@code sample} needs of a model, whichever format it came from. */
-    private record Sampled(NetworkDenoiser denoiser,
-                           DiffusionProcess process, String data, long[] shape, boolean usedEma,
-                           org.bytedeco.pytorch.Module network, String prediction, int numClasses,
-                           LatentSpace latent, NetworkConfig config) {
-        NoiseSchedule schedule() {
-            return process.schedule();
+    private static String describe(SampleJob job) {
+        if (job.conditioning() instanceof SampleJob.Conditioning.OneClass c) {
+            return String.format(Locale.ROOT, ", class %d, guidance %s", c.label(), job.guidance());
         }
-
-        ConditionalDenoiser conditional() {
-            return denoiser;
-        }
-
-        /** Decodes latents to images for a latent diffusion model; other samples pass through. */
-        Tensor toImages(Tensor samples) {
-            return latent == null ? samples : latent.decode(samples, 256);
-        }
-
-        static Sampled of(LoadedModel m) {
-            return new Sampled(m.denoiser(), m.process(), m.data(), m.sampleShape(), m.usedEma(),
-                    m.network().module(), m.train().prediction().id(), m.train().numClasses(), m.latent(),
-                    Models.configOf(m.network()));
-        }
-
-        static Sampled of(DiffusersModel m, Path dir) {
-            return new Sampled(m.denoiser(), new DiffusionProcess.Ddpm(m.schedule()), "diffusers:" + dir,
-                    m.sampleShape(), false, m.network(), m.denoiser().parameterization().id(), 0, null,
-                    m.network().config());
-        }
-    }
-
-    /** 1-D signals: quality against fresh data, a line plot of 16 samples next to 16 real ones, and the CSV. */
-    private static QualityReport writeSignals(String data, Tensor samples, String label, Integer classLabel, long seed,
-                                              Path target, Path csv, PrintStream out) throws IOException {
-        BiFunction<Integer, Rng, Tensor> fresh;
-        if (data.equals(Waveforms.ID)) {
-            var w = Waveforms.INSTANCE;
-            fresh = (k, rng) -> classLabel == null ? w.sample(k, rng) : w.sampleClass(k, classLabel, rng);
-        } else {
-            var rows = RowDataset.read(Path.of(data.substring(Datasets.ROWS.length())));
-            fresh = rows::sample;
-        }
-        QualityReport report = QualityReport.of(samples, fresh);
-        int length = Math.toIntExact(samples.size(1));
-        int shown = Math.toIntExact(Math.min(16, samples.size(0)));
-        float[] pts = Tensors.toFloats(samples.narrow(0, 0, shown));
-        float[] ref = Tensors.toFloats(fresh.apply(shown, Rng.derive(seed, -1)));
-        ImageGrid.writePng(LinePlot.render(new String[] {"data: " + data.replaceFirst(
-                "^rows:.*/", "rows:"), "samples: " + label}, new float[][] {ref, pts}, length, report.toString()), target);
-        if (csv != null) {
-            float[] all = Tensors.toFloats(samples);
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < all.length; i++) {
-                sb.append(all[i]).append((i + 1) % length == 0 ? "\n" : ",");
-            }
-            AtomicFiles.write(csv, sb.toString().getBytes(StandardCharsets.UTF_8));
-        }
-        out.println("quality vs fresh " + data + (classLabel == null ? "" : " class " + classLabel) + " data: " + report);
-        out.println("plot: " + target + (csv != null ? ", signals: " + csv : ""));
-        return report;
+        return job.conditioning() instanceof SampleJob.Conditioning.EveryClass
+                ? ", every class, guidance " + job.guidance() : "";
     }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.sampling.SampleJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -63,7 +64,8 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
     Integer n;
 
     @Option(names = "--seed", defaultValue = "0",
-            description = "Sample i depends only on (seed, i) (default: ${DEFAULT-VALUE}).")
+            description = "Sample i depends only on (seed, class, i): --class 7 gives row 7 of --class all "
+                    + "(default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--batch-size", defaultValue = "500", description = "Samples per forward pass (default: ${DEFAULT-VALUE}).")
@@ -91,9 +93,9 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
 
     @Override
     public Integer call() throws Exception {
-        Runs.Format f = TrainOptions.named("--format", () -> switch (format) {
-            case "grid" -> Runs.Format.GRID;
-            case "png" -> Runs.Format.PNG;
+        SampleOutput.Format f = TrainOptions.named("--format", () -> switch (format) {
+            case "grid" -> SampleOutput.Format.GRID;
+            case "png" -> SampleOutput.Format.PNG;
             default -> throw new IllegalArgumentException("unknown format '" + format + "'; expected grid or png");
         });
         if ((diffusers != null ? 1 : 0) + (checkpoint != null ? 1 : 0) + (model != null ? 1 : 0) > 1) {
@@ -102,15 +104,16 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
         Path ck = diffusers != null ? null : checkpoint != null ? checkpoint
                 : shippedModel(model != null ? model : classLabel != null ? "mnist-classes" : "mnist");
         Path target = out != null ? out : Path.of("samples-" + LocalDateTime.now().format(
-                DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + (f == Runs.Format.PNG ? "" : ".png"));
-        Integer label = classLabel == null ? null : classLabel.equals("all") ? Integer.valueOf(-1)
+                DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + (f == SampleOutput.Format.PNG ? "" : ".png"));
+        SampleJob.Conditioning conditioning = classLabel == null ? SampleJob.Conditioning.NONE
+                : classLabel.equals("all") ? new SampleJob.Conditioning.EveryClass()
                 : TrainOptions.named("--class", () -> {
                     try {
                         int k = Integer.parseInt(classLabel);
                         if (k < 0) {
                             throw new IllegalArgumentException("class must be >= 0 or all, got " + k);
                         }
-                        return k;
+                        return new SampleJob.Conditioning.OneClass(k);
                     } catch (NumberFormatException e) {
                         throw new IllegalArgumentException("expected a class number or all, got '" + classLabel + "'");
                     }
@@ -122,8 +125,8 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
                 () -> new Guidance(guidance, guidanceRescale,
                         guidanceInterval == null ? 0 : guidanceInterval.get(0),
                         guidanceInterval == null ? Double.POSITIVE_INFINITY : guidanceInterval.get(1)));
-        Runs.sample(ck, diffusers, sampler::toSpec, label, g, n, seed, batchSize, !noEma, target, f, csv, gif, overwrite, System.out,
-                device.toDevice());
+        Runs.sample(new ModelSource(ck, diffusers, !noEma, device.toDevice()), sampler::toSpec, conditioning, g, n, seed,
+                batchSize, new SampleOutput(target, f, csv, gif, overwrite), System.out);
         return 0;
     }
 

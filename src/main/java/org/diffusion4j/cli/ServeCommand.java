@@ -31,6 +31,10 @@ final class ServeCommand implements Callable<Integer>, Main.MemoryBound {
             + "shipped in models/). Requests name models by file name without .safetensors.")
     List<Path> checkpoints = new ArrayList<>();
 
+    @Option(names = "--diffusers", paramLabel = "DIR", description = "A diffusers UNet2DModel folder (or a pipeline "
+            + "folder with unet/ and scheduler/) to serve; repeat for several. Requests name it by the folder's name.")
+    List<Path> diffusers = new ArrayList<>();
+
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default: ${DEFAULT-VALUE}, "
             + "loopback only; 0.0.0.0 exposes the server to the network).")
     String host;
@@ -92,12 +96,15 @@ final class ServeCommand implements Callable<Integer>, Main.MemoryBound {
     Server open() throws IOException {
         ServeConfig config = new ServeConfig(host, port, allowHosts, maxSteps, maxBatch, maxScale, queue, gallery,
                 Math.max(16, queue + 8), perClient != null ? perClient : queue + 4);
-        List<Path> files = checkpoints.isEmpty() ? SampleCommand.shippedModels() : checkpoints;
+        List<Path> files = checkpoints.isEmpty() && diffusers.isEmpty() ? SampleCommand.shippedModels() : checkpoints;
         DeviceSpec where = device.toDevice();
         List<ServedModel> models = new ArrayList<>();
         for (Path f : files) {
             Checkpoint.requireSafetensorsName(f);
             models.add(ServedModel.load(f, where));
+        }
+        for (Path dir : diffusers) {
+            models.add(ServedModel.loadDiffusers(dir, where));
         }
         names = models.stream().map(ServedModel::name).toList();
         try {

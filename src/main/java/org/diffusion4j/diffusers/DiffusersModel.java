@@ -10,12 +10,15 @@ import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.NetworkDenoiser;
 import org.diffusion4j.model.ParameterShapes;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.unet.DiffusersConfig;
 import org.diffusion4j.model.unet.UNet2DModel;
 import org.diffusion4j.model.unet.UNetConfig;
+import org.diffusion4j.sampling.SamplableModel;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.tensor.DeviceSpec;
@@ -34,13 +37,42 @@ import org.diffusion4j.tensor.Rng;
  * @param scheduler the scheduler config file used, or null
  */
 public record DiffusersModel(UNet2DModel network, NetworkDenoiser denoiser, NoiseSchedule schedule, Path weights,
-                             Path scheduler) {
+                             Path scheduler) implements SamplableModel {
 
     /** Old diffusers attention names, renamed on load as diffusers itself does. */
     private static final Map<String, String> DEPRECATED = Map.of(".query.", ".to_q.", ".key.", ".to_k.", ".value.",
             ".to_v.", ".proj_attn.", ".to_out.0.");
 
+    /** DDPM on the scheduler's training schedule. */
+    @Override
+    public DiffusionProcess process() {
+        return new DiffusionProcess.Ddpm(schedule);
+    }
+
+    /** 0: diffusers folders are sampled unconditionally (their class embeddings have no "no class" label). */
+    @Override
+    public int numClasses() {
+        return 0;
+    }
+
+    /** "diffusers:" and the folder. */
+    @Override
+    public String outputData() {
+        return "diffusers:" + weights.getParent();
+    }
+
+    @Override
+    public String prediction() {
+        return denoiser.parameterization().id();
+    }
+
+    @Override
+    public NetworkConfig networkConfig() {
+        return network.config();
+    }
+
     /** One sample's shape, [C, H, W]. */
+    @Override
     public long[] sampleShape() {
         UNetConfig c = network.config();
         return new long[] {c.inChannels(), c.sampleSize(), c.sampleSize()};

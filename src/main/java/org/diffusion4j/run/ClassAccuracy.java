@@ -6,6 +6,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.guidance.Guidance;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampling.Generation;
+import org.diffusion4j.sampling.SamplableModel;
+import org.diffusion4j.sampling.SampleJob;
 import org.diffusion4j.sampling.SamplerSpec;
 
 /**
@@ -25,9 +27,9 @@ public final class ClassAccuracy {
     /**
      * @param classifier maps a batch of samples to predicted classes
      */
-    public static Result measure(LoadedModel model, SamplerSpec spec, double guidance, int perClass, long seed,
+    public static Result measure(SamplableModel model, SamplerSpec spec, double guidance, int perClass, long seed,
                                  Function<Tensor, long[]> classifier) {
-        int classes = model.train().numClasses();
+        int classes = model.numClasses();
         if (classes < 1) {
             throw new IllegalArgumentException("the model is not class-conditional (trained without --classes)");
         }
@@ -38,10 +40,9 @@ public final class ClassAccuracy {
         int correct = 0;
         for (int k = 0; k < classes; k++) {
             try (PointerScope scope = new PointerScope()) {
-                Tensor samples = Generation.sampleClass(model.denoiser(), classes, k,
-                        Guidance.of(guidance), model.process(), spec, model.sampleShape(), perClass, seed,
-                        perClass, () -> { }, StepListener.NONE);
-                samples = model.toOutput(samples, perClass);
+                SampleJob job = new SampleJob(spec, new SampleJob.Conditioning.OneClass(k), Guidance.of(guidance),
+                        perClass, seed, perClass);
+                Tensor samples = Generation.run(model, job, () -> { }, StepListener.NONE);
                 long[] pred = classifier.apply(samples);
                 int hit = 0;
                 for (long p : pred) {

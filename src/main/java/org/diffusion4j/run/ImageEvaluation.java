@@ -12,7 +12,10 @@ import org.diffusion4j.eval.FeatureMetrics;
 import org.diffusion4j.guidance.Guidance;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampling.Generation;
+import org.diffusion4j.sampling.SamplableModel;
+import org.diffusion4j.sampling.SampleJob;
 import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
@@ -150,23 +153,22 @@ public final class ImageEvaluation {
      *
      * @return float32 [n, C, H, W]
      */
-    public static Tensor generate(LoadedModel model, SamplerSpec spec, int n, Guidance guidance,
+    public static Tensor generate(SamplableModel model, SamplerSpec spec, int n, Guidance guidance,
                                   long seed, int batchSize, Generation.Progress progress) {
         if (n < 1) {
             throw new IllegalArgumentException("--n must be >= 1, got " + n);
         }
-        int classes = model.train().numClasses();
+        int classes = model.numClasses();
         Tensor out;
         if (classes == 0) {
-            out = model.toOutput(Generation.sample(model.denoiser(), model.process(), spec, model.sampleShape(),
-                    n, seed, batchSize, progress, StepListener.NONE), batchSize);
+            out = Generation.run(model, new SampleJob(spec, SampleJob.Conditioning.NONE, guidance, n, seed, batchSize),
+                    progress, StepListener.NONE);
         } else {
             List<Tensor> parts = new ArrayList<>();
             for (int k = 0; k < classes && k < n; k++) {
-                int nk = share(n, classes, k);
-                parts.add(model.toOutput(Generation.sampleClass(model.denoiser(), classes, k, guidance,
-                        model.process(), spec, model.sampleShape(), nk, seed, batchSize, progress,
-                        StepListener.NONE), batchSize));
+                SampleJob job = new SampleJob(spec, new SampleJob.Conditioning.OneClass(k), guidance,
+                        share(n, classes, k), seed, batchSize);
+                parts.add(Generation.run(model, job, progress, StepListener.NONE));
             }
             out = interleave(parts, n);
         }
@@ -180,14 +182,15 @@ public final class ImageEvaluation {
     }
 
     /** Model evaluations {@link #generate} makes, for progress bars. */
-    public static long totalSteps(LoadedModel model, SamplerSpec spec, int n, int batchSize) {
-        int classes = model.train().numClasses();
+    public static long totalSteps(SamplableModel model, SamplerSpec spec, int n, int batchSize) {
+        int classes = model.numClasses();
+        NoiseSchedule schedule = model.process().schedule();
         if (classes == 0) {
-            return Generation.totalSteps(model.schedule(), spec, n, batchSize);
+            return Generation.totalSteps(schedule, spec, n, batchSize);
         }
         long total = 0;
         for (int k = 0; k < classes && k < n; k++) {
-            total += Generation.totalSteps(model.schedule(), spec, share(n, classes, k), batchSize);
+            total += Generation.totalSteps(schedule, spec, share(n, classes, k), batchSize);
         }
         return total;
     }

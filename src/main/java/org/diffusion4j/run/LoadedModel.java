@@ -10,6 +10,7 @@ import org.diffusion4j.model.Network;
 import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.NetworkDenoiser;
 import org.diffusion4j.model.Parameters;
+import org.diffusion4j.sampling.SamplableModel;
 import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
@@ -24,23 +25,52 @@ import org.diffusion4j.train.TrainConfig;
  * @param latent  for a latent diffusion model, its autoencoder and scale; null otherwise
  */
 public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedule schedule, TrainConfig train,
-                          String data, Checkpoint.Sidecar sidecar, boolean usedEma, LatentSpace latent) {
-    /** One sample as the network sees it (a latent for latent diffusion), without the batch dimension. */
-    /** The process the model was trained on, whose levels sampling walks. */
+                          String data, Checkpoint.Sidecar sidecar, boolean usedEma, LatentSpace latent)
+        implements SamplableModel {
+    @Override
     public DiffusionProcess process() {
         return train.process(schedule);
     }
 
+    /** One sample as the network sees it (a latent for latent diffusion), without the batch dimension. */
+    @Override
     public long[] sampleShape() {
-        return Models.configOf(network).sampleShape();
+        return networkConfig().sampleShape();
+    }
+
+    @Override
+    public long[] outputShape() {
+        return latent == null ? sampleShape() : latent.imageShape();
+    }
+
+    @Override
+    public int numClasses() {
+        return train.numClasses();
+    }
+
+    @Override
+    public String prediction() {
+        return train.prediction().id();
+    }
+
+    @Override
+    public NetworkConfig networkConfig() {
+        return Models.configOf(network);
+    }
+
+    @Override
+    public boolean isLatent() {
+        return latent != null;
     }
 
     /** The data the model's output stands for: the image set behind the latents, or the training data itself. */
+    @Override
     public String outputData() {
         return latent != null ? latent.imageData() : data;
     }
 
     /** Samples as the user sees them: decoded images for latent diffusion, else unchanged. */
+    @Override
     public Tensor toOutput(Tensor samples, int batchSize) {
         return latent == null ? samples : latent.decode(samples, batchSize);
     }

@@ -1,18 +1,25 @@
 package org.diffusion4j.sampling;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.guidance.ClassifierFreeGuidance;
 import org.diffusion4j.guidance.Guidance;
 import org.diffusion4j.model.ConditionalDenoiser;
 import org.diffusion4j.model.Denoiser;
+import org.diffusion4j.model.FiniteDenoiser;
+import org.diffusion4j.model.Prediction;
 import org.diffusion4j.sampler.NoiseSource;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
+import org.diffusion4j.schedule.NoiseLevel;
+import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
 
 /**
@@ -75,18 +82,76 @@ public final class Generation {
     }
 
     /**
-     * n samples of one class of a class-conditional model with classifier-free guidance; sample i depends only on
-     * (seed, label, i).
+     * Runs a job on a model: unconditionally, for one class under classifier-free guidance (seeded by (seed, class),
+     * so a class's samples are the same alone and in an every-class job), or for every class in turn. Every
+     * prediction is checked to be finite.
      *
-     * @param nullLabel the model's "no class" label (its number of classes)
+     * @param firstBatch sees every step of the first batch (of class 0 for an every-class job), as the network sees
+     *                   the samples (latents for latent diffusion)
+     * @return float32 [job.total(classes), outputShape...]: what the user sees, decoded for latent models
+     * @throws IllegalArgumentException if the job's conditioning does not fit the model
+     * @throws FiniteDenoiser.NonFiniteException if the model predicts NaN or infinity
      */
-    public static Tensor sampleClass(ConditionalDenoiser model, int nullLabel, int label,
-                                     Guidance guidance, DiffusionProcess process, SamplerSpec spec,
-                                     long[] sampleShape, int n, long seed, int batchSize, Progress progress,
-                                     StepListener firstBatch) {
-        Denoiser guided = new ClassifierFreeGuidance(model, label, nullLabel, guidance);
-        return sample(guided, process, spec, sampleShape, n, Rng.deriveSeed(seed, label),
-                batchSize, progress, firstBatch);
+    public static Tensor run(SamplableModel model, SampleJob job, Progress progress, StepListener firstBatch) {
+        int classes = model.numClasses();
+        checkConditioning(model, job);
+        if (job.conditioning() instanceof SampleJob.Conditioning.OneClass c) {
+            Denoiser guided = new ClassifierFreeGuidance(model.denoiser(), c.label(), classes, job.guidance());
+            return draw(model, job, guided, Rng.deriveSeed(job.seed(), c.label()), progress, firstBatch);
+        }
+        if (job.conditioning() instanceof SampleJob.Conditioning.EveryClass) {
+            List<Tensor> rows = new ArrayList<>();
+            for (int k = 0; k < classes; k++) {
+                rows.add(run(model, job.forClass(k), progress, k == 0 ? firstBatch : StepListener.NONE));
+            }
+            return torch.cat(new TensorVector(rows.toArray(new Tensor[0])));
+        }
+        ConditionalDenoiser net = model.denoiser();
+        Denoiser d = classes > 0 ? ClassifierFreeGuidance.unconditional(net, classes) : withoutLabels(net);
+        return draw(model, job, d, job.seed(), progress, firstBatch);
+    }
+
+    /** Model evaluations {@link #run} makes, for progress bars. */
+    public static long evaluations(SamplableModel model, SampleJob job) {
+        long batches = (job.n() + job.batchSize() - 1) / job.batchSize();
+        long perPass = batches * job.spec().evaluations(model.process().schedule());
+        return job.conditioning() instanceof SampleJob.Conditioning.EveryClass ? perPass * model.numClasses() : perPass;
+    }
+
+    private static void checkConditioning(SamplableModel model, SampleJob job) {
+        int classes = model.numClasses();
+        if (job.conditioning() instanceof SampleJob.Conditioning.Unconditional) {
+            return;
+        }
+        if (classes == 0) {
+            throw new IllegalArgumentException("--class and --guidance are for class-conditional models (trained "
+                    + "with --classes); " + model.outputData() + " was trained unconditionally");
+        }
+        if (job.conditioning() instanceof SampleJob.Conditioning.OneClass c && c.label() >= classes) {
+            throw new IllegalArgumentException("--class must be in [0, " + (classes - 1) + "] for this model, got "
+                    + c.label());
+        }
+    }
+
+    private static Tensor draw(SamplableModel model, SampleJob job, Denoiser denoiser, long seed, Progress progress,
+                               StepListener firstBatch) {
+        Tensor samples = sample(new FiniteDenoiser(denoiser), model.process(), job.spec(), model.sampleShape(),
+                job.n(), seed, job.batchSize(), progress, firstBatch);
+        return model.toOutput(samples, job.batchSize());
+    }
+
+    private static Denoiser withoutLabels(ConditionalDenoiser net) {
+        return new Denoiser() {
+            @Override
+            public Prediction predict(Tensor x, NoiseLevel level) {
+                return net.predict(x, level, null);
+            }
+
+            @Override
+            public DeviceSpec device() {
+                return net.device();
+            }
+        };
     }
 
     /** Total model evaluations for n samples, for progress bars. */

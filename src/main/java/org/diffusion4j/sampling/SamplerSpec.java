@@ -166,17 +166,27 @@ public record SamplerSpec(Kind kind, int steps, double eta, TimestepSpacing spac
     }
 
     /**
+     * Checks that this sampler can walk {@code process}: DDPM, DDIM and PNDM walk a DDPM schedule's timesteps, which
+     * a flow-matching model does not have.
+     *
+     * @throws IllegalArgumentException naming the sampler and the ones that would do
+     */
+    public void requireSupports(DiffusionProcess process) {
+        boolean walksSteps = kind == Kind.DDPM || kind == Kind.DDIM || kind == Kind.PNDM;
+        if (process instanceof DiffusionProcess.Flow && walksSteps) {
+            throw new IllegalArgumentException(kind.id() + " walks a DDPM schedule; flow-matching models sample with "
+                    + "euler, euler-a, heun, dpm++2m, dpm++2m-sde, dpm++3m, dpm++3m-sde, ge");
+        }
+    }
+
+    /**
      * Runs the sampler from x_T (standard normal noise, x = alpha x0 + sigma eps at the first level) on the levels of
      * the process the model was trained on. DDPM, DDIM and PNDM walk a DDPM schedule and refuse a flow process.
      *
      * @return x at the clean end, shaped like xT
      */
     public Tensor run(Denoiser model, DiffusionProcess process, Tensor xT, NoiseSource noise, StepListener listener) {
-        boolean walksSteps = kind == Kind.DDPM || kind == Kind.DDIM || kind == Kind.PNDM;
-        if (process instanceof DiffusionProcess.Flow && walksSteps) {
-            throw new IllegalArgumentException(kind.id() + " walks a DDPM schedule; flow-matching models sample with "
-                    + "euler, euler-a, heun, dpm++2m, dpm++2m-sde, dpm++3m, dpm++3m-sde, ge");
-        }
+        requireSupports(process);
         NoiseSchedule schedule = process.schedule();
         if (clip && kind != Kind.DDPM && kind != Kind.DDIM) {
             model = new ClippedDenoiser(model, 1.0);

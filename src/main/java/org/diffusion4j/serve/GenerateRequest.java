@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.sampling.SampleJob;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.schedule.TimestepSpacing;
@@ -69,18 +70,15 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         } catch (IllegalArgumentException e) {
             throw new BadRequest("sampler: " + e.getMessage());
         }
-        if (model.flow() && (kind == SamplerSpec.Kind.DDPM || kind == SamplerSpec.Kind.DDIM
-                || kind == SamplerSpec.Kind.PNDM)) {
-            throw new BadRequest("sampler: " + kind.id() + " walks a DDPM schedule; model '" + model.name()
-                    + "' is flow-matching (use euler, heun, dpm++2m, ...)");
-        }
-        int steps = integer(fields, "steps", model.defaultSteps(), 1, Math.min(limits.maxSteps(), model.model().schedule().size()));
+        int steps = integer(fields, "steps", model.defaultSteps(), 1, Math.min(limits.maxSteps(),
+                model.model().process().schedule().size()));
         double eta = real(fields, "eta", 0, 0, 1);
         boolean karras = bool(fields, "karras");
         SamplerSpec spec;
         try {
             spec = new SamplerSpec(kind, steps, eta, TimestepSpacing.TRAILING, DdpmSampler.Variance.FIXED_SMALL,
-                    model.model().latent() == null, karras, 2.0, 0.0);
+                    !model.model().isLatent(), karras, 2.0, 0.0);
+            spec.requireSupports(model.model().process());
             spec.levelsFor(model.model().process());
         } catch (IllegalArgumentException e) {
             throw new BadRequest("sampler: " + e.getMessage());
@@ -144,9 +142,17 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         return value.length() <= 64 ? value : value.substring(0, 64) + "... (" + value.length() + " characters)";
     }
 
+    /**
+     * The sampling job: the batch at once; no class on a class-conditional model samples its unconditional half.
+     */
+    public SampleJob job() {
+        return new SampleJob(spec, label == null ? SampleJob.Conditioning.NONE : new SampleJob.Conditioning.OneClass(label),
+                guidance, batch, seed, batch);
+    }
+
     /** A short description for logs and responses, e.g. "mnist ddim-50 seed 7 class 3 guidance 2.0". */
     public String summary() {
-        return model.name() + " " + spec.label(model.model().schedule()) + " seed " + seed
+        return model.name() + " " + spec.label(model.model().process().schedule()) + " seed " + seed
                 + (label == null ? "" : " class " + label + " guidance " + guidance.scale());
     }
 

@@ -6,9 +6,9 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.diffusion4j.render.ImageGrid;
-import org.diffusion4j.run.LoadedModel;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampling.Generation;
+import org.diffusion4j.sampling.SamplableModel;
 
 /** Runs one job on the calling thread: samples, publishes throttled frames to a stream, renders the result. */
 final class JobRunner {
@@ -20,7 +20,7 @@ final class JobRunner {
     static Job.Result run(Job job) {
         job.checkCancelled();
         GenerateRequest r = job.request;
-        LoadedModel m = r.model().model();
+        SamplableModel m = r.model().model();
         int columns = (int) Math.ceil(Math.sqrt(r.batch()));
         long start = System.nanoTime();
         long[] lastFrame = {start - FRAME_INTERVAL_NANOS};
@@ -36,19 +36,7 @@ final class JobRunner {
             }
         };
         try (PointerScope scope = new PointerScope()) {
-            Generation.Progress cancel = job::checkCancelled;
-            Tensor samples;
-            int classes = r.model().classes();
-            if (classes == 0) {
-                samples = Generation.sample(m.denoiser(), m.process(), r.spec(), m.sampleShape(),
-                        r.batch(), r.seed(), r.batch(), cancel, frames);
-            } else {
-                // No class: the model's "no class" label, i.e. its unconditional half.
-                int label = r.label() == null ? classes : r.label();
-                samples = Generation.sampleClass(m.denoiser(), classes, label, r.guidance(), m.process(),
-                        r.spec(), m.sampleShape(), r.batch(), r.seed(), r.batch(), cancel, frames);
-            }
-            Tensor images = m.toOutput(samples, r.batch());
+            Tensor images = Generation.run(m, r.job(), job::checkCancelled, frames);
             List<byte[]> singles = new ArrayList<>();
             for (int i = 0; i < r.batch(); i++) {
                 singles.add(ImageGrid.png(ImageGrid.render(images.narrow(0, i, 1), 1, r.scale(), 0)));

@@ -419,7 +419,7 @@ public final class Server implements AutoCloseable {
         }
         ObjectNode out = JSON.objectNode();
         out.put("id", job.id()).put("model", request.model().name())
-                .put("sampler", request.spec().label(request.model().model().schedule()))
+                .put("sampler", request.spec().label(request.model().model().process().schedule()))
                 .put("seed", request.seed()).put("seconds", r.seconds());
         if (request.label() != null) {
             out.put("class", request.label()).put("guidance", request.guidance().scale());

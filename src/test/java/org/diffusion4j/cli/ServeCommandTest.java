@@ -2,13 +2,16 @@ package org.diffusion4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import javax.imageio.ImageIO;
 import org.diffusion4j.serve.Server;
+import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -26,6 +29,27 @@ class ServeCommandTest {
             HttpResponse<String> models = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create(server.url() + "v1/models")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(models.body()).contains("\"mnist-unet\"", "\"max_steps\":20");
+        }
+    }
+
+    @Test
+    void servesADiffusersFolderBesideACheckpoint() throws Exception {
+        Path folder = Shared.diffusers().resolve("unet_a_uncond").resolve("save_pretrained");
+        ServeCommand cmd = new ServeCommand();
+        new CommandLine(cmd).parseArgs("--port", "0", "--diffusers", folder.toString(), "--checkpoint",
+                "models/mnist-unet.safetensors");
+        try (Server server = cmd.open()) {
+            HttpClient http = HttpClient.newHttpClient();
+            HttpResponse<String> models = http.send(HttpRequest.newBuilder(URI.create(server.url() + "v1/models"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(models.body()).contains("\"mnist-unet\"", "\"save_pretrained\"");
+            HttpResponse<byte[]> png = http.send(HttpRequest.newBuilder(URI.create(server.url() + "v1/generate"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                            "{\"model\":\"save_pretrained\",\"sampler\":\"ddim\",\"steps\":3,\"batch\":2}"))
+                    .build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(png.statusCode()).isEqualTo(200);
+            assertThat(png.headers().firstValue("Content-Type")).contains("image/png");
+            assertThat(ImageIO.read(new ByteArrayInputStream(png.body())).getWidth()).isGreaterThan(0);
         }
     }
 

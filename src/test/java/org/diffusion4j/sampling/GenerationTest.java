@@ -7,11 +7,16 @@ import java.util.Arrays;
 import org.assertj.core.api.Assertions;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.model.ConditionalDenoiser;
+import org.diffusion4j.model.FiniteDenoiser;
 import org.diffusion4j.model.NetworkDenoiser;
+import org.diffusion4j.model.Prediction;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.model.mlp.MlpNet;
 import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
@@ -61,5 +66,90 @@ class GenerationTest {
         assertThat(Generation.totalSteps(schedule, ddpm20, 7, 3)).isEqualTo(60);
         assertThatThrownBy(() -> sample(0, 1, 1)).hasMessageContaining("number of samples");
         assertThatThrownBy(() -> sample(3, 1, 0)).hasMessageContaining("batch size");
+    }
+
+    /** A 2-D MLP as a SamplableModel: 3 classes (label 3 = none) or none; its output is twice what it samples. */
+    private record Toy(ConditionalDenoiser denoiser, MlpConfig networkConfig, int numClasses)
+            implements SamplableModel {
+        static Toy of(int classes) {
+            MlpConfig c = new MlpConfig(2, 16, 1, 8, classes == 0 ? null : classes + 1);
+            return new Toy(new NetworkDenoiser(new MlpNet(c, Rng.of(0)), Parameterization.EPS), c, classes);
+        }
+
+        @Override
+        public DiffusionProcess process() {
+            return new DiffusionProcess.Ddpm(NoiseSchedule.of(ScheduleConfig.ddpmDefault()));
+        }
+
+        @Override
+        public long[] sampleShape() {
+            return new long[] {2};
+        }
+
+        @Override
+        public String outputData() {
+            return "toy";
+        }
+
+        @Override
+        public String prediction() {
+            return "epsilon";
+        }
+
+        @Override
+        public Tensor toOutput(Tensor samples, int batchSize) {
+            return samples.mul(Tensors.scalar(2));
+        }
+    }
+
+    private static float[] run(SamplableModel model, SampleJob job) {
+        try (PointerScope scope = new PointerScope()) {
+            return Tensors.toFloats(Generation.run(model, job, () -> { }, StepListener.NONE));
+        }
+    }
+
+    @Test
+    void aClassSamplesTheSameAloneAsInItsRowOfAnEveryClassJob() {
+        Toy model = Toy.of(3);
+        SampleJob all = new SampleJob(ddpm20, new SampleJob.Conditioning.EveryClass(), Guidance.of(2), 2, 9, 2);
+        float[] rows = run(model, all);
+        assertThat(rows).hasSize(3 * 2 * 2);
+        assertThat(Generation.evaluations(model, all)).isEqualTo(3 * 20);
+        for (int k = 0; k < 3; k++) {
+            assertThat(run(model, all.forClass(k))).as("class %d", k)
+                    .containsExactly(Arrays.copyOfRange(rows, 4 * k, 4 * k + 4));
+        }
+        assertThat(run(model, all.forClass(0))).isNotEqualTo(run(model, all.forClass(1)));
+    }
+
+    @Test
+    void returnsWhatTheUserSeesAndTheSameSamplesAsTheSamplerLoop() {
+        Toy model = Toy.of(0);
+        float[] shown = run(model, SampleJob.unconditional(ddpm20, 5, 3, 2));
+        float[] raw = sample(5, 3, 5);
+        assertThat(shown).hasSameSizeAs(raw);
+        for (int i = 0; i < raw.length; i++) {
+            assertThat(shown[i]).isCloseTo(2 * raw[i], Assertions.within(1e-5f * Math.max(1f, Math.abs(raw[i]))));
+        }
+    }
+
+    @Test
+    void refusesConditioningTheModelCannotTake() {
+        SampleJob seven = new SampleJob(ddpm20, new SampleJob.Conditioning.OneClass(7), Guidance.of(1), 1, 0, 1);
+        assertThatThrownBy(() -> run(Toy.of(0), seven)).hasMessageContaining("class-conditional models")
+                .hasMessageContaining("toy was trained unconditionally");
+        assertThatThrownBy(() -> run(Toy.of(3), seven)).hasMessageContaining("--class must be in [0, 2]")
+                .hasMessageContaining("got 7");
+    }
+
+    @Test
+    void stopsWhenTheModelPredictsNonFiniteValues() {
+        Toy model = Toy.of(0);
+        SamplableModel broken = new Toy((x, level, labels) -> {
+            Prediction p = model.denoiser().predict(x, level, labels);
+            return new Prediction(p.x0().div(Tensors.scalar(0)), p.eps());
+        }, model.networkConfig(), 0);
+        assertThatThrownBy(() -> run(broken, SampleJob.unconditional(ddpm20, 2, 0, 2)))
+                .isInstanceOf(FiniteDenoiser.NonFiniteException.class);
     }
 }

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Path;
 import org.diffusion4j.cli.Main;
 import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.tensor.DeviceSpec;
+import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +27,19 @@ class ServedModelTest {
         assertThat(d.get("prediction").asText()).isEqualTo("flow");
         assertThat(d.get("flow_matching").asBoolean()).isTrue();
         assertThat(d.get("samplers").toString()).contains("dpm++2m", "euler-a");
+    }
+
+    @Test
+    void servesADiffusersFolderUnderItsName() throws Exception {
+        Path folder = Shared.diffusers().resolve("unet_a_uncond").resolve("save_pretrained");
+        ServedModel m = ServedModel.loadDiffusers(folder, DeviceSpec.CPU);
+        assertThat(m.name()).isEqualTo("save_pretrained");
+        assertThat(m.classes()).isZero();
+        var d = m.describe();
+        assertThat(d.get("prediction").asText()).isEqualTo("epsilon");
+        assertThat(d.get("flow_matching").asBoolean()).isFalse();
+        assertThat(d.get("training_timesteps").asInt()).isEqualTo(1000);
+        assertThat(d.get("data").asText()).startsWith("diffusers:");
     }
 
     @Test

@@ -28,7 +28,7 @@ public final class Fuzzing {
         Path findings = Files.createDirectories(work.resolve("findings"));
         List<String> cmd = ChildJvm.command("com.code_intelligence.jazzer.Jazzer",
                 "--target_class=" + target.getName(), "--reproducer_path=" + findings,
-                "-max_total_time=" + SECONDS, "-seed=1", "-timeout=20", "-rss_limit_mb=0",
+                "-max_total_time=" + SECONDS, "-seed=1", "-timeout=60", "-rss_limit_mb=0",
                 "-artifact_prefix=" + findings + "/", corpus.toString());
         Process p = ChildJvm.start(cmd, work, "jazzer", Map.of(INPUT_ENV, work.resolve("input").toString()));
         int code = ChildJvm.await(p, SECONDS + 120);
