@@ -34,6 +34,7 @@ import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.sampler.NoiseSource;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.ForwardProcess;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
@@ -282,7 +283,7 @@ public final class Bench {
         try (Autocast cast = Autocast.bf16(bf16)) {
             Scopes.run(() -> net.forward(xT, torch.zeros(xT.size(0)))); // warm-up: oneDNN picks its kernels
             long start = System.nanoTime();
-            x0 = Scopes.detach(spec.run(denoiser, schedule, xT, NoiseSource.perSample(SEED, 0,
+            x0 = Scopes.detach(spec.run(denoiser, new DiffusionProcess.Ddpm(schedule), xT, NoiseSource.perSample(SEED, 0,
                     Math.toIntExact(xT.size(0))), StepListener.NONE).to(torch.ScalarType.Float).contiguous());
             ms = (System.nanoTime() - start) / 1e6;
         }
@@ -317,7 +318,7 @@ public final class Bench {
         for (int run = 0; run < sampleRuns; run++) {
             try (PointerScope scope = new PointerScope()) {
                 Tensor xT = Rng.derive(SEED, run).randn(batch, 1, 28, 28);
-                spec.run(denoiser, schedule, xT, NoiseSource.perSample(SEED, run * batch, batch), (i, n, x, x0) -> {
+                spec.run(denoiser, new DiffusionProcess.Ddpm(schedule), xT, NoiseSource.perSample(SEED, run * batch, batch), (i, n, x, x0) -> {
                     if (++evaluations[0] % SOAK_EVERY == 0) {
                         sample.add(rssMb());
                     }

@@ -1,0 +1,94 @@
+package org.diffusion4j;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * bench/ lives outside the build, so nothing else would notice when an API change breaks it: it is compiled here
+ * against the current classes, and its report is run on made-up results.
+ */
+class BenchTest {
+    @TempDir
+    static Path classes;
+
+    @BeforeAll
+    static void compileBench() throws Exception {
+        List<String> args = new ArrayList<>(List.of("-d", classes.toString(), "-cp",
+                System.getProperty("java.class.path"), "-Xlint:none"));
+        try (Stream<Path> files = Files.walk(Path.of("bench", "java"))) {
+            files.filter(f -> f.toString().endsWith(".java")).forEach(f -> args.add(f.toString()));
+        }
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        ByteArrayOutputStream errors = new ByteArrayOutputStream();
+        int code = javac.run(null, null, errors, args.toArray(new String[0]));
+        assertThat(code).as("bench/java compiles against the current API:%n%s",
+                errors.toString(StandardCharsets.UTF_8)).isZero();
+    }
+
+    private static String report(Path dir, String... lines) throws Exception {
+        Files.createDirectories(dir);
+        Files.write(dir.resolve("results.jsonl"), List.of(lines));
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        PrintStream old = System.out;
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {classes.toUri().toURL()},
+                BenchTest.class.getClassLoader())) {
+            System.setOut(new PrintStream(text, true, StandardCharsets.UTF_8));
+            loader.loadClass("org.diffusion4j.bench.Report").getMethod("main", String[].class)
+                    .invoke(null, (Object) new String[] {dir.toString()});
+        } finally {
+            System.setOut(old);
+        }
+        return text.toString(StandardCharsets.UTF_8);
+    }
+
+    private static String round(String name, int r, String key, double value) {
+        return "{\"name\":\"" + name + "@" + r + "\",\"result\":{\"" + key + "\":" + value + "}}";
+    }
+
+    @Test
+    void reportsFailedAndMissingMeasurementsInsteadOfCrashing() throws Exception {
+        assertThat(report(classes.resolve("empty"))).contains("No measurement succeeded");
+        String out = report(classes.resolve("failed"), "{\"name\":\"matmul\",\"error\":\"killed\"}", "not json",
+                "{\"name\":\"machine\",\"result\":{\"cpu\":\"X\",\"flags\":\"avx2\",\"cores\":2,\"memory_gb\":24,"
+                        + "\"libtorch\":\"l\",\"pytorch\":\"2.6\",\"rounds\":5}}");
+        assertThat(out).contains("matmul: killed", "(unreadable line)", "Machine: X (avx2), 2 cores",
+                "small: not reported");
+    }
+
+    @Test
+    void judgesATargetByEveryRoundsRatio() throws Exception {
+        List<String> lines = new ArrayList<>();
+        double[] java = {100, 102, 98, 101, 99};
+        double[] wideJava = {90, 95, 104, 92, 91};
+        for (int r = 1; r <= 5; r++) {
+            lines.add(round("small/java-train-fp32", r, "step_ms", java[r - 1]));
+            lines.add(round("small/torch-train", r, "step_ms", 120));
+            lines.add(round("small/torch-train-blas1", r, "step_ms", 110));
+            lines.add(round("wide/java-train-fp32", r, "step_ms", wideJava[r - 1]));
+            lines.add(round("wide/torch-train-blas1", r, "step_ms", 100));
+            lines.add(round("wide/java-forward-fp32", r, "forward_ms", 100 + 20 * r));
+            lines.add(round("wide/torch-forward", r, "forward_ms", 100));
+        }
+        String out = report(classes.resolve("rounds"), lines.toArray(new String[0]));
+        assertThat(out).contains("PASS small: fp32 train step, Java / PyTorch = 0.91 (rounds 0.89-0.93; "
+                + "Java 100 (98-102), PyTorch 110 (110-110)");
+        // One round of five above the target is enough to miss it.
+        assertThat(out).contains("MISS wide: fp32 train step, Java / PyTorch = 0.92 (rounds 0.90-1.04");
+        assertThat(out).contains("UNSTABLE wide: fp32 forward, Java / PyTorch");
+    }
+}
