@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "conformance", mixinStandardHelpOptions = true,
-        description = "Replay recorded diffusers cases (scheduler trajectories and UNet2DModel outputs) and compare.")
+        description = "Replay recorded diffusers/transformers cases (scheduler trajectories, UNet2DModel outputs, "
+                + "CLIP tokenizer ids) and compare.")
 final class ConformanceCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "DIR", description = "Folder of recorded diffusers cases "
             + "(sched_*.json, unet_*.json + their folders; schema in docs/conformance.md).")

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.Locale;
@@ -22,6 +23,7 @@ import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
+import org.diffusion4j.model.text.ClipTokenizer;
 import org.diffusion4j.model.unet.DiffusersConfig;
 import org.diffusion4j.model.unet.UNet2DModel;
 import org.diffusion4j.model.unet.UNetConfig;
@@ -57,14 +59,15 @@ public final class Conformance {
 
     private Conformance() {}
 
-    /** Every {@code *.json} case in {@code dir}, sorted by name. */
+    /** Every {@code *.json} case in {@code dir} (not {@code index.json}), sorted by name. */
     public static List<Path> cases(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException(dir + ": not a folder of conformance cases");
         }
         try (Stream<Path> files = Files.list(dir)) {
-            List<Path> out = files.filter(f -> f.getFileName().toString().endsWith(".json") && Files.isRegularFile(f))
-                    .sorted().toList();
+            // index.json lists a set's cases and files; it is not a case.
+            List<Path> out = files.filter(f -> f.getFileName().toString().endsWith(".json") && Files.isRegularFile(f)
+                    && !f.getFileName().toString().equals("index.json")).sorted().toList();
             if (out.isEmpty()) {
                 throw new IOException(dir + ": holds no *.json case files");
             }
@@ -81,10 +84,13 @@ public final class Conformance {
             if (kind.equals("scheduler")) {
                 return scheduler(name, json);
             }
+            if (kind.equals("clip_tokenizer")) {
+                return tokenizer(name, file.getParent(), json);
+            }
             if (json.has("config_file") && json.has("weights_file")) {
                 return unet(name, file.getParent(), json);
             }
-            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler or UNet case)");
+            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler, UNet or CLIP tokenizer case)");
         } catch (IOException | RuntimeException e) {
             return fail(name, e.getMessage() == null ? e.toString() : e.getMessage());
         }
@@ -92,6 +98,43 @@ public final class Conformance {
 
     private static Result fail(String name, String why) {
         return new Result(name, false, Double.NaN, Double.NaN, why);
+    }
+
+    // ---- CLIP tokenizer cases.
+
+    /** Every prompt's untruncated ids, padded ids and attention mask must be equal; the error counts prompts that differ. */
+    private static Result tokenizer(String name, Path dir, JsonNode json) throws IOException {
+        ClipTokenizer tok = ClipTokenizer.load(dir.resolve(text(json, "vocab_file")),
+                dir.resolve(text(json, "merges_file")), text(json, "pad_token"));
+        int prompts = 0;
+        List<String> differ = new ArrayList<>();
+        for (JsonNode p : json.path("prompts")) {
+            String prompt = text(p, "text");
+            ClipTokenizer.Encoding e = tok.encodePadded(prompt);
+            boolean same = Arrays.equals(tok.encode(prompt), ints(p.get("ids_untruncated")))
+                    && Arrays.equals(e.ids(), ints(p.get("input_ids")))
+                    && Arrays.equals(e.attentionMask(), ints(p.get("attention_mask")));
+            prompts++;
+            if (!same) {
+                differ.add(prompt.length() > 40 ? prompt.substring(0, 40) + "..." : prompt);
+            }
+        }
+        if (prompts == 0) {
+            return fail(name, "no prompts");
+        }
+        return new Result(name, differ.isEmpty(), differ.size(), 0, prompts + " prompts, " + json.path("style")
+                .asText() + " padding: " + (differ.isEmpty() ? "every id equal" : "ids differ for " + differ));
+    }
+
+    private static int[] ints(JsonNode array) {
+        if (array == null || !array.isArray()) {
+            throw new IllegalArgumentException("expected an array of ids");
+        }
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asInt();
+        }
+        return out;
     }
 
     // ---- Scheduler cases.

@@ -94,4 +94,26 @@ class ConformanceTest {
         Path empty = Files.createDirectory(dir.resolve("empty"));
         assertThatThrownBy(() -> Conformance.cases(empty)).hasMessageContaining("holds no *.json case files");
     }
+
+    @Test
+    void theClipTokenizerCasesPassAndAWrongIdFails() throws IOException {
+        Path sd = Shared.sd();
+        for (String name : new String[] {"tok_sd1_a.json", "tok_sd2_a.json"}) {
+            Conformance.Result r = Conformance.run(sd.resolve(name));
+            assertThat(r.passed()).as(r.detail()).isTrue();
+            assertThat(r.detail()).contains("25 prompts", "every id equal");
+        }
+        JsonNode tok = Json.readFile(sd.resolve("tok_sd1_a.json"));
+        ((ArrayNode) tok.get("prompts").get(2).get("input_ids")).set(3, 7);
+        // The case names its vocabulary relative to itself.
+        ((ObjectNode) tok).put("vocab_file", sd.toAbsolutePath().resolve("clip_tokenizer/vocab.json").toString())
+                .put("merges_file", sd.toAbsolutePath().resolve("clip_tokenizer/merges.txt").toString());
+        Path wrong = dir.resolve("tok_wrong.json");
+        Files.write(wrong, Json.MAPPER.writeValueAsBytes(tok));
+        Conformance.Result r = Conformance.run(wrong);
+        assertThat(r.passed()).isFalse();
+        assertThat(r.detail()).contains("ids differ for [it's 3 o'clock]");
+        Files.writeString(dir.resolve("index.json"), "{}");
+        assertThat(Conformance.cases(dir)).containsExactly(wrong);
+    }
 }

@@ -31,11 +31,20 @@ public final class Shared {
 
     /** The diffusers conformance folder: ../shared's, else the copy kept under src/test/resources. */
     public static Path diffusers() {
-        Path d = dir().resolve("conformance").resolve("diffusers");
+        return conformance("diffusers");
+    }
+
+    /** The Stable Diffusion conformance folder: ../shared's, else the part kept under src/test/resources. */
+    public static Path sd() {
+        return conformance("sd");
+    }
+
+    private static Path conformance(String set) {
+        Path d = dir().resolve("conformance").resolve(set);
         if (Files.isDirectory(d)) {
             return d;
         }
-        Path bundled = Path.of("src", "test", "resources", "conformance", "diffusers");
+        Path bundled = Path.of("src", "test", "resources", "conformance", set);
         if (!Files.isDirectory(bundled)) {
             throw new IllegalStateException("no conformance vectors at " + d.toAbsolutePath() + " or "
                     + bundled.toAbsolutePath());
