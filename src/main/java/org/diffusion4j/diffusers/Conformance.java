@@ -23,6 +23,7 @@ import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
+import org.diffusion4j.model.text.ClipTextModel;
 import org.diffusion4j.model.text.ClipTokenizer;
 import org.diffusion4j.model.unet.DiffusersConfig;
 import org.diffusion4j.model.unet.UNet2DModel;
@@ -87,10 +88,13 @@ public final class Conformance {
             if (kind.equals("clip_tokenizer")) {
                 return tokenizer(name, file.getParent(), json);
             }
+            if (kind.equals("clip_text_model")) {
+                return textEncoder(name, file.getParent(), json);
+            }
             if (json.has("config_file") && json.has("weights_file")) {
                 return unet(name, file.getParent(), json);
             }
-            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler, UNet or CLIP tokenizer case)");
+            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler, UNet, CLIP tokenizer or CLIP text model case)");
         } catch (IOException | RuntimeException e) {
             return fail(name, e.getMessage() == null ? e.toString() : e.getMessage());
         }
@@ -135,6 +139,45 @@ public final class Conformance {
             out[i] = array.get(i).asInt();
         }
         return out;
+    }
+
+    // ---- CLIP text encoder cases.
+
+    /** The shared README's tolerance for a float32 text encoder, UNet or VAE against the float32 goldens. */
+    public static final double SD_TOLERANCE = 1e-4;
+
+    /**
+     * Every recorded float32 output: the prompt embeddings, the pooled output, the penultimate layer with and without
+     * the final LayerNorm (clip skip), and with the padding mask where recorded.
+     */
+    private static Result textEncoder(String name, Path dir, JsonNode json) throws IOException {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            ClipTextModel model = ClipTextModel.load(dir.resolve(text(json, "model_dir")));
+            JsonNode shape = json.get("input_ids_shape");
+            Tensor ids = Tensors.fromLongs(longs(json.get("input_ids")), longs(shape));
+            ClipTextModel.Output out = model.forward(ids, null);
+            JsonNode want = json.get("outputs_float32");
+            double err = Math.max(sdError(out.lastHiddenState(), want.get("last_hidden_state")),
+                    sdError(out.pooled(), want.get("pooler_output")));
+            err = Math.max(err, sdError(out.hiddenStates().get(out.hiddenStates().size() - 2),
+                    want.get("hidden_states_m2")));
+            err = Math.max(err, sdError(out.skipped(model, 1), want.get("hidden_states_m2_final_ln")));
+            String masked = "";
+            if (want.has("last_hidden_state_masked")) {
+                Tensor mask = Tensors.fromLongs(longs(json.get("attention_mask")), longs(shape));
+                ClipTextModel.Output m = model.forward(ids, mask);
+                err = Math.max(err, Math.max(sdError(m.lastHiddenState(), want.get("last_hidden_state_masked")),
+                        sdError(m.pooled(), want.get("pooler_output_masked"))));
+                masked = ", with the padding mask";
+            }
+            return new Result(name, err <= SD_TOLERANCE, err, SD_TOLERANCE, model.config().numHiddenLayers()
+                    + " layers, " + model.config().hiddenAct() + ": embeddings, pooled, clip skip 1" + masked);
+        }
+    }
+
+    /** {@link #rel} against a recorded {"shape", "data"} tensor. */
+    private static double sdError(Tensor ours, JsonNode golden) {
+        return rel(Tensors.toDoubles(ours.contiguous()), doubles(golden.get("data"), "data"), "recorded output");
     }
 
     // ---- Scheduler cases.

@@ -96,6 +96,15 @@ class ConformanceTest {
     }
 
     @Test
+    void theClipTextEncoderCasesPass() throws IOException {
+        for (String name : new String[] {"te_a_quickgelu_legacy_eos.json", "te_b_gelu_eos_first.json"}) {
+            Conformance.Result r = Conformance.run(Shared.sd().resolve(name));
+            assertThat(r.passed()).as(r.detail()).isTrue();
+            assertThat(r.error()).isLessThan(Conformance.SD_TOLERANCE);
+        }
+    }
+
+    @Test
     void theClipTokenizerCasesPassAndAWrongIdFails() throws IOException {
         Path sd = Shared.sd();
         for (String name : new String[] {"tok_sd1_a.json", "tok_sd2_a.json"}) {
