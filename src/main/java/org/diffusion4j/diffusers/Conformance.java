@@ -26,6 +26,7 @@ import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.text.ClipTextModel;
 import org.diffusion4j.model.text.ClipTokenizer;
 import org.diffusion4j.model.unet.DiffusersConfig;
+import org.diffusion4j.model.unet.UNet2DConditionModel;
 import org.diffusion4j.model.unet.UNet2DModel;
 import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.sampler.NoiseSource;
@@ -91,10 +92,13 @@ public final class Conformance {
             if (kind.equals("clip_text_model")) {
                 return textEncoder(name, file.getParent(), json);
             }
+            if (kind.equals("unet2d_condition")) {
+                return conditionalUnet(name, file.getParent(), json);
+            }
             if (json.has("config_file") && json.has("weights_file")) {
                 return unet(name, file.getParent(), json);
             }
-            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler, UNet, CLIP tokenizer or CLIP text model case)");
+            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler, UNet, UNet2DConditionModel, CLIP tokenizer or CLIP text model case)");
         } catch (IOException | RuntimeException e) {
             return fail(name, e.getMessage() == null ? e.toString() : e.getMessage());
         }
@@ -172,6 +176,29 @@ public final class Conformance {
             }
             return new Result(name, err <= SD_TOLERANCE, err, SD_TOLERANCE, model.config().numHiddenLayers()
                     + " layers, " + model.config().hiddenAct() + ": embeddings, pooled, clip skip 1" + masked);
+        }
+    }
+
+    // ---- UNet2DConditionModel cases.
+
+    /** The recorded float32 output for the recorded latents, timesteps and text embeddings. */
+    private static Result conditionalUnet(String name, Path dir, JsonNode json) throws IOException {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            UNet2DConditionModel net = UNet2DConditionModel.load(dir.resolve(text(json, "model_dir")));
+            Tensor x = Tensors.fromDoubles(doubles(json.get("input_sample"), "input_sample"),
+                    longs(json.get("input_shape"))).to(torch.ScalarType.Float);
+            Tensor context = Tensors.fromDoubles(doubles(json.get("encoder_hidden_states"), "encoder_hidden_states"),
+                    longs(json.get("encoder_hidden_states_shape"))).to(torch.ScalarType.Float);
+            double[] ts = doubles(json.get("timesteps"), "timesteps");
+            Tensor t = Tensors.fromDoubles(ts, longs(json.get("timesteps_shape")));
+            t = text(json, "timesteps_dtype").equals("int64") ? t.to(torch.ScalarType.Long) : t.to(torch.ScalarType.Float);
+            Tensor out = net.forward(x, t, context);
+            double err = rel(Tensors.toDoubles(out), doubles(json.get("output_float32"), "output_float32"),
+                    "output_float32");
+            return new Result(name, err <= SD_TOLERANCE, err, SD_TOLERANCE, net.config().blockOutChannels()
+                    + " channels, heads " + net.config().heads() + (net.config().linearProj() ? ", linear projection"
+                    : "") + (net.config().upcast() ? ", upcast" : "") + (net.config().onlyCross().contains(true)
+                    ? ", only cross-attention" : "") + ": output_float32");
         }
     }
 

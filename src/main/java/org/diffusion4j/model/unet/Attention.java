@@ -12,7 +12,7 @@ import org.diffusion4j.tensor.Tensors;
  * diffusers' spatial self-attention (Attention with group_norm, residual connection, as built for UNet2DModel's
  * attention blocks): every pixel attends to every pixel through scaled_dot_product_attention.
  */
-public final class Attention extends Layers.Node {
+public final class Attention extends Mixer {
     private final Layers.GroupNorm groupNorm;
     private final Layers.Linear toQ;
     private final Layers.Linear toK;
@@ -38,6 +38,12 @@ public final class Attention extends Layers.Node {
         p.groupNorm(name + ".group_norm", channels).linear(name + ".to_q", channels, channels)
                 .linear(name + ".to_k", channels, channels).linear(name + ".to_v", channels, channels)
                 .linear(name + ".to_out.0", channels, channels);
+    }
+
+    /** Self-attention: the context is not used. */
+    @Override
+    Tensor forward(Tensor x, Tensor context) {
+        return forward(x);
     }
 
     /** [B, C, H, W] -> [B, C, H, W]. */

@@ -79,7 +79,7 @@ public final class DiffusersConfig {
         }
     }
 
-    private static int intOr(JsonNode json, String key, int fallback) {
+    static int intOr(JsonNode json, String key, int fallback) {
         JsonNode v = json.get(key);
         if (v == null) {
             if (fallback < 0) {
@@ -93,7 +93,7 @@ public final class DiffusersConfig {
         return v.intValue();
     }
 
-    private static Integer nullableInt(JsonNode json, String key) {
+    static Integer nullableInt(JsonNode json, String key) {
         JsonNode v = json.get(key);
         if (v == null || v.isNull()) {
             return null;
@@ -104,7 +104,7 @@ public final class DiffusersConfig {
         return v.intValue();
     }
 
-    private static List<Integer> ints(JsonNode json, String key, List<Integer> fallback) {
+    static List<Integer> ints(JsonNode json, String key, List<Integer> fallback) {
         JsonNode v = json.get(key);
         if (v == null) {
             return fallback;
@@ -119,7 +119,7 @@ public final class DiffusersConfig {
         return out;
     }
 
-    private static List<String> strings(JsonNode json, String key, List<String> fallback) {
+    static List<String> strings(JsonNode json, String key, List<String> fallback) {
         JsonNode v = json.get(key);
         if (v == null) {
             return fallback;

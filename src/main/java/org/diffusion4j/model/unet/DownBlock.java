@@ -7,23 +7,25 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.tensor.Tensors;
 
-/** DownBlock2D / AttnDownBlock2D: resnets (each optionally followed by attention), then a stride-2 conv. */
+/**
+ * DownBlock2D, AttnDownBlock2D and CrossAttnDownBlock2D: resnets, each optionally followed by a mixer (attention or
+ * a transformer), then a stride-2 conv.
+ */
 final class DownBlock extends Layers.Node {
     private final List<ResnetBlock> resnets = new ArrayList<>();
-    private final List<Attention> attentions = new ArrayList<>();
+    private final List<Mixer> attentions = new ArrayList<>();
     private final Layers.Conv2d downsampler;
     private final boolean padBottomRight;
 
-    DownBlock(UNetConfig c, int in, int out, boolean attention, boolean downsample) {
+    DownBlock(BlockShape c, int in, int out, boolean downsample) {
         padBottomRight = c.downsamplePadding() == 0;
         Module r = container(this, "resnets");
-        Module a = attention ? container(this, "attentions") : null;
+        Module a = c.mixer() != null ? container(this, "attentions") : null;
         for (int j = 0; j < c.layersPerBlock(); j++) {
             resnets.add(r.register_module(Integer.toString(j),
-                    new ResnetBlock(j == 0 ? in : out, out, c.timeEmbedDim(), c.normNumGroups(), c.normEps())));
+                    new ResnetBlock(j == 0 ? in : out, out, c.tembChannels(), c.groups(), c.eps())));
             if (a != null) {
-                attentions.add(a.register_module(Integer.toString(j),
-                        new Attention(out, c.heads(out), c.normNumGroups(), c.normEps())));
+                attentions.add(a.register_module(Integer.toString(j), c.mixer().apply(out)));
             }
         }
         if (downsample) {
@@ -36,14 +38,15 @@ final class DownBlock extends Layers.Node {
     }
 
     /**
-     * @param skips receives every resnet output and the downsampled output, for the up path
+     * @param context what cross-attention attends to, or null
+     * @param skips   receives every resnet output and the downsampled output, for the up path
      * @return the block's output
      */
-    Tensor forward(Tensor x, Tensor temb, List<Tensor> skips) {
+    Tensor forward(Tensor x, Tensor temb, Tensor context, List<Tensor> skips) {
         for (int j = 0; j < resnets.size(); j++) {
             x = resnets.get(j).forward(x, temb);
             if (!attentions.isEmpty()) {
-                x = attentions.get(j).forward(x);
+                x = attentions.get(j).forward(x, context);
             }
             skips.add(x);
         }

@@ -45,23 +45,27 @@ public final class UNet2DModel extends Layers.Node implements Network {
         classEmbedding = config.numClassEmbeds() == null ? null
                 : register_module("class_embedding", new Layers.Embedding(config.numClassEmbeds(), temb));
 
+        BlockShape plain = new BlockShape(config.layersPerBlock(), temb, config.normNumGroups(), config.normEps(),
+                config.downsamplePadding(), null);
+        BlockShape attention = plain.with(c -> new Attention(c, config.heads(c), config.normNumGroups(),
+                config.normEps()));
         Module downs = container(this, "down_blocks");
         int out = ch.get(0);
         for (int i = 0; i < levels; i++) {
             int in = out;
             out = ch.get(i);
-            down.add(downs.register_module(Integer.toString(i), new DownBlock(config, in, out,
-                    config.downBlockTypes().get(i).startsWith("Attn"), i < levels - 1)));
+            down.add(downs.register_module(Integer.toString(i), new DownBlock(config.downBlockTypes().get(i)
+                    .startsWith("Attn") ? attention : plain, in, out, i < levels - 1)));
         }
-        mid = register_module("mid_block", new MidBlock(config, ch.get(levels - 1)));
+        mid = register_module("mid_block", new MidBlock(attention, ch.get(levels - 1)));
         Module ups = container(this, "up_blocks");
         out = ch.get(levels - 1);
         for (int i = 0; i < levels; i++) {
             int prevOut = out;
             out = ch.get(levels - 1 - i);
             int in = ch.get(Math.max(levels - 2 - i, 0));
-            up.add(ups.register_module(Integer.toString(i), new UpBlock(config, in, out, prevOut,
-                    config.upBlockTypes().get(i).startsWith("Attn"), i < levels - 1)));
+            up.add(ups.register_module(Integer.toString(i), new UpBlock(config.upBlockTypes().get(i)
+                    .startsWith("Attn") ? attention : plain, in, out, prevOut, i < levels - 1)));
         }
         convNormOut = register_module("conv_norm_out", new Layers.GroupNorm(config.normNumGroups(), ch.get(0),
                 config.normEps()));
@@ -112,11 +116,11 @@ public final class UNet2DModel extends Layers.Node implements Network {
         List<Tensor> skips = new ArrayList<>();
         skips.add(h);
         for (DownBlock b : down) {
-            h = b.forward(h, emb, skips);
+            h = b.forward(h, emb, null, skips);
         }
-        h = mid.forward(h, emb);
+        h = mid.forward(h, emb, null);
         for (UpBlock b : up) {
-            h = b.forward(h, emb, skips);
+            h = b.forward(h, emb, null, skips);
         }
         return convOut.forward(torch.silu(convNormOut.forward(h))).contiguous();
     }

@@ -1,0 +1,149 @@
+package org.diffusion4j.model.unet;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntFunction;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.model.Parameters;
+import org.diffusion4j.model.TimestepEmbedding;
+import org.diffusion4j.tensor.Scopes;
+import org.diffusion4j.tensor.Shapes;
+import org.diffusion4j.tensor.Torch;
+
+/**
+ * diffusers' UNet2DConditionModel, the denoiser of Stable Diffusion 1.x/2.x: the UNet2DModel's resnets, time
+ * embedding and down/up sampling, with Transformer2D blocks that attend to the text after the resnets of
+ * CrossAttnDownBlock2D, CrossAttnUpBlock2D and the mid block. diffusers' parameter names, so a pipeline's
+ * {@code unet/diffusion_pytorch_model.safetensors} loads as it is.
+ */
+public final class UNet2DConditionModel extends Layers.Node {
+    private final UNet2DConditionConfig config;
+    private final Layers.Conv2d convIn;
+    private final Layers.Linear timeLinear1;
+    private final Layers.Linear timeLinear2;
+    private final List<DownBlock> down = new ArrayList<>();
+    private final MidBlock mid;
+    private final List<UpBlock> up = new ArrayList<>();
+    private final Layers.GroupNorm convNormOut;
+    private final Layers.Conv2d convOut;
+
+    /** Built with zero weights: load them with {@link #load} or {@link Parameters#load}. */
+    public UNet2DConditionModel(UNet2DConditionConfig c) {
+        Torch.init();
+        this.config = c;
+        List<Integer> ch = c.blockOutChannels();
+        int levels = ch.size();
+        int temb = c.timeEmbedDim();
+        convIn = register_module("conv_in", new Layers.Conv2d(c.inChannels(), ch.get(0), 3, 1, 1));
+        Module te = container(this, "time_embedding");
+        timeLinear1 = te.register_module("linear_1", new Layers.Linear(ch.get(0), temb));
+        timeLinear2 = te.register_module("linear_2", new Layers.Linear(temb, temb));
+        BlockShape plain = new BlockShape(c.layersPerBlock(), temb, c.normNumGroups(), c.normEps(),
+                c.downsamplePadding(), null);
+        Module downs = container(this, "down_blocks");
+        int out = ch.get(0);
+        for (int i = 0; i < levels; i++) {
+            int in = out;
+            out = ch.get(i);
+            BlockShape s = c.downBlockTypes().get(i).startsWith("CrossAttn")
+                    ? plain.with(transformer(c.heads().get(i), c.onlyCross().get(i))) : plain;
+            down.add(downs.register_module(Integer.toString(i), new DownBlock(s, in, out, i < levels - 1)));
+        }
+        // The mid block's transformer never attends only to the text (diffusers passes it no such flag).
+        mid = register_module("mid_block", new MidBlock(plain.with(transformer(c.heads().get(levels - 1), false)),
+                ch.get(levels - 1)));
+        Module ups = container(this, "up_blocks");
+        out = ch.get(levels - 1);
+        for (int i = 0; i < levels; i++) {
+            int prevOut = out;
+            out = ch.get(levels - 1 - i);
+            int in = ch.get(Math.max(levels - 2 - i, 0));
+            BlockShape s = c.upBlockTypes().get(i).startsWith("CrossAttn")
+                    ? plain.with(transformer(c.heads().get(levels - 1 - i), c.onlyCross().get(levels - 1 - i)))
+                    : plain;
+            up.add(ups.register_module(Integer.toString(i), new UpBlock(s, in, out, prevOut, i < levels - 1)));
+        }
+        convNormOut = register_module("conv_norm_out", new Layers.GroupNorm(c.normNumGroups(), ch.get(0),
+                c.normEps()));
+        convOut = register_module("conv_out", new Layers.Conv2d(ch.get(0), c.outChannels(), 3, 1, 1));
+        Scopes.detach(this);
+    }
+
+    private IntFunction<Mixer> transformer(int heads, boolean onlyCross) {
+        return channels -> new Transformer2D(channels, heads, config.normNumGroups(), config.crossAttnDim(),
+                config.linearProj(), onlyCross, config.upcast());
+    }
+
+    public UNet2DConditionConfig config() {
+        return config;
+    }
+
+    /**
+     * Loads a diffusers {@code unet/} folder: {@code config.json} and {@code diffusion_pytorch_model.safetensors},
+     * every parameter present with its shape and nothing else.
+     */
+    public static UNet2DConditionModel load(Path folder) throws IOException {
+        Path config = folder.resolve("config.json");
+        Path weights = folder.resolve("diffusion_pytorch_model.safetensors");
+        for (Path f : new Path[] {config, weights}) {
+            if (!Files.isRegularFile(f)) {
+                if (f == weights && Files.exists(folder.resolve("diffusion_pytorch_model.bin"))) {
+                    throw new IOException(folder + ": only diffusion_pytorch_model.bin (a pickle) is present; "
+                            + "pickles are refused because loading one can run code. Convert it to safetensors first");
+                }
+                throw new IOException(f + ": missing (a UNet2DConditionModel needs config.json and "
+                        + "diffusion_pytorch_model.safetensors)");
+            }
+        }
+        UNet2DConditionModel net;
+        try {
+            net = new UNet2DConditionModel(UNet2DConditionConfig.read(Json.readFile(config), config.toString()));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        Parameters.load(net, Safetensors.read(weights).tensors(), weights.toString());
+        net.eval();
+        return net;
+    }
+
+    /**
+     * @param x       [B, in_channels, H, W], H and W divisible by 2^(levels - 1)
+     * @param t       timesteps [B], or one for the whole batch (0-dim or [1])
+     * @param context text embeddings [B, N, cross_attention_dim]
+     * @return [B, out_channels, H, W]
+     */
+    public Tensor forward(Tensor x, Tensor t, Tensor context) {
+        Shapes.require(x, "x", Shapes.ANY, config.inChannels(), Shapes.ANY, Shapes.ANY);
+        Shapes.require(context, "text embeddings", x.size(0), Shapes.ANY, config.crossAttnDim());
+        long b = x.size(0);
+        if (t.dim() == 0 || (t.dim() == 1 && t.size(0) == 1 && b != 1)) {
+            t = t.reshape(1).expand(b);
+        }
+        Shapes.require(t, "t", b);
+        int divisor = 1 << (config.blockOutChannels().size() - 1);
+        if (x.size(2) % divisor != 0 || x.size(3) % divisor != 0) {
+            throw new IllegalArgumentException("x: spatial size " + x.size(2) + "x" + x.size(3)
+                    + " must be divisible by " + divisor + " for " + config.blockOutChannels().size() + " levels");
+        }
+        Tensor emb = timeLinear2.forward(torch.silu(timeLinear1.forward(TimestepEmbedding.sinusoidal(t,
+                config.blockOutChannels().get(0), config.flipSinToCos(), config.freqShift()).to(x.scalar_type()))));
+        Tensor h = convIn.forward(x);
+        List<Tensor> skips = new ArrayList<>();
+        skips.add(h);
+        for (DownBlock block : down) {
+            h = block.forward(h, emb, context, skips);
+        }
+        h = mid.forward(h, emb, context);
+        for (UpBlock block : up) {
+            h = block.forward(h, emb, context, skips);
+        }
+        return convOut.forward(torch.silu(convNormOut.forward(h))).contiguous();
+    }
+}
