@@ -23,6 +23,7 @@ import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
+import org.diffusion4j.model.autoencoder.AutoencoderKL;
 import org.diffusion4j.model.text.ClipTextModel;
 import org.diffusion4j.model.text.ClipTokenizer;
 import org.diffusion4j.model.unet.DiffusersConfig;
@@ -95,10 +96,13 @@ public final class Conformance {
             if (kind.equals("unet2d_condition")) {
                 return conditionalUnet(name, file.getParent(), json);
             }
+            if (kind.equals("autoencoder_kl")) {
+                return vae(name, file.getParent(), json);
+            }
             if (json.has("config_file") && json.has("weights_file")) {
                 return unet(name, file.getParent(), json);
             }
-            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler, UNet, UNet2DConditionModel, CLIP tokenizer or CLIP text model case)");
+            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler, UNet, UNet2DConditionModel, AutoencoderKL, CLIP tokenizer or CLIP text model case)");
         } catch (IOException | RuntimeException e) {
             return fail(name, e.getMessage() == null ? e.toString() : e.getMessage());
         }
@@ -177,6 +181,34 @@ public final class Conformance {
             return new Result(name, err <= SD_TOLERANCE, err, SD_TOLERANCE, model.config().numHiddenLayers()
                     + " layers, " + model.config().hiddenAct() + ": embeddings, pooled, clip skip 1" + masked);
         }
+    }
+
+    // ---- AutoencoderKL cases.
+
+    /** The posterior's mean, log-variance and std, a draw with the recorded noise, a decode and a round trip. */
+    private static Result vae(String name, Path dir, JsonNode json) throws IOException {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            DiffusersVae loaded = DiffusersVae.load(dir.resolve(text(json, "model_dir")));
+            AutoencoderKL vae = loaded.vae();
+            Tensor image = recorded(json.get("image"));
+            Tensor z = recorded(json.get("latent_z"));
+            Tensor noise = recorded(json.get("posterior_noise"));
+            JsonNode want = json.get("outputs_float32");
+            AutoencoderKL.Posterior p = vae.encode(image);
+            double err = Math.max(sdError(p.mean(), want.get("mean")), sdError(p.logvar(), want.get("logvar")));
+            err = Math.max(err, sdError(p.std(), want.get("std")));
+            err = Math.max(err, sdError(p.mean().add(p.std().mul(noise)), want.get("posterior_sample")));
+            err = Math.max(err, sdError(vae.decode(z), want.get("decode")));
+            err = Math.max(err, sdError(vae.decode(p.mean()), want.get("roundtrip")));
+            return new Result(name, err <= SD_TOLERANCE, err, SD_TOLERANCE, vae.config().blockOutChannels()
+                    + " channels" + (vae.config().useQuantConv() ? "" : ", no quant convs")
+                    + ": mean, logvar, std, posterior sample, decode, round trip");
+        }
+    }
+
+    /** A recorded {"shape", "data"} float32 tensor. */
+    private static Tensor recorded(JsonNode t) {
+        return Tensors.fromDoubles(doubles(t.get("data"), "data"), longs(t.get("shape"))).to(torch.ScalarType.Float);
     }
 
     // ---- UNet2DConditionModel cases.

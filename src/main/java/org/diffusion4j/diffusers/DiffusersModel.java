@@ -155,7 +155,8 @@ public record DiffusersModel(UNet2DModel network, NetworkDenoiser denoiser, Nois
         }
     }
 
-    private static Map<String, Tensor> renameDeprecated(Map<String, Tensor> tensors) {
+    /** Old attention parameter names (query, key, value, proj_attn) under their current ones, as diffusers renames them. */
+    static Map<String, Tensor> renameDeprecated(Map<String, Tensor> tensors) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         tensors.forEach((k, v) -> out.put(currentName(k), v));
         return out;

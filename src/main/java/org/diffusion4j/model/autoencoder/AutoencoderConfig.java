@@ -19,13 +19,18 @@ import org.diffusion4j.tensor.Rng;
  *                         U-Net can halve
  * @param layersPerBlock   resnets per encoder level (decoder levels get one more, as in diffusers)
  * @param normNumGroups    GroupNorm groups
+ * @param useQuantConv     the 1x1 convs after the encoder and before the decoder (diffusers' use_quant_conv and
+ *                         use_post_quant_conv, which Stable Diffusion's VAEs have); null means true
  */
 public record AutoencoderConfig(int imageSize, int inChannels, List<Integer> blockOutChannels, int latentChannels,
-                                int latentSize, int layersPerBlock, int normNumGroups) {
+                                int latentSize, int layersPerBlock, int normNumGroups, Boolean useQuantConv) {
     /** The type recorded in checkpoints. */
     public static final String TYPE = "autoencoder_kl";
 
     public AutoencoderConfig {
+        if (useQuantConv == null) {
+            useQuantConv = true;
+        }
         if (blockOutChannels == null || blockOutChannels.isEmpty()) {
             throw new IllegalArgumentException("block_out_channels must not be empty");
         }
@@ -59,6 +64,12 @@ public record AutoencoderConfig(int imageSize, int inChannels, List<Integer> blo
                     + " is " + padded + ": it must cover image_size " + imageSize + " with less than " + 2 * f
                     + " pixels of padding");
         }
+    }
+
+    /** With the quant convs. */
+    public AutoencoderConfig(int imageSize, int inChannels, List<Integer> blockOutChannels, int latentChannels,
+                             int latentSize, int layersPerBlock, int normNumGroups) {
+        this(imageSize, inChannels, blockOutChannels, latentChannels, latentSize, layersPerBlock, normNumGroups, true);
     }
 
     /** The downsampling factor f = 2^(levels - 1). */
@@ -97,8 +108,8 @@ public record AutoencoderConfig(int imageSize, int inChannels, List<Integer> blo
         ParameterShapes p = new ParameterShapes();
         half(p, true);
         half(p, false);
-        return p.conv("quant_conv", 2L * latentChannels, 2L * latentChannels, 1)
-                .conv("post_quant_conv", latentChannels, latentChannels, 1);
+        return useQuantConv ? p.conv("quant_conv", 2L * latentChannels, 2L * latentChannels, 1)
+                .conv("post_quant_conv", latentChannels, latentChannels, 1) : p;
     }
 
     private void half(ParameterShapes p, boolean encoding) {

@@ -61,8 +61,10 @@ public final class AutoencoderKL extends Layers.Node {
         int latent = config.latentChannels();
         encoder = register_module("encoder", new Half(config, true));
         decoder = register_module("decoder", new Half(config, false));
-        quantConv = register_module("quant_conv", new Layers.Conv2d(2 * latent, 2 * latent, 1, 1, 0));
-        postQuantConv = register_module("post_quant_conv", new Layers.Conv2d(latent, latent, 1, 1, 0));
+        quantConv = config.useQuantConv()
+                ? register_module("quant_conv", new Layers.Conv2d(2 * latent, 2 * latent, 1, 1, 0)) : null;
+        postQuantConv = config.useQuantConv()
+                ? register_module("post_quant_conv", new Layers.Conv2d(latent, latent, 1, 1, 0)) : null;
         Init.pytorchDefault(this, rng);
         Scopes.detach(this);
     }
@@ -84,7 +86,10 @@ public final class AutoencoderKL extends Layers.Node {
             long before = pad / 2;
             h = torch.replication_pad2d(x, new long[] {before, pad - before, before, pad - before});
         }
-        Tensor moments = quantConv.forward(encoder.forward(h));
+        Tensor moments = encoder.forward(h);
+        if (quantConv != null) {
+            moments = quantConv.forward(moments);
+        }
         long c = config.latentChannels();
         // diffusers clamps the log-variance to [-30, 20] so exp() stays finite early in training.
         return new Posterior(moments.narrow(1, 0, c), torch.clamp(moments.narrow(1, c, c),
@@ -97,7 +102,7 @@ public final class AutoencoderKL extends Layers.Node {
      */
     public Tensor decode(Tensor z) {
         Shapes.require(z, "latents", Shapes.ANY, config.latentChannels(), config.latentSize(), config.latentSize());
-        Tensor h = decoder.forward(postQuantConv.forward(z));
+        Tensor h = decoder.forward(postQuantConv == null ? z : postQuantConv.forward(z));
         int pad = config.paddedSize() - config.imageSize();
         if (pad > 0) {
             long before = pad / 2;

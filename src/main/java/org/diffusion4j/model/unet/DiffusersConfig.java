@@ -79,7 +79,8 @@ public final class DiffusersConfig {
         }
     }
 
-    static int intOr(JsonNode json, String key, int fallback) {
+    /** An integer field; {@code fallback} when absent (a negative fallback makes it required). */
+    public static int intOr(JsonNode json, String key, int fallback) {
         JsonNode v = json.get(key);
         if (v == null) {
             if (fallback < 0) {
@@ -93,7 +94,8 @@ public final class DiffusersConfig {
         return v.intValue();
     }
 
-    static Integer nullableInt(JsonNode json, String key) {
+    /** An integer field that may be absent or null. */
+    public static Integer nullableInt(JsonNode json, String key) {
         JsonNode v = json.get(key);
         if (v == null || v.isNull()) {
             return null;
@@ -104,7 +106,8 @@ public final class DiffusersConfig {
         return v.intValue();
     }
 
-    static List<Integer> ints(JsonNode json, String key, List<Integer> fallback) {
+    /** A list of integers; {@code fallback} when absent. */
+    public static List<Integer> ints(JsonNode json, String key, List<Integer> fallback) {
         JsonNode v = json.get(key);
         if (v == null) {
             return fallback;
@@ -119,7 +122,8 @@ public final class DiffusersConfig {
         return out;
     }
 
-    static List<String> strings(JsonNode json, String key, List<String> fallback) {
+    /** A list of strings; {@code fallback} when absent. */
+    public static List<String> strings(JsonNode json, String key, List<String> fallback) {
         JsonNode v = json.get(key);
         if (v == null) {
             return fallback;

@@ -57,4 +57,14 @@ class AutoencoderConfigTest {
         assertThat(Json.toTree(c).has("block_out_channels")).isTrue();
         assertThat(Json.fromTree(Json.toTree(c), AutoencoderConfig.class, "test")).isEqualTo(c);
     }
+
+    @Test
+    void quantConvsAreOnUnlessTurnedOff() {
+        AutoencoderConfig with = new AutoencoderConfig(16, 3, List.of(8, 16), 4, 8, 1, 8, null);
+        assertThat(with.useQuantConv()).isTrue();
+        AutoencoderConfig without = new AutoencoderConfig(16, 3, List.of(8, 16), 4, 8, 1, 8, false);
+        assertThat(with.parameterShapes().asMap().keySet()).contains("quant_conv.weight", "post_quant_conv.bias");
+        assertThat(without.parameterShapes().asMap().keySet()).doesNotContain("quant_conv.weight", "post_quant_conv.bias")
+                .contains("encoder.conv_out.weight");
+    }
 }
