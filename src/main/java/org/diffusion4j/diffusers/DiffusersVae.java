@@ -2,7 +2,6 @@ package org.diffusion4j.diffusers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -10,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.checkpoint.ModelFolder;
 import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.autoencoder.AutoencoderConfig;
@@ -38,16 +38,8 @@ public record DiffusersVae(AutoencoderKL vae, double scalingFactor) {
     public static DiffusersVae load(Path folder) throws IOException {
         Path config = folder.resolve("config.json");
         Path weights = folder.resolve("diffusion_pytorch_model.safetensors");
-        for (Path f : new Path[] {config, weights}) {
-            if (!Files.isRegularFile(f)) {
-                if (f == weights && Files.exists(folder.resolve("diffusion_pytorch_model.bin"))) {
-                    throw new IOException(folder + ": only diffusion_pytorch_model.bin (a pickle) is present; "
-                            + "pickles are refused because loading one can run code. Convert it to safetensors first");
-                }
-                throw new IOException(f + ": missing (a diffusers AutoencoderKL needs config.json and "
-                        + "diffusion_pytorch_model.safetensors)");
-            }
-        }
+        ModelFolder.require(folder, "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin",
+                "a diffusers AutoencoderKL");
         JsonNode c = Json.readFile(config);
         AutoencoderConfig cfg;
         double scaling;

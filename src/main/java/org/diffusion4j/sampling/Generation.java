@@ -9,7 +9,6 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.guidance.ClassifierFreeGuidance;
-import org.diffusion4j.guidance.Guidance;
 import org.diffusion4j.model.ConditionalDenoiser;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.FiniteDenoiser;

@@ -1,7 +1,6 @@
 package org.diffusion4j.model.text;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,6 +12,7 @@ import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.checkpoint.ModelFolder;
 import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.unet.Layers;
@@ -69,15 +69,7 @@ public final class ClipTextModel extends Layers.Node {
     public static ClipTextModel load(Path folder) throws IOException {
         Path weights = folder.resolve("model.safetensors");
         Path config = folder.resolve("config.json");
-        for (Path f : new Path[] {config, weights}) {
-            if (!Files.isRegularFile(f)) {
-                if (f == weights && Files.exists(folder.resolve("pytorch_model.bin"))) {
-                    throw new IOException(folder + ": only pytorch_model.bin (a pickle) is present; pickles are "
-                            + "refused because loading one can run code. Convert it to safetensors first");
-                }
-                throw new IOException(f + ": missing (a CLIP text encoder needs config.json and model.safetensors)");
-            }
-        }
+        ModelFolder.require(folder, "model.safetensors", "pytorch_model.bin", "a CLIP text encoder");
         ClipTextModel model = new ClipTextModel(ClipTextConfig.read(config));
         Map<String, Tensor> tensors = new LinkedHashMap<>(Safetensors.read(weights).tensors());
         tensors.remove("text_model.embeddings.position_ids");

@@ -41,25 +41,7 @@ public final class DiffusersConfig {
      * @param source names the file in errors
      */
     public static UNetConfig read(JsonNode json, String source) {
-        if (json == null || !json.isObject()) {
-            throw new IllegalArgumentException(source + ": a diffusers config must be a JSON object");
-        }
-        JsonNode cls = json.get("_class_name");
-        if (cls != null && !Objects.equals(cls.asText(), "UNet2DModel")) {
-            throw new IllegalArgumentException(source + ": _class_name is '" + cls.asText()
-                    + "'; only UNet2DModel is supported");
-        }
-        for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            String k = e.getKey();
-            if (FIXED.containsKey(k)) {
-                if (!FIXED.get(k).test(e.getValue())) {
-                    throw new IllegalArgumentException(source + ": " + k + " = " + e.getValue() + " is not supported");
-                }
-            } else if (!IGNORED.contains(k) && !READ.contains(k)) {
-                throw new IllegalArgumentException(source + ": unknown UNet2DModel config key '" + k + "'");
-            }
-        }
+        requireKnown(json, source, "UNet2DModel", FIXED, IGNORED, READ);
         try {
             return new UNetConfig(intOr(json, "sample_size", -1), intOr(json, "in_channels", 3),
                     intOr(json, "out_channels", 3),
@@ -76,6 +58,33 @@ public final class DiffusersConfig {
                     intOr(json, "downsample_padding", 1));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Checks a diffusers config object before it is read: its {@code _class_name} (when present) is {@code cls};
+     * every key is read, ignored, or fixed to a value this implementation covers. Errors name {@code source} and the
+     * key.
+     */
+    static void requireKnown(JsonNode json, String source, String cls, Map<String, Predicate<JsonNode>> fixed,
+                             List<String> ignored, List<String> read) {
+        if (json == null || !json.isObject()) {
+            throw new IllegalArgumentException(source + ": a diffusers config must be a JSON object");
+        }
+        JsonNode name = json.get("_class_name");
+        if (name != null && !Objects.equals(name.asText(), cls)) {
+            throw new IllegalArgumentException(source + ": _class_name is '" + name.asText() + "'; expected " + cls);
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String k = e.getKey();
+            if (fixed.containsKey(k)) {
+                if (!fixed.get(k).test(e.getValue())) {
+                    throw new IllegalArgumentException(source + ": " + k + " = " + e.getValue() + " is not supported");
+                }
+            } else if (!ignored.contains(k) && !read.contains(k)) {
+                throw new IllegalArgumentException(source + ": unknown " + cls + " config key '" + k + "'");
+            }
         }
     }
 

@@ -2,10 +2,8 @@ package org.diffusion4j.model.unet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.function.Predicate;
 
@@ -127,25 +125,7 @@ public record UNet2DConditionConfig(int sampleSize, int inChannels, int outChann
      * @param source names the file in errors
      */
     public static UNet2DConditionConfig read(JsonNode json, String source) {
-        if (json == null || !json.isObject()) {
-            throw new IllegalArgumentException(source + ": a diffusers config must be a JSON object");
-        }
-        JsonNode cls = json.get("_class_name");
-        if (cls != null && !Objects.equals(cls.asText(), "UNet2DConditionModel")) {
-            throw new IllegalArgumentException(source + ": _class_name is '" + cls.asText()
-                    + "'; expected UNet2DConditionModel");
-        }
-        for (Iterator<Map.Entry<String, JsonNode>> it = json.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            String k = e.getKey();
-            if (FIXED.containsKey(k)) {
-                if (!FIXED.get(k).test(e.getValue())) {
-                    throw new IllegalArgumentException(source + ": " + k + " = " + e.getValue() + " is not supported");
-                }
-            } else if (!IGNORED.contains(k) && !READ.contains(k)) {
-                throw new IllegalArgumentException(source + ": unknown UNet2DConditionModel config key '" + k + "'");
-            }
-        }
+        DiffusersConfig.requireKnown(json, source, "UNet2DConditionModel", FIXED, IGNORED, READ);
         try {
             List<Integer> channels = DiffusersConfig.ints(json, "block_out_channels", List.of(320, 640, 1280, 1280));
             int levels = channels.size();

@@ -1,7 +1,6 @@
 package org.diffusion4j.model.unet;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,6 +9,7 @@ import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.checkpoint.ModelFolder;
 import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.TimestepEmbedding;
@@ -92,16 +92,8 @@ public final class UNet2DConditionModel extends Layers.Node {
     public static UNet2DConditionModel load(Path folder) throws IOException {
         Path config = folder.resolve("config.json");
         Path weights = folder.resolve("diffusion_pytorch_model.safetensors");
-        for (Path f : new Path[] {config, weights}) {
-            if (!Files.isRegularFile(f)) {
-                if (f == weights && Files.exists(folder.resolve("diffusion_pytorch_model.bin"))) {
-                    throw new IOException(folder + ": only diffusion_pytorch_model.bin (a pickle) is present; "
-                            + "pickles are refused because loading one can run code. Convert it to safetensors first");
-                }
-                throw new IOException(f + ": missing (a UNet2DConditionModel needs config.json and "
-                        + "diffusion_pytorch_model.safetensors)");
-            }
-        }
+        ModelFolder.require(folder, "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin",
+                "a UNet2DConditionModel");
         UNet2DConditionModel net;
         try {
             net = new UNet2DConditionModel(UNet2DConditionConfig.read(Json.readFile(config), config.toString()));

@@ -11,6 +11,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.testing.Recorded;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,18 +31,6 @@ class ClipTextModelTest {
         return Tensors.fromLongs(v, shape.get(0).asLong(), shape.get(1).asLong());
     }
 
-    private static double error(Tensor ours, JsonNode golden) {
-        float[] a = Tensors.toFloats(ours.contiguous());
-        JsonNode data = golden.get("data");
-        assertThat(a).hasSize(data.size());
-        double worst = 0;
-        for (int i = 0; i < a.length; i++) {
-            double want = data.get(i).asDouble();
-            worst = Math.max(worst, Math.abs(a[i] - want) / Math.max(1, Math.abs(want)));
-        }
-        return worst;
-    }
-
     /** Every recorded output of a case, within the shared README's float32 tolerance. */
     private static void matchesTransformers(String file) throws Exception {
         Path sd = Shared.sd();
@@ -51,17 +40,17 @@ class ClipTextModelTest {
             Tensor input = ids(c.get("input_ids"), c.get("input_ids_shape"));
             ClipTextModel.Output out = model.forward(input, null);
             JsonNode want = c.get("outputs_float32");
-            assertThat(error(out.lastHiddenState(), want.get("last_hidden_state"))).isLessThan(TOLERANCE);
-            assertThat(error(out.pooled(), want.get("pooler_output"))).isLessThan(TOLERANCE);
-            assertThat(error(out.hiddenStates().get(out.hiddenStates().size() - 2), want.get("hidden_states_m2")))
+            assertThat(Recorded.error(out.lastHiddenState(), want.get("last_hidden_state"))).isLessThan(TOLERANCE);
+            assertThat(Recorded.error(out.pooled(), want.get("pooler_output"))).isLessThan(TOLERANCE);
+            assertThat(Recorded.error(out.hiddenStates().get(out.hiddenStates().size() - 2), want.get("hidden_states_m2")))
                     .isLessThan(TOLERANCE);
-            assertThat(error(out.skipped(model, 1), want.get("hidden_states_m2_final_ln"))).isLessThan(TOLERANCE);
+            assertThat(Recorded.error(out.skipped(model, 1), want.get("hidden_states_m2_final_ln"))).isLessThan(TOLERANCE);
             if (want.has("last_hidden_state_masked")) {
                 ClipTextModel.Output masked = model.forward(input, ids(c.get("attention_mask"),
                         c.get("input_ids_shape")));
-                assertThat(error(masked.lastHiddenState(), want.get("last_hidden_state_masked")))
+                assertThat(Recorded.error(masked.lastHiddenState(), want.get("last_hidden_state_masked")))
                         .isLessThan(TOLERANCE);
-                assertThat(error(masked.pooled(), want.get("pooler_output_masked"))).isLessThan(TOLERANCE);
+                assertThat(Recorded.error(masked.pooled(), want.get("pooler_output_masked"))).isLessThan(TOLERANCE);
             }
         }
     }

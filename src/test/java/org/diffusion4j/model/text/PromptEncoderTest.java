@@ -11,22 +11,11 @@ import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.testing.Recorded;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 
 class PromptEncoderTest {
-    private static double error(Tensor ours, JsonNode golden) {
-        float[] a = Tensors.toFloats(ours.contiguous());
-        JsonNode data = golden.get("data");
-        assertThat(a).hasSize(data.size());
-        double worst = 0;
-        for (int i = 0; i < a.length; i++) {
-            double want = data.get(i).asDouble();
-            worst = Math.max(worst, Math.abs(a[i] - want) / Math.max(1, Math.abs(want)));
-        }
-        return worst;
-    }
-
     private static double[] ids(JsonNode array) {
         double[] out = new double[array.size()];
         for (int i = 0; i < out.length; i++) {
@@ -49,9 +38,9 @@ class PromptEncoderTest {
                     .containsExactly(ids(run.get("negative_prompt_input_ids")));
             Tensor both = enc.encode(List.of(negative, prompt), 0);
             assertThat(Shapes.of(both)).containsExactly(2, 77, 32);
-            assertThat(error(both.narrow(0, 0, 1), run.get("negative_prompt_embeds"))).isLessThan(1e-4);
-            assertThat(error(both.narrow(0, 1, 1), run.get("prompt_embeds"))).isLessThan(1e-4);
-            assertThat(error(enc.encode(List.of(prompt), 1), run.get("prompt_embeds"))).as("clip skip changes them")
+            assertThat(Recorded.error(both.narrow(0, 0, 1), run.get("negative_prompt_embeds"))).isLessThan(1e-4);
+            assertThat(Recorded.error(both.narrow(0, 1, 1), run.get("prompt_embeds"))).isLessThan(1e-4);
+            assertThat(Recorded.error(enc.encode(List.of(prompt), 1), run.get("prompt_embeds"))).as("clip skip changes them")
                     .isGreaterThan(1e-2);
             assertThatThrownBy(() -> enc.ids(List.of())).hasMessageContaining("no prompt");
         }

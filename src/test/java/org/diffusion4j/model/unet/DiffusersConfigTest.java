@@ -33,7 +33,7 @@ class DiffusersConfigTest {
         assertThatThrownBy(() -> DiffusersConfig.read(base.deepCopy().put("fancy_new_option", 1), "c.json"))
                 .hasMessage("c.json: unknown UNet2DModel config key 'fancy_new_option'");
         assertThatThrownBy(() -> DiffusersConfig.read(base.deepCopy().put("_class_name", "UNet2DConditionModel"), "c.json"))
-                .hasMessageContaining("only UNet2DModel");
+                .hasMessageContaining("expected UNet2DModel");
         assertThatThrownBy(() -> DiffusersConfig.read(base.deepCopy().put("norm_num_groups", 5), "c.json"))
                 .hasMessageContaining("multiples of norm_num_groups 5");
         assertThatThrownBy(() -> DiffusersConfig.read(base.deepCopy().put("downsample_padding", 2), "c.json"))
