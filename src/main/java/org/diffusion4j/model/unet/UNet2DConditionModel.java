@@ -2,7 +2,6 @@ package org.diffusion4j.model.unet;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;
 import org.bytedeco.pytorch.Module;
@@ -28,9 +27,7 @@ public final class UNet2DConditionModel extends Layers.Node {
     private final Layers.Conv2d convIn;
     private final Layers.Linear timeLinear1;
     private final Layers.Linear timeLinear2;
-    private final List<DownBlock> down = new ArrayList<>();
-    private final MidBlock mid;
-    private final List<UpBlock> up = new ArrayList<>();
+    private final Levels levels;
     private final Layers.GroupNorm convNormOut;
     private final Layers.Conv2d convOut;
 
@@ -39,7 +36,7 @@ public final class UNet2DConditionModel extends Layers.Node {
         Torch.init();
         this.config = c;
         List<Integer> ch = c.blockOutChannels();
-        int levels = ch.size();
+        int n = ch.size();
         int temb = c.timeEmbedDim();
         convIn = register_module("conv_in", new Layers.Conv2d(c.inChannels(), ch.get(0), 3, 1, 1));
         Module te = container(this, "time_embedding");
@@ -47,29 +44,12 @@ public final class UNet2DConditionModel extends Layers.Node {
         timeLinear2 = te.register_module("linear_2", new Layers.Linear(temb, temb));
         BlockShape plain = new BlockShape(c.layersPerBlock(), temb, c.normNumGroups(), c.normEps(),
                 c.downsamplePadding(), null);
-        Module downs = container(this, "down_blocks");
-        int out = ch.get(0);
-        for (int i = 0; i < levels; i++) {
-            int in = out;
-            out = ch.get(i);
-            BlockShape s = c.downBlockTypes().get(i).startsWith("CrossAttn")
-                    ? plain.with(transformer(c.heads().get(i), c.onlyCross().get(i))) : plain;
-            down.add(downs.register_module(Integer.toString(i), new DownBlock(s, in, out, i < levels - 1)));
-        }
         // The mid block's transformer never attends only to the text (diffusers passes it no such flag).
-        mid = register_module("mid_block", new MidBlock(plain.with(transformer(c.heads().get(levels - 1), false)),
-                ch.get(levels - 1)));
-        Module ups = container(this, "up_blocks");
-        out = ch.get(levels - 1);
-        for (int i = 0; i < levels; i++) {
-            int prevOut = out;
-            out = ch.get(levels - 1 - i);
-            int in = ch.get(Math.max(levels - 2 - i, 0));
-            BlockShape s = c.upBlockTypes().get(i).startsWith("CrossAttn")
-                    ? plain.with(transformer(c.heads().get(levels - 1 - i), c.onlyCross().get(levels - 1 - i)))
-                    : plain;
-            up.add(ups.register_module(Integer.toString(i), new UpBlock(s, in, out, prevOut, i < levels - 1)));
-        }
+        this.levels = Levels.register(this, ch, i -> c.downBlockTypes().get(i).startsWith("CrossAttn")
+                        ? plain.with(transformer(c.heads().get(i), c.onlyCross().get(i))) : plain,
+                plain.with(transformer(c.heads().get(n - 1), false)),
+                i -> c.upBlockTypes().get(i).startsWith("CrossAttn")
+                        ? plain.with(transformer(c.heads().get(n - 1 - i), c.onlyCross().get(n - 1 - i))) : plain);
         convNormOut = register_module("conv_norm_out", new Layers.GroupNorm(c.normNumGroups(), ch.get(0),
                 c.normEps()));
         convOut = register_module("conv_out", new Layers.Conv2d(ch.get(0), c.outChannels(), 3, 1, 1));
@@ -119,23 +99,10 @@ public final class UNet2DConditionModel extends Layers.Node {
             t = t.reshape(1).expand(b);
         }
         Shapes.require(t, "t", b);
-        int divisor = 1 << (config.blockOutChannels().size() - 1);
-        if (x.size(2) % divisor != 0 || x.size(3) % divisor != 0) {
-            throw new IllegalArgumentException("x: spatial size " + x.size(2) + "x" + x.size(3)
-                    + " must be divisible by " + divisor + " for " + config.blockOutChannels().size() + " levels");
-        }
+        Levels.requireDivisible(x, config.blockOutChannels().size());
         Tensor emb = timeLinear2.forward(torch.silu(timeLinear1.forward(TimestepEmbedding.sinusoidal(t,
                 config.blockOutChannels().get(0), config.flipSinToCos(), config.freqShift()).to(x.scalar_type()))));
-        Tensor h = convIn.forward(x);
-        List<Tensor> skips = new ArrayList<>();
-        skips.add(h);
-        for (DownBlock block : down) {
-            h = block.forward(h, emb, context, skips);
-        }
-        h = mid.forward(h, emb, context);
-        for (UpBlock block : up) {
-            h = block.forward(h, emb, context, skips);
-        }
+        Tensor h = levels.forward(convIn.forward(x), emb, context);
         return convOut.forward(torch.silu(convNormOut.forward(h))).contiguous();
     }
 }

@@ -1,6 +1,5 @@
 package org.diffusion4j.model.unet;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Module;
@@ -25,9 +24,7 @@ public final class UNet2DModel extends Layers.Node implements Network {
     private final Layers.Linear timeLinear1;
     private final Layers.Linear timeLinear2;
     private final Layers.Embedding classEmbedding;
-    private final List<DownBlock> down = new ArrayList<>();
-    private final MidBlock mid;
-    private final List<UpBlock> up = new ArrayList<>();
+    private final Levels levels;
     private final Layers.GroupNorm convNormOut;
     private final Layers.Conv2d convOut;
 
@@ -36,7 +33,6 @@ public final class UNet2DModel extends Layers.Node implements Network {
         Torch.init();
         this.config = config;
         List<Integer> ch = config.blockOutChannels();
-        int levels = ch.size();
         int temb = config.timeEmbedDim();
         convIn = register_module("conv_in", new Layers.Conv2d(config.inChannels(), ch.get(0), 3, 1, 1));
         Module te = container(this, "time_embedding");
@@ -49,24 +45,9 @@ public final class UNet2DModel extends Layers.Node implements Network {
                 config.downsamplePadding(), null);
         BlockShape attention = plain.with(c -> new Attention(c, config.heads(c), config.normNumGroups(),
                 config.normEps()));
-        Module downs = container(this, "down_blocks");
-        int out = ch.get(0);
-        for (int i = 0; i < levels; i++) {
-            int in = out;
-            out = ch.get(i);
-            down.add(downs.register_module(Integer.toString(i), new DownBlock(config.downBlockTypes().get(i)
-                    .startsWith("Attn") ? attention : plain, in, out, i < levels - 1)));
-        }
-        mid = register_module("mid_block", new MidBlock(attention, ch.get(levels - 1)));
-        Module ups = container(this, "up_blocks");
-        out = ch.get(levels - 1);
-        for (int i = 0; i < levels; i++) {
-            int prevOut = out;
-            out = ch.get(levels - 1 - i);
-            int in = ch.get(Math.max(levels - 2 - i, 0));
-            up.add(ups.register_module(Integer.toString(i), new UpBlock(config.upBlockTypes().get(i)
-                    .startsWith("Attn") ? attention : plain, in, out, prevOut, i < levels - 1)));
-        }
+        this.levels = Levels.register(this, ch,
+                i -> config.downBlockTypes().get(i).startsWith("Attn") ? attention : plain,
+                attention, i -> config.upBlockTypes().get(i).startsWith("Attn") ? attention : plain);
         convNormOut = register_module("conv_norm_out", new Layers.GroupNorm(config.normNumGroups(), ch.get(0),
                 config.normEps()));
         convOut = register_module("conv_out", new Layers.Conv2d(ch.get(0), config.outChannels(), 3, 1, 1));
@@ -95,11 +76,7 @@ public final class UNet2DModel extends Layers.Node implements Network {
     public Tensor forward(Tensor x, Tensor t, Tensor labels) {
         Shapes.require(x, "x", Shapes.ANY, config.inChannels(), Shapes.ANY, Shapes.ANY);
         Shapes.require(t, "t", x.size(0));
-        int divisor = 1 << (config.blockOutChannels().size() - 1);
-        if (x.size(2) % divisor != 0 || x.size(3) % divisor != 0) {
-            throw new IllegalArgumentException("x: spatial size " + x.size(2) + "x" + x.size(3)
-                    + " must be divisible by " + divisor + " for " + config.blockOutChannels().size() + " levels");
-        }
+        Levels.requireDivisible(x, config.blockOutChannels().size());
         Tensor emb = timeLinear2.forward(torch.silu(timeLinear1.forward(TimestepEmbedding.sinusoidal(t,
                 config.blockOutChannels().get(0), config.flipSinToCos(), config.freqShift()).to(x.scalar_type()))));
         if (classEmbedding != null) {
@@ -112,16 +89,7 @@ public final class UNet2DModel extends Layers.Node implements Network {
             throw new IllegalArgumentException("this U-Net has no class embedding (num_class_embeds is null)");
         }
         // The activations run channels-last from here on: the convolutions return that layout (see Layers.Conv2d).
-        Tensor h = convIn.forward(x);
-        List<Tensor> skips = new ArrayList<>();
-        skips.add(h);
-        for (DownBlock b : down) {
-            h = b.forward(h, emb, null, skips);
-        }
-        h = mid.forward(h, emb, null);
-        for (UpBlock b : up) {
-            h = b.forward(h, emb, null, skips);
-        }
+        Tensor h = levels.forward(convIn.forward(x), emb, null);
         return convOut.forward(torch.silu(convNormOut.forward(h))).contiguous();
     }
 
