@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Json;
@@ -99,6 +100,9 @@ public final class Conformance {
             if (kind.equals("autoencoder_kl")) {
                 return vae(name, file.getParent(), json);
             }
+            if (kind.equals("sd_pipeline")) {
+                return pipeline(name, file.getParent(), json);
+            }
             if (json.has("config_file") && json.has("weights_file")) {
                 return unet(name, file.getParent(), json);
             }
@@ -180,6 +184,31 @@ public final class Conformance {
             }
             return new Result(name, err <= SD_TOLERANCE, err, SD_TOLERANCE, model.config().numHiddenLayers()
                     + " layers, " + model.config().hiddenAct() + ": embeddings, pooled, clip skip 1" + masked);
+        }
+    }
+
+    // ---- Stable Diffusion pipeline cases.
+
+    /** Text-to-image from the recorded latents: the VAE's input and output and the final image. */
+    private static Result pipeline(String name, Path dir, JsonNode json) throws IOException {
+        String cls = text(json, "pipeline_class");
+        if (!cls.equals("StableDiffusionPipeline")) {
+            return fail(name, cls + " is not implemented yet (text-to-image only)");
+        }
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            StableDiffusion sd = StableDiffusion.load(dir.resolve(text(json, "pipeline_dir")));
+            JsonNode call = json.get("call");
+            Tensor decoded = sd.generate(text(call, "prompt"), call.path("negative_prompt").isNull() ? null
+                    : call.get("negative_prompt").asText(), call.get("guidance_scale").asDouble(),
+                    call.get("num_inference_steps").asInt(), recorded(json.get("latents_input")), text(json, "scheduler"),
+                    Json.readFile(dir.resolve(text(json, "scheduler_dir")).resolve("scheduler_config.json")), 0);
+            double err = sdError(decoded, json.get("vae_decode_output"));
+            Tensor image = torch.clamp(decoded.div(Tensors.scalar(2)).add(Tensors.scalar(0.5)),
+                    new ScalarOptional(Tensors.scalar(0)), new ScalarOptional(Tensors.scalar(1))).permute(0, 2, 3, 1);
+            err = Math.max(err, sdError(image, json.get("output_image")));
+            return new Result(name, err <= SD_TOLERANCE, err, SD_TOLERANCE, text(json, "scheduler") + ", "
+                    + call.get("num_inference_steps").asInt() + " steps, guidance " + call.get("guidance_scale")
+                    + ": decoded image and output image");
         }
     }
 

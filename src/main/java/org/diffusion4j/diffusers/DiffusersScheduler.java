@@ -48,6 +48,18 @@ public final class DiffusersScheduler {
 
     private static final Set<String> IGNORED = Set.of("_class_name", "_diffusers_version");
 
+    /**
+     * Keys of other diffusers schedulers. A pipeline folder's scheduler config keeps them when it was made from
+     * another scheduler's (Stable Diffusion's Euler config carries PNDM's skip_prk_steps and DDIM's clip_sample), and
+     * diffusers ignores the ones its class does not take; so do we, while a key no scheduler has is still an error.
+     */
+    private static final Set<String> OTHER_SCHEDULERS = Set.of("clip_sample", "clip_sample_range", "set_alpha_to_one",
+            "skip_prk_steps", "steps_offset", "timestep_spacing", "interpolation_type", "use_karras_sigmas",
+            "use_beta_sigmas", "use_exponential_sigmas", "sigma_min", "sigma_max", "timestep_type",
+            "final_sigmas_type", "rescale_betas_zero_snr", "thresholding", "dynamic_thresholding_ratio",
+            "sample_max_value", "variance_type", "solver_order", "algorithm_type", "solver_type", "lower_order_final",
+            "euler_at_final", "lambda_min_clipped", "use_lu_lambdas", "trained_betas", "prediction_type");
+
     /** Runs the configured sampler. */
     @FunctionalInterface
     interface Run {
@@ -668,7 +680,7 @@ public final class DiffusersScheduler {
         void requireAllRead() {
             for (Iterator<String> it = json.fieldNames(); it.hasNext(); ) {
                 String key = it.next();
-                if (!read.contains(key) && !IGNORED.contains(key)) {
+                if (!read.contains(key) && !IGNORED.contains(key) && !OTHER_SCHEDULERS.contains(key)) {
                     throw new IllegalArgumentException(className + ": unknown config key '" + key + "'");
                 }
             }
