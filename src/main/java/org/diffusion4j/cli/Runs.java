@@ -265,6 +265,7 @@ final class Runs {
         int classes = Math.max(1, model.numClasses());
         SampleJob job = new SampleJob(spec, conditioning, guidance, everyClass ? (n + classes - 1) / classes : n, seed,
                 batchSize);
+        Generation.checkConditioning(model, job);
         // Guidance runs the conditional and unconditional passes as one batch of twice the size.
         int passBatch = Math.min(batchSize, job.n());
         Models.requireFits(model.networkConfig(), (long) passBatch * (conditioning instanceof

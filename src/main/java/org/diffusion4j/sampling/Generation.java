@@ -117,7 +117,11 @@ public final class Generation {
         return job.conditioning() instanceof SampleJob.Conditioning.EveryClass ? perPass * model.numClasses() : perPass;
     }
 
-    private static void checkConditioning(SamplableModel model, SampleJob job) {
+    /**
+     * Checks that the job's conditioning fits the model: a class needs a class-conditional model and must be one of
+     * its classes. {@link #run} checks it too; callers check early to fail before any progress is shown.
+     */
+    public static void checkConditioning(SamplableModel model, SampleJob job) {
         int classes = model.numClasses();
         if (job.conditioning() instanceof SampleJob.Conditioning.Unconditional) {
             return;
