@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.model.autoencoder.AutoencoderConfig;
+import org.diffusion4j.testing.Recorded;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,16 +20,7 @@ class DiffusersVaeTest {
     /** Encode (mean, log-variance, a draw), decode and round trip, with and without quant convs. */
     @Test
     void everyRecordedCaseMatchesDiffusersWithinTheTolerance() throws Exception {
-        List<Path> cases;
-        try (Stream<Path> files = Files.list(Shared.sd())) {
-            cases = files.filter(f -> f.getFileName().toString().startsWith("vae_")).sorted().toList();
-        }
-        assertThat(cases).isNotEmpty();
-        for (Path c : cases) {
-            Conformance.Result r = Conformance.run(c);
-            assertThat(r.passed()).as(c + ": " + r.detail()).isTrue();
-            assertThat(r.error()).as(c.toString()).isLessThan(1e-5);
-        }
+        Recorded.requireSdCasesPass("vae_.*\\.json", 1, 1e-5);
     }
 
     @Test

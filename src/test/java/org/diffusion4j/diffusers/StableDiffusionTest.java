@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.stream.Stream;
-import org.diffusion4j.testing.Shared;
+import org.diffusion4j.testing.Recorded;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,16 +16,7 @@ class StableDiffusionTest {
     /** Text-to-image from the recorded starting latents: the decoded image as diffusers made it, guided or not. */
     @Test
     void recordedTextToImageRunsComeOutAsDiffusersMadeThem() throws Exception {
-        List<Path> cases;
-        try (Stream<Path> files = Files.list(Shared.sd())) {
-            cases = files.filter(f -> f.getFileName().toString().matches("pipe_a[12]_.*\\.json")).sorted().toList();
-        }
-        assertThat(cases).isNotEmpty();
-        for (Path c : cases) {
-            Conformance.Result r = Conformance.run(c);
-            assertThat(r.passed()).as(c + ": " + r.detail()).isTrue();
-            assertThat(r.error()).as(c.toString()).isLessThan(1e-5);
-        }
+        Recorded.requireSdCasesPass("pipe_a[12]_.*\\.json", 1, 1e-5);
     }
 
     @Test

@@ -5,12 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
-import org.diffusion4j.diffusers.Conformance;
 import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.testing.Recorded;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,17 +20,7 @@ class UNet2DConditionModelTest {
     /** SD 1.x style (conv projections), SD 2.x style (linear projections, upcast), and only cross-attention. */
     @Test
     void everyRecordedCaseMatchesDiffusersWithinTheTolerance() throws Exception {
-        List<Path> cases;
-        try (Stream<Path> files = Files.list(Shared.sd())) {
-            cases = files.filter(f -> f.getFileName().toString().startsWith("unetc_")
-                    && f.toString().endsWith(".json")).sorted().toList();
-        }
-        assertThat(cases.size()).isGreaterThanOrEqualTo(2);
-        for (Path c : cases) {
-            Conformance.Result r = Conformance.run(c);
-            assertThat(r.passed()).as(c + ": " + r.detail()).isTrue();
-            assertThat(r.error()).as(c.toString()).isLessThan(1e-5);
-        }
+        Recorded.requireSdCasesPass("unetc_.*\\.json", 2, 1e-5);
     }
 
     @Test
