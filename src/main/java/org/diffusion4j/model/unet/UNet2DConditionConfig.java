@@ -42,16 +42,7 @@ public record UNet2DConditionConfig(int sampleSize, int inChannels, int outChann
                         + "only_cross_attention need one entry per block_out_channels (" + levels + "), got " + l);
             }
         }
-        for (String t : downBlockTypes) {
-            if (!DOWN.contains(t)) {
-                throw new IllegalArgumentException("unsupported down block type '" + t + "'; supported: " + DOWN);
-            }
-        }
-        for (String t : upBlockTypes) {
-            if (!UP.contains(t)) {
-                throw new IllegalArgumentException("unsupported up block type '" + t + "'; supported: " + UP);
-            }
-        }
+        UNetConfig.requireBlockTypes(downBlockTypes, DOWN, upBlockTypes, UP);
         for (int i = 0; i < levels; i++) {
             int c = blockOutChannels.get(i);
             if (c < 1 || c > UNetConfig.MAX_CHANNELS || c % normNumGroups != 0) {

@@ -54,16 +54,7 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
             throw new IllegalArgumentException("down_block_types (" + downBlockTypes.size() + ") and up_block_types ("
                     + upBlockTypes.size() + ") must both have one entry per block_out_channels (" + levels + ")");
         }
-        for (String t : downBlockTypes) {
-            if (!DOWN.contains(t)) {
-                throw new IllegalArgumentException("unsupported down block type '" + t + "'; supported: " + DOWN);
-            }
-        }
-        for (String t : upBlockTypes) {
-            if (!UP.contains(t)) {
-                throw new IllegalArgumentException("unsupported up block type '" + t + "'; supported: " + UP);
-            }
-        }
+        UNetConfig.requireBlockTypes(downBlockTypes, DOWN, upBlockTypes, UP);
         if (inChannels < 1 || outChannels < 1 || layersPerBlock < 1) {
             throw new IllegalArgumentException("in_channels, out_channels and layers_per_block must be >= 1");
         }
@@ -199,6 +190,20 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
     }
 
     /** The time embedding width, 4 x block_out_channels[0] as in diffusers. */
+    /** Refuses a block type outside {@code down} / {@code up}, naming it and the supported ones. */
+    static void requireBlockTypes(List<String> downTypes, Set<String> down, List<String> upTypes, Set<String> up) {
+        for (String t : downTypes) {
+            if (!down.contains(t)) {
+                throw new IllegalArgumentException("unsupported down block type '" + t + "'; supported: " + down);
+            }
+        }
+        for (String t : upTypes) {
+            if (!up.contains(t)) {
+                throw new IllegalArgumentException("unsupported up block type '" + t + "'; supported: " + up);
+            }
+        }
+    }
+
     public int timeEmbedDim() {
         return blockOutChannels.get(0) * 4;
     }
