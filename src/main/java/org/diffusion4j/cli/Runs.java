@@ -48,7 +48,8 @@ final class Runs {
      */
     static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy, Path resume,
                       boolean overwrite, PrintStream out) throws IOException {
-        train(spec, dataDir, checkpoint, policy, resume, overwrite, out, DistConfig.single(), DeviceSpec.CPU);
+        train(spec, dataDir, checkpoint, policy, TrainingRun.Start.resume(resume), overwrite, out, DistConfig.single(),
+                DeviceSpec.CPU);
     }
 
     /**
@@ -56,12 +57,17 @@ final class Runs {
      * checks its arguments and all stop if any rank found a problem (so no rank waits for a peer that already quit).
      * Only rank 0 shows progress and writes files. Training runs on {@code device}.
      */
-    static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy, Path resume,
-                      boolean overwrite, PrintStream out, DistConfig dist, DeviceSpec device) throws IOException {
+    static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy,
+                      TrainingRun.Start start, boolean overwrite, PrintStream out, DistConfig dist, DeviceSpec device)
+            throws IOException {
         Checkpoint.requireSafetensorsName(checkpoint);
+        Path resume = start.resume();
         boolean continuing = resume != null;
         if (continuing) {
             Checkpoint.requireSafetensorsName(resume);
+        }
+        if (start.init() != null) {
+            Checkpoint.requireSafetensorsName(start.init());
         }
         // Before connecting, so that a bad split fails at once rather than after the rendezvous.
         DataParallel.requireEvenShares(spec.train().batchSize(), dist.worldSize());
@@ -78,6 +84,9 @@ final class Runs {
                 throw new IllegalArgumentException("--out " + checkpoint + " is the checkpoint --resume reads; pass "
                         + "--overwrite to replace it with the continued run, or choose another --out");
             }
+            if (start.init() != null && !Files.isRegularFile(start.init())) {
+                throw new IllegalArgumentException("--init " + start.init() + ": no such checkpoint");
+            }
             preflight(checkpoint, resume, overwrite || continuing, group.rank() == 0);
         } catch (IllegalArgumentException | IllegalStateException e) {
             problem = e.getMessage();
@@ -90,7 +99,7 @@ final class Runs {
                             + problems.get(r));
                 }
             }
-            train(spec, dataDir, checkpoint, policy, resume, out, new DataParallel(group, dist.bucketBytes()), device);
+            train(spec, dataDir, checkpoint, policy, start, out, new DataParallel(group, dist.bucketBytes()), device);
         } finally {
             if (lock != null) {
                 lock.close();
@@ -112,8 +121,9 @@ final class Runs {
     }
 
     private static void train(RunSpec spec, Path dataDir, Path checkpoint, TrainingRun.CheckpointPolicy policy,
-                              Path resume, PrintStream out, DataParallel parallel, DeviceSpec device)
+                              TrainingRun.Start start, PrintStream out, DataParallel parallel, DeviceSpec device)
             throws IOException {
+        Path resume = start.resume();
         Path sidecar = Checkpoint.sidecarOf(checkpoint);
         Path lossCsv = lossLog(checkpoint);
         boolean continuing = resume != null;
@@ -129,13 +139,13 @@ final class Runs {
             }
         }
         double[] recent = new double[100];
-        long start = System.nanoTime();
+        long began = System.nanoTime();
         Trainer trainer;
         // One process: the first Ctrl-C or SIGTERM finishes the step and saves, a second quits at once. Ranks of a
         // data-parallel run would stop at different steps and wait on each other, so they keep the default.
         StopOnSignal stop = group.worldSize() == 1 ? StopOnSignal.install() : null;
         try (ProgressBar pb = writer ? Progress.bar("train", spec.train().steps()) : null; stop) {
-            trainer = TrainingRun.run(spec, dataDir, checkpoint, policy, resume, s -> {
+            trainer = TrainingRun.run(spec, dataDir, checkpoint, policy, start, s -> {
                 recent[(int) (s.step() % recent.length)] = s.loss();
                 if (pb != null) {
                     rows.add(s.step() + "," + s.loss() + "," + s.learningRate() + "," + s.gradNorm());
@@ -150,7 +160,7 @@ final class Runs {
                 }
             }, step -> csv(rows, step), parallel, device);
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
+        double seconds = (System.nanoTime() - began) / 1e9;
         int window = (int) Math.min(recent.length, trainer.step());
         double mean = 0;
         for (int i = 0; i < window; i++) {
@@ -166,7 +176,8 @@ final class Runs {
         }
         out.printf(Locale.ROOT, "trained %s %s on %s: %d steps%s%s in %.1f s, %d parameters, mean loss of the last %d "
                         + "steps %.4f%n", spec.model().modelType(), Json.toTree(spec.model()), spec.data(),
-                trainer.step(), ranks, continuing ? " (resumed from " + resume.getFileName() + ")" : "", seconds,
+                trainer.step(), ranks, continuing ? " (resumed from " + resume.getFileName() + ")"
+                        : start.init() != null ? " (from the weights of " + start.init().getFileName() + ")" : "", seconds,
                 Parameters.count(trainer.network().module()), window, mean);
         if (group.worldSize() > 1) {
             out.printf("rank 0 of %d: weights digest %s (same on all ranks)%n", group.worldSize(),

@@ -46,11 +46,16 @@ final class TrainCommand implements Callable<Integer>, Main.MemoryBound {
     @Option(names = "--resume", description = "Continue exactly from this checkpoint (same configs; --steps may grow).")
     Path resume;
 
+    @Option(names = "--init", description = "Start from this checkpoint's weights and EMA (same architecture) with this "
+            + "run's data, schedule and training options, optimizer and step count afresh: fine-tuning.")
+    Path init;
+
     @Override
     public Integer call() throws Exception {
         TrainingRun.CheckpointPolicy policy = TrainOptions.named("--checkpoint-every/--keep-last/--max-skipped-steps",
                 () -> new TrainingRun.CheckpointPolicy(every, keepLast, maxSkipped));
-        Runs.train(options.toSpec(), options.images.dataDir, out, policy, resume, overwrite, System.out,
+        TrainingRun.Start start = TrainOptions.named("--resume/--init", () -> new TrainingRun.Start(resume, init));
+        Runs.train(options.toSpec(), options.images.dataDir, out, policy, start, overwrite, System.out,
                 dist.toConfig(), device.toDevice());
         return 0;
     }

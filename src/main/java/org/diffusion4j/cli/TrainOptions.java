@@ -11,6 +11,7 @@ import org.diffusion4j.run.RunSpec;
 import org.diffusion4j.schedule.BetaSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimeSampling;
+import org.diffusion4j.train.LearningRateDecay;
 import org.diffusion4j.train.TrainConfig;
 import picocli.CommandLine.Option;
 
@@ -76,6 +77,10 @@ final class TrainOptions {
             description = "Flow matching's t: uniform or logit_normal (default: ${DEFAULT-VALUE}).")
     String timeSampling;
 
+    @Option(names = "--lr-decay", defaultValue = "constant", description = "After the warm-up: constant, or linear or "
+            + "cosine to 0 at the last step (default: ${DEFAULT-VALUE}).")
+    String lrDecay;
+
     @Option(names = "--beta-schedule", defaultValue = "linear",
             description = "linear, scaled_linear, squaredcos_cap_v2 (cosine), sigmoid (default: ${DEFAULT-VALUE}).")
     String betaSchedule;
@@ -113,11 +118,12 @@ final class TrainOptions {
         BetaSchedule bs = named("--beta-schedule", () -> BetaSchedule.parse(betaSchedule));
         TimeSampling ts = named("--time-sampling",
                 () -> TimeSampling.parse(timeSampling));
+        LearningRateDecay decay = named("--lr-decay", () -> LearningRateDecay.parse(lrDecay));
         ScheduleConfig schedule = named("--timesteps/--beta-*",
                 () -> new ScheduleConfig(timesteps, bs, betaStart, betaEnd, zeroTerminalSnr));
         TrainConfig train = named("training options", () -> new TrainConfig(or(steps, 3000L),
                 or(batchSize, toy ? 256 : 64), or(lr, toy ? 1e-3 : 5e-4), weightDecay, 0.9, 0.999, 1e-8,
-                or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed, bf16, ts, classes, labelDropout));
+                or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed, bf16, ts, classes, labelDropout, decay));
         Integer embeds = classes > 0 ? classes + 1 : null;
         String type = model != null ? model : toy ? "mlp" : "unet";
         long[] shape = Datasets.sampleShape(data);

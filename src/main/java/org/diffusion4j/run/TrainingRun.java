@@ -25,6 +25,7 @@ import org.diffusion4j.distributed.Collective;
 import org.diffusion4j.distributed.DataParallel;
 import org.diffusion4j.distributed.DistributedException;
 import org.diffusion4j.model.Network;
+import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
@@ -32,6 +33,7 @@ import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.train.LearningRateDecay;
 import org.diffusion4j.train.TrainConfig;
 import org.diffusion4j.train.Trainer;
 
@@ -152,6 +154,44 @@ public final class TrainingRun {
     public static Trainer run(RunSpec spec, Path dataDir, Path checkpoint, CheckpointPolicy policy, Path resume,
                               Trainer.Listener listener, SaveListener onSave, DataParallel parallel, DeviceSpec device)
             throws IOException {
+        return run(spec, dataDir, checkpoint, policy, Start.resume(resume), listener, onSave, parallel, device);
+    }
+
+    /**
+     * Where a run begins: from scratch, continuing a checkpoint exactly ({@code --resume}), or from another run's
+     * weights with this run's own config, optimizer state and step count starting afresh ({@code --init}, fine-tuning).
+     *
+     * @param resume a checkpoint to continue, or null
+     * @param init   a checkpoint whose weights (and EMA, when it has one) to start from, or null
+     */
+    public record Start(Path resume, Path init) {
+        public Start {
+            if (resume != null && init != null) {
+                throw new IllegalArgumentException("--resume and --init exclude each other: --resume continues a run "
+                        + "exactly, --init starts a new one from a checkpoint's weights");
+            }
+        }
+
+        public static Start fresh() {
+            return new Start(null, null);
+        }
+
+        /** Continues {@code checkpoint}; null starts fresh. */
+        public static Start resume(Path checkpoint) {
+            return new Start(checkpoint, null);
+        }
+
+        /** A new run from {@code checkpoint}'s weights. */
+        public static Start init(Path checkpoint) {
+            return new Start(null, checkpoint);
+        }
+    }
+
+    /** As above, beginning at {@code start}. */
+    public static Trainer run(RunSpec spec, Path dataDir, Path checkpoint, CheckpointPolicy policy, Start start,
+                              Trainer.Listener listener, SaveListener onSave, DataParallel parallel, DeviceSpec device)
+            throws IOException {
+        Path resume = start.resume();
         Checkpoint.requireSafetensorsName(checkpoint);
         Collective group = parallel.group();
         boolean writer = group.rank() == 0;
@@ -165,6 +205,9 @@ public final class TrainingRun {
         Trainer trainer = trainer(spec, dataDir, policy.maxSkipped(), parallel, device);
         if (resume != null) {
             restore(trainer, spec, resume);
+        }
+        if (start.init() != null) {
+            initialize(trainer, spec, start.init());
         }
         requireSameEverywhere(group, "starting weights (after resume)", digest(trainer));
         Path lastSaved = resume;
@@ -319,6 +362,9 @@ public final class TrainingRun {
             if (!o.has("label_dropout")) {
                 o.put("label_dropout", 0.1);
             }
+            if (!o.has("lr_decay")) {
+                o.put("lr_decay", "constant");
+            }
             t = o;
         }
         return Json.fromTree(t, TrainConfig.class, source + ": train");
@@ -343,6 +389,11 @@ public final class TrainingRun {
             requireSame(file, "data", side.data(), spec.data());
             TrainConfig recorded = trainConfig(side.train(), source);
             requireSame(file, "train config (other than steps)", recorded.withSteps(spec.train().steps()), spec.train());
+            if (recorded.lrDecay() != LearningRateDecay.CONSTANT && recorded.steps() != spec.train().steps()) {
+                throw new IllegalArgumentException(file + ": cannot resume with --steps " + spec.train().steps()
+                        + ": the learning rate decays (" + recorded.lrDecay() + ") over the run's " + recorded.steps()
+                        + " steps, so another length would not continue the same run");
+            }
             if (side.step() > spec.train().steps()) {
                 throw new IllegalArgumentException(file + ": checkpoint is at step " + side.step() + ", past the "
                         + "requested " + spec.train().steps() + " steps");
@@ -359,6 +410,38 @@ public final class TrainingRun {
             trainer.ema().load(ordered(ck.tensors(), EMA, names, file), side.emaUpdates());
         }
         trainer.resumeAt(side.step());
+    }
+
+    /**
+     * Starts {@code trainer} (at step 0) from {@code file}'s weights, and its EMA from the file's EMA when both keep one;
+     * the optimizer starts afresh. Refuses, naming the file, a checkpoint of another model type or architecture. The
+     * data, schedule and training config may differ: that is what fine-tuning changes.
+     */
+    public static void initialize(Trainer trainer, RunSpec spec, Path file) throws IOException {
+        String source = Checkpoint.sidecarOf(file).toString();
+        Checkpoint.Loaded ck = Checkpoint.load(file, (side, header) -> {
+            if (!side.modelType().equals(spec.model().modelType())) {
+                throw new IllegalArgumentException(file + ": cannot start from it: model type differs (checkpoint: "
+                        + side.modelType() + ", requested: " + spec.model().modelType() + ")");
+            }
+            NetworkConfig recorded = Models.config(side.modelType(), side.modelConfig(), source);
+            if (!recorded.equals(spec.model())) {
+                throw new IllegalArgumentException(file + ": cannot start from it: model config differs (checkpoint: "
+                        + Json.toTree(recorded) + ", requested: " + Json.toTree(spec.model()) + "); pass the "
+                        + "checkpoint's architecture options");
+            }
+            Models.requireTensors(spec.model().parameterShapes(), header, file, Set.of(MODEL));
+        });
+        Map<String, Tensor> params = Parameters.named(trainer.network().module());
+        List<String> names = List.copyOf(params.keySet());
+        Parameters.load(trainer.network().module(), withPrefix(ck.tensors(), MODEL), file.toString());
+        boolean hasEma = ck.tensors().keySet().stream().anyMatch(n -> n.startsWith(EMA));
+        if (trainer.ema() != null && hasEma) {
+            // Its update count keeps the EMA at full decay instead of ramping up again over the fine-tuned weights.
+            trainer.ema().load(ordered(ck.tensors(), EMA, names, file), ck.sidecar().emaUpdates());
+        } else if (trainer.ema() != null) {
+            trainer.ema().load(ordered(ck.tensors(), MODEL, names, file), 0);
+        }
     }
 
     /** The tensor groups a run with this config needs to resume: weights, AdamW's moments, and the EMA if kept. */

@@ -28,11 +28,13 @@ import org.diffusion4j.schedule.TimeSampling;
  *                     numClasses + 1 class embeddings; the last one is the "no class" label of classifier-free guidance
  * @param labelDropout probability of replacing a label by "no class" (0.1, Ho &amp; Salimans 2022), so that one model
  *                     learns both the conditional and the unconditional denoiser
+ * @param lrDecay      how the learning rate falls after the warm-up (constant: it does not)
  */
 public record TrainConfig(long steps, int batchSize, double learningRate, double weightDecay, double beta1,
                           double beta2, double adamEps, long warmupSteps, double gradClip, double emaDecay,
                           double minSnrGamma, Parameterization prediction, long seed, boolean bf16,
-                          TimeSampling timeSampling, int numClasses, double labelDropout) {
+                          TimeSampling timeSampling, int numClasses, double labelDropout,
+                          LearningRateDecay lrDecay) {
 
     public TrainConfig {
         if (steps < 1) {
@@ -85,6 +87,18 @@ public record TrainConfig(long steps, int batchSize, double learningRate, double
         if (!(labelDropout >= 0 && labelDropout < 1)) {
             throw new IllegalArgumentException("label dropout must be in [0, 1), got " + labelDropout);
         }
+        if (lrDecay == null) {
+            lrDecay = LearningRateDecay.CONSTANT;
+        }
+    }
+
+    /** With a constant learning rate after the warm-up. */
+    public TrainConfig(long steps, int batchSize, double learningRate, double weightDecay, double beta1, double beta2,
+                       double adamEps, long warmupSteps, double gradClip, double emaDecay, double minSnrGamma,
+                       Parameterization prediction, long seed, boolean bf16, TimeSampling timeSampling, int numClasses,
+                       double labelDropout) {
+        this(steps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps, gradClip, emaDecay,
+                minSnrGamma, prediction, seed, bf16, timeSampling, numClasses, labelDropout, LearningRateDecay.CONSTANT);
     }
 
     /** Unconditional, with a time sampling. */
@@ -124,18 +138,18 @@ public record TrainConfig(long steps, int batchSize, double learningRate, double
 
     public TrainConfig withSteps(long newSteps) {
         return new TrainConfig(newSteps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps,
-                gradClip, emaDecay, minSnrGamma, prediction, seed, bf16, timeSampling, numClasses, labelDropout);
+                gradClip, emaDecay, minSnrGamma, prediction, seed, bf16, timeSampling, numClasses, labelDropout, lrDecay);
     }
 
     public TrainConfig withSeed(long newSeed) {
         return new TrainConfig(steps, batchSize, learningRate, weightDecay, beta1, beta2, adamEps, warmupSteps,
-                gradClip, emaDecay, minSnrGamma, prediction, newSeed, bf16, timeSampling, numClasses, labelDropout);
+                gradClip, emaDecay, minSnrGamma, prediction, newSeed, bf16, timeSampling, numClasses, labelDropout, lrDecay);
     }
 
-    /** The learning rate at {@code step}: linear warm-up, then constant. */
+    /** The learning rate at {@code step} (0-based): linear warm-up, then {@link #lrDecay}. */
     public double learningRateAt(long step) {
         if (warmupSteps == 0 || step >= warmupSteps) {
-            return learningRate;
+            return learningRate * lrDecay.factor(step, warmupSteps, steps);
         }
         return learningRate * (step + 1) / warmupSteps;
     }

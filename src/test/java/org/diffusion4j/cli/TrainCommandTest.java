@@ -186,6 +186,49 @@ class TrainCommandTest {
     }
 
     /**
+     * {@code --init} fine-tunes: a new run (its own data, step count and --lr-decay) from another checkpoint's weights.
+     * A missing file, another architecture, or --resume beside it is refused by option name with nothing written.
+     */
+    @Test
+    void initFineTunesFromAnotherRunsWeightsWithADecayingRate() throws IOException {
+        Path base = dir.resolve("base.safetensors");
+        String[] net = {"train", "--hidden", "16", "--batch-size", "8"};
+        MainTest.Run first = MainTest.run(MainTest.concat(net, "--data", "two-moons", "--steps", "5", "--out",
+                base.toString()));
+        assertThat(first.code()).as(first.err()).isZero();
+        Path tuned = dir.resolve("tuned.safetensors");
+        MainTest.Run tune = MainTest.run(MainTest.concat(net, "--data", "swiss-roll", "--steps", "4", "--warmup", "0",
+                "--lr-decay", "linear", "--init", base.toString(), "--out", tuned.toString()));
+        assertThat(tune.code()).as(tune.err()).isZero();
+        assertThat(tune.out()).contains("4 steps (from the weights of base.safetensors)");
+        assertThat(Checkpoint.readSidecar(tuned).step()).isEqualTo(4);
+        // The rate falls linearly to 0 at step 4: 1e-3 at step 0, then 7.5e-4, 5e-4, 2.5e-4.
+        List<String> log = Files.readAllLines(dir.resolve("tuned.loss.csv"));
+        assertThat(log.get(4).split(",")[2]).isEqualTo("2.5E-4");
+
+        MainTest.Run missing = MainTest.run(MainTest.concat(net, "--data", "swiss-roll", "--steps", "2", "--init",
+                dir.resolve("nope.safetensors").toString(), "--out", dir.resolve("x.safetensors").toString()));
+        assertThat(missing.code()).isEqualTo(1);
+        assertThat(missing.err()).contains("--init " + dir.resolve("nope.safetensors") + ": no such checkpoint");
+        MainTest.Run wider = MainTest.run("train", "--hidden", "32", "--batch-size", "8", "--data", "swiss-roll",
+                "--steps", "2", "--init", base.toString(), "--out", dir.resolve("y.safetensors").toString());
+        assertThat(wider.code()).isEqualTo(1);
+        assertThat(wider.err()).contains(base + ": cannot start from it: model config differs");
+        MainTest.Run both = MainTest.run(MainTest.concat(net, "--data", "two-moons", "--steps", "6", "--init",
+                base.toString(), "--resume", base.toString(), "--out", dir.resolve("z.safetensors").toString()));
+        assertThat(both.code()).isEqualTo(1);
+        assertThat(both.err()).contains("--resume and --init exclude each other");
+        MainTest.Run badDecay = MainTest.run(MainTest.concat(net, "--data", "two-moons", "--steps", "6", "--lr-decay",
+                "step", "--out", dir.resolve("d.safetensors").toString()));
+        assertThat(badDecay.code()).isEqualTo(1);
+        assertThat(badDecay.err()).contains("--lr-decay").contains("expected constant, linear or cosine");
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".safetensors")))
+                    .containsExactlyInAnyOrder("base.safetensors", "tuned.safetensors");
+        }
+    }
+
+    /**
      * SIGTERM (as Ctrl-C) during training: the step is finished and saved where --resume finds it, with its loss log,
      * the process says so and exits with 130; resuming from there continues the run.
      */

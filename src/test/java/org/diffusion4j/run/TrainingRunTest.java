@@ -19,6 +19,9 @@ import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.distributed.DataParallel;
+import org.diffusion4j.tensor.DeviceSpec;
+import org.diffusion4j.train.LearningRateDecay;
 import org.diffusion4j.train.TrainConfig;
 import org.diffusion4j.train.Trainer;
 import org.junit.jupiter.api.Test;
@@ -154,6 +157,60 @@ class TrainingRunTest {
                 out, s -> { }, step -> null);
         assertThat(longer.step()).isEqualTo(8);
         assertThatThrownBy(() -> new TrainingRun.CheckpointPolicy(5, 0)).hasMessageContaining("keep-last");
+    }
+
+    /**
+     * Fine-tuning starts from the file's weights and EMA with its own config, data, step count and a fresh optimizer;
+     * a checkpoint of another architecture is refused by name before anything trains.
+     */
+    @Test
+    void initStartsANewRunFromACheckpointsWeightsAndEma() throws IOException {
+        Path base = dir.resolve("base.safetensors");
+        Trainer trained = TrainingRun.run(small(20), null, base, s -> { });
+        TrainConfig other = new TrainConfig(6, 32, 2e-4, 0, 0.9, 0.999, 1e-8, 0, 1, 0.9, 0, Parameterization.V, 5,
+                false, null, 0, 0.1, LearningRateDecay.COSINE);
+        RunSpec tune = new RunSpec(small(20).model(), small(20).schedule(), other, "swiss-roll");
+        Trainer fresh = TrainingRun.trainer(tune, null);
+        TrainingRun.initialize(fresh, tune, base);
+        assertThat(fresh.step()).isZero();
+        assertThat(fresh.optimizer().stepCount()).isZero();
+        Map<String, Tensor> want = Parameters.named(trained.network().module());
+        Map<String, Tensor> got = Parameters.named(fresh.network().module());
+        for (String k : want.keySet()) {
+            assertThat(Tensors.toFloats(got.get(k))).as(k).containsExactly(Tensors.toFloats(want.get(k)));
+        }
+        for (int i = 0; i < trained.ema().shadow().size(); i++) {
+            assertThat(Tensors.toFloats(fresh.ema().shadow().get(i))).containsExactly(
+                    Tensors.toFloats(trained.ema().shadow().get(i)));
+        }
+        assertThat(fresh.ema().updates()).isEqualTo(20);
+
+        Path tuned = dir.resolve("tuned.safetensors");
+        Trainer run = TrainingRun.run(tune, null, tuned, TrainingRun.CheckpointPolicy.atEnd(),
+                TrainingRun.Start.init(base), s -> { }, step -> null, DataParallel.single(), DeviceSpec.CPU);
+        assertThat(run.step()).isEqualTo(6);
+        assertThat(Checkpoint.readSidecar(tuned).step()).isEqualTo(6);
+        assertThat(Checkpoint.readSidecar(tuned).data()).isEqualTo("swiss-roll");
+
+        RunSpec wider = new RunSpec(new MlpConfig(2, 48, 1, 16), tune.schedule(), other, "swiss-roll");
+        assertThatThrownBy(() -> TrainingRun.run(wider, null, dir.resolve("w.safetensors"),
+                TrainingRun.CheckpointPolicy.atEnd(), TrainingRun.Start.init(base), s -> { }, step -> null,
+                DataParallel.single(), DeviceSpec.CPU))
+                .hasMessageContaining(base.toString()).hasMessageContaining("cannot start from it: model config differs");
+        assertThatThrownBy(() -> new TrainingRun.Start(base, base)).hasMessageContaining("exclude each other");
+    }
+
+    /** A decaying learning rate is laid out over the run's length, so a resume may not change that length. */
+    @Test
+    void resumeOfADecayingRunRefusesAnotherLength() throws IOException {
+        TrainConfig decaying = new TrainConfig(5, 64, 1e-3, 0, 0.9, 0.999, 1e-8, 0, 1, 0.9, 0, Parameterization.V, 11,
+                false, null, 0, 0.1, LearningRateDecay.LINEAR);
+        Path out = dir.resolve("lin.safetensors");
+        TrainingRun.run(new RunSpec(small(5).model(), small(5).schedule(), decaying, "two-moons"), null, out, s -> { });
+        RunSpec longer = new RunSpec(small(5).model(), small(5).schedule(), decaying.withSteps(9), "two-moons");
+        assertThatThrownBy(() -> TrainingRun.run(longer, null, dir.resolve("lin2.safetensors"),
+                TrainingRun.CheckpointPolicy.atEnd(), out, s -> { }, step -> null))
+                .hasMessageContaining(out.toString()).hasMessageContaining("the learning rate decays (linear)");
     }
 
     @Test

@@ -48,5 +48,18 @@ class TrainConfigTest {
         assertThat(c.learningRateAt(99)).isEqualTo(1e-3);
         assertThat(c.learningRateAt(500)).isEqualTo(1e-3);
         assertThat(c.withSeed(7).seed()).isEqualTo(7);
+        assertThat(c.lrDecay()).isEqualTo(LearningRateDecay.CONSTANT);
+    }
+
+    @Test
+    void aDecayingRateWarmsUpThenFallsToZeroAtTheLastStep() {
+        TrainConfig c = new TrainConfig(1100, 8, 1e-3, 0, 0.9, 0.999, 1e-8, 100, 1, 0.99, 0, Parameterization.EPS, 0,
+                false, null, 0, 0.1, LearningRateDecay.COSINE);
+        assertThat(c.learningRateAt(49)).isEqualTo(5e-4);
+        assertThat(c.learningRateAt(100)).isEqualTo(1e-3);
+        assertThat(c.learningRateAt(600)).isCloseTo(5e-4, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(c.learningRateAt(1100)).isCloseTo(0, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(c.learningRateAt(350)).isGreaterThan(c.learningRateAt(351));
+        assertThat(c.withSteps(2100).lrDecay()).isEqualTo(LearningRateDecay.COSINE);
     }
 }
