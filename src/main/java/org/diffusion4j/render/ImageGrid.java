@@ -5,14 +5,33 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.metadata.IIOMetadataNode;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.ImageOutputStream;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.AtomicFiles;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
+import org.w3c.dom.NamedNodeMap;
+import org.w3c.dom.Node;
 
 /** Images in [-1, 1] as PNGs: one grid, or one file per image. Grey for 1 channel, RGB for 3. */
 public final class ImageGrid {
+    private static final String PNG_FORMAT = "javax_imageio_png_1.0";
+    private static final Charset LATIN1 = StandardCharsets.ISO_8859_1;
+
     private ImageGrid() {}
 
     /**
@@ -73,6 +92,94 @@ public final class ImageGrid {
     /** Writes a PNG atomically. */
     public static void writePng(BufferedImage image, Path file) throws IOException {
         AtomicFiles.write(file, png(image));
+    }
+
+    /** Writes a PNG carrying {@code text} atomically (see {@link #png(BufferedImage, Map)}). */
+    public static void writePng(BufferedImage image, Path file, Map<String, String> text) throws IOException {
+        AtomicFiles.write(file, png(image, text));
+    }
+
+    /**
+     * The PNG encoding of {@code image} with one text chunk per entry, in order: tEXt when the value is Latin-1 (what
+     * every viewer shows), else UTF-8 iTXt. Keywords are 1-79 Latin-1 characters, as the PNG specification requires.
+     */
+    public static byte[] png(BufferedImage image, Map<String, String> text) {
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
+        try {
+            ImageWriteParam param = writer.getDefaultWriteParam();
+            IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(image), param);
+            IIOMetadataNode root = new IIOMetadataNode(PNG_FORMAT);
+            IIOMetadataNode latin = new IIOMetadataNode("tEXt");
+            IIOMetadataNode utf8 = new IIOMetadataNode("iTXt");
+            for (Map.Entry<String, String> e : text.entrySet()) {
+                String k = e.getKey();
+                if (k.isEmpty() || k.length() > 79 || !LATIN1.newEncoder().canEncode(k)) {
+                    throw new IllegalArgumentException("PNG text keyword must be 1-79 Latin-1 characters, got '" + k
+                            + "'");
+                }
+                if (LATIN1.newEncoder().canEncode(e.getValue())) {
+                    IIOMetadataNode entry = new IIOMetadataNode("tEXtEntry");
+                    entry.setAttribute("keyword", k);
+                    entry.setAttribute("value", e.getValue());
+                    latin.appendChild(entry);
+                } else {
+                    IIOMetadataNode entry = new IIOMetadataNode("iTXtEntry");
+                    entry.setAttribute("keyword", k);
+                    entry.setAttribute("compressionFlag", "FALSE");
+                    entry.setAttribute("compressionMethod", "0");
+                    entry.setAttribute("languageTag", "");
+                    entry.setAttribute("translatedKeyword", "");
+                    entry.setAttribute("text", e.getValue());
+                    utf8.appendChild(entry);
+                }
+            }
+            if (latin.hasChildNodes()) {
+                root.appendChild(latin);
+            }
+            if (utf8.hasChildNodes()) {
+                root.appendChild(utf8);
+            }
+            meta.mergeTree(PNG_FORMAT, root);
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ImageOutputStream out = ImageIO.createImageOutputStream(bytes)) {
+                writer.setOutput(out);
+                writer.write(null, new IIOImage(image, null, meta), param);
+            }
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // in-memory streams do not fail
+        } finally {
+            writer.dispose();
+        }
+    }
+
+    /** The text chunks (tEXt, iTXt, zTXt) of a PNG, keyword to text, in file order. */
+    public static Map<String, String> pngText(byte[] png) throws IOException {
+        Map<String, String> out = new LinkedHashMap<>();
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(png))) {
+            ImageReader reader = ImageIO.getImageReadersByFormatName("png").next();
+            try {
+                reader.setInput(in);
+                Node root = reader.getImageMetadata(0).getAsTree(PNG_FORMAT);
+                for (Node chunk = root.getFirstChild(); chunk != null; chunk = chunk.getNextSibling()) {
+                    for (Node e = chunk.getFirstChild(); e != null; e = e.getNextSibling()) {
+                        NamedNodeMap a = e.getAttributes();
+                        String value = switch (e.getNodeName()) {
+                            case "tEXtEntry", "zTXtEntry" -> a.getNamedItem(e.getNodeName().equals("tEXtEntry")
+                                    ? "value" : "text").getNodeValue();
+                            case "iTXtEntry" -> a.getNamedItem("text").getNodeValue();
+                            default -> null;
+                        };
+                        if (value != null) {
+                            out.put(a.getNamedItem("keyword").getNodeValue(), value);
+                        }
+                    }
+                }
+            } finally {
+                reader.dispose();
+            }
+        }
+        return out;
     }
 
     /** The PNG encoding of {@code image}. */

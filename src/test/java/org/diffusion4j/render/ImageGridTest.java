@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import javax.imageio.ImageIO;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -43,6 +46,28 @@ class ImageGridTest {
             assertThat(back.getRGB(6, 0) & 0xFFFFFF).isEqualTo(0x808080);
             assertThatThrownBy(() -> ImageGrid.render(images, 2, 1, -1)).hasMessageContaining("pad >= 0");
         }
+    }
+
+    /** Text chunks round-trip: Latin-1 values as tEXt, others as UTF-8 iTXt; keywords follow the PNG rules. */
+    @Test
+    void pngTextChunksRoundTripInAnyScript() throws Exception {
+        BufferedImage img = new BufferedImage(3, 2,
+                BufferedImage.TYPE_INT_RGB);
+        img.setRGB(1, 1, 0x123456);
+        Map<String, String> text = new LinkedHashMap<>();
+        text.put("prompt", "ein Pferd, café");
+        text.put("negative_prompt", "ぼやけた 🐴");
+        text.put("parameters", "line one\nline two");
+        byte[] png = ImageGrid.png(img, text);
+        assertThat(ImageGrid.pngText(png)).isEqualTo(text);
+        assertThat(new String(png, StandardCharsets.ISO_8859_1)).contains("tEXtprompt")
+                .contains("iTXtnegative_prompt");
+        assertThat(ImageIO.read(new ByteArrayInputStream(png)).getRGB(1, 1) & 0xffffff)
+                .isEqualTo(0x123456);
+        assertThat(ImageGrid.pngText(ImageGrid.png(img))).isEmpty();
+        assertThatThrownBy(() -> ImageGrid.png(img, Map.of("", "x"))).hasMessageContaining("keyword");
+        assertThatThrownBy(() -> ImageGrid.png(img, Map.of("k".repeat(80), "x")))
+                .hasMessageContaining("1-79 Latin-1");
     }
 
     @Test

@@ -97,11 +97,15 @@ public final class AutoencoderKL extends Layers.Node {
     }
 
     /**
-     * @param z latents [B, latent_channels, latent_size, latent_size]
-     * @return images [B, in_channels, image_size, image_size] (unclamped; the data range is [-1, 1])
+     * @param z latents [B, latent_channels, latent_size, latent_size]; any [B, latent_channels, h, w] when images are
+     *          not padded (diffusers' VAEs are fully convolutional: SD decodes 64x64 and 96x64 latents alike)
+     * @return images [B, in_channels, image_size, image_size], or [B, in_channels, f h, f w] (unclamped; the data
+     *         range is [-1, 1])
      */
     public Tensor decode(Tensor z) {
-        Shapes.require(z, "latents", Shapes.ANY, config.latentChannels(), config.latentSize(), config.latentSize());
+        boolean padded = config.paddedSize() != config.imageSize();
+        Shapes.require(z, "latents", Shapes.ANY, config.latentChannels(), padded ? config.latentSize() : Shapes.ANY,
+                padded ? config.latentSize() : Shapes.ANY);
         Tensor h = decoder.forward(postQuantConv == null ? z : postQuantConv.forward(z));
         int pad = config.paddedSize() - config.imageSize();
         if (pad > 0) {

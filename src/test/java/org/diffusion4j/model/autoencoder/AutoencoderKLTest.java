@@ -33,6 +33,18 @@ class AutoencoderKLTest {
         }
     }
 
+    /** Without padding the decoder is fully convolutional, as diffusers': SD decodes latents of any h and w. */
+    @Test
+    void anUnpaddedAutoencoderDecodesLatentsOfAnySize() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            AutoencoderKL ae = new AutoencoderConfig(16, 3, List.of(8, 16), 4, 8, 1, 8).build(Rng.of(0));
+            assertThat(Shapes.of(ae.decode(Rng.of(1).randn(new long[] {2, 4, 8, 8})))).containsExactly(2, 3, 16, 16);
+            assertThat(Shapes.of(ae.decode(Rng.of(1).randn(new long[] {1, 4, 5, 12})))).containsExactly(1, 3, 10, 24);
+            assertThatThrownBy(() -> ae.decode(Rng.of(1).randn(new long[] {1, 3, 8, 8})))
+                    .hasMessageContaining("latents");
+        }
+    }
+
     @Test
     void followsDiffusersAutoencoderKLParameterNamesAndIsSeeded() {
         try (PointerScope scope = new PointerScope()) {

@@ -1,0 +1,226 @@
+package org.diffusion4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.diffusers.StableDiffusion;
+import org.diffusion4j.render.ImageGrid;
+import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.sampling.SamplerSpec;
+import org.diffusion4j.schedule.TimestepSpacing;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Text-to-image with a diffusers Stable Diffusion pipeline folder (SD 1.x/2.x: model_index.json, "
+                + "tokenizer/, text_encoder/, unet/, vae/, scheduler/; safetensors weights in float32, float16 or "
+                + "bfloat16). Writes PNGs carrying the prompt, seed, sampler and steps in text chunks.")
+final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
+    @Override
+    public String toNeedLess() {
+        return "lower --batch-size, or --width/--height";
+    }
+
+    @Option(names = "--model", required = true, description = "The pipeline folder.")
+    Path model;
+
+    @Option(names = "--prompt", required = true, description = "What to draw.")
+    String prompt;
+
+    @Option(names = "--negative-prompt", description = "What to steer away from (used with --guidance above 1; "
+            + "default: the empty prompt, as diffusers).")
+    String negativePrompt;
+
+    @Option(names = "--guidance", defaultValue = "7.5", description = "Classifier-free guidance scale; 1 or below "
+            + "runs the prompt alone, in one pass per step (default: ${DEFAULT-VALUE}).")
+    double guidance;
+
+    @Option(names = "--steps", defaultValue = "25", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--sampler", description = "One of diffusion4j's samplers on the pipeline's training schedule: "
+            + "ddpm, ddim, euler, euler-a, heun, dpm++2m, dpm++2m-sde, dpm++3m, dpm++3m-sde, pndm or ge (default: "
+            + "the folder's scheduler, run as diffusers runs it).")
+    String sampler;
+
+    @Option(names = "--karras", description = "With --sampler: Karras et al. sigmas (rho 7).")
+    boolean karras;
+
+    @Option(names = "--scheduler", description = "A diffusers scheduler folder or scheduler_config.json to use instead "
+            + "of the pipeline's (its _class_name picks the class), as pipe.scheduler = X.from_config(...).")
+    Path scheduler;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Image i depends only on (seed, i) (default: "
+            + "${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--width", description = "Image width in pixels, a multiple of the model's size step (64 for SD) "
+            + "(default: the U-Net's sample size x 8, 512 for SD 1.5).")
+    Integer width;
+
+    @Option(names = "--height", description = "Image height in pixels (default: as --width).")
+    Integer height;
+
+    @Option(names = "--n", defaultValue = "1", description = "Number of images (default: ${DEFAULT-VALUE}).")
+    int n;
+
+    @Option(names = "--batch-size", defaultValue = "1", description = "Images per U-Net pass (default: "
+            + "${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--bf16", description = "Run the U-Net under bfloat16 autocast (faster on CPUs with bf16 units).")
+    boolean bf16;
+
+    @Option(names = "--clip-skip", defaultValue = "0", description = "Condition on the text encoder's hidden state "
+            + "this many layers before the last (default: ${DEFAULT-VALUE}).")
+    int clipSkip;
+
+    @Option(names = "--latents", description = "Starting noise instead of drawing it: a .safetensors file holding one "
+            + "float tensor [n, 4, h, w] (diffusers' latents argument); it fixes --n and the size.")
+    Path latents;
+
+    @Option(names = "--out", defaultValue = "image.png", description = "PNG file; with --n above 1, NAME-0.png, "
+            + "NAME-1.png, ... (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--overwrite", description = "Replace existing images.")
+    boolean overwrite;
+
+    @Override
+    public Integer call() throws Exception {
+        run(System.out);
+        return 0;
+    }
+
+    void run(PrintStream stdout) throws IOException {
+        OutputPaths.requireExtension(out, "--out", ".png");
+        try (PointerScope scope = new PointerScope()) {
+            Tensor start = latents == null ? null : readLatents(latents);
+            int count = start == null ? n : (int) start.size(0);
+            if (start != null && n != 1 && n != count) {
+                throw new IllegalArgumentException("--n " + n + " disagrees with --latents " + latents + ", which "
+                        + "holds " + count);
+            }
+            List<Path> files = outputs(count);
+            for (Path f : files) {
+                OutputPaths.check(f, "--out", overwrite, model, latents);
+            }
+            StableDiffusion sd = StableDiffusion.load(model);
+            if (scheduler != null) {
+                JsonNode config = readScheduler(scheduler);
+                StableDiffusion pipeline = sd;
+                sd = TrainOptions.named("--scheduler " + scheduler, () -> pipeline.withScheduler(config));
+            }
+            StableDiffusion.Request r = TrainOptions.named("--prompt/--guidance/--steps/--width/--height/--n/"
+                    + "--batch-size/--clip-skip", () -> new StableDiffusion.Request(prompt, negativePrompt, guidance,
+                    steps, width == null ? 0 : width, height == null ? 0 : height, count, seed, batchSize, bf16,
+                    clipSkip));
+            SamplerSpec spec = sampler == null ? null : TrainOptions.named("--sampler", () -> new SamplerSpec(
+                    SamplerSpec.Kind.parse(sampler), steps, 0, TimestepSpacing.TRAILING,
+                    DdpmSampler.Variance.FIXED_SMALL, false, karras, 2.0, 0.0));
+            String samplerName = spec == null ? sd.schedulerClass() : sampler + (karras ? "-karras" : "");
+            long began = System.nanoTime();
+            Tensor images;
+            try (ProgressBar pb = Progress.bar("generate", count)) {
+                long batches = (count + batchSize - 1) / batchSize;
+                long[] done = {0};
+                StepListener bar = (i, evaluations, xt, x0) -> {
+                    pb.maxHint(batches * evaluations);
+                    pb.stepTo(++done[0]);
+                };
+                images = sd.generate(r, spec, start, bar);
+            }
+            double seconds = (System.nanoTime() - began) / 1e9;
+            int w = (int) images.size(3);
+            int h = (int) images.size(2);
+            for (int i = 0; i < count; i++) {
+                ImageGrid.writePng(ImageGrid.single(images.narrow(0, i, 1)), files.get(i),
+                        text(i, samplerName, w, h));
+            }
+            stdout.printf(Locale.ROOT, "generated %d image%s of %dx%d with %s, %d steps, guidance %s in %.1f s%n",
+                    count, count == 1 ? "" : "s", w, h, samplerName, steps, fmt(guidance), seconds);
+            stdout.println(count == 1 ? "image: " + files.get(0)
+                    : "images: " + files.get(0) + " ... " + files.get(count - 1));
+        }
+    }
+
+    /** The PNG text chunks: one per setting, and A1111's "parameters" line that other SD tools read. */
+    private Map<String, String> text(int index, String samplerName, int w, int h) {
+        Map<String, String> t = new LinkedHashMap<>();
+        t.put("prompt", prompt);
+        if (negativePrompt != null) {
+            t.put("negative_prompt", negativePrompt);
+        }
+        t.put("seed", Long.toString(seed));
+        t.put("index", Integer.toString(index));
+        t.put("sampler", samplerName);
+        t.put("steps", Integer.toString(steps));
+        t.put("guidance_scale", fmt(guidance));
+        t.put("size", w + "x" + h);
+        t.put("model", model.toAbsolutePath().normalize().getFileName().toString());
+        if (clipSkip > 0) {
+            t.put("clip_skip", Integer.toString(clipSkip));
+        }
+        t.put("parameters", prompt + (negativePrompt != null ? "\nNegative prompt: " + negativePrompt : "")
+                + "\nSteps: " + steps + ", Sampler: " + samplerName + ", CFG scale: " + fmt(guidance) + ", Seed: "
+                + seed + ", Size: " + w + "x" + h + ", Model: " + t.get("model"));
+        t.put("Software", "diffusion4j");
+        return t;
+    }
+
+    private List<Path> outputs(int count) {
+        List<Path> files = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            files.add(count == 1 ? out : OutputPaths.withSuffix(out, ".png", "-" + i + ".png"));
+        }
+        return files;
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+    }
+
+    /** One float tensor [n, C, h, w] from a safetensors file, as float32. */
+    private static Tensor readLatents(Path file) throws IOException {
+        if (!file.getFileName().toString().endsWith(".safetensors")) {
+            throw new IllegalArgumentException("--latents " + file + ": expected a .safetensors file holding one "
+                    + "tensor [n, 4, h, w]");
+        }
+        Map<String, Tensor> all = Safetensors.read(file).tensors();
+        if (all.size() != 1) {
+            throw new IllegalArgumentException("--latents " + file + ": expected exactly one tensor, found "
+                    + all.size() + " " + all.keySet());
+        }
+        Tensor t = all.values().iterator().next();
+        if (!t.is_floating_point() || t.dim() != 4) {
+            throw new IllegalArgumentException("--latents " + file + ": expected a float tensor [n, 4, h, w], got "
+                    + t.scalar_type() + " of rank " + t.dim());
+        }
+        return t.to(torch.ScalarType.Float);
+    }
+
+    private static JsonNode readScheduler(Path path) throws IOException {
+        Path file = Files.isDirectory(path) ? path.resolve("scheduler_config.json") : path;
+        JsonNode json = Json.readFile(file);
+        if (!json.isObject() || !json.has("_class_name")) {
+            throw new IllegalArgumentException("--scheduler " + file + ": a diffusers scheduler config names its "
+                    + "class in _class_name");
+        }
+        return json;
+    }
+}

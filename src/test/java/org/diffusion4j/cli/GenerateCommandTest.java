@@ -1,0 +1,169 @@
+package org.diffusion4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.render.ImageGrid;
+import org.diffusion4j.tensor.Tensors;
+import org.diffusion4j.testing.Shared;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GenerateCommandTest {
+    private static final Path PIPELINE = Shared.sd().resolve("sdpipe_a");
+
+    @TempDir
+    Path dir;
+
+    /**
+     * Every recorded text-to-image case, through the command: its prompts, guidance, steps, scheduler and starting
+     * latents give diffusers' output image to within one 8-bit level in every pixel.
+     */
+    @Test
+    void recordedPipelineRunsGiveDiffusersImagesThroughTheCommand() throws IOException {
+        List<Path> cases;
+        try (Stream<Path> files = Files.list(Shared.sd())) {
+            cases = files.filter(f -> f.getFileName().toString().matches("pipe_a\\d+_t2i_.*\\.json")).sorted().toList();
+        }
+        assertThat(cases).isNotEmpty();
+        for (Path c : cases) {
+            JsonNode json = Shared.read(c);
+            JsonNode call = json.get("call");
+            Path latents = dir.resolve(c.getFileName() + ".latents.safetensors");
+            try (PointerScope scope = new PointerScope()) {
+                JsonNode l = json.get("latents_input");
+                Safetensors.write(latents, Map.of("latents", Tensors.fromDoubles(Shared.doubles(l.get("data")),
+                        Shared.longs(l.get("shape"))).to(torch.ScalarType.Float)), Map.of());
+            }
+            Path png = dir.resolve(c.getFileName() + ".png");
+            List<String> args = new ArrayList<>(List.of("generate", "--model",
+                    Shared.sd().resolve(json.get("pipeline_dir").asText()).toString(), "--prompt",
+                    call.get("prompt").asText(), "--guidance", call.get("guidance_scale").asText(), "--steps",
+                    call.get("num_inference_steps").asText(), "--scheduler",
+                    Shared.sd().resolve(json.get("scheduler_dir").asText()).toString(), "--latents",
+                    latents.toString(), "--out", png.toString()));
+            if (!call.path("negative_prompt").isNull() && call.has("negative_prompt")) {
+                args.addAll(List.of("--negative-prompt", call.get("negative_prompt").asText()));
+            }
+            MainTest.Run r = MainTest.run(args.toArray(new String[0]));
+            assertThat(r.code()).as(c + ": " + r.err()).isZero();
+            BufferedImage img = ImageIO.read(png.toFile());
+            JsonNode want = json.get("output_image");
+            int h = want.get("shape").get(1).asInt();
+            int w = want.get("shape").get(2).asInt();
+            assertThat(img.getWidth()).isEqualTo(w);
+            assertThat(img.getHeight()).isEqualTo(h);
+            double[] data = Shared.doubles(want.get("data"));
+            int worst = 0;
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    int rgb = img.getRGB(x, y);
+                    for (int k = 0; k < 3; k++) {
+                        int ours = (rgb >> (16 - 8 * k)) & 0xff;
+                        int theirs = (int) Math.round(data[(y * w + x) * 3 + k] * 255);
+                        worst = Math.max(worst, Math.abs(ours - theirs));
+                    }
+                }
+            }
+            assertThat(worst).as(c.toString()).isLessThanOrEqualTo(1);
+            assertThat(r.out()).contains("with " + json.get("scheduler").asText());
+        }
+    }
+
+    /**
+     * Image i depends only on (seed, i): three images drawn two at a time equal the same three drawn at once, and the
+     * first equals a single image. Each PNG says what made it in its text chunks, a non-Latin prompt included.
+     */
+    @Test
+    void imagesDependOnlyOnSeedAndIndexAndCarryTheirSettings() throws IOException {
+        String prompt = "ein Pferd auf dem Mars, 火星の馬";
+        String[] common = {"generate", "--model", PIPELINE.toString(), "--prompt", prompt, "--negative-prompt",
+            "blurry", "--steps", "3", "--seed", "7"};
+        MainTest.Run batched = MainTest.run(MainTest.concat(common, "--n", "3", "--batch-size", "2", "--out",
+                dir.resolve("a.png").toString()));
+        assertThat(batched.code()).as(batched.err()).isZero();
+        MainTest.Run whole = MainTest.run(MainTest.concat(common, "--n", "3", "--batch-size", "3", "--out",
+                dir.resolve("b.png").toString()));
+        assertThat(whole.code()).as(whole.err()).isZero();
+        MainTest.Run single = MainTest.run(MainTest.concat(common, "--out", dir.resolve("c.png").toString()));
+        assertThat(single.code()).as(single.err()).isZero();
+        for (int i = 0; i < 3; i++) {
+            assertThat(Files.readAllBytes(dir.resolve("a-" + i + ".png")))
+                    .isEqualTo(Files.readAllBytes(dir.resolve("b-" + i + ".png")));
+        }
+        assertThat(Files.readAllBytes(dir.resolve("a-1.png"))).isNotEqualTo(Files.readAllBytes(dir.resolve("a-0.png")));
+        Map<String, String> text = ImageGrid.pngText(Files.readAllBytes(dir.resolve("a-2.png")));
+        assertThat(text).containsEntry("prompt", prompt).containsEntry("negative_prompt", "blurry")
+                .containsEntry("seed", "7").containsEntry("index", "2").containsEntry("sampler", "PNDMScheduler")
+                .containsEntry("steps", "3").containsEntry("guidance_scale", "7.5").containsEntry("model", "sdpipe_a");
+        assertThat(text.get("parameters")).startsWith(prompt + "\nNegative prompt: blurry\nSteps: 3, Sampler: "
+                + "PNDMScheduler, CFG scale: 7.5, Seed: 7");
+        // The single image is image 0 of the run, text chunks included.
+        assertThat(Files.readAllBytes(dir.resolve("c.png"))).isEqualTo(Files.readAllBytes(dir.resolve("a-0.png")));
+    }
+
+    /** Our samplers run on the pipeline's schedule, at any size the model divides, without guidance in one pass. */
+    @Test
+    void ourSamplersAndOtherSizesRun() throws IOException {
+        Path png = dir.resolve("wide.png");
+        MainTest.Run r = MainTest.run("generate", "--model", PIPELINE.toString(), "--prompt", "a cat", "--sampler",
+                "dpm++2m", "--karras", "--steps", "4", "--guidance", "1", "--width", "32", "--height", "16", "--bf16",
+                "--out", png.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertThat(img.getWidth()).isEqualTo(32);
+        assertThat(img.getHeight()).isEqualTo(16);
+        assertThat(r.out()).contains("of 32x16 with dpm++2m-karras, 4 steps, guidance 1");
+        assertThat(ImageGrid.pngText(Files.readAllBytes(png))).containsEntry("sampler", "dpm++2m-karras")
+                .doesNotContainKey("negative_prompt");
+    }
+
+    /** Bad input names the option or file and what was wrong, and writes nothing. */
+    @Test
+    void badInputIsRefusedByNameAndWritesNothing() throws IOException {
+        Path png = dir.resolve("x.png");
+        String[] base = {"generate", "--model", PIPELINE.toString(), "--prompt", "a cat", "--steps", "2"};
+        MainTest.Run odd = MainTest.run(MainTest.concat(base, "--width", "17", "--out", png.toString()));
+        assertThat(odd.code()).isEqualTo(1);
+        assertThat(odd.err()).contains("--width/--height must be multiples of").contains("got 17x16");
+        MainTest.Run sampler = MainTest.run(MainTest.concat(base, "--sampler", "dpm4", "--out", png.toString()));
+        assertThat(sampler.code()).isEqualTo(1);
+        assertThat(sampler.err()).contains("--sampler").contains("dpm4");
+        Path single = dir.resolve("model.safetensors");
+        Files.write(single, new byte[16]);
+        MainTest.Run file = MainTest.run("generate", "--model", single.toString(), "--prompt", "a cat", "--out",
+                png.toString());
+        assertThat(file.code()).isEqualTo(1);
+        assertThat(file.err()).contains(single + ": a single-file checkpoint").contains("from_single_file");
+        Path latents = dir.resolve("l.safetensors");
+        try (PointerScope scope = new PointerScope()) {
+            Safetensors.write(latents, Map.of("a", torch.zeros(1, 3, 8, 8), "b", torch.zeros(1)), Map.of());
+        }
+        MainTest.Run two = MainTest.run(MainTest.concat(base, "--latents", latents.toString(), "--out",
+                png.toString()));
+        assertThat(two.code()).isEqualTo(1);
+        assertThat(two.err()).contains("--latents " + latents + ": expected exactly one tensor");
+        MainTest.Run jpg = MainTest.run(MainTest.concat(base, "--out", dir.resolve("x.jpg").toString()));
+        assertThat(jpg.code()).isEqualTo(1);
+        assertThat(jpg.err()).contains("name it *.png");
+        assertThat(png).doesNotExist();
+
+        Files.writeString(png, "keep");
+        MainTest.Run exists = MainTest.run(MainTest.concat(base, "--out", png.toString()));
+        assertThat(exists.code()).isEqualTo(1);
+        assertThat(exists.err()).contains("--out " + png + " already exists; pass --overwrite");
+        assertThat(Files.readString(png)).isEqualTo("keep");
+    }
+}
