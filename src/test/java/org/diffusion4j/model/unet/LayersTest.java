@@ -106,6 +106,41 @@ class LayersTest {
         }
     }
 
+    /**
+     * In eval mode without gradients, whole-block convolutions run on a packed copy of the weight: the same values as
+     * float64 in both precisions, and a changed weight (a load, an EMA swap) is seen at the next call.
+     */
+    @Test
+    void inferenceOnPackedWeightsMatchesFloat64AndFollowsWeightChanges() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            for (int[] io : new int[][] {{16, 16}, {32, 64}, {48, 16}}) {
+                for (int stride : new int[] {1, 2}) {
+                    Layers.Conv2d conv = new Layers.Conv2d(io[0], io[1], 3, stride, 1);
+                    conv.eval();
+                    Tensor weight = Parameters.named(conv).get("weight");
+                    Tensor bias = Parameters.named(conv).get("bias");
+                    Rng rng = Rng.of(io[0] + 7L * stride);
+                    Tensor x = rng.randn(2, io[0], 10, 10);
+                    for (int change = 0; change < 2; change++) {
+                        weight.copy_(rng.randn(io[1], io[0], 3, 3).div(Tensors.scalar(Math.sqrt(9.0 * io[0]))));
+                        bias.copy_(rng.randn(io[1]));
+                        Tensor want = torch.conv2d(x.to(torch.ScalarType.Double), weight.to(torch.ScalarType.Double),
+                                new TensorOptional(bias.to(torch.ScalarType.Double)), new long[] {stride, stride},
+                                new long[] {1, 1}, new long[] {1, 1}, 1);
+                        String what = io[0] + "->" + io[1] + ", stride " + stride + ", weights " + change;
+                        assertThat(relativeError(conv.forward(x), want)).as(what).isLessThan(1e-5);
+                        Tensor y16;
+                        try (Autocast cast = Autocast.bf16(true)) {
+                            y16 = conv.forward(x);
+                        }
+                        assertThat(y16.scalar_type().value).isEqualTo(torch.ScalarType.BFloat16.value);
+                        assertThat(relativeError(y16, want)).as(what + " bf16").isLessThan(3e-2);
+                    }
+                }
+            }
+        }
+    }
+
     private static void checkConvolution(int in, int out, int kernel, int stride, boolean channelsLast,
                                          torch.ScalarType dtype) {
         String what = in + "->" + out + " channels, kernel " + kernel + ", stride " + stride
