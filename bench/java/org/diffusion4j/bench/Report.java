@@ -32,6 +32,52 @@ import javax.imageio.ImageIO;
 public final class Report {
     private Report() {}
 
+    /**
+     * SD 1.5's U-Net step (batch 2: one guided step) per side and precision: median seconds with the range of its
+     * steps, GFLOP/s from the analytic count, the share of the matmul peak of that precision, and the peak RSS; the
+     * issue's target is bf16 at >= 45% of the bf16 peak at 512x512.
+     */
+    static String stableDiffusion(Map<String, JsonNode> r, double peak32, double peak16, List<String> checks) {
+        StringBuilder md = new StringBuilder();
+        boolean header = false;
+        for (int side : new int[] {256, 512}) {
+            for (String precision : new String[] {"fp32", "bf16"}) {
+                JsonNode sd = r.get("sd-unet/" + side + "-" + precision);
+                if (sd == null) {
+                    continue;
+                }
+                if (!header) {
+                    md.append("\nStable Diffusion 1.5 U-Net, one denoising step with guidance (batch 2, 77 tokens, "
+                            + "859,520,964 parameters, random weights; GFLOP/s from the analytic count of its "
+                            + "convolutions, linears and attention matmuls)\n\n");
+                    md.append("| size | precision | seconds per step: median (range) | GFLOP/s | of the matmul peak | "
+                            + "peak RSS |\n|---|---|---|---|---|---|\n");
+                    header = true;
+                }
+                double[] steps = new double[sd.get("step_s").size()];
+                for (int i = 0; i < steps.length; i++) {
+                    steps[i] = sd.get("step_s").get(i).asDouble();
+                }
+                double[] sorted = steps.clone();
+                Arrays.sort(sorted);
+                double median = sorted[sorted.length / 2];
+                double gflops = sd.get("flops_per_step").asDouble() / median / 1e9;
+                double peak = precision.equals("bf16") ? peak16 : peak32;
+                md.append(String.format(Locale.ROOT, "| %dx%d | %s | %.1f (%.1f-%.1f) | %.0f | %.0f%% | %.1f GB |%n",
+                        side, side, precision, median, sorted[0], sorted[sorted.length - 1], gflops,
+                        100 * gflops / peak, sd.get("peak_rss_mb").asDouble() / 1024));
+                if (side == 512 && precision.equals("bf16")) {
+                    // The slowest step decides: the whole range must clear the target.
+                    double worst = sd.get("flops_per_step").asDouble() / sorted[sorted.length - 1] / 1e9 / peak;
+                    checks.add(check(worst >= 0.45, String.format(Locale.ROOT, "SD 1.5 U-Net step at 512x512 in "
+                            + "bf16: %.0f%% of the bf16 matmul peak in its slowest step (target >= 45%%)",
+                            100 * worst)));
+                }
+            }
+        }
+        return md.toString();
+    }
+
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         ObjectMapper json = new ObjectMapper();
@@ -216,6 +262,7 @@ public final class Report {
                     + "the matmul peak of its precision (target >= 45%%)", 100 * bestPeakShare)));
         }
         md.append('\n').append(sampling).append('\n').append(notes);
+        md.append(stableDiffusion(r, peak32, peak16, checks));
         JsonNode soak = r.get("soak");
         if (soak != null) {
             // Flat means the late readings match the early ones: compare the mean of the last quarter with that of

@@ -91,4 +91,19 @@ class BenchTest {
         assertThat(out).contains("MISS wide: fp32 train step, Java / PyTorch = 0.92 (rounds 0.90-1.04");
         assertThat(out).contains("UNSTABLE wide: fp32 forward, Java / PyTorch");
     }
+
+    /** The SD rows: GFLOP/s from the median step, and the bf16 target judged by the slowest step. */
+    @Test
+    void reportsStableDiffusionStepsAgainstThePeakOfTheirPrecision() throws Exception {
+        String out = report(classes.resolve("sd"),
+                "{\"name\":\"matmul\",\"result\":{\"fp32_gflops\":100,\"bf16_gflops\":200}}",
+                "{\"name\":\"sd-unet/512-fp32\",\"result\":{\"step_s\":[20,10,30],\"flops_per_step\":5e11,"
+                        + "\"peak_rss_mb\":8192}}",
+                "{\"name\":\"sd-unet/512-bf16\",\"result\":{\"step_s\":[5,4,6],\"flops_per_step\":5e11,"
+                        + "\"peak_rss_mb\":6144}}");
+        assertThat(out).contains("| 512x512 | fp32 | 20.0 (10.0-30.0) | 25 | 25% | 8.0 GB |");
+        assertThat(out).contains("| 512x512 | bf16 | 5.0 (4.0-6.0) | 100 | 50% | 6.0 GB |");
+        // The median clears 45% of the bf16 peak, the slowest step (6 s: 42%) does not.
+        assertThat(out).contains("MISS SD 1.5 U-Net step at 512x512 in bf16: 42% of the bf16 matmul peak");
+    }
 }
