@@ -13,6 +13,7 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class Autocast implements AutoCloseable {
     private final boolean active;
+    private final boolean suspended;
     private final torch.DeviceType type;
     private final boolean wasEnabled;
     private final torch.ScalarType wasDtype;
@@ -20,6 +21,7 @@ public final class Autocast implements AutoCloseable {
     private Autocast(boolean enable, DeviceSpec device) {
         Torch.init();
         this.active = enable;
+        this.suspended = false;
         this.type = device.isCpu() ? torch.DeviceType.CPU : torch.DeviceType.CUDA;
         this.wasEnabled = torch.is_autocast_enabled(type);
         this.wasDtype = torch.get_autocast_dtype(type);
@@ -28,6 +30,24 @@ public final class Autocast implements AutoCloseable {
             torch.set_autocast_enabled(type, true);
             torch.increment_nesting();
         }
+    }
+
+    private Autocast(DeviceSpec device) {
+        Torch.init();
+        this.active = false;
+        this.suspended = true;
+        this.type = device.isCpu() ? torch.DeviceType.CPU : torch.DeviceType.CUDA;
+        this.wasEnabled = torch.is_autocast_enabled(type);
+        this.wasDtype = torch.get_autocast_dtype(type);
+        torch.set_autocast_enabled(type, false);
+    }
+
+    /**
+     * A region without CPU autocast, inside a bf16 one: ops run in their inputs' precision (for kernels that are
+     * faster in float32 than in bf16). The enclosing state returns on close.
+     */
+    public static Autocast off() {
+        return new Autocast(DeviceSpec.CPU);
     }
 
     /** Enters a CPU bf16 region when {@code enable}, else a no-op region. */
@@ -74,6 +94,10 @@ public final class Autocast implements AutoCloseable {
 
     @Override
     public void close() {
+        if (suspended) {
+            torch.set_autocast_enabled(type, wasEnabled);
+            return;
+        }
         if (!active) {
             return;
         }

@@ -25,6 +25,25 @@ class AutocastTest {
         }
     }
 
+    /** An off region inside a bf16 one runs float32, and the bf16 region goes on after it. */
+    @Test
+    void anOffRegionRunsFloat32InsideABf16OneAndRestoresIt() {
+        Torch.init();
+        try (PointerScope scope = new PointerScope()) {
+            Tensor a = Rng.of(1).randn(4, 4);
+            try (Autocast outer = Autocast.bf16(true)) {
+                try (Autocast off = Autocast.off()) {
+                    assertThat(a.matmul(a).scalar_type().value).isEqualTo(torch.ScalarType.Float.value);
+                }
+                assertThat(a.matmul(a).scalar_type().value).isEqualTo(torch.ScalarType.BFloat16.value);
+            }
+            try (Autocast off = Autocast.off()) {
+                assertThat(torch.is_autocast_enabled(torch.DeviceType.CPU)).isFalse();
+            }
+            assertThat(torch.is_autocast_enabled(torch.DeviceType.CPU)).isFalse();
+        }
+    }
+
     @Test
     void nativeBf16IsReadFromTheCpuFlags() {
         String x86 = "processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile\nbugs\t\t: spectre\n";

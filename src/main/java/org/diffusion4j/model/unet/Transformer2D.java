@@ -3,11 +3,10 @@ package org.diffusion4j.model.unet;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Module;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.tensor.Autocast;
 import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Tensors;
 
@@ -166,8 +165,12 @@ final class Transformer2D extends Mixer {
             // Always libtorch's float32 flash attention, which works through blocks of queries and keys (no N x N
             // scores in memory) and so is upcast attention too. At SD's 4096 tokens it took 0.3 s where matmul and
             // softmax took 7 s in float32 and 2.7 s in bf16, whose own flash kernel falls back to scalar code (6 s).
-            Tensor att = torch.scaled_dot_product_attention(q.to(torch.ScalarType.Float), k.to(torch.ScalarType.Float),
-                    v.to(torch.ScalarType.Float)).to(type);
+            Tensor att;
+            // Autocast would cast the inputs back to bf16.
+            try (Autocast off = Autocast.off()) {
+                att = torch.scaled_dot_product_attention(q.to(torch.ScalarType.Float), k.to(torch.ScalarType.Float),
+                        v.to(torch.ScalarType.Float)).to(type);
+            }
             return toOut.forward(att.transpose(1, 2).reshape(b, n, dim));
         }
     }
