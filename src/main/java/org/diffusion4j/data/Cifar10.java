@@ -14,8 +14,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,9 +72,6 @@ public final class Cifar10 implements ImageDataset {
     static final int RECORD = 1 + 3 * SIDE * SIDE;
 
     public static final Cifar10 CIFAR10 = new Cifar10(ARCHIVE, 10_000);
-
-    /** Files (path, size, mtime) whose checksum matched their manifest in this JVM. */
-    private static final Set<String> VERIFIED = ConcurrentHashMap.newKeySet();
 
     private final Archive archive;
     private final int recordsPerFile;
@@ -148,15 +143,13 @@ public final class Cifar10 implements ImageDataset {
             if (expected == null) {
                 throw new IOException(manifest + ": no checksum for " + f);
             }
-            String key = file.toAbsolutePath().normalize() + "@" + size + "@" + Files.getLastModifiedTime(file).toMillis();
-            if (!VERIFIED.contains(key)) {
+            VerifiedFiles.checkOnce(file, expected, () -> {
                 String sha = sha256(file);
                 if (!sha.equals(expected)) {
                     throw new IOException(file + ": SHA-256 is " + sha + ", but " + manifest + " recorded " + expected
                             + " when it was extracted from the verified archive (damaged since)");
                 }
-                VERIFIED.add(key);
-            }
+            });
         }
         if (sums == null) {
             LOG.warn("{}: no {} from a verified archive; checked the record counts and labels only", d, MANIFEST);

@@ -5,8 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * MNIST and Fashion-MNIST as IDX files in a folder (raw or .gz, the standard names). Every file is checked against
@@ -29,9 +27,6 @@ public enum Mnist implements ImageDataset {
             "train-labels-idx1-ubyte", "bbceccc70a9f351189466adcec80779d8a0fe460f3d972c7aa9bf986117d7048",
             "t10k-images-idx3-ubyte", "07924f753268a5e39658126b0cdfcc409929c7878639ac4c36899a094991729c",
             "t10k-labels-idx1-ubyte", "14ad537a57eecc1ebb77f1e307802d88fa93e54cbbb8ef34a804a357d4d66c61"));
-
-    /** Files (path, size, mtime) that passed {@link #verify}. */
-    private static final Set<String> VERIFIED = ConcurrentHashMap.newKeySet();
 
     private final String id;
     private final Map<String, String> sha256;
@@ -109,12 +104,7 @@ public enum Mnist implements ImageDataset {
         for (String base : sha256.keySet()) {
             Path gz = dir.resolve(base + ".gz");
             Path file = Files.exists(gz) ? gz : dir.resolve(base);
-            String key = file.toAbsolutePath().normalize() + "@" + Files.size(file) + "@"
-                    + Files.getLastModifiedTime(file).toMillis();
-            if (!VERIFIED.contains(key)) {
-                readVerified(dir, base);
-                VERIFIED.add(key);
-            }
+            VerifiedFiles.checkOnce(file, sha256.get(base), () -> readVerified(dir, base));
         }
     }
 
