@@ -345,7 +345,7 @@ public final class Bench {
     }
 
     /** Raw little-endian float32, as numpy's tofile writes it, for Report to compare with PyTorch's output. */
-    private static void writeFloats(Tensor t, Path file) throws IOException {
+    static void writeFloats(Tensor t, Path file) throws IOException {
         float[] values = Tensors.toFloats(t);
         ByteBuffer buf = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         for (float v : values) {

@@ -78,6 +78,49 @@ public final class Report {
         return md.toString();
     }
 
+    /** The twins Throughput and torch_sample.py run, with what they sample. */
+    static final Map<String, String> THROUGHPUT = Map.of(
+            "throughput-unet", "shipped MNIST U-Net (models/mnist-unet)",
+            "throughput-mlp", "2-D MLP (the default job's swiss roll model)");
+
+    /**
+     * The headline: images (or points) per second of a whole sampling loop, Java against the PyTorch twin of the
+     * same loop on the same weights, starting noise and noise draws, in alternated rounds; INFO rows in checks.
+     */
+    static String throughput(Map<String, JsonNode> r, Map<String, List<JsonNode>> rounds, List<String> checks) {
+        StringBuilder md = new StringBuilder();
+        for (String cfg : List.of("throughput-unet", "throughput-mlp")) {
+            JsonNode prep = r.get(cfg + "/prepare");
+            Rounds t = Rounds.of(rounds, cfg, "sample", "sample_ms");
+            if (prep == null || t == null) {
+                continue;
+            }
+            if (md.length() == 0) {
+                md.append("Sampling throughput (a whole sampling loop in fp32, the sampler `sample` gives the model by "
+                        + "default; PyTorch runs a twin of the loop on the same weights, starting noise and noise "
+                        + "draws)\n\n| model | sampler | batch | per second: Java / PyTorch, median (range) | "
+                        + "time ratio Java / PyTorch | outputs max abs diff |\n|---|---|---|---|---|---|\n");
+            }
+            int batch = prep.get("batch").asInt();
+            double[] java = perSecond(t.java(), batch);
+            double[] torch = perSecond(t.torch(), batch);
+            JsonNode torchRun = r.get(cfg + "/torch-sample");
+            double diff = torchRun == null ? Double.NaN : torchRun.path("max_abs_diff_vs_java").asDouble(Double.NaN);
+            double[] ratios = t.ratios();
+            md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f (%.1f-%.1f) / %.1f (%.1f-%.1f) | %.2f "
+                    + "(%.2f-%.2f) | %.1e |%n", THROUGHPUT.get(cfg), prep.get("sampler").asText(), batch,
+                    Rounds.median(java), Rounds.min(java), Rounds.max(java), Rounds.median(torch), Rounds.min(torch),
+                    Rounds.max(torch), Rounds.median(ratios), Rounds.min(ratios), Rounds.max(ratios), diff));
+            checks.add(t.check(Double.NaN, cfg.substring("throughput-".length()) + ": " + prep.get("sampler").asText()
+                    + " sampling time, Java / PyTorch"));
+        }
+        return md.length() == 0 ? "" : md.append('\n').toString();
+    }
+
+    private static double[] perSecond(double[] ms, int batch) {
+        return Arrays.stream(ms).map(v -> batch / (v / 1000)).toArray();
+    }
+
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         ObjectMapper json = new ObjectMapper();
@@ -131,6 +174,7 @@ public final class Report {
         double peak16 = mm != null ? mm.get("bf16_gflops").asDouble() : Double.NaN;
         md.append(String.format(Locale.ROOT, "Matmul peak (2048x2048, 2 threads): fp32 %.0f GFLOP/s, bf16 %.0f GFLOP/s"
                 + "%n%n", peak32, peak16));
+        md.append(throughput(r, rounds, checks));
         StringBuilder sampling = new StringBuilder();
         md.append("Training (one optimizer step: forward, backward, clip, AdamW, EMA)\n\n");
         md.append("| U-Net | params | batch | fp32 step: Java / PyTorch | ratio | Java bf16 step | "

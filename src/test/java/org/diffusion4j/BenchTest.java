@@ -106,4 +106,23 @@ class BenchTest {
         // The median clears 45% of the bf16 peak, the slowest step (6 s: 42%) does not.
         assertThat(out).contains("MISS SD 1.5 U-Net step at 512x512 in bf16: 42% of the bf16 matmul peak");
     }
+
+    /** The headline rows: per-second figures from each round's loop time, and the per-round time ratio. */
+    @Test
+    void reportsSamplingThroughputAsImagesPerSecondFromTheRounds() throws Exception {
+        List<String> lines = new ArrayList<>();
+        lines.add("{\"name\":\"throughput-unet/prepare\",\"result\":{\"sampler\":\"dpm++3m-sde-20\",\"batch\":64}}");
+        double[] java = {1600, 1500, 1700};
+        for (int r = 1; r <= 3; r++) {
+            lines.add(round("throughput-unet/java-sample-fp32", r, "sample_ms", java[r - 1]));
+            lines.add(round("throughput-unet/torch-sample", r, "sample_ms", 8000));
+            lines.add(round("throughput-unet/torch-sample-blas1", r, "sample_ms", 6400));
+        }
+        String out = report(classes.resolve("throughput"), lines.toArray(new String[0]));
+        // 64 images in 1.6 s = 40/s (1.5 s: 42.7, 1.7 s: 37.6); PyTorch's faster setting: 6.4 s = 10/s.
+        assertThat(out).contains("| shipped MNIST U-Net (models/mnist-unet) | dpm++3m-sde-20 | 64 | "
+                + "40.0 (37.6-42.7) / 10.0 (10.0-10.0) | 0.25 (0.23-0.27) |");
+        assertThat(out).contains("INFO unet: dpm++3m-sde-20 sampling time, Java / PyTorch = 0.25 (rounds 0.23-0.27");
+        assertThat(out).doesNotContain("2-D MLP");
+    }
 }
