@@ -17,19 +17,23 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.data.ImageFile;
 import org.diffusion4j.diffusers.StableDiffusion;
 import org.diffusion4j.render.ImageGrid;
 import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.sampler.Steps;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.schedule.TimestepSpacing;
+import org.diffusion4j.tensor.Tensors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Text-to-image with a diffusers Stable Diffusion pipeline folder (SD 1.x/2.x: model_index.json, "
-                + "tokenizer/, text_encoder/, unet/, vae/, scheduler/; safetensors weights in float32, float16 or "
-                + "bfloat16). Writes PNGs carrying the prompt, seed, sampler and steps in text chunks.")
+        description = "Text-to-image, img2img and inpainting with a diffusers Stable Diffusion pipeline folder (SD "
+                + "1.x/2.x and their inpainting models: model_index.json, tokenizer/, text_encoder/, unet/, vae/, "
+                + "scheduler/; safetensors weights in float32, float16 or bfloat16). Writes PNGs carrying the prompt, "
+                + "seed, sampler and steps in text chunks.")
 final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
     @Override
     public String toNeedLess() {
@@ -94,6 +98,19 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
             + "float tensor [n, 4, h, w] (diffusers' latents argument); it fixes --n and the size.")
     Path latents;
 
+    @Option(names = "--init-image", description = "img2img: start from this PNG or JPEG instead of pure noise (scaled "
+            + "to --width/--height when given, else its own size, a multiple of the model's size step).")
+    Path initImage;
+
+    @Option(names = "--strength", description = "With --init-image: the share of --steps run from the noised image, in "
+            + "(0, 1]; lower keeps more of it (default: 0.8, or 1 with --mask, as diffusers).")
+    Double strength;
+
+    @Option(names = "--mask", description = "With --init-image: inpainting; a PNG or JPEG, white (above half grey) "
+            + "where the model paints, black where the image is kept (scaled to the image). An inpainting model "
+            + "(9-channel U-Net) is given the mask; any other model has the kept region replaced at every step.")
+    Path mask;
+
     @Option(names = "--out", defaultValue = "image.png", description = "PNG file; with --n above 1, NAME-0.png, "
             + "NAME-1.png, ... (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -116,9 +133,20 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
                 throw new IllegalArgumentException("--n " + n + " disagrees with --latents " + latents + ", which "
                         + "holds " + count);
             }
+            if (initImage == null && (mask != null || strength != null)) {
+                throw new IllegalArgumentException((mask != null ? "--mask" : "--strength") + " needs --init-image");
+            }
             List<Path> files = outputs(count);
             for (Path f : files) {
-                OutputPaths.check(f, "--out", overwrite, model, latents);
+                OutputPaths.check(f, "--out", overwrite, model, latents, initImage, mask);
+            }
+            StableDiffusion.Init init = null;
+            if (initImage != null) {
+                Tensor image = ImageFile.read(initImage, 3, width == null ? 0 : width, height == null ? 0 : height);
+                Tensor m = mask == null ? null : ImageFile.read(mask, 1, (int) image.size(3), (int) image.size(2));
+                double s = strength != null ? strength : mask != null ? 1.0 : 0.8;
+                init = TrainOptions.named("--strength", () -> new StableDiffusion.Init(
+                        image.mul(Tensors.scalar(2)).sub(Tensors.scalar(1)), s, m));
             }
             StableDiffusion sd = StableDiffusion.load(model);
             if (scheduler != null) {
@@ -133,6 +161,13 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
             SamplerSpec spec = sampler == null ? null : TrainOptions.named("--sampler", () -> new SamplerSpec(
                     SamplerSpec.Kind.parse(sampler), steps, 0, TimestepSpacing.TRAILING,
                     DdpmSampler.Variance.FIXED_SMALL, false, karras, 2.0, 0.0));
+            StableDiffusion pipeline = sd;
+            StableDiffusion.Init start0 = init;
+            TrainOptions.named("--width/--height/--latents/--init-image/--mask", () -> pipeline.imageSize(r, start0,
+                    start));
+            if (init != null) {
+                TrainOptions.named("--strength", () -> Steps.startIndex(steps, start0.strength()));
+            }
             String samplerName = spec == null ? sd.schedulerClass() : sampler + (karras ? "-karras" : "");
             long began = System.nanoTime();
             Tensor images;
@@ -143,14 +178,14 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
                     pb.maxHint(batches * evaluations);
                     pb.stepTo(++done[0]);
                 };
-                images = sd.generate(r, spec, start, bar);
+                images = sd.generate(r, init, spec, start, bar);
             }
             double seconds = (System.nanoTime() - began) / 1e9;
             int w = (int) images.size(3);
             int h = (int) images.size(2);
             for (int i = 0; i < count; i++) {
                 ImageGrid.writePng(ImageGrid.single(images.narrow(0, i, 1)), files.get(i),
-                        text(i, samplerName, w, h));
+                        text(i, samplerName, w, h, init));
             }
             stdout.printf(Locale.ROOT, "generated %d image%s of %dx%d with %s, %d steps, guidance %s in %.1f s%n",
                     count, count == 1 ? "" : "s", w, h, samplerName, steps, fmt(guidance), seconds);
@@ -160,7 +195,7 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
     }
 
     /** The PNG text chunks: one per setting, and A1111's "parameters" line that other SD tools read. */
-    private Map<String, String> text(int index, String samplerName, int w, int h) {
+    private Map<String, String> text(int index, String samplerName, int w, int h, StableDiffusion.Init init) {
         Map<String, String> t = new LinkedHashMap<>();
         t.put("prompt", prompt);
         if (negativePrompt != null) {
@@ -176,9 +211,17 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
         if (clipSkip > 0) {
             t.put("clip_skip", Integer.toString(clipSkip));
         }
+        if (init != null) {
+            t.put("init_image", initImage.getFileName().toString());
+            t.put("strength", fmt(init.strength()));
+            if (mask != null) {
+                t.put("mask", mask.getFileName().toString());
+            }
+        }
         t.put("parameters", prompt + (negativePrompt != null ? "\nNegative prompt: " + negativePrompt : "")
                 + "\nSteps: " + steps + ", Sampler: " + samplerName + ", CFG scale: " + fmt(guidance) + ", Seed: "
-                + seed + ", Size: " + w + "x" + h + ", Model: " + t.get("model"));
+                + seed + ", Size: " + w + "x" + h + ", Model: " + t.get("model")
+                + (init != null ? ", Denoising strength: " + fmt(init.strength()) : ""));
         t.put("Software", "diffusion4j");
         return t;
     }

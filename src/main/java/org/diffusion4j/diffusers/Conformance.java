@@ -32,6 +32,7 @@ import org.diffusion4j.model.unet.UNet2DConditionModel;
 import org.diffusion4j.model.unet.UNet2DModel;
 import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.sampler.NoiseSource;
+import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Tensors;
 
@@ -189,24 +190,51 @@ public final class Conformance {
 
     // ---- Stable Diffusion pipeline cases.
 
-    /** Text-to-image from the recorded latents: the VAE's input and output and the final image. */
+    /**
+     * Text-to-image from the recorded latents, or img2img from the recorded image and noise draws: the VAE's output
+     * and the final image.
+     */
     private static Result pipeline(String name, Path dir, JsonNode json) throws IOException {
         String cls = text(json, "pipeline_class");
-        if (!cls.equals("StableDiffusionPipeline")) {
-            return fail(name, cls + " is not implemented yet (text-to-image only)");
+        boolean img2img = cls.equals("StableDiffusionImg2ImgPipeline");
+        boolean inpaint = cls.equals("StableDiffusionInpaintPipeline");
+        if (!cls.equals("StableDiffusionPipeline") && !img2img && !inpaint) {
+            return fail(name, cls + " is not implemented");
         }
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
-            StableDiffusion sd = StableDiffusion.load(dir.resolve(text(json, "pipeline_dir")));
+            ObjectNode config = (ObjectNode) Json.readFile(dir.resolve(text(json, "scheduler_dir"))
+                    .resolve("scheduler_config.json")).deepCopy();
+            config.put("_class_name", text(json, "scheduler"));
+            StableDiffusion sd = StableDiffusion.load(dir.resolve(text(json, "pipeline_dir"))).withScheduler(config);
             JsonNode call = json.get("call");
-            Tensor decoded = sd.generate(text(call, "prompt"), call.path("negative_prompt").isNull() ? null
-                    : call.get("negative_prompt").asText(), call.get("guidance_scale").asDouble(),
-                    call.get("num_inference_steps").asInt(), recorded(json.get("latents_input")), text(json, "scheduler"),
-                    Json.readFile(dir.resolve(text(json, "scheduler_dir")).resolve("scheduler_config.json")), 0);
+            StableDiffusion.Request request = new StableDiffusion.Request(text(call, "prompt"),
+                    call.path("negative_prompt").isNull() ? null : call.get("negative_prompt").asText(),
+                    call.get("guidance_scale").asDouble(), call.get("num_inference_steps").asInt(), 0, 0, 1, 0, 1,
+                    false, 0);
+            StableDiffusion.Init init = img2img || inpaint ? new StableDiffusion.Init(
+                    recorded(json.get("image_preprocessed")), call.get("strength").asDouble(),
+                    inpaint ? recorded(json.get("mask_preprocessed")) : null) : null;
+            List<Tensor> draws = new ArrayList<>();
+            for (JsonNode d : json.path("noise_draws")) {
+                draws.add(recorded(d));
+            }
+            int[] next = {0};
+            NoiseSource replay = shape -> {
+                if (next[0] == draws.size()) {
+                    throw new IllegalStateException(name + ": the pipeline drew more noise than the "
+                            + draws.size() + " recorded draws");
+                }
+                return draws.get(next[0]++);
+            };
+            Tensor latents = json.path("latents_input").isNull() ? null : recorded(json.get("latents_input"));
+            Tensor decoded = sd.generate(request, init, null, latents, StepListener.NONE, (first, rows) -> replay);
             double err = sdError(decoded, json.get("vae_decode_output"));
             Tensor image = torch.clamp(decoded.div(Tensors.scalar(2)).add(Tensors.scalar(0.5)),
                     new ScalarOptional(Tensors.scalar(0)), new ScalarOptional(Tensors.scalar(1))).permute(0, 2, 3, 1);
             err = Math.max(err, sdError(image, json.get("output_image")));
-            return new Result(name, err <= SD_TOLERANCE, err, SD_TOLERANCE, text(json, "scheduler") + ", "
+            String what = img2img ? "img2img at strength " + call.get("strength").asDouble() + ", "
+                    : inpaint ? "inpainting (" + sd.unet().config().inChannels() + "-channel U-Net), " : "";
+            return new Result(name, err <= SD_TOLERANCE, err, SD_TOLERANCE, what + text(json, "scheduler") + ", "
                     + call.get("num_inference_steps").asInt() + " steps, guidance " + call.get("guidance_scale")
                     + ": decoded image and output image");
         }

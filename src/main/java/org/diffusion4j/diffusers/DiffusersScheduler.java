@@ -60,10 +60,10 @@ public final class DiffusersScheduler {
             "sample_max_value", "variance_type", "solver_order", "algorithm_type", "solver_type", "lower_order_final",
             "euler_at_final", "lambda_min_clipped", "use_lu_lambdas", "trained_betas", "prediction_type");
 
-    /** Runs the configured sampler. */
+    /** Runs the configured sampler from level {@code from} of {@link #levels}. */
     @FunctionalInterface
     interface Run {
-        Tensor sample(Denoiser model, Tensor xT, NoiseSource noise, StepListener listener);
+        Tensor sample(Denoiser model, Tensor x, int from, NoiseSource noise, StepListener listener);
     }
 
     private final String className;
@@ -171,7 +171,36 @@ public final class DiffusersScheduler {
      * @return x at the last level
      */
     public Tensor sample(Denoiser model, Tensor xT, NoiseSource noise, StepListener listener) {
-        return run.sample(model, xT, noise, listener);
+        return run.sample(model, xT, 0, noise, listener);
+    }
+
+    /**
+     * Samples the schedule's tail from {@code x} at {@code levels().get(from)}, as diffusers' img2img and inpainting
+     * pipelines run {@code timesteps[t_start * order:]}. Stateless steppers match diffusers exactly; PNDM starts its
+     * multistep history afresh on the tail, where diffusers' PLMS keeps treating its second call as the repeated
+     * first timestep of a whole run.
+     *
+     * @param from 0 to {@code levels().size() - 2}
+     * @return x at the last level
+     */
+    public Tensor sample(Denoiser model, Tensor x, int from, NoiseSource noise, StepListener listener) {
+        if (from < 0 || from > levels.size() - 2) {
+            throw new IllegalArgumentException("start level must be in [0, " + (levels.size() - 2) + "], got " + from);
+        }
+        return run.sample(model, x, from, noise, listener);
+    }
+
+    /**
+     * diffusers' img2img start: {@code t_start = N - int(N * strength)} of the N steps.
+     *
+     * @throws IllegalArgumentException when strength is outside (0, 1] or selects no step at all
+     */
+    public int startIndex(double strength) {
+        return Steps.startIndex(levels.size() - 1, strength);
+    }
+
+    private static <T> List<T> tail(List<T> list, int from) {
+        return list.subList(from, list.size());
     }
 
     // ---- DDPM and DDIM: our step lists already follow diffusers.
@@ -188,7 +217,8 @@ public final class DiffusersScheduler {
         List<Step> steps = Steps.ddpm(schedule, n, TimestepSpacing.parse(c.str("timestep_spacing", "leading")),
                 c.integer("steps_offset", 0));
         return new DiffusersScheduler(c.className, prediction, schedule, stepLevels(steps), null, 1, false,
-                (model, xT, noise, listener) -> DdpmSampler.sample(model, xT, steps, noise, options, listener));
+                (model, x, from, noise, listener) -> DdpmSampler.sample(model, x, tail(steps, from), noise, options,
+                        listener));
     }
 
     private static DiffusersScheduler ddim(Cfg c, int n, double eta) {
@@ -202,7 +232,8 @@ public final class DiffusersScheduler {
         List<Step> steps = Steps.ddim(schedule, n, TimestepSpacing.parse(c.str("timestep_spacing", "leading")),
                 c.integer("steps_offset", 0), c.bool("set_alpha_to_one", true));
         return new DiffusersScheduler(c.className, prediction, schedule, stepLevels(steps), null, 1, false,
-                (model, xT, noise, listener) -> DdimSampler.sample(model, xT, steps, noise, options, listener));
+                (model, x, from, noise, listener) -> DdimSampler.sample(model, x, tail(steps, from), noise, options,
+                        listener));
     }
 
     /** Each step's level and the last step's target (DDIM's steps need not chain, so no check here). */
@@ -248,12 +279,14 @@ public final class DiffusersScheduler {
         double init = spacing.equals("linspace") || spacing.equals("trailing") ? max : Math.sqrt(max * max + 1);
         if (ancestral) {
             return new DiffusersScheduler(c.className, prediction, schedule, levels, table, init, true,
-                    (model, xT, noise, listener) -> EulerAncestralSampler.sample(model, xT, levels, noise, listener));
+                    (model, x, from, noise, listener) -> EulerAncestralSampler.sample(model, x, tail(levels, from), noise,
+                            listener));
         }
         EulerSampler.Options options = new EulerSampler.Options(step.dbl("s_churn", 0), step.dbl("s_tmin", 0),
                 step.dbl("s_tmax", Double.POSITIVE_INFINITY), step.dbl("s_noise", 1), OutputKind.parse(prediction.id()));
         return new DiffusersScheduler(c.className, prediction, schedule, levels, table, init, true,
-                (model, xT, noise, listener) -> EulerSampler.sample(model, xT, levels, noise, options, listener));
+                (model, x, from, noise, listener) -> EulerSampler.sample(model, x, tail(levels, from), noise, options,
+                        listener));
     }
 
     private static DiffusersScheduler heun(Cfg c, int n) {
@@ -290,7 +323,7 @@ public final class DiffusersScheduler {
         double max = table[0];
         double init = spacing.equals("linspace") || spacing.equals("trailing") ? max : Math.sqrt(max * max + 1);
         return new DiffusersScheduler(c.className, prediction, schedule, levels, interleaved, init, true,
-                (model, xT, noise, listener) -> HeunSampler.sample(model, xT, levels, listener));
+                (model, x, from, noise, listener) -> HeunSampler.sample(model, x, tail(levels, from), listener));
     }
 
     // ---- DPM-Solver++.
@@ -319,7 +352,8 @@ public final class DiffusersScheduler {
         c.requireNull("variance_type");
         DpmSolverSampler.Options options = new DpmSolverSampler.Options(order,
                 DpmSolverSampler.SolverType.parse(c.str("solver_type", "midpoint")), algorithm.startsWith("sde"),
-                c.bool("lower_order_final", true), c.bool("euler_at_final", false));
+                // diffusers judges "fewer than 15 steps" on the whole schedule, also when img2img runs its tail.
+                c.bool("lower_order_final", true) && n < 15, c.bool("euler_at_final", false));
         boolean karras = c.bool("use_karras_sigmas", false);
         boolean zeroSnr = c.bool("rescale_betas_zero_snr", false);
         double lambdaMin = c.dbl("lambda_min_clipped", Double.NEGATIVE_INFINITY);
@@ -381,7 +415,8 @@ public final class DiffusersScheduler {
         }
         List<NoiseLevel> fixed = List.copyOf(levels);
         return new DiffusersScheduler(c.className, prediction, schedule, fixed, table, 1, false,
-                (model, xT, noise, listener) -> DpmSolverSampler.sample(model, xT, fixed, noise, options, listener));
+                (model, x, from, noise, listener) -> DpmSolverSampler.sample(model, x, tail(fixed, from), noise, options,
+                        listener));
     }
 
     // ---- PNDM.
@@ -419,7 +454,8 @@ public final class DiffusersScheduler {
         PndmSampler.Options options = new PndmSampler.Options(prk, OutputKind.parse(prediction.id()));
         List<NoiseLevel> fixed = List.copyOf(levels);
         return new DiffusersScheduler(c.className, prediction, schedule, fixed, null, 1, false,
-                (model, xT, noise, listener) -> PndmSampler.sample(model, xT, fixed, mids, options, listener));
+                (model, x, from, noise, listener) -> PndmSampler.sample(model, x, tail(fixed, from),
+                        mids.subList(from, mids.size()), options, listener));
     }
 
     private static NoiseLevel level(NoiseSchedule schedule, int t, double finalAlphaBar) {
@@ -463,7 +499,8 @@ public final class DiffusersScheduler {
         List<NoiseLevel> fixed = List.copyOf(levels);
         EulerSampler.Options options = EulerSampler.Options.deterministic();
         return new DiffusersScheduler(c.className, Parameterization.FLOW, null, fixed, table, 1, false,
-                (model, xT, noise, listener) -> EulerSampler.sample(model, xT, fixed, noise, options, listener));
+                (model, x, from, noise, listener) -> EulerSampler.sample(model, x, tail(fixed, from), noise, options,
+                        listener));
     }
 
     // ---- Shared table helpers (float32 where diffusers computes in float32).

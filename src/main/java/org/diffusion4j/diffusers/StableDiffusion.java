@@ -1,7 +1,6 @@
 package org.diffusion4j.diffusers;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,15 +9,19 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.guidance.ClassifierFreeGuidance;
 import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.guidance.Inpainting;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.FiniteDenoiser;
 import org.diffusion4j.model.Network;
+import org.diffusion4j.model.autoencoder.AutoencoderKL;
 import org.diffusion4j.model.NetworkDenoiser;
 import org.diffusion4j.model.text.PromptEncoder;
 import org.diffusion4j.model.unet.UNet2DConditionModel;
@@ -26,6 +29,7 @@ import org.diffusion4j.sampler.NoiseSource;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.schedule.DiffusionProcess;
+import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.Autocast;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
@@ -97,6 +101,44 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
     }
 
     /**
+     * Starting from an image. Without a mask, img2img (SDEdit, Meng et al. 2022) as diffusers'
+     * StableDiffusionImg2ImgPipeline: the image is encoded (a posterior draw times the VAE's scaling factor), noised
+     * to the step that {@code strength} selects ({@code N - int(N * strength)} of the N steps) and denoised from there.
+     * With a mask, inpainting as diffusers' StableDiffusionInpaintPipeline: an inpainting U-Net (9 input channels)
+     * gets the mask and the masked image's latents beside its latents; any other U-Net gets the known region replaced
+     * at every evaluation ({@link Inpainting}); strength 1 starts from pure noise.
+     *
+     * @param image    [1 or n, 3, H, W] in [-1, 1]; one image starts every draw. H and W fix the output size
+     * @param strength in (0, 1]: the share of the steps run
+     * @param mask     null, or [1 or n, 1, H, W]: 1 (above 0.5) where the model paints, 0 where the image is kept
+     */
+    public record Init(Tensor image, double strength, Tensor mask) {
+        public Init {
+            if (image == null) {
+                throw new IllegalArgumentException("init image must be set");
+            }
+            Shapes.require(image, "init image", Shapes.ANY, 3, Shapes.ANY, Shapes.ANY);
+            if (!(strength > 0 && strength <= 1)) {
+                throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
+            }
+            if (mask != null) {
+                Shapes.require(mask, "mask", Shapes.ANY, 1, image.size(2), image.size(3));
+            }
+        }
+
+        /** img2img. */
+        public Init(Tensor image, double strength) {
+            this(image, strength, null);
+        }
+    }
+
+    /** Where each batch's noise comes from: rows {@code first ..} of a request get their own streams. */
+    @FunctionalInterface
+    interface NoiseStreams {
+        NoiseSource of(long first, int rows);
+    }
+
+    /**
      * Loads {@code model_index.json}, {@code tokenizer/}, {@code text_encoder/}, {@code unet/}, {@code vae/} and the
      * scheduler config. A single-file checkpoint (one .safetensors or .ckpt) is refused with the way to convert it.
      */
@@ -110,8 +152,10 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
         Path index = dir.resolve("model_index.json");
         JsonNode idx = Json.readFile(index);
         String cls = idx.path("_class_name").asText("");
-        if (!cls.equals("StableDiffusionPipeline")) {
-            throw new IOException(index + ": _class_name '" + cls + "' is not StableDiffusionPipeline");
+        if (!cls.equals("StableDiffusionPipeline") && !cls.equals("StableDiffusionInpaintPipeline")
+                && !cls.equals("StableDiffusionImg2ImgPipeline")) {
+            throw new IOException(index + ": _class_name '" + cls + "' is not a Stable Diffusion pipeline "
+                    + "(StableDiffusionPipeline, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline)");
         }
         Path sched = dir.resolve("scheduler").resolve("scheduler_config.json");
         JsonNode sc = Json.readFile(sched);
@@ -154,7 +198,7 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
     }
 
     /**
-     * Draws {@code r.n()} images.
+     * Draws {@code r.n()} images from noise (text-to-image).
      *
      * @param sampler  one of diffusion4j's samplers on the scheduler's training schedule, or null for the folder's
      *                 scheduler as diffusers runs it
@@ -165,110 +209,207 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
      * @return float32 [n, 3, H, W], unclamped (the data range is [-1, 1])
      */
     public Tensor generate(Request r, SamplerSpec sampler, Tensor latents, StepListener progress) {
-        long[] size = latentSize(r, latents);
+        return generate(r, null, sampler, latents, progress);
+    }
+
+    /**
+     * Draws {@code r.n()} images, from noise or (with {@code init}) from an image.
+     *
+     * @param init     img2img's image and strength, or null; its size fixes the output's (width and height must be
+     *                 0 or agree), and it excludes {@code latents}
+     * @see #generate(Request, SamplerSpec, Tensor, StepListener)
+     */
+    public Tensor generate(Request r, Init init, SamplerSpec sampler, Tensor latents, StepListener progress) {
+        return generate(r, init, sampler, latents, progress, (first, rows) -> NoiseSource.perSample(r.seed(), first,
+                rows));
+    }
+
+    /** As above, with the noise of each batch from {@code noises} (tests replay diffusers' recorded draws). */
+    Tensor generate(Request r, Init init, SamplerSpec sampler, Tensor latents, StepListener progress,
+                    NoiseStreams noises) {
+        long[] pixels = imageSize(r, init, latents);
+        long[] size = {pixels[0] / vaeFactor(), pixels[1] / vaeFactor()};
+        boolean pureNoise = init == null || (init.mask() != null && init.strength() == 1);
+        int latentChannels = vae.vae().config().latentChannels();
+        boolean inpaintingUnet = isInpainting();
         DiffusersScheduler s = scheduler(r.steps());
         DiffusionProcess process = null;
         if (sampler != null) {
             if (s.schedule() == null) {
-                throw new IllegalArgumentException("--sampler: " + schedulerClass + " has no DDPM training schedule "
+                throw new IllegalArgumentException("sampler: " + schedulerClass + " has no DDPM training schedule "
                         + "for diffusion4j's samplers; use the folder's scheduler");
             }
             process = new DiffusionProcess.Ddpm(s.schedule());
         }
-        int channels = unet.config().inChannels();
+        int from = init == null ? 0 : sampler != null ? sampler.startIndex(process, init.strength())
+                : s.startIndex(init.strength());
+        NoiseLevel start = sampler != null ? sampler.startLevel(process, from) : s.levels().get(from);
         Tensor out = torch.empty(new long[] {r.n(), vae.vae().config().inChannels(), size[0] * vaeFactor(),
                 size[1] * vaeFactor()}, new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
         try (NoGradGuard guard = new NoGradGuard()) {
             boolean cfg = r.guidance() > 1;
             Tensor embeddings = cfg ? text.encode(List.of(r.prompt(), r.negativePrompt() == null ? ""
                     : r.negativePrompt()), r.clipSkip()) : text.encode(List.of(r.prompt()), r.clipSkip());
-            NetworkDenoiser d = new NetworkDenoiser(network(embeddings, r.bf16()), s.prediction());
-            Denoiser guided = new FiniteDenoiser(cfg ? new ClassifierFreeGuidance(d, 0, 1, Guidance.of(r.guidance()))
-                    : d);
-            for (int start = 0; start < r.n(); start += r.batchSize()) {
-                int b = Math.min(r.batchSize(), r.n() - start);
+            long[] shape = {0, latentChannels, size[0], size[1]};
+            for (int first = 0; first < r.n(); first += r.batchSize()) {
+                int b = Math.min(r.batchSize(), r.n() - first);
+                shape[0] = b;
                 try (PointerScope scope = new PointerScope()) {
-                    NoiseSource noise = NoiseSource.perSample(r.seed(), start, b);
-                    Tensor x = latents != null ? latents.narrow(0, start, b)
-                            : noise.next(b, channels, size[0], size[1]);
+                    NoiseSource noise = noises.of(first, b);
+                    // diffusers' draws, in its order: the image's posterior (unless starting from pure noise), the
+                    // starting noise, then the masked image's posterior (inpainting U-Nets).
+                    Tensor images = init == null ? null : rows(init.image(), first, b);
+                    boolean replaceKnown = init != null && init.mask() != null && !inpaintingUnet;
+                    Tensor x0 = pureNoise && !replaceKnown ? null : encode(images, noise);
+                    Tensor eps = latents != null ? latents.narrow(0, first, b) : noise.next(shape);
+                    Tensor x;
+                    if (pureNoise) {
+                        // diffusers starts its own sample at randn * init_noise_sigma, in its state convention.
+                        x = sampler != null ? eps : eps.mul(Tensors.scalar(s.initNoiseSigma() * s.stateScale(start)));
+                    } else {
+                        x = x0.mul(Tensors.scalar(start.alpha())).add(eps.mul(Tensors.scalar(start.sigma())));
+                    }
+                    Tensor mask = null;
+                    Tensor extra = null;
+                    if (init != null && init.mask() != null) {
+                        Tensor m = binary(rows(init.mask(), first, b));
+                        mask = m.slice(2, new LongOptional(0), new LongOptional(m.size(2)), vaeFactor())
+                                .slice(3, new LongOptional(0), new LongOptional(m.size(3)), vaeFactor()).contiguous();
+                        if (inpaintingUnet) {
+                            Tensor keep = torch.ones_like(m).sub(m);
+                            extra = torch.cat(new TensorVector(mask, encode(images.mul(keep), noise)), 1);
+                        }
+                    }
+                    NetworkDenoiser d = new NetworkDenoiser(network(embeddings, r.bf16(), extra), s.prediction());
+                    Denoiser guided = new FiniteDenoiser(cfg ? new ClassifierFreeGuidance(d, 0, 1,
+                            Guidance.of(r.guidance())) : d);
+                    Inpainting known = null;
+                    if (replaceKnown) {
+                        known = new Inpainting(guided, x0, mask, eps);
+                        guided = known;
+                    }
                     Tensor z;
                     if (sampler != null) {
-                        z = sampler.run(guided, process, x, noise, progress);
+                        z = sampler.run(guided, process, x, from, noise, progress);
                     } else {
-                        Tensor xT = x.mul(Tensors.scalar(s.initNoiseSigma() * s.stateScale(s.levels().get(0))));
-                        Tensor last = s.sample(guided, xT, noise, progress);
+                        Tensor last = s.sample(guided, x, from, noise, progress);
                         z = last.div(Tensors.scalar(s.stateScale(s.levels().get(s.levels().size() - 1))));
                     }
-                    out.narrow(0, start, b).copy_(vae.vae().decode(z.div(Tensors.scalar(vae.scalingFactor()))));
+                    if (known != null) {
+                        z = known.finish(z);
+                    }
+                    out.narrow(0, first, b).copy_(vae.vae().decode(z.div(Tensors.scalar(vae.scalingFactor()))));
                 }
             }
         }
         return out;
     }
 
-    /**
-     * As diffusers' {@code pipe(prompt, negative_prompt, guidance_scale, num_inference_steps, latents)} with a
-     * scheduler config of class {@code schedulerClassName} (null: the folder's).
-     *
-     * @param latents the starting noise, standard normal [B, 4, h, w]
-     * @return the decoded images [B, 3, 8h, 8w], unclamped (the data range is [-1, 1])
-     */
-    public Tensor generate(String prompt, String negativePrompt, double guidance, int steps, Tensor latents,
-                           String schedulerClassName, JsonNode scheduler, long seed) {
-        StableDiffusion sd = this;
-        if (scheduler != null) {
-            JsonNode config = scheduler.deepCopy();
-            if (schedulerClassName != null && config.isObject()) {
-                ((ObjectNode) config).put("_class_name", schedulerClassName);
-            }
-            sd = withScheduler(config);
-        }
-        int n = (int) latents.size(0);
-        return sd.generate(new Request(prompt, negativePrompt, guidance, steps, 0, 0, n, seed, n, false, 0), null,
-                latents, StepListener.NONE);
+    /** Rows {@code first .. first + b} of a per-draw tensor, or its one row repeated. */
+    private static Tensor rows(Tensor t, int first, int b) {
+        return t.size(0) == 1 ? t.expand(new long[] {b, -1, -1, -1}).contiguous() : t.narrow(0, first, b);
+    }
+
+    /** diffusers' mask binarisation: 1 from 0.5 up. */
+    private static Tensor binary(Tensor mask) {
+        return mask.ge(Tensors.scalar(0.5)).to(torch.ScalarType.Float);
+    }
+
+    /** Latents of images in [-1, 1]: a posterior draw times the scaling factor, as diffusers' pipelines encode. */
+    private Tensor encode(Tensor images, NoiseSource noise) {
+        AutoencoderKL.Posterior p = vae.vae().encode(images);
+        return p.mean().add(p.std().mul(noise.next(Shapes.of(p.mean())))).mul(Tensors.scalar(vae.scalingFactor()));
     }
 
     private DiffusersScheduler scheduler(int steps) {
         return DiffusersScheduler.of(schedulerClass, schedulerConfig, steps, null, null);
     }
 
-    /** [h, w] of the latents for {@code r}, checked against the model's size multiple and any given latents. */
-    private long[] latentSize(Request r, Tensor latents) {
-        int f = vaeFactor();
-        if (latents != null) {
-            Shapes.require(latents, "latents", r.n(), unet.config().inChannels(), Shapes.ANY, Shapes.ANY);
-            long h = latents.size(2);
-            long w = latents.size(3);
-            if ((r.width() != 0 && r.width() != w * f) || (r.height() != 0 && r.height() != h * f)) {
-                throw new IllegalArgumentException("--width/--height " + r.width() + "x" + r.height() + " disagree "
-                        + "with the latents' " + w * f + "x" + h * f);
-            }
-            requireMultiple(w * f, h * f);
-            return new long[] {h, w};
+    /** True for an inpainting U-Net, which takes the mask and the masked image's latents beside its latents. */
+    public boolean isInpainting() {
+        return unet.config().inChannels() == 2 * vae.vae().config().latentChannels() + 1;
+    }
+
+    /**
+     * Checks a request's inputs against each other and this model before any work: latents only where they are the
+     * starting noise, one or n init images and masks, a mask for an inpainting U-Net, sizes that agree and are
+     * multiples of {@link #sizeMultiple}.
+     *
+     * @return the output's [H, W] in pixels
+     * @throws IllegalArgumentException naming what disagrees
+     */
+    public long[] imageSize(Request r, Init init, Tensor latents) {
+        boolean pureNoise = init == null || (init.mask() != null && init.strength() == 1);
+        if (latents != null && !pureNoise) {
+            throw new IllegalArgumentException("latents are the starting noise of text-to-image and of inpainting at "
+                    + "strength 1; img2img makes its starting latents from the image");
         }
-        int width = r.width() == 0 ? defaultSize() : r.width();
-        int height = r.height() == 0 ? defaultSize() : r.height();
-        requireMultiple(width, height);
-        return new long[] {height / f, width / f};
+        if (init != null) {
+            for (Tensor t : init.mask() == null ? List.of(init.image()) : List.of(init.image(), init.mask())) {
+                if (t.size(0) != 1 && t.size(0) != r.n()) {
+                    throw new IllegalArgumentException("init image and mask: " + t.size(0) + " for " + r.n()
+                            + " draws (give 1 or n)");
+                }
+            }
+        }
+        int latentChannels = vae.vae().config().latentChannels();
+        if (isInpainting() && (init == null || init.mask() == null)) {
+            throw new IllegalArgumentException("this is an inpainting model (its U-Net takes " + unet.config()
+                    .inChannels() + " channels: latents, mask and masked-image latents): give an init image and a mask");
+        }
+        if (!isInpainting() && unet.config().inChannels() != latentChannels) {
+            throw new IllegalArgumentException("the U-Net takes " + unet.config().inChannels() + " channels, the VAE's "
+                    + "latents have " + latentChannels);
+        }
+        int f = vaeFactor();
+        long w;
+        long h;
+        String what;
+        if (latents != null) {
+            Shapes.require(latents, "latents", r.n(), latentChannels, Shapes.ANY, Shapes.ANY);
+            h = latents.size(2) * f;
+            w = latents.size(3) * f;
+            what = "the latents'";
+        } else if (init != null) {
+            h = init.image().size(2);
+            w = init.image().size(3);
+            what = "the init image's";
+        } else {
+            w = r.width() == 0 ? defaultSize() : r.width();
+            h = r.height() == 0 ? defaultSize() : r.height();
+            what = null;
+        }
+        if (what != null && ((r.width() != 0 && r.width() != w) || (r.height() != 0 && r.height() != h))) {
+            throw new IllegalArgumentException("width x height " + r.width() + "x" + r.height() + " disagrees with "
+                    + what + " " + w + "x" + h);
+        }
+        requireMultiple(w, h);
+        return new long[] {h, w};
     }
 
     private void requireMultiple(long width, long height) {
         int m = sizeMultiple();
         if (width % m != 0 || height % m != 0) {
-            throw new IllegalArgumentException("--width/--height must be multiples of " + m + " for this model (the "
+            throw new IllegalArgumentException("width and height must be multiples of " + m + " for this model (the "
                     + "VAE scales by " + vaeFactor() + " and the U-Net halves " + (unet.config().blockOutChannels()
                     .size() - 1) + " times), got " + width + "x" + height);
         }
     }
 
-    /** The U-Net seen as a class-conditional network whose label picks a row of {@code embeddings} [k, 77, D]. */
-    private Network network(Tensor embeddings, boolean bf16) {
+    /**
+     * The U-Net seen as a class-conditional network whose label picks a row of {@code embeddings} [k, 77, D]; an
+     * inpainting U-Net also gets {@code extra} [b, 5, h, w] (mask and masked-image latents) beside its latents, repeated
+     * for guidance's batched rows.
+     */
+    private Network network(Tensor embeddings, boolean bf16, Tensor extra) {
         return new Network() {
             @Override
             public Tensor forward(Tensor x, Tensor t, Tensor labels) {
                 Tensor rows = labels != null ? labels : torch.zeros(x.size(0)).to(torch.ScalarType.Long);
+                Tensor input = extra == null ? x : torch.cat(new TensorVector(x, extra.repeat(
+                        x.size(0) / extra.size(0), 1, 1, 1)), 1);
                 try (Autocast cast = Autocast.bf16(bf16)) {
-                    return unet.forward(x, t, embeddings.index_select(0, rows)).to(torch.ScalarType.Float);
+                    return unet.forward(input, t, embeddings.index_select(0, rows)).to(torch.ScalarType.Float);
                 }
             }
 

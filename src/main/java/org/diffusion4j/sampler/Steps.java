@@ -68,4 +68,22 @@ public final class Steps {
         out.add(NoiseLevel.vp(Math.max(0, last.timestep() - 1), last.alphaBarPrev()));
         return List.copyOf(out);
     }
+
+    /**
+     * The step img2img (SDEdit) starts from when it runs {@code strength} of n steps: diffusers'
+     * {@code t_start = n - int(n * strength)}.
+     *
+     * @throws IllegalArgumentException when strength is outside (0, 1] or runs no step
+     */
+    public static int startIndex(int n, double strength) {
+        if (!(strength > 0 && strength <= 1)) {
+            throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
+        }
+        int run = (int) (n * strength);
+        if (run < 1) {
+            throw new IllegalArgumentException("strength " + strength + " of " + n + " steps runs no step (int(" + n
+                    + " x " + strength + ") = 0); raise the strength or the steps");
+        }
+        return n - run;
+    }
 }

@@ -137,7 +137,7 @@ class GenerateCommandTest {
         String[] base = {"generate", "--model", PIPELINE.toString(), "--prompt", "a cat", "--steps", "2"};
         MainTest.Run odd = MainTest.run(MainTest.concat(base, "--width", "17", "--out", png.toString()));
         assertThat(odd.code()).isEqualTo(1);
-        assertThat(odd.err()).contains("--width/--height must be multiples of").contains("got 17x16");
+        assertThat(odd.err()).contains("--width/--height").contains("must be multiples of").contains("got 17x16");
         MainTest.Run sampler = MainTest.run(MainTest.concat(base, "--sampler", "dpm4", "--out", png.toString()));
         assertThat(sampler.code()).isEqualTo(1);
         assertThat(sampler.err()).contains("--sampler").contains("dpm4");
@@ -165,5 +165,74 @@ class GenerateCommandTest {
         assertThat(exists.code()).isEqualTo(1);
         assertThat(exists.err()).contains("--out " + png + " already exists; pass --overwrite");
         assertThat(Files.readString(png)).isEqualTo("keep");
+    }
+
+    /** A size x size RGB PNG: a gradient, or with {@code square} white inside the middle half and black elsewhere. */
+    private Path png(String name, int w, int h, boolean square) throws IOException {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                boolean inside = x >= w / 4 && x < 3 * w / 4 && y >= h / 4 && y < 3 * h / 4;
+                int v = square ? (inside ? 255 : 0) : (x * 255 / w);
+                img.setRGB(x, y, (v << 16) | ((y * 255 / h) << 8) | (square ? v : 128));
+            }
+        }
+        Path f = dir.resolve(name);
+        ImageIO.write(img, "png", f.toFile());
+        return f;
+    }
+
+    /**
+     * img2img and inpainting from the command: the output takes the init image's size, image i depends only on
+     * (seed, i) whatever the batch, and the PNG records the init image, strength and mask.
+     */
+    @Test
+    void img2imgAndInpaintingRunFromTheCommandAndImageIDependsOnlyOnSeedAndI() throws IOException {
+        Path init = png("init.png", 32, 16, false);
+        Path mask = png("mask.png", 32, 16, true);
+        String[] base = {"generate", "--model", PIPELINE.toString(), "--prompt", "a cabin, snow", "--steps", "5",
+                "--init-image", init.toString()};
+        Path one = dir.resolve("one.png");
+        MainTest.Run r1 = MainTest.run(MainTest.concat(base, "--strength", "0.6", "--out", one.toString()));
+        assertThat(r1.code()).as(r1.err()).isZero();
+        assertThat(r1.out()).contains("generated 1 image of 32x16");
+        Path two = dir.resolve("two.png");
+        MainTest.Run r2 = MainTest.run(MainTest.concat(base, "--strength", "0.6", "--n", "2", "--batch-size", "2",
+                "--out", two.toString()));
+        assertThat(r2.code()).as(r2.err()).isZero();
+        assertThat(ImageIO.read(dir.resolve("two-0.png").toFile()).getRGB(0, 0, 32, 16, null, 0, 32))
+                .containsExactly(ImageIO.read(one.toFile()).getRGB(0, 0, 32, 16, null, 0, 32));
+        assertThat(ImageIO.read(dir.resolve("two-1.png").toFile()).getRGB(0, 0, 32, 16, null, 0, 32))
+                .isNotEqualTo(ImageIO.read(one.toFile()).getRGB(0, 0, 32, 16, null, 0, 32));
+        assertThat(ImageGrid.pngText(Files.readAllBytes(one))).containsEntry("init_image", "init.png")
+                .containsEntry("strength", "0.6").doesNotContainKey("mask");
+
+        Path painted = dir.resolve("painted.png");
+        MainTest.Run r3 = MainTest.run(MainTest.concat(base, "--mask", mask.toString(), "--sampler", "euler",
+                "--out", painted.toString()));
+        assertThat(r3.code()).as(r3.err()).isZero();
+        assertThat(ImageGrid.pngText(Files.readAllBytes(painted))).containsEntry("mask", "mask.png")
+                .containsEntry("strength", "1").containsEntry("sampler", "euler");
+        assertThat(ImageGrid.pngText(Files.readAllBytes(painted)).get("parameters"))
+                .contains("Denoising strength: 1");
+    }
+
+    @Test
+    void img2imgInputThatDoesNotFitIsRefusedByName() throws IOException {
+        Path png = dir.resolve("x.png");
+        Path init = png("init.png", 32, 16, false);
+        String[] base = {"generate", "--model", PIPELINE.toString(), "--prompt", "a cat", "--steps", "5", "--out",
+                png.toString()};
+        MainTest.Run lone = MainTest.run(MainTest.concat(base, "--mask", init.toString()));
+        assertThat(lone.err()).contains("--mask needs --init-image");
+        MainTest.Run weak = MainTest.run(MainTest.concat(base, "--init-image", init.toString(), "--strength", "0.1"));
+        assertThat(weak.err()).contains("--strength: strength 0.1 of 5 steps runs no step");
+        MainTest.Run odd = MainTest.run(MainTest.concat(base, "--init-image", png("odd.png", 17, 16, false)
+                .toString()));
+        assertThat(odd.err()).contains("--init-image").contains("must be multiples of").contains("got 17x16");
+        MainTest.Run missing = MainTest.run(MainTest.concat(base, "--init-image", dir.resolve("none.png").toString()));
+        assertThat(missing.err()).contains(dir.resolve("none.png").toString());
+        assertThat(png).doesNotExist();
+        assertThat(lone.code() + weak.code() + odd.code() + missing.code()).isEqualTo(4);
     }
 }

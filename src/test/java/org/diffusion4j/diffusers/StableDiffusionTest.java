@@ -14,6 +14,8 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.model.autoencoder.AutoencoderKL;
+import org.diffusion4j.sampler.NoiseSource;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.tensor.Rng;
 import org.diffusion4j.tensor.Shapes;
@@ -35,11 +37,17 @@ class StableDiffusionTest {
         Recorded.requireSdCasesPass("pipe_a[12]_.*\\.json", 1, 1e-5);
     }
 
+    /** img2img (bundled) and the 9-channel inpainting pipeline (with ../shared) replay diffusers' recorded runs. */
+    @Test
+    void recordedImg2ImgAndInpaintingRunsComeOutAsDiffusersMadeThem() throws Exception {
+        Recorded.requireSdCasesPass("pipe_a[34]_.*\\.json", 1, 1e-5);
+    }
+
     @Test
     void refusesAFolderThatIsNotAStableDiffusionPipeline() throws Exception {
         Files.writeString(dir.resolve("model_index.json"), "{\"_class_name\": \"DDPMPipeline\"}");
         assertThatThrownBy(() -> StableDiffusion.load(dir)).hasMessageContaining("model_index.json")
-                .hasMessageContaining("'DDPMPipeline' is not StableDiffusionPipeline");
+                .hasMessageContaining("'DDPMPipeline' is not a Stable Diffusion pipeline");
         Path single = dir.resolve("v1-5-pruned-emaonly.safetensors");
         Files.write(single, new byte[8]);
         assertThatThrownBy(() -> StableDiffusion.load(single)).hasMessageContaining(single.toString())
@@ -114,5 +122,50 @@ class StableDiffusionTest {
                 .hasMessageContaining("n must be");
         assertThatThrownBy(() -> new StableDiffusion.Request("p", null, 7.5, 5, 0, 0, 1, 0, 1, false, -1))
                 .hasMessageContaining("clip skip");
+    }
+
+    /**
+     * Inpainting with a plain text-to-image U-Net keeps what the mask keeps: with nothing to paint, the result is the
+     * image's own latents (the first posterior draw), decoded.
+     */
+    @Test
+    void aMaskThatKeepsEverythingGivesBackTheImagesLatents() throws IOException {
+        try (PointerScope scope = new PointerScope()) {
+            StableDiffusion sd = StableDiffusion.load(PIPELINE);
+            Tensor image = Rng.of(5).rand(1, 3, 16, 16).mul(Tensors.scalar(2)).sub(Tensors.scalar(1));
+            StableDiffusion.Request r = new StableDiffusion.Request("a horse", null, 7.5, 4, 0, 0, 1, 3, 1, false, 0);
+            Tensor out = sd.generate(r, new StableDiffusion.Init(image, 1.0, torch.zeros(1, 1, 16, 16)), null, null,
+                    StepListener.NONE);
+            AutoencoderKL.Posterior p = sd.vae().vae().encode(image);
+            Tensor draw = NoiseSource.perSample(3, 0, 1).next(Shapes.of(p.mean()));
+            Tensor expected = sd.vae().vae().decode(p.mean().add(p.std().mul(draw)));
+            assertThat(out.sub(expected).abs().max().item_double()).isLessThan(1e-5);
+            // Painting everywhere changes it.
+            Tensor all = sd.generate(r, new StableDiffusion.Init(image, 1.0, torch.ones(1, 1, 16, 16)), null, null,
+                    StepListener.NONE);
+            assertThat(all.sub(expected).abs().max().item_double()).isGreaterThan(1e-2);
+        }
+    }
+
+    @Test
+    void inputsThatDoNotFitEachOtherAreRefusedBeforeAnyWork() throws IOException {
+        try (PointerScope scope = new PointerScope()) {
+            StableDiffusion sd = StableDiffusion.load(PIPELINE);
+            StableDiffusion.Request r = new StableDiffusion.Request("a horse", null, 7.5, 4, 0, 0, 2, 0, 1, false, 0);
+            Tensor image = torch.zeros(1, 3, 16, 16);
+            assertThatThrownBy(() -> sd.imageSize(r, new StableDiffusion.Init(image, 0.5), torch.zeros(2, 4, 4, 4)))
+                    .hasMessageContaining("img2img makes its starting latents from the image");
+            assertThatThrownBy(() -> sd.imageSize(r, new StableDiffusion.Init(torch.zeros(3, 3, 16, 16), 0.5), null))
+                    .hasMessageContaining("init image and mask: 3 for 2 draws");
+            StableDiffusion.Request wide = new StableDiffusion.Request("a", null, 7.5, 4, 32, 0, 1, 0, 1, false, 0);
+            assertThatThrownBy(() -> sd.imageSize(wide, new StableDiffusion.Init(image, 0.5), null))
+                    .hasMessageContaining("width x height 32x0 disagrees with the init image's 16x16");
+            assertThat(sd.imageSize(r, new StableDiffusion.Init(torch.zeros(1, 3, 8, 12), 0.5), null))
+                    .containsExactly(8, 12);
+            assertThatThrownBy(() -> new StableDiffusion.Init(image, 0.5, torch.zeros(1, 1, 8, 8)))
+                    .hasMessageContaining("mask");
+            assertThatThrownBy(() -> new StableDiffusion.Init(image, 0)).hasMessageContaining("strength must be in (0, 1]");
+            assertThat(sd.isInpainting()).isFalse();
+        }
     }
 }

@@ -26,6 +26,7 @@ import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimeSampling;
 import org.diffusion4j.schedule.TimestepSpacing;
 import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Scopes;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.tensor.Torch;
 import org.junit.jupiter.api.Test;
@@ -223,6 +224,52 @@ class SamplerSpecTest {
                 }
             }
             assertThat(runs).isGreaterThanOrEqualTo(2 * SamplerSpec.Kind.values().length);
+        }
+    }
+
+    /**
+     * img2img's tail: a one-step sampler started at step k from the state a whole run reached there finishes where the
+     * whole run does, with n - k evaluations; the start step follows diffusers' N - int(N * strength).
+     */
+    @Test
+    void aRunFromStepKContinuesTheWholeRunFromItsStateThere() {
+        Torch.init();
+        try (PointerScope scope = new PointerScope()) {
+            Denoiser shrink = (x, level) -> {
+                Tensor x0 = x.mul(Tensors.scalar(0.5 * level.alpha()));
+                return new Prediction(x0, x.sub(x0.mul(Tensors.scalar(level.alpha())))
+                        .div(Tensors.scalar(level.sigma())));
+            };
+            DiffusionProcess flow = new DiffusionProcess.Flow(s, TimeSampling.UNIFORM);
+            Tensor xT = Rng.of(3).randn(4, 2);
+            for (SamplerSpec.Kind kind : new SamplerSpec.Kind[] {SamplerSpec.Kind.DDIM, SamplerSpec.Kind.EULER,
+                    SamplerSpec.Kind.HEUN}) {
+                DiffusionProcess p = kind == SamplerSpec.Kind.DDIM ? ddpm : flow;
+                SamplerSpec spec = new SamplerSpec(kind, 10, 0, TimestepSpacing.TRAILING,
+                        DdpmSampler.Variance.FIXED_SMALL, false);
+                int from = spec.startIndex(p, 0.6);
+                assertThat(from).isEqualTo(4);
+                Tensor[] at = new Tensor[1];
+                Tensor whole = spec.run(shrink, p, xT, NoiseSource.of(Rng.of(1)), (i, n, xt, x0) -> {
+                    if (i == (kind == SamplerSpec.Kind.HEUN ? 2 * from : from) && at[0] == null) {
+                        at[0] = Scopes.detach(xt.clone());
+                    }
+                });
+                int[] evaluations = {0};
+                Tensor tail = spec.run(shrink, p, at[0], from, NoiseSource.of(Rng.of(1)),
+                        (i, n, xt, x0) -> evaluations[0]++);
+                assertThat(Tensors.toFloats(tail)).as(kind.id()).containsExactly(Tensors.toFloats(whole),
+                        org.assertj.core.data.Offset.offset(1e-6f));
+                assertThat(evaluations[0]).as(kind.id()).isEqualTo(kind == SamplerSpec.Kind.HEUN ? 2 * 6 - 1 : 6);
+            }
+            SamplerSpec ddim = new SamplerSpec(SamplerSpec.Kind.DDIM, 5, 0, TimestepSpacing.LEADING,
+                    DdpmSampler.Variance.FIXED_SMALL, false);
+            assertThat(ddim.startLevel(ddpm, 2).timestep()).isEqualTo(ddim.stepsFor(s).get(2).timestep());
+            assertThatThrownBy(() -> ddim.startIndex(ddpm, 0.1)).hasMessageContaining("strength 0.1 of 5 steps runs "
+                    + "no step");
+            assertThatThrownBy(() -> ddim.startIndex(ddpm, 1.5)).hasMessageContaining("strength must be in (0, 1]");
+            assertThatThrownBy(() -> ddim.run(shrink, ddpm, xT, 5, NoiseSource.of(Rng.of(1)), StepListener.NONE))
+                    .hasMessageContaining("start step must be in [0, 4], got 5");
         }
     }
 }

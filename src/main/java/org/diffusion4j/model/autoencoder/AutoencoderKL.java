@@ -74,13 +74,19 @@ public final class AutoencoderKL extends Layers.Node {
     }
 
     /**
-     * @param x images in [-1, 1], [B, in_channels, image_size, image_size]
-     * @return the posterior over latents [B, latent_channels, latent_size, latent_size]
+     * @param x images in [-1, 1], [B, in_channels, image_size, image_size]; any [B, in_channels, H, W] with sides
+     *          that are multiples of the factor when images are not padded
+     * @return the posterior over latents [B, latent_channels, latent_size, latent_size] (or [B, latent, H/f, W/f])
      */
     public Posterior encode(Tensor x) {
         int size = config.imageSize();
-        Shapes.require(x, "images", Shapes.ANY, config.inChannels(), size, size);
         int pad = config.paddedSize() - size;
+        Shapes.require(x, "images", Shapes.ANY, config.inChannels(), pad > 0 ? size : Shapes.ANY,
+                pad > 0 ? size : Shapes.ANY);
+        if (x.size(2) % config.factor() != 0 || x.size(3) % config.factor() != 0) {
+            throw new IllegalArgumentException("image sides must be multiples of the autoencoder's factor "
+                    + config.factor() + ", got " + x.size(3) + "x" + x.size(2));
+        }
         Tensor h = x;
         if (pad > 0) {
             long before = pad / 2;
