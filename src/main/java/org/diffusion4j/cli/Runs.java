@@ -6,13 +6,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 import me.tongfei.progressbar.ProgressBar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.checkpoint.OutputLock;
+import org.diffusion4j.data.ImageFile;
 import org.diffusion4j.distributed.Collective;
 import org.diffusion4j.distributed.DataParallel;
 import org.diffusion4j.distributed.DistConfig;
@@ -32,6 +36,7 @@ import org.diffusion4j.sampling.SampleJob;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.tensor.DeviceSpec;
+import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.train.Trainer;
 
 /** The CLI's two jobs, shared by the commands: train with a progress bar, and sample with a report. */
@@ -258,14 +263,59 @@ final class Runs {
     static QualityReport sample(ModelSource source, SpecFor specFor, SampleJob.Conditioning conditioning,
                                 Guidance guidance, Integer count, long seed, int batchSize, SampleOutput output,
                                 PrintStream out) throws IOException {
+        return sample(source, specFor, conditioning, guidance, count, seed, batchSize, null, output, out);
+    }
+
+    /**
+     * The files img2img and inpainting start from.
+     *
+     * @param image    a PNG or JPEG, scaled to the model's image size
+     * @param strength the share of the sampler's steps run, or null for the default (0.8; 1 with a mask)
+     * @param mask     null, or a PNG or JPEG: white where the model paints
+     */
+    record InitFiles(Path image, Double strength, Path mask) {
+        InitFiles {
+            if (image == null && (strength != null || mask != null)) {
+                throw new IllegalArgumentException((mask != null ? "--mask" : "--strength") + " needs --init-image");
+            }
+        }
+
+        /** The start as the model sees it, or null without an image. */
+        SampleJob.Start read(SamplableModel model) throws IOException {
+            if (image == null) {
+                return null;
+            }
+            long[] shape = model.outputShape();
+            if (shape.length != 3) {
+                throw new IllegalArgumentException("--init-image: img2img and inpainting are for image models; "
+                        + model.outputData() + " samples are not images");
+            }
+            Tensor data = ImageFile.read(image, (int) shape[0], (int) shape[2], (int) shape[1]);
+            Tensor m = mask == null ? null : ImageFile.read(mask, 1, (int) shape[2], (int) shape[1])
+                    .ge(Tensors.scalar(0.5)).to(torch.ScalarType.Float);
+            double s = strength != null ? strength : mask != null ? 1.0 : 0.8;
+            return TrainOptions.named("--strength", () -> new SampleJob.Start(data.mul(Tensors.scalar(2))
+                    .sub(Tensors.scalar(1)), s, m));
+        }
+    }
+
+    /** As above, starting from {@code init}'s image (img2img) or inpainting its mask, when given. */
+    static QualityReport sample(ModelSource source, SpecFor specFor, SampleJob.Conditioning conditioning,
+                                Guidance guidance, Integer count, long seed, int batchSize, InitFiles init,
+                                SampleOutput output, PrintStream out) throws IOException {
         if (count != null && count < 1) {
             throw new IllegalArgumentException("--n must be >= 1, got " + count);
         }
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         }
-        output.check(source.inputs());
+        Path[] inputs = source.inputs();
+        if (init != null) {
+            inputs = Stream.concat(Arrays.stream(inputs), Stream.of(init.image(), init.mask())).toArray(Path[]::new);
+        }
+        output.check(inputs);
         SamplableModel model = source.load(out);
+        SampleJob.Start from = init == null ? null : init.read(model);
         String data = model.outputData();
         boolean everyClass = conditioning instanceof SampleJob.Conditioning.EveryClass;
         output.requireSuits(data, everyClass);
@@ -275,8 +325,11 @@ final class Runs {
         int n = count != null ? count : toy ? 2000 : signal ? 1000 : 64;
         int classes = Math.max(1, model.numClasses());
         SampleJob job = new SampleJob(spec, conditioning, guidance, everyClass ? (n + classes - 1) / classes : n, seed,
-                batchSize);
+                batchSize, from);
         Generation.checkConditioning(model, job);
+        if (from != null) {
+            TrainOptions.named("--strength", () -> spec.startIndex(model.process(), from.strength()));
+        }
         // Guidance runs the conditional and unconditional passes as one batch of twice the size.
         int passBatch = Math.min(batchSize, job.n());
         Models.requireFits(model.networkConfig(), (long) passBatch * (conditioning instanceof
@@ -286,8 +339,11 @@ final class Runs {
         Tensor samples = draw(model, job, output.gif(), out);
         double seconds = (System.nanoTime() - start) / 1e9;
         String label = spec.label(model.process().schedule());
-        out.printf(Locale.ROOT, "sampled %d %s with %s%s in %.1f s%n", samples.size(0),
-                toy ? "points" : signal ? "signals" : "images", label, describe(job), seconds);
+        out.printf(Locale.ROOT, "sampled %d %s with %s%s%s in %.1f s%n", samples.size(0),
+                toy ? "points" : signal ? "signals" : "images", label, describe(job), from == null ? ""
+                        : String.format(Locale.ROOT, ", from %s at strength %s%s", init.image().getFileName(),
+                        from.strength(), init.mask() == null ? "" : ", inpainting " + init.mask().getFileName()),
+                seconds);
         int rowLength = everyClass ? job.n() : (int) Math.ceil(Math.sqrt(samples.size(0)));
         return output.write(data, samples, job, rowLength, label + (model.usedEma() ? " (EMA)" : ""), out);
     }

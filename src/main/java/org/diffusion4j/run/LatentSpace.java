@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ScalarOptional;
@@ -93,5 +94,24 @@ public record LatentSpace(AutoencoderKL autoencoder, double scaleFactor, Path fi
             }
         }
         return out;
+    }
+
+    /**
+     * Encodes images to the diffusion model's latents: the posterior mean times the scale factor.
+     *
+     * @param images [N, C, H, W] in [-1, 1]
+     * @return float32 [N, c, h, w]
+     */
+    public Tensor encode(Tensor images) {
+        try (NoGradGuard guard = new NoGradGuard()) {
+            return autoencoder.encode(images).mean().mul(Tensors.scalar(scaleFactor));
+        }
+    }
+
+    /** A mask over images [N, 1, H, W] at the latents' resolution: every f-th pixel, f the autoencoder's factor. */
+    public Tensor downsample(Tensor mask) {
+        long f = autoencoder.config().factor();
+        return mask.slice(2, new LongOptional(0), new LongOptional(mask.size(2)), f)
+                .slice(3, new LongOptional(0), new LongOptional(mask.size(3)), f).contiguous();
     }
 }

@@ -75,6 +75,16 @@ public record LoadedModel(Network network, NetworkDenoiser denoiser, NoiseSchedu
         return latent == null ? samples : latent.decode(samples, batchSize);
     }
 
+    @Override
+    public Tensor toSampleSpace(Tensor data) {
+        return latent == null ? data : latent.encode(data);
+    }
+
+    @Override
+    public Tensor maskToSampleSpace(Tensor mask) {
+        return latent == null ? mask : latent.downsample(mask);
+    }
+
     /**
      * Loads {@code file}, preferring EMA weights when present and {@code preferEma}.
      *

@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.guidance.ClassifierFreeGuidance;
+import org.diffusion4j.guidance.Inpainting;
 import org.diffusion4j.model.ConditionalDenoiser;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.FiniteDenoiser;
@@ -20,6 +21,8 @@ import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Shapes;
+import org.diffusion4j.tensor.Tensors;
 
 /**
  * Draws n samples in batches. Sample i depends only on (seed, i): the batch size changes speed, not results.
@@ -52,6 +55,18 @@ public final class Generation {
      */
     public static Tensor sample(Denoiser model, DiffusionProcess process, SamplerSpec spec, long[] sampleShape,
                                 int n, long seed, int batchSize, Progress progress, StepListener firstBatch) {
+        return sample(model, process, spec, sampleShape, n, seed, batchSize, progress, firstBatch, null);
+    }
+
+    /**
+     * As above, from data when {@code start} is given (see {@link SampleJob.Start}): sample i starts from row i of
+     * its data (or its only row), noised with sample i's first noise draw.
+     *
+     * @param start data and mask in the network's space ([1 or n, sampleShape...]), or null to start from noise
+     */
+    public static Tensor sample(Denoiser model, DiffusionProcess process, SamplerSpec spec, long[] sampleShape,
+                                int n, long seed, int batchSize, Progress progress, StepListener firstBatch,
+                                SampleJob.Start start) {
         if (n < 1) {
             throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         }
@@ -61,20 +76,34 @@ public final class Generation {
         spec.evaluations(process.schedule());
         long[] outShape = withBatch(sampleShape, n);
         Tensor out = torch.empty(outShape, new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
-        for (int start = 0; start < n; start += batchSize) {
-            int b = Math.min(batchSize, n - start);
-            boolean first = start == 0;
+        for (int first = 0; first < n; first += batchSize) {
+            int b = Math.min(batchSize, n - first);
+            boolean firstOne = first == 0;
             StepListener listener = (i, count, xt, x0) -> {
-                if (first) {
+                if (firstOne) {
                     firstBatch.onStep(i, count, xt, x0);
                 }
                 progress.stepDone();
             };
             try (PointerScope scope = new PointerScope()) {
-                NoiseSource noise = NoiseSource.perSample(seed, start, b, model.device());
+                NoiseSource noise = NoiseSource.perSample(seed, first, b, model.device());
                 Tensor xT = noise.next(withBatch(sampleShape, b));
-                Tensor x0 = spec.run(model, process, xT, noise, listener);
-                out.narrow(0, start, b).copy_(x0);
+                Tensor x0;
+                if (start == null) {
+                    x0 = spec.run(model, process, xT, noise, listener);
+                } else {
+                    int k = spec.startIndex(process, start.strength());
+                    NoiseLevel level = spec.startLevel(process, k);
+                    Tensor known = rows(start.data(), first, b).to(xT.device(), xT.scalar_type());
+                    Tensor x = known.mul(Tensors.scalar(level.alpha())).add(xT.mul(Tensors.scalar(level.sigma())));
+                    Inpainting keep = start.mask() == null ? null : new Inpainting(model, known,
+                            rows(start.mask(), first, b).to(xT.device(), xT.scalar_type()), xT);
+                    x0 = spec.run(keep == null ? model : keep, process, x, k, noise, listener);
+                    if (keep != null) {
+                        x0 = keep.finish(x0);
+                    }
+                }
+                out.narrow(0, first, b).copy_(x0);
             }
         }
         return out;
@@ -138,8 +167,11 @@ public final class Generation {
 
     private static Tensor draw(SamplableModel model, SampleJob job, Denoiser denoiser, long seed, Progress progress,
                                StepListener firstBatch) {
+        SampleJob.Start given = job.start();
+        SampleJob.Start start = given == null ? null : new SampleJob.Start(model.toSampleSpace(given.data()),
+                given.strength(), given.mask() == null ? null : model.maskToSampleSpace(given.mask()));
         Tensor samples = sample(new FiniteDenoiser(denoiser), model.process(), job.spec(), model.sampleShape(),
-                job.n(), seed, job.batchSize(), progress, firstBatch);
+                job.n(), seed, job.batchSize(), progress, firstBatch, start);
         return model.toOutput(samples, job.batchSize());
     }
 
@@ -161,6 +193,16 @@ public final class Generation {
     public static long totalSteps(NoiseSchedule schedule, SamplerSpec spec, int n, int batchSize) {
         long batches = (n + batchSize - 1) / batchSize;
         return batches * spec.evaluations(schedule);
+    }
+
+    /** Rows {@code first .. first + b} of per-sample data, or its one row repeated. */
+    private static Tensor rows(Tensor t, int first, int b) {
+        if (t.size(0) == 1) {
+            long[] shape = Shapes.of(t);
+            shape[0] = b;
+            return t.expand(shape).contiguous();
+        }
+        return t.narrow(0, first, b);
     }
 
     private static long[] withBatch(long[] sampleShape, long b) {

@@ -59,4 +59,25 @@ public interface SamplableModel {
     default Tensor toOutput(Tensor samples, int batchSize) {
         return samples;
     }
+
+    /**
+     * Data as the user sees it in the space the network samples: encoded (posterior mean times the scale factor) for
+     * latent diffusion, unchanged otherwise.
+     *
+     * @param data [B, outputShape...]
+     * @return [B, sampleShape...]
+     */
+    default Tensor toSampleSpace(Tensor data) {
+        return data;
+    }
+
+    /**
+     * An inpainting mask over the output, at the resolution the network samples: every f-th pixel (f the
+     * autoencoder's factor) for latent diffusion, unchanged otherwise.
+     *
+     * @param mask [B, 1, H, W] or [B, outputShape...]
+     */
+    default Tensor maskToSampleSpace(Tensor mask) {
+        return mask;
+    }
 }

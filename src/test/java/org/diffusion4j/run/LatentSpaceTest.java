@@ -13,6 +13,10 @@ import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.sampling.Generation;
+import org.diffusion4j.sampling.SampleJob;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.schedule.TimestepSpacing;
@@ -70,6 +74,24 @@ class LatentSpaceTest {
         System.out.printf("latent diffusion on bars, guidance 3: %.1f%% of decoded samples show the asked bar%n",
                 100 * r.accuracy());
         assertThat(r.accuracy()).isGreaterThanOrEqualTo(0.9);
+
+        // img2img through the latents: a bar, encoded, noised to 15% of DDIM-25's steps and denoised unguided, is
+        // still a bar of its class once decoded. Measured: 4 of 4 for both classes (at 30%, 7 of 8: this small
+        // model's latents lose the bar's direction at t = 279).
+        var bars = Bars.images(8, 3);
+        try (PointerScope scope = new PointerScope()) {
+            for (int i = 0; i < 2; i++) {
+                Tensor image = bars.slice(i, 1);
+                int label = bars.labels()[i];
+                assertThat(Shapes.of(model.toSampleSpace(image))).containsExactly(1, 2, 4, 4);
+                SampleJob job = new SampleJob(ddim, SampleJob.Conditioning.NONE, Guidance.of(1), 4, 0, 4,
+                        new SampleJob.Start(image, 0.15, null));
+                float[] px = Tensors.toFloats(Generation.run(model, job, () -> { }, StepListener.NONE));
+                for (int k = 0; k < 4; k++) {
+                    assertThat(Bars.classify(px, k * 64)).as("img2img of a bar of class " + label).isEqualTo(label);
+                }
+            }
+        }
     }
 
     @Test
