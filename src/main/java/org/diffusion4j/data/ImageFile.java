@@ -21,6 +21,21 @@ public final class ImageFile {
      * @throws IOException naming the file when it cannot be read
      */
     public static Tensor read(Path file, int channels, int width, int height) throws IOException {
+        check(channels, width, height);
+        return toTensor(ImageFolder.decode(file), channels, width, height);
+    }
+
+    /**
+     * As {@link #read}, for the bytes of a PNG or JPEG (an upload).
+     *
+     * @param name stands for the image in messages
+     */
+    public static Tensor decode(String name, byte[] data, int channels, int width, int height) throws IOException {
+        check(channels, width, height);
+        return toTensor(ImageFolder.decode(name, data), channels, width, height);
+    }
+
+    private static void check(int channels, int width, int height) {
         if (channels != 1 && channels != 3) {
             throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
         }
@@ -28,10 +43,15 @@ public final class ImageFile {
             throw new IllegalArgumentException("width and height must be >= 0 (0 = the file's), got " + width + "x"
                     + height);
         }
-        BufferedImage img = ImageFolder.decode(file);
+    }
+
+    private static Tensor toTensor(BufferedImage decoded, int channels, int width, int height) {
+        BufferedImage img = decoded;
         int w = width == 0 ? img.getWidth() : width;
         int h = height == 0 ? img.getHeight() : height;
-        if (w != img.getWidth() || h != img.getHeight()) {
+        // Always through an RGB copy: getRGB on a grey image treats Java's grey space as linear and brightens it
+        // (128 reads as 188); drawing it into RGB keeps every level.
+        if (img.getType() != BufferedImage.TYPE_INT_RGB || w != img.getWidth() || h != img.getHeight()) {
             BufferedImage scaled = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
             Graphics2D g = scaled.createGraphics();
             try {

@@ -5,6 +5,7 @@ import java.awt.RenderingHints;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.SampleModel;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -163,7 +164,25 @@ public final class ImageFolder {
 
     /** Decodes one image, checking its declared size first and turning decoder warnings into errors. */
     static BufferedImage decode(Path f) throws IOException {
-        try (ImageInputStream in = ImageIO.createImageInputStream(f.toFile())) {
+        if (!Files.isRegularFile(f)) {
+            throw new IOException(f + ": no such file");
+        }
+        ImageInputStream in;
+        try {
+            in = ImageIO.createImageInputStream(f.toFile());
+        } catch (IOException e) {
+            throw new IOException(f + ": cannot open: " + e.getMessage(), e);
+        }
+        return decode(f.toString(), in);
+    }
+
+    /** As above, for the bytes of an image file; {@code name} stands for it in messages. */
+    static BufferedImage decode(String name, byte[] data) throws IOException {
+        return decode(name, ImageIO.createImageInputStream(new ByteArrayInputStream(data)));
+    }
+
+    private static BufferedImage decode(String f, ImageInputStream stream) throws IOException {
+        try (ImageInputStream in = stream) {
             if (in == null) {
                 throw new IOException(f + ": cannot open");
             }
@@ -207,7 +226,7 @@ public final class ImageFolder {
                 reader.dispose();
             }
         } catch (IOException e) {
-            throw e.getMessage() != null && e.getMessage().startsWith(f.toString()) ? e
+            throw e.getMessage() != null && e.getMessage().startsWith(f) ? e
                     : new IOException(f + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             // Truncated or exotic files surface as runtime exceptions from some decoders.

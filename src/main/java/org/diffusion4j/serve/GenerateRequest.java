@@ -1,16 +1,22 @@
 package org.diffusion4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.diffusion4j.data.ImageFile;
 import org.diffusion4j.guidance.Guidance;
 import org.diffusion4j.sampling.SampleJob;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.sampler.DdpmSampler;
 import org.diffusion4j.schedule.TimestepSpacing;
+import org.diffusion4j.tensor.Tensors;
 
 /**
  * One validated generation request. Built from a JSON body (POST /v1/generate) or query parameters (the stream);
@@ -20,9 +26,10 @@ import org.diffusion4j.schedule.TimestepSpacing;
  * @param seed   sample i of the batch depends only on (seed, label, i)
  * @param format "png" (one grid) or "json" (base64 PNGs)
  * @param id     the job's name, for DELETE /v1/jobs/{id}
+ * @param start  null to start from noise; else an uploaded image (img2img) and its mask (inpainting)
  */
 public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, Integer label, Guidance guidance,
-                              int batch, int scale, String format, String id) {
+                              int batch, int scale, String format, String id, SampleJob.Start start) {
     /** A client error: answered with 400 and this message. */
     public static final class BadRequest extends RuntimeException {
         public BadRequest(String message) {
@@ -31,7 +38,9 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
     }
 
     static final Set<String> FIELDS = Set.of("model", "sampler", "steps", "seed", "class", "guidance", "batch",
-            "scale", "format", "id", "karras", "eta");
+            "scale", "format", "id", "karras", "eta", "init_image", "strength", "mask");
+    /** Base64 characters an uploaded image or mask may have (a data: URL prefix is allowed). */
+    static final int MAX_IMAGE_CHARS = 1 << 20;
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
     /**
@@ -105,11 +114,59 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         if (!ID.matcher(id).matches()) {
             throw new BadRequest("id: 1 to 64 letters, digits, '_' or '-', got '" + shown(id) + "'");
         }
-        return new GenerateRequest(model, spec, seed, label, Guidance.of(g), batch, scale, format, id);
+        SampleJob.Start start = start(fields, model, spec);
+        return new GenerateRequest(model, spec, seed, label, Guidance.of(g), batch, scale, format, id, start);
+    }
+
+    /** init_image (base64 PNG or JPEG, or a data: URL), strength and mask, scaled to the model's image size. */
+    private static SampleJob.Start start(Map<String, String> fields, ServedModel model, SamplerSpec spec) {
+        if (!fields.containsKey("init_image")) {
+            for (String k : List.of("strength", "mask")) {
+                if (fields.containsKey(k)) {
+                    throw new BadRequest(k + ": needs init_image");
+                }
+            }
+            return null;
+        }
+        long[] shape = model.imageShape();
+        Tensor image = image(fields, "init_image", (int) shape[0], shape);
+        Tensor mask = fields.containsKey("mask") ? image(fields, "mask", 1, shape).ge(Tensors.scalar(0.5))
+                .to(torch.ScalarType.Float) : null;
+        double strength = real(fields, "strength", mask != null ? 1.0 : 0.8, 0, 1);
+        if (strength == 0) {
+            throw new BadRequest("strength: must be in (0, 1], got 0");
+        }
+        try {
+            spec.startIndex(model.model().process(), strength);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("strength: " + e.getMessage());
+        }
+        return new SampleJob.Start(image.mul(Tensors.scalar(2)).sub(Tensors.scalar(1)), strength, mask);
+    }
+
+    private static Tensor image(Map<String, String> fields, String key, int channels, long[] shape) {
+        String text = fields.get(key);
+        if (text.length() > MAX_IMAGE_CHARS) {
+            throw new BadRequest(key + ": " + text.length() + " characters, more than the " + MAX_IMAGE_CHARS
+                    + " allowed");
+        }
+        String b64 = text.startsWith("data:") && text.contains(",") ? text.substring(text.indexOf(',') + 1) : text;
+        byte[] bytes;
+        try {
+            bytes = Base64.getDecoder().decode(b64.trim());
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest(key + ": expected a base64 PNG or JPEG (" + e.getMessage() + ")");
+        }
+        try {
+            return ImageFile.decode(key, bytes, channels, (int) shape[2], (int) shape[1]);
+        } catch (IOException e) {
+            throw new BadRequest(shown(e.getMessage() == null ? key + ": not a readable image" : e.getMessage(), 300));
+        }
     }
 
     /** Fields a JSON body must give as numbers, as booleans, and as strings. */
-    private static final Set<String> NUMBERS = Set.of("steps", "seed", "class", "guidance", "batch", "scale", "eta");
+    private static final Set<String> NUMBERS = Set.of("steps", "seed", "class", "guidance", "batch", "scale", "eta",
+            "strength");
     private static final Set<String> BOOLEANS = Set.of("karras");
 
     /** The fields of a JSON object body; each value must have its field's JSON type ("steps": "5" is refused). */
@@ -139,7 +196,11 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
 
     /** A client's value as echoed in an error: long ones are cut, so a response never grows with the request. */
     static String shown(String value) {
-        return value.length() <= 64 ? value : value.substring(0, 64) + "... (" + value.length() + " characters)";
+        return shown(value, 64);
+    }
+
+    private static String shown(String value, int max) {
+        return value.length() <= max ? value : value.substring(0, max) + "... (" + value.length() + " characters)";
     }
 
     /**
@@ -147,13 +208,15 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
      */
     public SampleJob job() {
         return new SampleJob(spec, label == null ? SampleJob.Conditioning.NONE : new SampleJob.Conditioning.OneClass(label),
-                guidance, batch, seed, batch);
+                guidance, batch, seed, batch, start);
     }
 
     /** A short description for logs and responses, e.g. "mnist ddim-50 seed 7 class 3 guidance 2.0". */
     public String summary() {
         return model.name() + " " + spec.label(model.model().process().schedule()) + " seed " + seed
-                + (label == null ? "" : " class " + label + " guidance " + guidance.scale());
+                + (label == null ? "" : " class " + label + " guidance " + guidance.scale())
+                + (start == null ? "" : (start.mask() != null ? " inpainting" : " img2img") + " strength "
+                        + start.strength());
     }
 
     private static int integer(Map<String, String> f, String key, int dflt, int min, int max) {

@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code GET /} the page; {@code GET /healthz}; {@code GET /v1/models} the models and limits;</li>
- *   <li>{@code POST /v1/generate} JSON parameters, answers a PNG grid or (format json) base64 PNGs;</li>
+ *   <li>{@code POST /v1/generate} JSON parameters, answers a PNG grid or (format json) base64 PNGs; with
+ *       {@code init_image} (a base64 PNG or JPEG), {@code strength} and {@code mask} it runs img2img or
+ *       inpainting;</li>
  *   <li>{@code GET /v1/stream?...} the same parameters as a query; server-sent events {@code queued},
  *       {@code frame} (x_t and predicted x0 as PNG data URLs), then {@code done} or {@code error};</li>
  *   <li>{@code DELETE /v1/jobs/{id}} cancels a queued or running request; closing a stream cancels it too;</li>
@@ -423,6 +425,9 @@ public final class Server implements AutoCloseable {
                 .put("seed", request.seed()).put("seconds", r.seconds());
         if (request.label() != null) {
             out.put("class", request.label()).put("guidance", request.guidance().scale());
+        }
+        if (request.start() != null) {
+            out.put("strength", request.start().strength()).put("inpainting", request.start().mask() != null);
         }
         ArrayNode images = out.putArray("images");
         r.images().forEach(png -> images.add(Base64.getEncoder().encodeToString(png)));

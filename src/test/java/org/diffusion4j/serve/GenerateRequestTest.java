@@ -77,6 +77,49 @@ class GenerateRequestTest {
                 .isInstanceOf(GenerateRequest.BadRequest.class).hasMessageContaining("seed: expected an integer");
     }
 
+    /** A 28x28 grey PNG, base64: a gradient, or with {@code half} white in its bottom half and black above. */
+    static String png(boolean half) throws IOException {
+        var img = new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < 28; y++) {
+            for (int x = 0; x < 28; x++) {
+                img.getRaster().setSample(x, y, 0, half ? (y >= 14 ? 255 : 0) : 9 * x);
+            }
+        }
+        var out = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(img, "png", out);
+        return java.util.Base64.getEncoder().encodeToString(out.toByteArray());
+    }
+
+    /** init_image, strength and mask: decoded at the model's size, with diffusers' defaults and loud refusals. */
+    @Test
+    void readsAnInitImageAStrengthAndAMask() throws IOException {
+        GenerateRequest i2i = parse(Map.of("model", "mnist-unet", "init_image", "data:image/png;base64," + png(false)));
+        assertThat(i2i.start().strength()).isEqualTo(0.8);
+        assertThat(i2i.start().mask()).isNull();
+        assertThat(org.diffusion4j.tensor.Shapes.of(i2i.start().data())).containsExactly(1, 1, 28, 28);
+        // Pixel (x = 3) of the gradient is 27 / 255, in [-1, 1].
+        assertThat(org.diffusion4j.tensor.Tensors.toFloats(i2i.start().data())[3])
+                .isCloseTo(2 * 27 / 255f - 1, org.assertj.core.data.Offset.offset(1e-6f));
+        assertThat(i2i.summary()).isEqualTo("mnist-unet dpm++3m-sde-20 seed 42 img2img strength 0.8");
+        GenerateRequest paint = parse(Map.of("model", "mnist-unet", "init_image", png(false), "mask", png(true)));
+        assertThat(paint.start().strength()).isEqualTo(1.0);
+        assertThat(paint.job().start()).isSameAs(paint.start());
+        float[] mask = org.diffusion4j.tensor.Tensors.toFloats(paint.start().mask());
+        assertThat(mask[0]).isZero();
+        assertThat(mask[27 * 28]).isEqualTo(1);
+        assertThat(paint.summary()).endsWith("inpainting strength 1.0");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "strength", "0.5")))
+                .hasMessage("strength: needs init_image");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "init_image", "%%%")))
+                .hasMessageContaining("init_image: expected a base64 PNG or JPEG");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "init_image", "aGVsbG8=")))
+                .hasMessageContaining("init_image: not a readable PNG or JPEG");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "init_image", png(false), "strength", "0.01")))
+                .hasMessageContaining("strength: strength 0.01 of 20 steps runs no step");
+        assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "init_image", png(false), "strength", "0")))
+                .hasMessageContaining("strength: must be in (0, 1]");
+    }
+
     @Test
     void readsScalarJsonFieldsOnly() throws Exception {
         ObjectMapper m = new ObjectMapper();
@@ -133,6 +176,8 @@ class GenerateRequestTest {
                 "plain", "{\"model\":\"mnist-unet\",\"steps\":3,\"seed\":5,\"batch\":2}".getBytes(),
                 "full", ("{\"model\":\"mnist-unet\",\"sampler\":\"euler\",\"steps\":20,\"karras\":true,"
                         + "\"eta\":0.5,\"scale\":2,\"format\":\"json\",\"id\":\"x1\"}").getBytes(),
+                "inpaint", ("{\"model\":\"mnist-unet\",\"steps\":4,\"strength\":0.5,\"init_image\":\"" + png(false)
+                        + "\",\"mask\":\"" + png(true) + "\"}").getBytes(),
                 "odd", "{\"steps\":\"5\",\"batch\":1e300,\"class\":null}".getBytes()));
     }
 }

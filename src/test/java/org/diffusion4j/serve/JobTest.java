@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class JobTest {
     private static Job job() {
-        return new Job(new GenerateRequest(null, null, 0, null, null, 1, 1, "png", "j1"), true);
+        return new Job(new GenerateRequest(null, null, 0, null, null, 1, 1, "png", "j1", null), true);
     }
 
     @Test

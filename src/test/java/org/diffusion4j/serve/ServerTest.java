@@ -152,6 +152,38 @@ class ServerTest {
         assertThat(download.headers().firstValue("Content-Disposition").orElse("")).contains(id + ".png");
     }
 
+    /** POST with init_image and mask: inpainting keeps the unmasked top half of the uploaded digit. */
+    @Test
+    void inpaintsAnUploadedImageKeepingWhatTheMaskKeeps() throws Exception {
+        String init = GenerateRequestTest.png(false);
+        HttpResponse<byte[]> r = post("{\"model\":\"mnist-unet\",\"steps\":4,\"seed\":1,\"format\":\"json\","
+                + "\"init_image\":\"" + init + "\",\"mask\":\"" + GenerateRequestTest.png(true) + "\"}");
+        assertThat(r.statusCode()).as(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(200);
+        JsonNode body = json(r.body());
+        assertThat(body.get("inpainting").asBoolean()).isTrue();
+        assertThat(body.get("strength").asDouble()).isEqualTo(1.0);
+        BufferedImage out = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(
+                body.get("images").get(0).asText())));
+        BufferedImage in = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(init)));
+        boolean bottomChanged = false;
+        for (int y = 0; y < 28; y++) {
+            for (int x = 0; x < 28; x++) {
+                int got = out.getRGB(x, y) & 0xff;
+                int want = in.getRaster().getSample(x, y, 0);
+                if (y < 14) {
+                    assertThat(Math.abs(got - want)).as("kept pixel (%d, %d)", x, y).isLessThanOrEqualTo(1);
+                } else {
+                    bottomChanged |= Math.abs(got - want) > 8;
+                }
+            }
+        }
+        assertThat(bottomChanged).as("the masked half is repainted").isTrue();
+        HttpResponse<byte[]> bad = post("{\"model\":\"mnist-unet\",\"mask\":\"" + GenerateRequestTest.png(true)
+                + "\"}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(json(bad.body()).get("error").asText()).isEqualTo("mask: needs init_image");
+    }
+
     @Test
     void badParametersAre400WithAJsonMessage() throws Exception {
         String[][] cases = {
