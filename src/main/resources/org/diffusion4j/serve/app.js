@@ -14,6 +14,97 @@ function currentModel() {
   return models.find((m) => m.name === $('model').value);
 }
 
+// img2img and inpainting: the uploaded image and the painted mask, both kept at the model's own resolution
+// (offscreen canvases) and shown scaled up on the visible canvas, the mask as a red overlay.
+const start = { image: null, mask: null, painted: false, strengthTouched: false };
+
+function modelSize() {
+  const m = currentModel();
+  return m ? { w: m.image_shape[2], h: m.image_shape[1] } : { w: 28, h: 28 };
+}
+
+function resetMask() {
+  const { w, h } = modelSize();
+  start.mask = document.createElement('canvas');
+  start.mask.width = w;
+  start.mask.height = h;
+  const g = start.mask.getContext('2d');
+  g.fillStyle = '#000';
+  g.fillRect(0, 0, w, h);
+  start.painted = false;
+  drawStart();
+}
+
+function drawStart() {
+  const view = $('mask');
+  const g = view.getContext('2d');
+  g.imageSmoothingEnabled = false;
+  g.fillStyle = '#000';
+  g.fillRect(0, 0, view.width, view.height);
+  if (start.image) g.drawImage(start.image, 0, 0, view.width, view.height);
+  if (start.mask && start.painted) {
+    // The mask's white pixels, tinted red over the image.
+    const { w, h } = modelSize();
+    const data = start.mask.getContext('2d').getImageData(0, 0, w, h);
+    const tint = document.createElement('canvas');
+    tint.width = w;
+    tint.height = h;
+    const t = tint.getContext('2d');
+    const out = t.createImageData(w, h);
+    for (let i = 0; i < w * h; i++) {
+      const on = data.data[4 * i] > 127;
+      out.data.set(on ? [230, 40, 40, 150] : [0, 0, 0, 0], 4 * i);
+    }
+    t.putImageData(out, 0, 0);
+    g.drawImage(tint, 0, 0, view.width, view.height);
+  }
+}
+
+function paintAt(ev) {
+  const view = $('mask');
+  const r = view.getBoundingClientRect();
+  const { w, h } = modelSize();
+  const x = ((ev.clientX - r.left) / r.width) * w;
+  const y = ((ev.clientY - r.top) / r.height) * h;
+  const g = start.mask.getContext('2d');
+  g.fillStyle = '#fff';
+  g.beginPath();
+  g.arc(x, y, Math.max(1, w / 14), 0, 2 * Math.PI);
+  g.fill();
+  if (!start.painted && !start.strengthTouched) setStrength(1); // inpainting starts from noise, as diffusers
+  start.painted = true;
+  drawStart();
+}
+
+function setStrength(v) {
+  $('strength').value = String(v);
+  $('strength-value').textContent = Number(v).toFixed(2);
+}
+
+function loadImage(file) {
+  const img = new Image();
+  img.onload = () => {
+    const { w, h } = modelSize();
+    const c = document.createElement('canvas');
+    c.width = w;
+    c.height = h;
+    c.getContext('2d').drawImage(img, 0, 0, w, h);
+    start.image = c;
+    drawStart();
+    status('image loaded: ' + file.name);
+  };
+  img.onerror = () => status('cannot read ' + file.name + ' as an image', true);
+  // A data: URL, which the page's Content-Security-Policy allows (blob: URLs it does not).
+  const reader = new FileReader();
+  reader.onload = () => { img.src = reader.result; };
+  reader.onerror = () => status('cannot read ' + file.name, true);
+  reader.readAsDataURL(file);
+}
+
+function base64(canvas) {
+  return canvas.toDataURL('image/png').split(',')[1];
+}
+
 function onModelChange() {
   const m = currentModel();
   $('sampler').replaceChildren(...m.samplers.map((s) => new Option(s, s, false, s === m.default_sampler)));
@@ -23,6 +114,9 @@ function onModelChange() {
   $('class').replaceChildren(...classes);
   $('steps').max = Math.min(m.training_timesteps, window.maxSteps || m.training_timesteps);
   $('steps').value = m.default_steps;
+  start.image = null;
+  $('init-image').value = '';
+  resetMask();
 }
 
 function addToGallery(item, first) {
@@ -75,6 +169,11 @@ async function generate(ev) {
   if (m.classes > 0 && $('class').value !== '') {
     params.set('class', $('class').value);
     params.set('guidance', $('guidance').value);
+  }
+  if (start.image) {
+    params.set('init_image', base64(start.image));
+    params.set('strength', $('strength').value);
+    if (start.painted) params.set('mask', base64(start.mask));
   }
   const controller = new AbortController();
   running = { controller, id: null };
@@ -141,6 +240,16 @@ async function init() {
 }
 
 $('model').addEventListener('change', onModelChange);
+$('init-image').addEventListener('change', (ev) => { if (ev.target.files[0]) loadImage(ev.target.files[0]); });
+$('strength').addEventListener('input', (ev) => { start.strengthTouched = true; setStrength(ev.target.value); });
+$('clear-mask').addEventListener('click', resetMask);
+$('clear-image').addEventListener('click', () => { start.image = null; $('init-image').value = ''; resetMask(); });
+$('mask').addEventListener('pointerdown', (ev) => {
+  if (!start.image) { status('load an image first: the mask marks what to repaint in it', true); return; }
+  $('mask').setPointerCapture(ev.pointerId);
+  paintAt(ev);
+});
+$('mask').addEventListener('pointermove', (ev) => { if (ev.buttons & 1 && start.image) paintAt(ev); });
 $('form').addEventListener('submit', generate);
 $('cancel').addEventListener('click', cancel);
 init();

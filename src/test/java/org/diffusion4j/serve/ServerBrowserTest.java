@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
@@ -20,11 +21,18 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
-/** The page in Debian's headless chromium: a generation streams frames, lands in the gallery, and is screenshotted. */
+/**
+ * The page in Debian's headless chromium: a generation streams frames, lands in the gallery, and is screenshotted; an
+ * uploaded image with a painted mask is inpainted.
+ */
 class ServerBrowserTest {
+    @TempDir
+    Path dir;
+
     static final Path SCREENSHOT = Path.of("target", "serve-screenshot.png");
 
     private static Path firstExisting(String... paths) {
@@ -91,6 +99,28 @@ class ServerBrowserTest {
                 assertThat(gallery).hasSize(2);
                 assertThat(gallery.get(0).getAttribute("href")).matches(".*/v1/images/r2\\.png");
                 assertThat(gallery.get(1).getAttribute("href")).matches(".*/v1/images/r1\\.png");
+
+                // Inpainting: upload an image, paint the region to repaint on the canvas, generate.
+                Path init = dir.resolve("init.png");
+                Files.write(init, java.util.Base64.getDecoder().decode(GenerateRequestTest.png(false)));
+                driver.findElement(By.tagName("summary")).click();
+                driver.findElement(By.id("init-image")).sendKeys(init.toAbsolutePath().toString());
+                try {
+                    wait.until(d -> d.findElement(By.id("status")).getText().equals("image loaded: init.png"));
+                } catch (RuntimeException e) {
+                    throw new AssertionError("status: " + driver.findElement(By.id("status")).getText() + "; logs: "
+                            + driver.manage().logs().get("browser").getAll(), e);
+                }
+                WebElement canvas = driver.findElement(By.id("mask"));
+                new Actions(driver).moveToElement(canvas, -60, 40).clickAndHold().moveByOffset(120, 0)
+                        .moveByOffset(0, 30).moveByOffset(-120, 0).release().perform();
+                // Painting a mask moves the strength to 1, as diffusers' inpainting starts from noise.
+                assertThat(driver.findElement(By.id("strength")).getAttribute("value")).isEqualTo("1");
+                generate(driver, wait, "10");
+                wait.until(d -> d.findElement(By.id("status")).getText().startsWith("done"));
+                assertThat(driver.findElement(By.id("status")).getText())
+                        .contains("mnist-unet dpm++3m-sde-10").contains("inpainting strength 1.0");
+                assertThat(driver.findElements(By.cssSelector("#gallery .gallery-item a"))).hasSize(3);
             } finally {
                 driver.quit();
             }
