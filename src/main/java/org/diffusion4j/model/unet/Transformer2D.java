@@ -29,10 +29,8 @@ final class Transformer2D extends Mixer {
      * @param crossDim  the text embeddings' width
      * @param linear    diffusers' use_linear_projection: linear projections on tokens instead of 1x1 convs
      * @param onlyCross the first attention also attends to the text (diffusers' only_cross_attention)
-     * @param upcast    scores in float32 whatever the input dtype (diffusers' upcast_attention)
      */
-    Transformer2D(int channels, int heads, int groups, int crossDim, boolean linear, boolean onlyCross,
-                  boolean upcast) {
+    Transformer2D(int channels, int heads, int groups, int crossDim, boolean linear, boolean onlyCross) {
         if (channels % heads != 0) {
             throw new IllegalArgumentException(channels + " channels do not split into " + heads + " heads");
         }
@@ -41,7 +39,7 @@ final class Transformer2D extends Mixer {
         projIn = register_module("proj_in", linear ? new Layers.Linear(channels, channels)
                 : new Layers.Conv2d(channels, channels, 1, 1, 0));
         Module b = container(this, "transformer_blocks");
-        blocks.add(b.register_module("0", new Block(channels, heads, crossDim, onlyCross, upcast)));
+        blocks.add(b.register_module("0", new Block(channels, heads, crossDim, onlyCross)));
         projOut = register_module("proj_out", linear ? new Layers.Linear(channels, channels)
                 : new Layers.Conv2d(channels, channels, 1, 1, 0));
     }
@@ -89,12 +87,12 @@ final class Transformer2D extends Mixer {
         private final Layers.Linear ffOut;
         private final boolean onlyCross;
 
-        Block(int dim, int heads, int crossDim, boolean onlyCross, boolean upcast) {
+        Block(int dim, int heads, int crossDim, boolean onlyCross) {
             this.onlyCross = onlyCross;
             norm1 = register_module("norm1", new LayerNorm(dim));
-            attn1 = register_module("attn1", new CrossAttention(dim, onlyCross ? crossDim : dim, heads, upcast));
+            attn1 = register_module("attn1", new CrossAttention(dim, onlyCross ? crossDim : dim, heads));
             norm2 = register_module("norm2", new LayerNorm(dim));
-            attn2 = register_module("attn2", new CrossAttention(dim, crossDim, heads, upcast));
+            attn2 = register_module("attn2", new CrossAttention(dim, crossDim, heads));
             norm3 = register_module("norm3", new LayerNorm(dim));
             Module net = container(container(this, "ff"), "net");
             geglu = container(net, "0").register_module("proj", new Layers.Linear(dim, 8 * dim));
@@ -139,8 +137,8 @@ final class Transformer2D extends Mixer {
         private final Layers.Linear toOut;
         private final int heads;
 
-        /** {@code upcast} (float32 scores) is always met: attention runs in float32 whatever the precision. */
-        CrossAttention(int dim, int contextDim, int heads, boolean upcast) {
+        /** diffusers' upcast_attention (float32 scores) needs no flag: attention runs in float32 in every precision. */
+        CrossAttention(int dim, int contextDim, int heads) {
             this.heads = heads;
             toQ = Layers.param(container(this, "to_q"), "weight", torch.zeros(dim, dim));
             toK = Layers.param(container(this, "to_k"), "weight", torch.zeros(dim, contextDim));

@@ -15,7 +15,7 @@ import java.util.function.Predicate;
  * @param crossAttnDim  the text embeddings' width
  * @param linearProj    {@code use_linear_projection} (SD 2.x)
  * @param onlyCross     {@code only_cross_attention}, per level
- * @param upcast        {@code upcast_attention} (SD 2.1)
+ * @param upcast        {@code upcast_attention} (SD 2.1); always met, as attention runs in float32
  */
 public record UNet2DConditionConfig(int sampleSize, int inChannels, int outChannels, List<Integer> blockOutChannels,
                                     int layersPerBlock, List<String> downBlockTypes, List<String> upBlockTypes,

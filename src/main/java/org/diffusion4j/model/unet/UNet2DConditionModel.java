@@ -58,7 +58,7 @@ public final class UNet2DConditionModel extends Layers.Node {
 
     private IntFunction<Mixer> transformer(int heads, boolean onlyCross) {
         return channels -> new Transformer2D(channels, heads, config.normNumGroups(), config.crossAttnDim(),
-                config.linearProj(), onlyCross, config.upcast());
+                config.linearProj(), onlyCross);
     }
 
     public UNet2DConditionConfig config() {

@@ -24,7 +24,7 @@ class Transformer2DTest {
         try (PointerScope scope = new PointerScope()) {
             for (boolean linear : new boolean[] {false, true}) {
                 // Freshly built, every projection is zero: the block adds nothing to its input.
-                Transformer2D t = new Transformer2D(16, 2, 8, 12, linear, false, linear);
+                Transformer2D t = new Transformer2D(16, 2, 8, 12, linear, false);
                 Tensor x = Rng.of(1).randn(2, 16, 4, 4);
                 Tensor y = t.forward(x, Rng.of(2).randn(2, 5, 12));
                 assertThat(Shapes.of(y)).containsExactly(2, 16, 4, 4);
@@ -32,7 +32,7 @@ class Transformer2DTest {
                 assertThatThrownBy(() -> t.forward(x, null)).hasMessageContaining("needs the text embeddings");
             }
         }
-        assertThatThrownBy(() -> new Transformer2D(16, 3, 8, 12, false, false, false))
+        assertThatThrownBy(() -> new Transformer2D(16, 3, 8, 12, false, false))
                 .hasMessageContaining("16 channels do not split into 3 heads");
     }
 
@@ -47,8 +47,7 @@ class Transformer2DTest {
             Tensor x = Rng.of(5).randn(2, 37, 16);
             Tensor text = Rng.of(6).randn(2, 7, 12);
             for (Tensor context : new Tensor[] {null, text}) {
-                Transformer2D.CrossAttention a = new Transformer2D.CrossAttention(16, context == null ? 16 : 12, 2,
-                        false);
+                Transformer2D.CrossAttention a = new Transformer2D.CrossAttention(16, context == null ? 16 : 12, 2);
                 Init.pytorchDefault(a, Rng.of(4));
                 Tensor want = reference(a, x, context == null ? x : context, 2);
                 double scale = want.abs().max().item_double();
