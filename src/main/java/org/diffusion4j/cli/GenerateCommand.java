@@ -27,6 +27,7 @@ import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.schedule.TimestepSpacing;
 import org.diffusion4j.tensor.Tensors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -98,18 +99,8 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
             + "float tensor [n, 4, h, w] (diffusers' latents argument); it fixes --n and the size.")
     Path latents;
 
-    @Option(names = "--init-image", description = "img2img: start from this PNG or JPEG instead of pure noise (scaled "
-            + "to --width/--height when given, else its own size, a multiple of the model's size step).")
-    Path initImage;
-
-    @Option(names = "--strength", description = "With --init-image: the share of --steps run from the noised image, in "
-            + "(0, 1]; lower keeps more of it (default: 0.8, or 1 with --mask, as diffusers).")
-    Double strength;
-
-    @Option(names = "--mask", description = "With --init-image: inpainting; a PNG or JPEG, white (above half grey) "
-            + "where the model paints, black where the image is kept (scaled to the image). An inpainting model "
-            + "(9-channel U-Net) is given the mask; any other model has the kept region replaced at every step.")
-    Path mask;
+    @Mixin
+    StartOptions start;
 
     @Option(names = "--out", defaultValue = "image.png", description = "PNG file; with --n above 1, NAME-0.png, "
             + "NAME-1.png, ... (default: ${DEFAULT-VALUE}).")
@@ -127,26 +118,24 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
     void run(PrintStream stdout) throws IOException {
         OutputPaths.requireExtension(out, "--out", ".png");
         try (PointerScope scope = new PointerScope()) {
-            Tensor start = latents == null ? null : readLatents(latents);
-            int count = start == null ? n : (int) start.size(0);
-            if (start != null && n != 1 && n != count) {
+            Tensor latentsStart = latents == null ? null : readLatents(latents);
+            int count = latentsStart == null ? n : (int) latentsStart.size(0);
+            if (latentsStart != null && n != 1 && n != count) {
                 throw new IllegalArgumentException("--n " + n + " disagrees with --latents " + latents + ", which "
                         + "holds " + count);
             }
-            if (initImage == null && (mask != null || strength != null)) {
-                throw new IllegalArgumentException((mask != null ? "--mask" : "--strength") + " needs --init-image");
-            }
+            Runs.InitFiles from = start.files();
             List<Path> files = outputs(count);
             for (Path f : files) {
-                OutputPaths.check(f, "--out", overwrite, model, latents, initImage, mask);
+                OutputPaths.check(f, "--out", overwrite, model, latents, start.image, start.mask);
             }
             StableDiffusion.Init init = null;
-            if (initImage != null) {
-                Tensor image = ImageFile.read(initImage, 3, width == null ? 0 : width, height == null ? 0 : height);
-                Tensor m = mask == null ? null : ImageFile.read(mask, 1, (int) image.size(3), (int) image.size(2));
-                double s = strength != null ? strength : mask != null ? 1.0 : 0.8;
+            if (from != null) {
+                Tensor image = ImageFile.read(from.image(), 3, width == null ? 0 : width, height == null ? 0 : height);
+                Tensor m = from.mask() == null ? null : ImageFile.read(from.mask(), 1, (int) image.size(3),
+                        (int) image.size(2));
                 init = TrainOptions.named("--strength", () -> new StableDiffusion.Init(
-                        image.mul(Tensors.scalar(2)).sub(Tensors.scalar(1)), s, m));
+                        image.mul(Tensors.scalar(2)).sub(Tensors.scalar(1)), from.strengthOrDefault(), m));
             }
             StableDiffusion sd = StableDiffusion.load(model);
             if (scheduler != null) {
@@ -162,11 +151,11 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
                     SamplerSpec.Kind.parse(sampler), steps, 0, TimestepSpacing.TRAILING,
                     DdpmSampler.Variance.FIXED_SMALL, false, karras, 2.0, 0.0));
             StableDiffusion pipeline = sd;
-            StableDiffusion.Init start0 = init;
-            TrainOptions.named("--width/--height/--latents/--init-image/--mask", () -> pipeline.imageSize(r, start0,
-                    start));
+            StableDiffusion.Init begin = init;
+            TrainOptions.named("--width/--height/--latents/--init-image/--mask", () -> pipeline.imageSize(r, begin,
+                    latentsStart));
             if (init != null) {
-                TrainOptions.named("--strength", () -> Steps.startIndex(steps, start0.strength()));
+                TrainOptions.named("--strength", () -> Steps.startIndex(steps, begin.strength()));
             }
             String samplerName = spec == null ? sd.schedulerClass() : sampler + (karras ? "-karras" : "");
             long began = System.nanoTime();
@@ -178,7 +167,7 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
                     pb.maxHint(batches * evaluations);
                     pb.stepTo(++done[0]);
                 };
-                images = sd.generate(r, init, spec, start, bar);
+                images = sd.generate(r, init, spec, latentsStart, bar);
             }
             double seconds = (System.nanoTime() - began) / 1e9;
             int w = (int) images.size(3);
@@ -212,10 +201,10 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
             t.put("clip_skip", Integer.toString(clipSkip));
         }
         if (init != null) {
-            t.put("init_image", initImage.getFileName().toString());
+            t.put("init_image", start.image.getFileName().toString());
             t.put("strength", fmt(init.strength()));
-            if (mask != null) {
-                t.put("mask", mask.getFileName().toString());
+            if (start.mask != null) {
+                t.put("mask", start.mask.getFileName().toString());
             }
         }
         t.put("parameters", prompt + (negativePrompt != null ? "\nNegative prompt: " + negativePrompt : "")

@@ -293,9 +293,13 @@ final class Runs {
             Tensor data = ImageFile.read(image, (int) shape[0], (int) shape[2], (int) shape[1]);
             Tensor m = mask == null ? null : ImageFile.read(mask, 1, (int) shape[2], (int) shape[1])
                     .ge(Tensors.scalar(0.5)).to(torch.ScalarType.Float);
-            double s = strength != null ? strength : mask != null ? 1.0 : 0.8;
             return TrainOptions.named("--strength", () -> new SampleJob.Start(data.mul(Tensors.scalar(2))
-                    .sub(Tensors.scalar(1)), s, m));
+                    .sub(Tensors.scalar(1)), strengthOrDefault(), m));
+        }
+
+        /** The strength given, else diffusers' defaults: 0.8 for img2img, 1 for inpainting. */
+        double strengthOrDefault() {
+            return strength != null ? strength : mask != null ? 1.0 : 0.8;
         }
     }
 

@@ -91,17 +91,8 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
     @Option(names = "--overwrite", description = "Replace existing outputs.")
     boolean overwrite;
 
-    @Option(names = "--init-image", description = "img2img (SDEdit): start every sample from this PNG or JPEG, scaled "
-            + "to the model's image size, noised to the step --strength selects on the sampler's schedule.")
-    Path initImage;
-
-    @Option(names = "--strength", description = "With --init-image: the share of the sampler's steps run, in (0, 1]; "
-            + "lower keeps more of the image (default: 0.8, or 1 with --mask).")
-    Double strength;
-
-    @Option(names = "--mask", description = "With --init-image: inpainting; a PNG or JPEG scaled like the image, white "
-            + "(above half grey) where the model paints, black where the image is kept exactly.")
-    Path mask;
+    @Mixin
+    StartOptions start;
 
     @Override
     public Integer call() throws Exception {
@@ -137,8 +128,7 @@ final class SampleCommand implements Callable<Integer>, Main.MemoryBound {
                 () -> new Guidance(guidance, guidanceRescale,
                         guidanceInterval == null ? 0 : guidanceInterval.get(0),
                         guidanceInterval == null ? Double.POSITIVE_INFINITY : guidanceInterval.get(1)));
-        Runs.InitFiles init = initImage == null && strength == null && mask == null ? null
-                : new Runs.InitFiles(initImage, strength, mask);
+        Runs.InitFiles init = start.files();
         Runs.sample(new ModelSource(ck, diffusers, !noEma, device.toDevice()), sampler::toSpec, conditioning, g, n, seed,
                 batchSize, init, new SampleOutput(target, f, csv, gif, overwrite), System.out);
         return 0;
