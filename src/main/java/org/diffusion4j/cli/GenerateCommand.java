@@ -41,7 +41,8 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
         return "lower --batch-size, or --width/--height";
     }
 
-    @Option(names = "--model", required = true, description = "The pipeline folder.")
+    @Option(names = "--model", description = "The pipeline folder (default: models/mnist-text, the text-to-image "
+            + "model trained here on MNIST: \"the digit seven\", \"a handwritten 3\", ...).")
     Path model;
 
     @Option(names = "--prompt", required = true, description = "What to draw.")
@@ -115,8 +116,24 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
         return 0;
     }
 
+    /** The text model shipped in the repository's models/ folder (found through the launcher's diffusion4j.home). */
+    static Path shippedModel() {
+        Path p = Path.of(System.getProperty("diffusion4j.home", "."), "models", SHIPPED);
+        if (!Files.isRegularFile(p.resolve("model_index.json"))) {
+            throw new IllegalArgumentException("no --model given, and the shipped text model " + p + " is missing "
+                    + "(it comes with the repository; or pass --model DIR, a diffusers pipeline folder)");
+        }
+        return p;
+    }
+
+    /** The shipped text-to-image model's folder name under models/. */
+    static final String SHIPPED = "mnist-text";
+
     void run(PrintStream stdout) throws IOException {
         OutputPaths.requireExtension(out, "--out", ".png");
+        if (model == null) {
+            model = shippedModel();
+        }
         try (PointerScope scope = new PointerScope()) {
             Tensor latentsStart = latents == null ? null : readLatents(latents);
             int count = latentsStart == null ? n : (int) latentsStart.size(0);
@@ -129,15 +146,16 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
             for (Path f : files) {
                 OutputPaths.check(f, "--out", overwrite, model, latents, start.image, start.mask);
             }
+            StableDiffusion sd = StableDiffusion.load(model);
             StableDiffusion.Init init = null;
             if (from != null) {
-                Tensor image = ImageFile.read(from.image(), 3, width == null ? 0 : width, height == null ? 0 : height);
+                Tensor image = ImageFile.read(from.image(), sd.imageChannels(), width == null ? 0 : width,
+                        height == null ? 0 : height);
                 Tensor m = from.mask() == null ? null : ImageFile.read(from.mask(), 1, (int) image.size(3),
                         (int) image.size(2));
                 init = TrainOptions.named("--strength", () -> new StableDiffusion.Init(
                         image.mul(Tensors.scalar(2)).sub(Tensors.scalar(1)), from.strengthOrDefault(), m));
             }
-            StableDiffusion sd = StableDiffusion.load(model);
             if (scheduler != null) {
                 JsonNode config = readScheduler(scheduler);
                 StableDiffusion pipeline = sd;

@@ -22,7 +22,7 @@ import picocli.CommandLine;
         subcommands = {DemoCommand.class, TrainCommand.class, SampleCommand.class, InspectCommand.class,
             FetchCommand.class, QuickstartCommand.class, ConformanceCommand.class, ClassAccuracyCommand.class,
             ReflowCommand.class, TrainAutoencoderCommand.class, EncodeCommand.class, TrainExtractorCommand.class, EvalCommand.class,
-            ServeCommand.class, LaunchCommand.class, GenerateCommand.class})
+            ServeCommand.class, LaunchCommand.class, GenerateCommand.class, ExportCommand.class})
 public final class Main implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

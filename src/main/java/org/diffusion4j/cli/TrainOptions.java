@@ -1,10 +1,14 @@
 package org.diffusion4j.cli;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Supplier;
+import org.diffusion4j.data.Captions;
 import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.mlp.MlpConfig;
+import org.diffusion4j.model.text.TextUNetConfig;
 import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.run.Datasets;
 import org.diffusion4j.run.RunSpec;
@@ -70,8 +74,24 @@ final class TrainOptions {
     int classes;
 
     @Option(names = "--label-dropout", defaultValue = "0.1", description = "With --classes: probability of training "
-            + "on \"no class\", for classifier-free guidance (default: ${DEFAULT-VALUE}).")
+            + "on \"no class\"; with --captions: on the empty caption; for classifier-free guidance (default: "
+            + "${DEFAULT-VALUE}).")
     double labelDropout;
+
+    @Option(names = "--captions", description = "Train a text-conditioned latent U-Net (a CLIP text encoder and a "
+            + "UNet2DConditionModel with cross-attention, trained jointly) on labelled data, each example captioned by "
+            + "its class: 'templates' (\"the digit seven\", \"a photo of a sneaker\", ... for mnist and "
+            + "fashion-mnist and their latents) or a file of lines 'CLASS caption'. The tokenizer is learned from the "
+            + "captions (byte-level BPE, so any text encodes).")
+    String captions;
+
+    @Option(names = "--text-width", defaultValue = "64", description = "With --captions: the text encoder's width, "
+            + "also the U-Net's cross-attention width (default: ${DEFAULT-VALUE}).")
+    int textWidth;
+
+    @Option(names = "--text-layers", defaultValue = "2", description = "With --captions: text encoder layers "
+            + "(default: ${DEFAULT-VALUE}).")
+    int textLayers;
 
     @Option(names = "--time-sampling", defaultValue = "uniform",
             description = "Flow matching's t: uniform or logit_normal (default: ${DEFAULT-VALUE}).")
@@ -125,12 +145,19 @@ final class TrainOptions {
                 or(batchSize, toy ? 256 : 64), or(lr, toy ? 1e-3 : 5e-4), weightDecay, 0.9, 0.999, 1e-8,
                 or(warmup, toy ? 100L : 200L), gradClip, or(emaDecay, toy ? 0.995 : 0.999), minSnrGamma, p, seed, bf16, ts, classes, labelDropout, decay));
         Integer embeds = classes > 0 ? classes + 1 : null;
-        String type = model != null ? model : toy ? "mlp" : "unet";
+        if (captions != null && model != null && !model.equals("text-unet")) {
+            throw new IllegalArgumentException("--captions trains a text-unet, not --model " + model);
+        }
+        String type = captions != null ? "text-unet" : model != null ? model : toy ? "mlp" : "unet";
         long[] shape = Datasets.sampleShape(data);
         NetworkConfig net = switch (type) {
             case "mlp" -> named("--hidden/--depth", () -> new MlpConfig((int) shape[0], hidden, depth, 64, embeds));
             case "unet" -> named("--channels", () -> unet(shape, embeds));
-            default -> throw new IllegalArgumentException("--model: unknown model '" + type + "'; expected mlp or unet");
+            case "text-unet" -> named("--captions", () -> TextUNetConfig.of(shape,
+                    channels != null ? channels : List.of(32, 64, 64), textWidth, textLayers,
+                    captions().perClass()));
+            default -> throw new IllegalArgumentException("--model: unknown model '" + type + "'; expected mlp, unet "
+                    + "or text-unet (with --captions)");
         };
         return named("--data/--model", () -> new RunSpec(net, schedule, train, data));
     }
@@ -142,6 +169,21 @@ final class TrainOptions {
         }
         return UNetConfig.attentionBelowTop((int) shape[1], (int) shape[0],
                 channels != null ? channels : List.of(32, 64, 64), numClassEmbeds);
+    }
+
+    /** The --captions of a labelled dataset, or of the images behind a latents file. */
+    private Captions captions() {
+        if (captions == null) {
+            throw new IllegalArgumentException("--model text-unet needs --captions");
+        }
+        if (captions.equals("templates")) {
+            return Captions.templates(Datasets.imageSource(data));
+        }
+        try {
+            return Captions.read(Path.of(captions), Datasets.numClasses(data));
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     private static <T> T or(T value, T fallback) {

@@ -22,7 +22,8 @@ public interface DataSource {
      * A batch with its class labels and, for coupled data (rectified flow's reflow), the noise paired with each row.
      *
      * @param x      float32 [B, ...]
-     * @param labels int64 [B], or null for unlabelled data
+     * @param labels int64 [B], or int64 caption token ids [B, L] for text-conditioned training, or null for
+     *               unlabelled data
      * @param noise  float32 like x, or null: the trainer then draws fresh noise
      */
     record Batch(Tensor x, Tensor labels, Tensor noise) {

@@ -182,6 +182,11 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
         return vae.vae().config().factor();
     }
 
+    /** Channels of the images the VAE takes and gives (3 for Stable Diffusion, 1 for grey models). */
+    public int imageChannels() {
+        return vae.vae().config().inChannels();
+    }
+
     /** Image sides must be multiples of this: the VAE factor times the U-Net's total downsampling. */
     public int sizeMultiple() {
         return vaeFactor() << (unet.config().blockOutChannels().size() - 1);

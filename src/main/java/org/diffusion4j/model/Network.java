@@ -9,7 +9,8 @@ public interface Network {
     /**
      * @param x      data [B, ...]
      * @param t      float32 timesteps [B]
-     * @param labels int64 class labels [B], or null for an unconditional pass
+     * @param labels int64 class labels [B], or int64 caption token ids [B, L] for a text-conditioned network, or
+     *               null for an unconditional pass
      * @return the raw output, shaped like x
      * @throws IllegalArgumentException if labels are given to a network without a class embedding
      */

@@ -90,6 +90,15 @@ public final class Datasets {
         }
     }
 
+    /** The image set behind {@code id}: for latents, the set their autoencoder encoded (e.g. "mnist"); else id. */
+    public static String imageSource(String id) {
+        if (!isLatent(id)) {
+            return id;
+        }
+        String encoded = latents(id).data();
+        return encoded.contains("/") ? encoded.substring(0, encoded.indexOf('/')) : encoded;
+    }
+
     /** How many classes the dataset's labels take (0 for unlabelled data: swiss-roll, checkerboard, folders). */
     public static int numClasses(String id) {
         if (isToy(id)) {

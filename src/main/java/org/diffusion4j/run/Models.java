@@ -14,6 +14,8 @@ import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.ParameterShapes;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.model.mlp.MlpNet;
+import org.diffusion4j.model.text.TextUNet;
+import org.diffusion4j.model.text.TextUNetConfig;
 import org.diffusion4j.model.unet.UNet2DModel;
 import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.tensor.Memory;
@@ -22,7 +24,7 @@ import org.diffusion4j.tensor.Rng;
 /** Maps the model type recorded in a checkpoint to its config class, and networks back to their configs. */
 public final class Models {
     private static final Map<String, Class<? extends NetworkConfig>> TYPES = Map.of("mlp", MlpConfig.class,
-            "unet", UNetConfig.class);
+            "unet", UNetConfig.class, "text-unet", TextUNetConfig.class);
 
     private Models() {}
 
@@ -116,6 +118,9 @@ public final class Models {
         }
         if (network instanceof UNet2DModel unet) {
             return unet.config();
+        }
+        if (network instanceof TextUNet text) {
+            return text.config();
         }
         throw new IllegalArgumentException("no model config for " + network.getClass().getName());
     }

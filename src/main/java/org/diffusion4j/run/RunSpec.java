@@ -3,6 +3,7 @@ package org.diffusion4j.run;
 import java.util.Arrays;
 import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.mlp.MlpConfig;
+import org.diffusion4j.model.text.TextUNetConfig;
 import org.diffusion4j.schedule.ScheduleConfig;
 import org.diffusion4j.train.TrainConfig;
 
@@ -26,7 +27,15 @@ public record RunSpec(NetworkConfig model, ScheduleConfig schedule, TrainConfig 
                     + " but the " + model.modelType() + " model takes " + Arrays.toString(model.sampleShape()));
         }
         int classes = train.numClasses();
-        if (classes > 0) {
+        if (model instanceof TextUNetConfig text) {
+            if (classes > 0) {
+                throw new IllegalArgumentException("a text-conditioned model is trained on captions, not --classes");
+            }
+            if (Datasets.numClasses(data) != text.captions().size()) {
+                throw new IllegalArgumentException("the captions cover " + text.captions().size() + " classes; "
+                        + "dataset '" + data + "' has " + Datasets.numClasses(data));
+            }
+        } else if (classes > 0) {
             if (Datasets.numClasses(data) != classes) {
                 throw new IllegalArgumentException("--classes " + classes + ": dataset '" + data + "' has "
                         + Datasets.numClasses(data) + " classes");

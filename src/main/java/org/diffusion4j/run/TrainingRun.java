@@ -24,8 +24,10 @@ import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.distributed.Collective;
 import org.diffusion4j.distributed.DataParallel;
 import org.diffusion4j.distributed.DistributedException;
+import org.diffusion4j.data.DataSource;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.NetworkConfig;
+import org.diffusion4j.model.text.TextUNet;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.ScheduleConfig;
@@ -75,8 +77,11 @@ public final class TrainingRun {
                 + "--batch-size " + spec.train().batchSize(), "lower --batch-size, or the model's size (--channels, "
                 + "--hidden, --depth)");
         Network net = spec.model().build(Rng.of(spec.train().seed())).moveTo(device);
-        return new Trainer(net, NoiseSchedule.of(spec.schedule()), Datasets.resolve(spec.data(), dataDir,
-                spec.train().seed()), spec.train(), maxSkipped, parallel);
+        DataSource data = Datasets.resolve(spec.data(), dataDir, spec.train().seed());
+        if (net instanceof TextUNet text) {
+            data = new CaptionedData(data, text.config().captions(), spec.train().labelDropout(), text);
+        }
+        return new Trainer(net, NoiseSchedule.of(spec.schedule()), data, spec.train(), maxSkipped, parallel);
     }
 
     /**

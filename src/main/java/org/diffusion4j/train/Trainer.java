@@ -177,6 +177,9 @@ public final class Trainer {
                 Tensor drop = rng.rand(batch).narrow(0, from, share).lt(Tensors.scalar(config.labelDropout()));
                 labels = device.put(torch.where(drop, torch.full_like(labeled.labels(),
                         Tensors.scalar(config.nullLabel())), labeled.labels()));
+            } else if (labeled.labels() != null && labeled.labels().dim() == 2) {
+                // Caption token ids: the source has already dropped some captions to the empty one.
+                labels = device.put(labeled.labels());
             }
             Tensor xt = x0.mul(alpha).add(eps.mul(sigma));
             Tensor out;

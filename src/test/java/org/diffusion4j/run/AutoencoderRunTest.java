@@ -21,7 +21,7 @@ import org.diffusion4j.train.TrainConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class AutoencoderRunTest {
+public class AutoencoderRunTest {
     static final AutoencoderConfig SMALL = AutoencoderConfig.of(8, 1, List.of(8, 16), 2);
 
     /** A bars image folder and its dataset id. */
@@ -30,7 +30,7 @@ class AutoencoderRunTest {
     }
 
     /** Trains a small autoencoder on bars (steps as given) and saves it to dir/NAME. */
-    static Path trainBars(Path dir, String name, long steps, long seed) throws IOException {
+    public static Path trainBars(Path dir, String name, long steps, long seed) throws IOException {
         AutoencoderRun.Spec spec = new AutoencoderRun.Spec(SMALL, new AutoencoderTrainConfig(steps, 32, 3e-3, 10, 1, 1e-6,
                 seed), barsFolder(dir));
         Path out = dir.resolve(name);

@@ -1,6 +1,7 @@
 package org.diffusion4j.model.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,9 +42,10 @@ public final class ClipTokenizer {
     private static final Pattern PRE_TOKEN = Pattern.compile(
             "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+",
             Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE | Pattern.UNICODE_CHARACTER_CLASS);
-    private static final String[] BYTE_CHARS = byteChars();
+    private static final String[] BYTE_CHARS = byteTable();
 
     private final Map<String, Integer> vocab;
+    private final List<String> merges;
     private final Map<String, Integer> ranks;
     private final String padToken;
     private final int bos;
@@ -59,6 +61,7 @@ public final class ClipTokenizer {
      */
     public ClipTokenizer(Map<String, Integer> vocab, List<String> merges, String padToken) {
         this.vocab = Map.copyOf(vocab);
+        this.merges = List.copyOf(merges);
         Map<String, Integer> r = new HashMap<>();
         for (int i = 0; i < merges.size(); i++) {
             String m = merges.get(i);
@@ -168,6 +171,76 @@ public final class ClipTokenizer {
 
     public int vocabSize() {
         return vocab.size();
+    }
+
+    /** The tokens by id: {@code vocab.json} inverted (ids must run 0..n-1 without gaps). */
+    public List<String> tokensById() {
+        String[] out = new String[vocab.size()];
+        vocab.forEach((token, id) -> {
+            if (id >= out.length || out[id] != null) {
+                throw new IllegalStateException("vocabulary ids are not 0.." + (out.length - 1) + " without repeats");
+            }
+            out[id] = token;
+        });
+        return List.of(out);
+    }
+
+    /** The merge rules in rank order, each "a b". */
+    public List<String> merges() {
+        return merges;
+    }
+
+    /**
+     * Writes a transformers {@code tokenizer/} folder that {@link #load(Path)} (and transformers' CLIPTokenizer) reads:
+     * {@code vocab.json}, {@code merges.txt}, {@code tokenizer_config.json} and {@code special_tokens_map.json}.
+     */
+    public void save(Path folder) throws IOException {
+        Files.createDirectories(folder);
+        ObjectNode v = Json.MAPPER.createObjectNode();
+        List<String> tokens = tokensById();
+        for (int i = 0; i < tokens.size(); i++) {
+            v.put(tokens.get(i), i);
+        }
+        Files.write(folder.resolve("vocab.json"), Json.MAPPER.writeValueAsBytes(v));
+        Files.writeString(folder.resolve("merges.txt"), "#version: 0.2\n" + String.join("\n", merges)
+                + (merges.isEmpty() ? "" : "\n"), StandardCharsets.UTF_8);
+        ObjectNode special = Json.MAPPER.createObjectNode()
+                .put("bos_token", START).put("eos_token", END).put("unk_token", END).put("pad_token", padToken);
+        Files.write(folder.resolve("special_tokens_map.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
+                .writeValueAsBytes(special));
+        ObjectNode config = special.deepCopy()
+                .put("tokenizer_class", "CLIPTokenizer").put("model_max_length", MAX_LENGTH)
+                .put("do_lower_case", true).put("errors", "replace").put("add_prefix_space", false)
+                .put("clean_up_tokenization_spaces", true);
+        Files.write(folder.resolve("tokenizer_config.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
+                .writeValueAsBytes(config));
+    }
+
+    /**
+     * The pre-tokens of {@code text} after CLIP's cleaning, each as BPE's initial symbols: one character per UTF-8
+     * byte (GPT-2's table), the last one marked with "</w>". What {@link BpeLearner} counts.
+     */
+    static List<List<String>> initialSymbols(String text) {
+        List<List<String>> out = new ArrayList<>();
+        Matcher m = PRE_TOKEN.matcher(basicClean(text));
+        while (m.find()) {
+            out.add(symbols(m.group()));
+        }
+        return out;
+    }
+
+    private static List<String> symbols(String preToken) {
+        List<String> word = new ArrayList<>();
+        for (byte b : preToken.getBytes(StandardCharsets.UTF_8)) {
+            word.add(BYTE_CHARS[b & 0xff]);
+        }
+        word.set(word.size() - 1, word.get(word.size() - 1) + "</w>");
+        return word;
+    }
+
+    /** GPT-2's byte characters, by byte value. */
+    static List<String> byteChars() {
+        return List.of(BYTE_CHARS);
     }
 
     /** The BPE tokens of {@code text}, without the start and end tokens (transformers' {@code tokenize}). */
@@ -337,11 +410,7 @@ public final class ClipTokenizer {
     }
 
     private List<String> merge(String preToken) {
-        List<String> word = new ArrayList<>();
-        for (byte b : preToken.getBytes(StandardCharsets.UTF_8)) {
-            word.add(BYTE_CHARS[b & 0xff]);
-        }
-        word.set(word.size() - 1, word.get(word.size() - 1) + "</w>");
+        List<String> word = symbols(preToken);
         while (word.size() > 1) {
             int best = -1;
             int bestRank = Integer.MAX_VALUE;
@@ -373,7 +442,7 @@ public final class ClipTokenizer {
     }
 
     /** GPT-2's byte-to-character table: printable bytes stand for themselves, the others from U+0100 on. */
-    private static String[] byteChars() {
+    private static String[] byteTable() {
         String[] out = new String[256];
         boolean[] printable = new boolean[256];
         for (int b = 0; b < 256; b++) {

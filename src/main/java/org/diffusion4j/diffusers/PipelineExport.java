@@ -1,0 +1,214 @@
+package org.diffusion4j.diffusers;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.checkpoint.AtomicFiles;
+import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.model.Parameterization;
+import org.diffusion4j.model.autoencoder.AutoencoderConfig;
+import org.diffusion4j.model.autoencoder.AutoencoderKL;
+import org.diffusion4j.model.text.ClipTextConfig;
+import org.diffusion4j.model.text.TextUNet;
+import org.diffusion4j.model.unet.UNet2DConditionConfig;
+import org.diffusion4j.schedule.ScheduleConfig;
+
+/**
+ * Writes a text-conditioned latent model trained here as a diffusers {@code StableDiffusionPipeline} folder: the
+ * layout, config keys and parameter names diffusers and transformers save, so that {@link StableDiffusion} (and
+ * diffusers' {@code from_pretrained}) load it. The autoencoder's padding of images to its latent grid is not a
+ * diffusers notion: the folder's VAE takes and gives images of the padded size.
+ */
+public final class PipelineExport {
+    /** The diffusers version whose folder layout this writes. */
+    static final String DIFFUSERS_VERSION = "0.31.0";
+
+    private PipelineExport() {}
+
+    /**
+     * @param out           the folder to create; written beside it first, then moved into place, so a failure leaves
+     *                      no partial folder under this name. Must not exist.
+     * @param network       the trained network, with the weights to export (load the EMA first)
+     * @param vae           the autoencoder of its latents
+     * @param scalingFactor the latents' scale (diffusers' {@code scaling_factor})
+     * @param prediction    epsilon, v or sample (the DDPM objectives diffusers' schedulers know)
+     * @throws IOException if {@code out} exists or a write fails
+     */
+    public static void write(Path out, TextUNet network, AutoencoderKL vae, double scalingFactor,
+                             ScheduleConfig schedule, Parameterization prediction) throws IOException {
+        String predictionType = switch (prediction) {
+            case EPS -> "epsilon";
+            case V -> "v_prediction";
+            case X0 -> "sample";
+            case FLOW, EDM -> throw new IllegalArgumentException("a " + prediction.name().toLowerCase()
+                    + " model has no diffusers StableDiffusionPipeline scheduler: export DDPM-objective models "
+                    + "(epsilon, v_prediction, sample)");
+        };
+        if (Files.exists(out)) {
+            throw new IOException(out + ": already exists");
+        }
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path staging = parent.resolve(AtomicFiles.TEMP_PREFIX + out.getFileName() + "-" + UUID.randomUUID());
+        try {
+            Files.createDirectory(staging);
+            writeComponents(staging, network, vae, scalingFactor, schedule, predictionType);
+            Files.move(staging, out, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            deleteTree(staging);
+        }
+    }
+
+    private static void writeComponents(Path dir, TextUNet network, AutoencoderKL vae, double scalingFactor,
+                                        ScheduleConfig schedule, String predictionType) throws IOException {
+        String scheduler = "DPMSolverMultistepScheduler";
+        ObjectNode index = Json.MAPPER.createObjectNode().put("_class_name", "StableDiffusionPipeline")
+                .put("_diffusers_version", DIFFUSERS_VERSION);
+        index.putArray("feature_extractor").addNull().addNull();
+        index.putArray("image_encoder").addNull().addNull();
+        index.put("requires_safety_checker", false);
+        index.putArray("safety_checker").addNull().addNull();
+        index.putArray("scheduler").add("diffusers").add(scheduler);
+        index.putArray("text_encoder").add("transformers").add("CLIPTextModel");
+        index.putArray("tokenizer").add("transformers").add("CLIPTokenizer");
+        index.putArray("unet").add("diffusers").add("UNet2DConditionModel");
+        index.putArray("vae").add("diffusers").add("AutoencoderKL");
+        json(dir.resolve("model_index.json"), index);
+
+        Map<String, Tensor> unet = new LinkedHashMap<>();
+        Map<String, Tensor> text = new LinkedHashMap<>();
+        try (PointerScope scope = new PointerScope()) {
+            StringTensorDict params = network.named_parameters(true);
+            for (long i = 0; i < params.size(); i++) {
+                String name = params.get(i).key().getString();
+                Tensor t = params.get(i).value().detach().contiguous();
+                if (name.startsWith("unet.")) {
+                    unet.put(name.substring("unet.".length()), t);
+                } else if (name.startsWith("text_encoder.")) {
+                    text.put(name.substring("text_encoder.".length()), t);
+                } else {
+                    throw new IllegalStateException("parameter '" + name + "' belongs to no pipeline component");
+                }
+            }
+            Files.createDirectories(dir.resolve("unet"));
+            json(dir.resolve("unet/config.json"), unetConfig(network.config().unet()));
+            Safetensors.write(dir.resolve("unet/diffusion_pytorch_model.safetensors"), unet, Map.of("format", "pt"));
+            Files.createDirectories(dir.resolve("text_encoder"));
+            json(dir.resolve("text_encoder/config.json"), textConfig(network.config().textEncoder(),
+                    network.tokenizer().startId()));
+            Safetensors.write(dir.resolve("text_encoder/model.safetensors"), text, Map.of("format", "pt"));
+            network.tokenizer().save(dir.resolve("tokenizer"));
+
+            Map<String, Tensor> ae = new LinkedHashMap<>();
+            StringTensorDict vp = vae.named_parameters(true);
+            for (long i = 0; i < vp.size(); i++) {
+                ae.put(vp.get(i).key().getString(), vp.get(i).value().detach().contiguous());
+            }
+            Files.createDirectories(dir.resolve("vae"));
+            json(dir.resolve("vae/config.json"), vaeConfig(vae.config(), scalingFactor));
+            Safetensors.write(dir.resolve("vae/diffusion_pytorch_model.safetensors"), ae, Map.of("format", "pt"));
+        }
+        Files.createDirectories(dir.resolve("scheduler"));
+        ObjectNode s = Json.MAPPER.createObjectNode().put("_class_name", scheduler)
+                .put("_diffusers_version", DIFFUSERS_VERSION)
+                .put("num_train_timesteps", schedule.numTrainTimesteps())
+                .put("beta_schedule", schedule.betaSchedule().id())
+                .put("beta_start", schedule.betaStart()).put("beta_end", schedule.betaEnd())
+                .put("prediction_type", predictionType)
+                .put("algorithm_type", "dpmsolver++").put("solver_order", 2).put("solver_type", "midpoint")
+                .put("lower_order_final", true).put("timestep_spacing", "linspace").put("steps_offset", 0)
+                .put("rescale_betas_zero_snr", schedule.rescaleZeroTerminalSnr());
+        s.putNull("trained_betas");
+        json(dir.resolve("scheduler/scheduler_config.json"), s);
+    }
+
+    /** diffusers' UNet2DConditionModel config.json for {@code c}. */
+    static ObjectNode unetConfig(UNet2DConditionConfig c) {
+        ObjectNode o = Json.MAPPER.createObjectNode().put("_class_name", "UNet2DConditionModel")
+                .put("_diffusers_version", DIFFUSERS_VERSION).put("act_fn", "silu");
+        ints(o.putArray("attention_head_dim"), c.heads());
+        ints(o.putArray("block_out_channels"), c.blockOutChannels());
+        o.put("center_input_sample", false).put("cross_attention_dim", c.crossAttnDim());
+        strings(o.putArray("down_block_types"), c.downBlockTypes());
+        o.put("downsample_padding", c.downsamplePadding()).put("flip_sin_to_cos", c.flipSinToCos())
+                .put("freq_shift", c.freqShift()).put("in_channels", c.inChannels())
+                .put("layers_per_block", c.layersPerBlock()).put("mid_block_scale_factor", 1)
+                .put("mid_block_type", "UNetMidBlock2DCrossAttn").put("norm_eps", c.normEps())
+                .put("norm_num_groups", c.normNumGroups());
+        ArrayNode only = o.putArray("only_cross_attention");
+        c.onlyCross().forEach(only::add);
+        o.put("out_channels", c.outChannels()).put("sample_size", c.sampleSize());
+        strings(o.putArray("up_block_types"), c.upBlockTypes());
+        o.put("upcast_attention", c.upcast()).put("use_linear_projection", c.linearProj());
+        return o;
+    }
+
+    /** transformers' CLIPTextConfig config.json for {@code c}. */
+    static ObjectNode textConfig(ClipTextConfig c, int bosTokenId) {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.putArray("architectures").add("CLIPTextModel");
+        return o.put("attention_dropout", 0.0).put("bos_token_id", bosTokenId).put("eos_token_id", c.eosTokenId())
+                .put("hidden_act", c.hiddenAct()).put("hidden_size", c.hiddenSize())
+                .put("initializer_factor", 1.0).put("initializer_range", 0.02)
+                .put("intermediate_size", c.intermediateSize()).put("layer_norm_eps", c.layerNormEps())
+                .put("max_position_embeddings", c.maxPositionEmbeddings()).put("model_type", "clip_text_model")
+                .put("num_attention_heads", c.numAttentionHeads()).put("num_hidden_layers", c.numHiddenLayers())
+                .put("pad_token_id", c.eosTokenId()).put("projection_dim", c.hiddenSize())
+                .put("torch_dtype", "float32").put("vocab_size", c.vocabSize());
+    }
+
+    /** diffusers' AutoencoderKL config.json: its sample_size is the padded size, which it takes and gives. */
+    static ObjectNode vaeConfig(AutoencoderConfig c, double scalingFactor) {
+        ObjectNode o = Json.MAPPER.createObjectNode().put("_class_name", "AutoencoderKL")
+                .put("_diffusers_version", DIFFUSERS_VERSION).put("act_fn", "silu");
+        ints(o.putArray("block_out_channels"), c.blockOutChannels());
+        ArrayNode down = o.putArray("down_block_types");
+        ArrayNode up = o.putArray("up_block_types");
+        for (int i = 0; i < c.blockOutChannels().size(); i++) {
+            down.add("DownEncoderBlock2D");
+            up.add("UpDecoderBlock2D");
+        }
+        boolean quant = c.useQuantConv() == null || c.useQuantConv();
+        return o.put("force_upcast", false).put("in_channels", c.inChannels())
+                .put("latent_channels", c.latentChannels()).put("layers_per_block", c.layersPerBlock())
+                .put("mid_block_add_attention", true).put("norm_num_groups", c.normNumGroups())
+                .put("out_channels", c.inChannels()).put("sample_size", c.paddedSize())
+                .put("scaling_factor", scalingFactor).put("use_post_quant_conv", quant).put("use_quant_conv", quant);
+    }
+
+    private static void ints(ArrayNode a, List<Integer> v) {
+        v.forEach(a::add);
+    }
+
+    private static void strings(ArrayNode a, List<String> v) {
+        v.forEach(a::add);
+    }
+
+    private static void json(Path file, ObjectNode node) throws IOException {
+        Files.write(file, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(node));
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
