@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -15,6 +16,7 @@ import javax.imageio.ImageIO;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Safetensors;
+import org.diffusion4j.eval.Extractors;
 import org.diffusion4j.render.ImageGrid;
 import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.testing.Shared;
@@ -234,5 +236,58 @@ class GenerateCommandTest {
         assertThat(missing.err()).contains(dir.resolve("none.png").toString());
         assertThat(png).doesNotExist();
         assertThat(lone.code() + weak.code() + odd.code() + missing.code()).isEqualTo(4);
+    }
+
+    /**
+     * With no --model, generate runs the text model shipped in models/mnist-text (tests run from the repository's
+     * root): a regression guard for the folder and its loading. The shipped CNN reads the centre 28x28 of each image
+     * as the digit its prompt names. Measured: MEASURED_SEVEN.
+     */
+    @Test
+    void theShippedTextModelDrawsTheDigitItsPromptNames() throws Exception {
+        assertThat(GenerateCommand.shippedModel()).isEqualTo(Path.of(".", "models", "mnist-text"));
+        for (String[] prompt : new String[][] {{"the digit seven", "7"}, {"a handwritten 3", "3"}}) {
+            Path out = dir.resolve("p" + prompt[1] + ".png");
+            MainTest.Run r = MainTest.run("generate", "--prompt", prompt[0], "--n", "8", "--batch-size", "8", "--out",
+                    out.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+            float[] px = new float[8 * 28 * 28];
+            for (int i = 0; i < 8; i++) {
+                BufferedImage img = ImageIO.read(OutputPaths.withSuffix(out, ".png", "-" + i + ".png").toFile());
+                assertThat(img.getWidth()).isEqualTo(32);
+                for (int y = 0; y < 28; y++) {
+                    for (int x = 0; x < 28; x++) {
+                        px[i * 784 + y * 28 + x] = img.getRaster().getSample(x + 2, y + 2, 0) / 127.5f - 1;
+                    }
+                }
+            }
+            try (PointerScope scope = new PointerScope()) {
+                long[] seen = Extractors.load(Extractors.shippedFor("mnist"))
+                        .predict(Tensors.fromFloats(px, 8, 1, 28, 28));
+                System.out.println("generate --prompt \"" + prompt[0] + "\": the CNN sees " + Arrays.toString(seen));
+                assertThat(Arrays.stream(seen).filter(c -> c == Long.parseLong(prompt[1])).count())
+                        .as(prompt[0]).isGreaterThanOrEqualTo(7);
+            }
+        }
+    }
+
+    /** Without the shipped folder (a bare install), generate says what is missing and what to pass instead. */
+    @Test
+    void aMissingShippedModelIsNamed() {
+        String home = System.getProperty("diffusion4j.home");
+        System.setProperty("diffusion4j.home", dir.toString());
+        try {
+            MainTest.Run r = MainTest.run("generate", "--prompt", "the digit one", "--out",
+                    dir.resolve("x.png").toString());
+            assertThat(r.code()).isNotZero();
+            assertThat(r.err()).contains("shipped text model", "mnist-text", "--model");
+            assertThat(dir.resolve("x.png")).doesNotExist();
+        } finally {
+            if (home == null) {
+                System.clearProperty("diffusion4j.home");
+            } else {
+                System.setProperty("diffusion4j.home", home);
+            }
+        }
     }
 }

@@ -125,6 +125,27 @@ class TrainCommandTest {
         assertThat(dropout.err()).contains("label dropout must be in [0, 1)");
     }
 
+    @Test
+    void captionsNeedLabelledDataAndAreCheckedByName() throws IOException {
+        Path out = dir.resolve("t.safetensors");
+        MainTest.Run toy = MainTest.run("train", "--data", "swiss-roll", "--captions", "templates", "--steps", "1",
+                "--out", out.toString());
+        assertThat(toy.code()).isEqualTo(1);
+        assertThat(toy.err()).contains("--captions", "templates", "swiss-roll");
+        MainTest.Run both = MainTest.run("train", "--data", "8gaussians", "--captions", "templates", "--model", "mlp",
+                "--steps", "1", "--out", out.toString());
+        assertThat(both.err()).contains("--captions trains a text-unet, not --model mlp");
+        Path file = dir.resolve("c.txt");
+        Files.writeString(file, "0 a dot\nnine a dot\n");
+        MainTest.Run bad = MainTest.run("train", "--data", "8gaussians", "--captions", file.toString(), "--steps",
+                "1", "--out", out.toString());
+        assertThat(bad.err()).contains("--captions", file + ":2:", "class index");
+        MainTest.Run width = MainTest.run("train", "--data", "mnist", "--captions", "templates", "--text-width", "48",
+                "--steps", "1", "--out", out.toString());
+        assertThat(width.err()).contains("--text-width must be a multiple of 32");
+        assertThat(out).doesNotExist();
+    }
+
     private static final String MAIN = Main.class.getName();
 
     /** Periodic checkpoints of {@code d/m.safetensors}, oldest first. */

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -15,6 +16,8 @@ import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.model.mlp.MlpNet;
+import org.diffusion4j.model.text.TextUNet;
+import org.diffusion4j.model.text.TextUNetConfig;
 import org.diffusion4j.model.unet.UNetConfig;
 import org.diffusion4j.tensor.Memory;
 import org.diffusion4j.tensor.Rng;
@@ -40,7 +43,18 @@ class ModelsTest {
         JsonNode bad = Json.MAPPER.createObjectNode().put("data_dim", 2);
         assertThatThrownBy(() -> Models.build("mlp", bad, Rng.of(0), "x.json")).hasMessageStartingWith("x.json: model_config");
         assertThatThrownBy(() -> Models.build("unet9", bad, Rng.of(0), "x.json")).hasMessage(
-                "x.json: unknown model type 'unet9' (known: [mlp, unet])");
+                "x.json: unknown model type 'unet9' (known: [mlp, text-unet, unet])");
+    }
+
+    @Test
+    void aTextUNetConfigBuildsItsNetworkFromTheRecordedJson() {
+        try (PointerScope scope = new PointerScope()) {
+            TextUNetConfig cfg = TextUNetConfig.of(new long[] {2, 4, 4}, List.of(16, 32), 32, 1,
+                    List.of(List.of("a cat"), List.of("a dog")));
+            Network n = Models.build("text-unet", Json.toTree(cfg), Rng.of(0), "x.json");
+            assertThat(n).isInstanceOf(TextUNet.class);
+            assertThat(Models.configOf(n)).isEqualTo(cfg);
+        }
     }
 
     /** Sidecars written before downsample_padding existed (the shipped model's among them) still load. */
