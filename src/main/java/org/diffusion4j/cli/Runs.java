@@ -12,7 +12,6 @@ import java.util.Locale;
 import java.util.stream.Stream;
 import me.tongfei.progressbar.ProgressBar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Checkpoint;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.checkpoint.OutputLock;
@@ -291,8 +290,7 @@ final class Runs {
                         + model.outputData() + " samples are not images");
             }
             Tensor data = ImageFile.read(image, (int) shape[0], (int) shape[2], (int) shape[1]);
-            Tensor m = mask == null ? null : ImageFile.read(mask, 1, (int) shape[2], (int) shape[1])
-                    .ge(Tensors.scalar(0.5)).to(torch.ScalarType.Float);
+            Tensor m = mask == null ? null : ImageFile.read(mask, 1, (int) shape[2], (int) shape[1]);
             return TrainOptions.named("--strength", () -> new SampleJob.Start(data.mul(Tensors.scalar(2))
                     .sub(Tensors.scalar(1)), strengthOrDefault(), m));
         }

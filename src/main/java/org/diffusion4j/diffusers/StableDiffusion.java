@@ -117,12 +117,13 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
             if (image == null) {
                 throw new IllegalArgumentException("init image must be set");
             }
-            Shapes.require(image, "init image", Shapes.ANY, 3, Shapes.ANY, Shapes.ANY);
+            Shapes.require(image, "init image", Shapes.ANY, Shapes.ANY, Shapes.ANY, Shapes.ANY);
             if (!(strength > 0 && strength <= 1)) {
                 throw new IllegalArgumentException("strength must be in (0, 1], got " + strength);
             }
             if (mask != null) {
                 Shapes.require(mask, "mask", Shapes.ANY, 1, image.size(2), image.size(3));
+                mask = Tensors.binaryMask(mask);
             }
         }
 
@@ -263,7 +264,7 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
                     NoiseSource noise = noises.of(first, b);
                     // diffusers' draws, in its order: the image's posterior (unless starting from pure noise), the
                     // starting noise, then the masked image's posterior (inpainting U-Nets).
-                    Tensor images = init == null ? null : rows(init.image(), first, b);
+                    Tensor images = init == null ? null : Tensors.rows(init.image(), first, b);
                     boolean replaceKnown = init != null && init.mask() != null && !inpaintingUnet;
                     Tensor x0 = pureNoise && !replaceKnown ? null : encode(images, noise);
                     Tensor eps = latents != null ? latents.narrow(0, first, b) : noise.next(shape);
@@ -277,7 +278,7 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
                     Tensor mask = null;
                     Tensor extra = null;
                     if (init != null && init.mask() != null) {
-                        Tensor m = binary(rows(init.mask(), first, b));
+                        Tensor m = Tensors.rows(init.mask(), first, b);
                         mask = m.slice(2, new LongOptional(0), new LongOptional(m.size(2)), vaeFactor())
                                 .slice(3, new LongOptional(0), new LongOptional(m.size(3)), vaeFactor()).contiguous();
                         if (inpaintingUnet) {
@@ -310,16 +311,6 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
         return out;
     }
 
-    /** Rows {@code first .. first + b} of a per-draw tensor, or its one row repeated. */
-    private static Tensor rows(Tensor t, int first, int b) {
-        return t.size(0) == 1 ? t.expand(new long[] {b, -1, -1, -1}).contiguous() : t.narrow(0, first, b);
-    }
-
-    /** diffusers' mask binarisation: 1 from 0.5 up. */
-    private static Tensor binary(Tensor mask) {
-        return mask.ge(Tensors.scalar(0.5)).to(torch.ScalarType.Float);
-    }
-
     /** Latents of images in [-1, 1]: a posterior draw times the scaling factor, as diffusers' pipelines encode. */
     private Tensor encode(Tensor images, NoiseSource noise) {
         AutoencoderKL.Posterior p = vae.vae().encode(images);
@@ -348,6 +339,10 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
         if (latents != null && !pureNoise) {
             throw new IllegalArgumentException("latents are the starting noise of text-to-image and of inpainting at "
                     + "strength 1; img2img makes its starting latents from the image");
+        }
+        if (init != null && init.image().size(1) != imageChannels()) {
+            throw new IllegalArgumentException("the init image has " + init.image().size(1) + " channels; this "
+                    + "pipeline's VAE takes " + imageChannels());
         }
         if (init != null) {
             for (Tensor t : init.mask() == null ? List.of(init.image()) : List.of(init.image(), init.mask())) {

@@ -21,7 +21,6 @@ import org.diffusion4j.schedule.NoiseSchedule;
 import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Rng;
-import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
 
 /**
@@ -94,10 +93,10 @@ public final class Generation {
                 } else {
                     int k = spec.startIndex(process, start.strength());
                     NoiseLevel level = spec.startLevel(process, k);
-                    Tensor known = rows(start.data(), first, b).to(xT.device(), xT.scalar_type());
+                    Tensor known = Tensors.rows(start.data(), first, b).to(xT.device(), xT.scalar_type());
                     Tensor x = known.mul(Tensors.scalar(level.alpha())).add(xT.mul(Tensors.scalar(level.sigma())));
                     Inpainting keep = start.mask() == null ? null : new Inpainting(model, known,
-                            rows(start.mask(), first, b).to(xT.device(), xT.scalar_type()), xT);
+                            Tensors.rows(start.mask(), first, b).to(xT.device(), xT.scalar_type()), xT);
                     x0 = spec.run(keep == null ? model : keep, process, x, k, noise, listener);
                     if (keep != null) {
                         x0 = keep.finish(x0);
@@ -193,16 +192,6 @@ public final class Generation {
     public static long totalSteps(NoiseSchedule schedule, SamplerSpec spec, int n, int batchSize) {
         long batches = (n + batchSize - 1) / batchSize;
         return batches * spec.evaluations(schedule);
-    }
-
-    /** Rows {@code first .. first + b} of per-sample data, or its one row repeated. */
-    private static Tensor rows(Tensor t, int first, int b) {
-        if (t.size(0) == 1) {
-            long[] shape = Shapes.of(t);
-            shape[0] = b;
-            return t.expand(shape).contiguous();
-        }
-        return t.narrow(0, first, b);
     }
 
     private static long[] withBatch(long[] sampleShape, long b) {

@@ -3,6 +3,7 @@ package org.diffusion4j.sampling;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.guidance.Guidance;
 import org.diffusion4j.tensor.Shapes;
+import org.diffusion4j.tensor.Tensors;
 
 /**
  * What to sample, independent of the model: the sampler, the conditioning, the count and the seed. Sample i of a job
@@ -42,6 +43,8 @@ public record SampleJob(SamplerSpec spec, Conditioning conditioning, Guidance gu
                 throw new IllegalArgumentException("mask " + Shapes.str(mask) + " does not fit "
                         + "the data " + Shapes.str(data));
             }
+            // Binary where it enters, as diffusers makes it: 1 (repaint) from 0.5 up.
+            mask = mask == null ? null : Tensors.binaryMask(mask);
         }
     }
 

@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.data.ImageFile;
 import org.diffusion4j.guidance.Guidance;
 import org.diffusion4j.sampling.SampleJob;
@@ -130,8 +129,7 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         }
         long[] shape = model.imageShape();
         Tensor image = image(fields, "init_image", (int) shape[0], shape);
-        Tensor mask = fields.containsKey("mask") ? image(fields, "mask", 1, shape).ge(Tensors.scalar(0.5))
-                .to(torch.ScalarType.Float) : null;
+        Tensor mask = fields.containsKey("mask") ? image(fields, "mask", 1, shape) : null;
         double strength = real(fields, "strength", mask != null ? 1.0 : 0.8, 0, 1);
         if (strength == 0) {
             throw new BadRequest("strength: must be in (0, 1], got 0");

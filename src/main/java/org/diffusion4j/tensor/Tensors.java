@@ -63,6 +63,24 @@ public final class Tensors {
     }
 
     /** A libtorch scalar. */
+    /**
+     * Rows [first, first + b) of {@code t} [n, ...], or its only row repeated b times when n = 1: per-batch slices of
+     * inputs given once for all samples or once per sample.
+     */
+    public static Tensor rows(Tensor t, int first, int b) {
+        if (t.size(0) == 1) {
+            long[] shape = t.sizes().vec().get();
+            shape[0] = b;
+            return t.expand(shape).contiguous();
+        }
+        return t.narrow(0, first, b);
+    }
+
+    /** An inpainting mask made binary as diffusers makes it: 1 (repaint) from 0.5 up, else 0; float32. */
+    public static Tensor binaryMask(Tensor mask) {
+        return mask.ge(scalar(0.5)).to(org.bytedeco.pytorch.global.torch.ScalarType.Float);
+    }
+
     public static Scalar scalar(double v) {
         return new Scalar(v);
     }

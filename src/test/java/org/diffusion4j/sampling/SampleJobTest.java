@@ -3,7 +3,9 @@ package org.diffusion4j.sampling;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import org.bytedeco.javacpp.PointerScope;
 import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.tensor.Tensors;
 import org.junit.jupiter.api.Test;
 
 class SampleJobTest {
@@ -31,5 +33,17 @@ class SampleJobTest {
         assertThat(three.guidance()).isEqualTo(Guidance.of(3));
         assertThat(three.seed()).isEqualTo(7);
         assertThat(SampleJob.unconditional(spec, 5, 0, 5).total(10)).isEqualTo(5);
+    }
+
+    @Test
+    void aStartsMaskIsMadeBinaryWhereItEnters() {
+        try (PointerScope scope = new PointerScope()) {
+            var data = Tensors.fromFloats(new float[4], 1, 1, 2, 2);
+            var mask = Tensors.fromFloats(new float[] {0.2f, 0.5f, 0.7f, 0}, 1, 1, 2, 2);
+            SampleJob.Start s = new SampleJob.Start(data, 1, mask);
+            assertThat(Tensors.toFloats(s.mask())).containsExactly(0, 1, 1, 0);
+            assertThat(new SampleJob.Start(data, 0.5, null).mask()).isNull();
+            assertThatThrownBy(() -> new SampleJob.Start(data, 0, mask)).hasMessageContaining("strength");
+        }
     }
 }

@@ -37,4 +37,24 @@ class TensorsTest {
             assertThat(Tensors.allFinite(Tensors.fromFloats(new float[] {Float.POSITIVE_INFINITY}, 1))).isFalse();
         }
     }
+
+    @Test
+    void rowsSliceABatchOrRepeatTheOnlyRow() {
+        try (PointerScope scope = new PointerScope()) {
+            var t = Tensors.fromFloats(new float[] {1, 2, 3, 4, 5, 6}, 3, 2);
+            assertThat(Tensors.toFloats(Tensors.rows(t, 1, 2))).containsExactly(3, 4, 5, 6);
+            var one = Tensors.fromFloats(new float[] {7, 8}, 1, 2);
+            var repeated = Tensors.rows(one, 5, 3);
+            assertThat(Shapes.of(repeated)).containsExactly(3, 2);
+            assertThat(Tensors.toFloats(repeated)).containsExactly(7, 8, 7, 8, 7, 8);
+        }
+    }
+
+    @Test
+    void aMaskIsBinaryFromHalfUp() {
+        try (PointerScope scope = new PointerScope()) {
+            var m = Tensors.binaryMask(Tensors.fromFloats(new float[] {0, 0.49f, 0.5f, 1}, 4));
+            assertThat(Tensors.toFloats(m)).containsExactly(0, 0, 1, 1);
+        }
+    }
 }

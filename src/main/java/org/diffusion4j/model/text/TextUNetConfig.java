@@ -1,6 +1,7 @@
 package org.diffusion4j.model.text;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,7 +85,7 @@ public record TextUNetConfig(UNet2DConditionConfig unet, ClipTextConfig textEnco
                                     List<List<String>> captions) {
         if (sampleShape.length != 3 || sampleShape[1] != sampleShape[2]) {
             throw new IllegalArgumentException("a text-conditioned U-Net needs square [C, H, W] data, got "
-                    + java.util.Arrays.toString(sampleShape));
+                    + Arrays.toString(sampleShape));
         }
         if (textWidth < 32 || textWidth % 32 != 0 || textWidth > MAX_TEXT_WIDTH) {
             throw new IllegalArgumentException("--text-width must be a multiple of 32 in [32, " + MAX_TEXT_WIDTH
