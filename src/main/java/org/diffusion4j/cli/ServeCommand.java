@@ -2,6 +2,7 @@ package org.diffusion4j.cli;
 
 import java.io.IOException;
 import java.net.BindException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,8 +32,9 @@ final class ServeCommand implements Callable<Integer>, Main.MemoryBound {
             + "shipped in models/). Requests name models by file name without .safetensors.")
     List<Path> checkpoints = new ArrayList<>();
 
-    @Option(names = "--diffusers", paramLabel = "DIR", description = "A diffusers UNet2DModel folder (or a pipeline "
-            + "folder with unet/ and scheduler/) to serve; repeat for several. Requests name it by the folder's name.")
+    @Option(names = "--diffusers", paramLabel = "DIR", description = "A diffusers folder to serve: a "
+            + "StableDiffusionPipeline (model_index.json; requests give a prompt) or a UNet2DModel folder; repeat for "
+            + "several. Requests name it by the folder's name.")
     List<Path> diffusers = new ArrayList<>();
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Bind address (default: ${DEFAULT-VALUE}, "
@@ -96,14 +98,20 @@ final class ServeCommand implements Callable<Integer>, Main.MemoryBound {
     Server open() throws IOException {
         ServeConfig config = new ServeConfig(host, port, allowHosts, maxSteps, maxBatch, maxScale, queue, gallery,
                 Math.max(16, queue + 8), perClient != null ? perClient : queue + 4);
-        List<Path> files = checkpoints.isEmpty() && diffusers.isEmpty() ? SampleCommand.shippedModels() : checkpoints;
+        boolean shipped = checkpoints.isEmpty() && diffusers.isEmpty();
+        List<Path> files = shipped ? SampleCommand.shippedModels() : checkpoints;
+        List<Path> folders = new ArrayList<>(diffusers);
+        Path text = Path.of(System.getProperty("diffusion4j.home", "."), "models", GenerateCommand.SHIPPED);
+        if (shipped && Files.isRegularFile(text.resolve("model_index.json"))) {
+            folders.add(text);
+        }
         DeviceSpec where = device.toDevice();
         List<ServedModel> models = new ArrayList<>();
         for (Path f : files) {
             Checkpoint.requireSafetensorsName(f);
             models.add(ServedModel.load(f, where));
         }
-        for (Path dir : diffusers) {
+        for (Path dir : folders) {
             models.add(ServedModel.loadDiffusers(dir, where));
         }
         names = models.stream().map(ServedModel::name).toList();

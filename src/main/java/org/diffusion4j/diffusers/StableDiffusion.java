@@ -183,6 +183,18 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
         return vae.vae().config().factor();
     }
 
+    /**
+     * Images of latents as the samplers hold them (scaled by the VAE's factor), for previews of a run.
+     *
+     * @param latents [B, latent channels, h, w]
+     * @return [B, image channels, h * f, w * f] in [-1, 1], unclamped
+     */
+    public Tensor decodeLatents(Tensor latents) {
+        try (NoGradGuard guard = new NoGradGuard()) {
+            return vae.vae().decode(latents.to(torch.ScalarType.Float).div(Tensors.scalar(vae.scalingFactor())));
+        }
+    }
+
     /** Channels of the images the VAE takes and gives (3 for Stable Diffusion, 1 for grey models). */
     public int imageChannels() {
         return vae.vae().config().inChannels();

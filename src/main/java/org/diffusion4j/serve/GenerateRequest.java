@@ -10,10 +10,12 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.data.ImageFile;
+import org.diffusion4j.diffusers.StableDiffusion;
 import org.diffusion4j.guidance.Guidance;
 import org.diffusion4j.sampling.SampleJob;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.sampler.DdpmSampler;
+import org.diffusion4j.sampler.Steps;
 import org.diffusion4j.schedule.TimestepSpacing;
 import org.diffusion4j.tensor.Tensors;
 
@@ -28,7 +30,20 @@ import org.diffusion4j.tensor.Tensors;
  * @param start  null to start from noise; else an uploaded image (img2img) and its mask (inpainting)
  */
 public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, Integer label, Guidance guidance,
-                              int batch, int scale, String format, String id, SampleJob.Start start) {
+                              int batch, int scale, String format, String id, SampleJob.Start start,
+                              Prompted prompted) {
+    /**
+     * What a pipeline runs: the prompt and settings, the image to start from (or null), and the sampler (null: the
+     * folder's scheduler).
+     */
+    public record Prompted(StableDiffusion.Request request, StableDiffusion.Init init) {}
+
+    /** A request for a model sampled by class. */
+    public GenerateRequest(ServedModel model, SamplerSpec spec, long seed, Integer label, Guidance guidance, int batch,
+                           int scale, String format, String id, SampleJob.Start start) {
+        this(model, spec, seed, label, guidance, batch, scale, format, id, start, null);
+    }
+
     /** A client error: answered with 400 and this message. */
     public static final class BadRequest extends RuntimeException {
         public BadRequest(String message) {
@@ -37,7 +52,9 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
     }
 
     static final Set<String> FIELDS = Set.of("model", "sampler", "steps", "seed", "class", "guidance", "batch",
-            "scale", "format", "id", "karras", "eta", "init_image", "strength", "mask");
+            "scale", "format", "id", "karras", "eta", "init_image", "strength", "mask", "prompt", "negative_prompt");
+    /** Longest prompt accepted, in characters (CLIP reads 75 tokens of it). */
+    static final int MAX_PROMPT_CHARS = 2000;
     /** Base64 characters an uploaded image or mask may have (a data: URL prefix is allowed). */
     static final int MAX_IMAGE_CHARS = 1 << 20;
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
@@ -66,6 +83,14 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
             model = models.get(name);
             if (model == null) {
                 throw new BadRequest("model: unknown model '" + shown(name) + "'; served: " + models.keySet());
+            }
+        }
+        if (model.takesPrompts()) {
+            return prompted(fields, model, limits, defaultSeed, defaultId);
+        }
+        for (String k : List.of("prompt", "negative_prompt")) {
+            if (fields.containsKey(k)) {
+                throw new BadRequest(k + ": model '" + model.name() + "' is not a text-to-image pipeline");
             }
         }
         if (fields.containsKey("sampler") && fields.get("sampler").length() > 64) {
@@ -115,6 +140,74 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         }
         SampleJob.Start start = start(fields, model, spec);
         return new GenerateRequest(model, spec, seed, label, Guidance.of(g), batch, scale, format, id, start);
+    }
+
+    /** A pipeline's request: a prompt (may be empty), negative prompt, guidance (7.5), steps, sampler or its scheduler. */
+    private static GenerateRequest prompted(Map<String, String> fields, ServedModel model, ServeConfig limits,
+                                            long defaultSeed, String defaultId) {
+        if (fields.containsKey("class")) {
+            throw new BadRequest("class: model '" + model.name() + "' takes a prompt, not a class");
+        }
+        String prompt = fields.getOrDefault("prompt", "");
+        String negative = fields.get("negative_prompt");
+        for (String k : List.of("prompt", "negative_prompt")) {
+            if (fields.containsKey(k) && fields.get(k).length() > MAX_PROMPT_CHARS) {
+                throw new BadRequest(k + ": " + fields.get(k).length() + " characters, more than the "
+                        + MAX_PROMPT_CHARS + " allowed");
+            }
+        }
+        int steps = integer(fields, "steps", model.defaultSteps(), 1, limits.maxSteps());
+        SamplerSpec spec = null;
+        String sampler = fields.getOrDefault("sampler", "scheduler");
+        if (!sampler.equals("scheduler")) {
+            try {
+                spec = new SamplerSpec(SamplerSpec.Kind.parse(shown(sampler)), steps, real(fields, "eta", 0, 0, 1),
+                        TimestepSpacing.TRAILING, DdpmSampler.Variance.FIXED_SMALL, false, bool(fields, "karras"),
+                        2.0, 0.0);
+            } catch (IllegalArgumentException e) {
+                throw new BadRequest("sampler: " + e.getMessage() + " (or 'scheduler': the folder's)");
+            }
+        }
+        long seed = fields.containsKey("seed") ? longValue(fields, "seed") : defaultSeed;
+        double g = real(fields, "guidance", ServedModel.PIPELINE_GUIDANCE, 0, 50);
+        int batch = integer(fields, "batch", 1, 1, limits.maxBatch());
+        int scale = integer(fields, "scale", 1, 1, limits.maxScale());
+        String format = fields.getOrDefault("format", "png");
+        if (!List.of("png", "json").contains(format)) {
+            throw new BadRequest("format: expected png or json, got '" + shown(format) + "'");
+        }
+        String id = fields.getOrDefault("id", defaultId);
+        if (!ID.matcher(id).matches()) {
+            throw new BadRequest("id: 1 to 64 letters, digits, '_' or '-', got '" + shown(id) + "'");
+        }
+        StableDiffusion.Init init = null;
+        if (fields.containsKey("init_image")) {
+            long[] shape = model.imageShape();
+            Tensor image = image(fields, "init_image", (int) shape[0], shape);
+            Tensor mask = fields.containsKey("mask") ? image(fields, "mask", 1, shape) : null;
+            double strength = real(fields, "strength", mask != null ? 1.0 : 0.8, 0, 1);
+            try {
+                Steps.startIndex(steps, strength);
+                init = new StableDiffusion.Init(image.mul(Tensors.scalar(2)).sub(Tensors.scalar(1)), strength, mask);
+            } catch (IllegalArgumentException e) {
+                throw new BadRequest("strength: " + e.getMessage());
+            }
+        } else {
+            for (String k : List.of("strength", "mask")) {
+                if (fields.containsKey(k)) {
+                    throw new BadRequest(k + ": needs init_image");
+                }
+            }
+        }
+        StableDiffusion.Request request;
+        try {
+            request = new StableDiffusion.Request(prompt, negative, g, steps, 0, 0, batch, seed, batch, false, 0);
+            model.pipeline().imageSize(request, init, null);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest(e.getMessage());
+        }
+        return new GenerateRequest(model, spec, seed, null, Guidance.of(g), batch, scale, format, id, null,
+                new Prompted(request, init));
     }
 
     /** init_image (base64 PNG or JPEG, or a data: URL), strength and mask, scaled to the model's image size. */
@@ -205,16 +298,36 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
      * The sampling job: the batch at once; no class on a class-conditional model samples its unconditional half.
      */
     public SampleJob job() {
+        if (prompted != null) {
+            throw new IllegalStateException("a pipeline request runs its Prompted, not a SampleJob");
+        }
         return new SampleJob(spec, label == null ? SampleJob.Conditioning.NONE : new SampleJob.Conditioning.OneClass(label),
                 guidance, batch, seed, batch, start);
     }
 
     /** A short description for logs and responses, e.g. "mnist ddim-50 seed 7 class 3 guidance 2.0". */
     public String summary() {
+        if (prompted != null) {
+            StableDiffusion.Request r = prompted.request();
+            StableDiffusion.Init init = prompted.init();
+            return model.name() + " \"" + shown(r.prompt(), 60) + "\" " + samplerLabel() + " seed " + seed
+                    + " guidance " + r.guidance() + (init == null ? "" : (init.mask() != null ? " inpainting"
+                    : " img2img") + " strength " + init.strength());
+        }
         return model.name() + " " + spec.label(model.model().process().schedule()) + " seed " + seed
                 + (label == null ? "" : " class " + label + " guidance " + guidance.scale())
                 + (start == null ? "" : (start.mask() != null ? " inpainting" : " img2img") + " strength "
                         + start.strength());
+    }
+
+    /** The sampler and steps, e.g. "ddim-50", or a pipeline's "DPMSolverMultistepScheduler-25". */
+    public String samplerLabel() {
+        if (prompted != null) {
+            int steps = prompted.request().steps();
+            return (spec == null ? model.pipeline().schedulerClass() : spec.kind().id() + (spec.karras() ? "-karras"
+                    : "")) + "-" + steps;
+        }
+        return spec.label(model.model().process().schedule());
     }
 
     private static int integer(Map<String, String> f, String key, int dflt, int min, int max) {

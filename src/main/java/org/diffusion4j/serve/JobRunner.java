@@ -5,6 +5,7 @@ import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.diffusion4j.diffusers.StableDiffusion;
 import org.diffusion4j.render.ImageGrid;
 import org.diffusion4j.sampler.StepListener;
 import org.diffusion4j.sampling.Generation;
@@ -35,15 +36,45 @@ final class JobRunner {
                         gridPng(m.toOutput(x0, r.batch()), columns, r.scale()));
             }
         };
+        if (r.prompted() != null) {
+            return runPipeline(job, columns, start);
+        }
         try (PointerScope scope = new PointerScope()) {
             Tensor images = Generation.run(m, r.job(), job::checkCancelled, frames);
-            List<byte[]> singles = new ArrayList<>();
-            for (int i = 0; i < r.batch(); i++) {
-                singles.add(ImageGrid.png(ImageGrid.render(images.narrow(0, i, 1), 1, r.scale(), 0)));
-            }
-            byte[] grid = r.batch() == 1 ? singles.get(0) : gridPng(images, columns, r.scale());
-            return new Job.Result(grid, singles, (System.nanoTime() - start) / 1e9);
+            return result(images, r, columns, start);
         }
+    }
+
+    /** A text-to-image pipeline's job: previews decode its latents; each step checks for cancellation. */
+    private static Job.Result runPipeline(Job job, int columns, long start) {
+        GenerateRequest r = job.request;
+        StableDiffusion sd = r.model().pipeline();
+        long[] lastFrame = {start - FRAME_INTERVAL_NANOS};
+        StepListener steps = (i, n, xt, x0) -> {
+            job.checkCancelled();
+            long now = System.nanoTime();
+            if (!job.stream || (i != n - 1 && now - lastFrame[0] < FRAME_INTERVAL_NANOS)) {
+                return;
+            }
+            lastFrame[0] = now;
+            try (PointerScope scope = new PointerScope()) {
+                job.publish(i, n, gridPng(sd.decodeLatents(xt), columns, r.scale()),
+                        gridPng(sd.decodeLatents(x0), columns, r.scale()));
+            }
+        };
+        try (PointerScope scope = new PointerScope()) {
+            Tensor images = sd.generate(r.prompted().request(), r.prompted().init(), r.spec(), null, steps);
+            return result(images, r, columns, start);
+        }
+    }
+
+    private static Job.Result result(Tensor images, GenerateRequest r, int columns, long start) {
+        List<byte[]> singles = new ArrayList<>();
+        for (int i = 0; i < r.batch(); i++) {
+            singles.add(ImageGrid.png(ImageGrid.render(images.narrow(0, i, 1), 1, r.scale(), 0)));
+        }
+        byte[] grid = r.batch() == 1 ? singles.get(0) : gridPng(images, columns, r.scale());
+        return new Job.Result(grid, singles, (System.nanoTime() - start) / 1e9);
     }
 
     private static byte[] gridPng(Tensor images, int columns, int scale) {

@@ -37,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.diffusers.StableDiffusion;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -421,10 +422,21 @@ public final class Server implements AutoCloseable {
         }
         ObjectNode out = JSON.objectNode();
         out.put("id", job.id()).put("model", request.model().name())
-                .put("sampler", request.spec().label(request.model().model().process().schedule()))
+                .put("sampler", request.samplerLabel())
                 .put("seed", request.seed()).put("seconds", r.seconds());
         if (request.label() != null) {
             out.put("class", request.label()).put("guidance", request.guidance().scale());
+        }
+        if (request.prompted() != null) {
+            StableDiffusion.Request p = request.prompted().request();
+            out.put("prompt", p.prompt()).put("guidance", p.guidance());
+            if (p.negativePrompt() != null) {
+                out.put("negative_prompt", p.negativePrompt());
+            }
+            StableDiffusion.Init init = request.prompted().init();
+            if (init != null) {
+                out.put("strength", init.strength()).put("inpainting", init.mask() != null);
+            }
         }
         if (request.start() != null) {
             out.put("strength", request.start().strength()).put("inpainting", request.start().mask() != null);

@@ -108,7 +108,11 @@ function base64(canvas) {
 function onModelChange() {
   const m = currentModel();
   $('sampler').replaceChildren(...m.samplers.map((s) => new Option(s, s, false, s === m.default_sampler)));
-  $('conditional').style.display = m.classes > 0 ? '' : 'none';
+  // A pipeline takes a prompt and guidance; a class-conditional model a class and guidance.
+  $('prompted').style.display = m.prompts ? '' : 'none';
+  $('conditional').style.display = m.classes > 0 || m.prompts ? '' : 'none';
+  $('class-box').style.display = m.classes > 0 ? '' : 'none';
+  if (m.prompts) $('guidance').value = m.default_guidance;
   const classes = [new Option('none (unconditional)', '')];
   for (let c = 0; c < m.classes; c++) classes.push(new Option(String(c), String(c)));
   $('class').replaceChildren(...classes);
@@ -166,7 +170,11 @@ async function generate(ev) {
   if ($('random-seed').checked) $('seed').value = Math.floor(Math.random() * 2 ** 31);
   const params = new URLSearchParams({ model: m.name, sampler: $('sampler').value, steps: $('steps').value,
     seed: $('seed').value });
-  if (m.classes > 0 && $('class').value !== '') {
+  if (m.prompts) {
+    params.set('prompt', $('prompt').value);
+    if ($('negative-prompt').value !== '') params.set('negative_prompt', $('negative-prompt').value);
+    params.set('guidance', $('guidance').value);
+  } else if (m.classes > 0 && $('class').value !== '') {
     params.set('class', $('class').value);
     params.set('guidance', $('guidance').value);
   }

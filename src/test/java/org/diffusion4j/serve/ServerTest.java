@@ -28,6 +28,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import javax.imageio.ImageIO;
 import org.diffusion4j.cli.Main;
+import org.bytedeco.javacpp.PointerScope;
+import org.diffusion4j.diffusers.PipelineExport;
+import org.diffusion4j.model.Parameterization;
+import org.diffusion4j.model.autoencoder.AutoencoderConfig;
+import org.diffusion4j.model.text.TextUNetConfig;
+import org.diffusion4j.schedule.ScheduleConfig;
+import org.diffusion4j.tensor.DeviceSpec;
+import org.diffusion4j.tensor.Rng;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,8 +55,16 @@ class ServerTest {
         int code = Main.run("train", "--data", "mnist", "--classes", "10", "--channels", "8,8", "--steps", "2",
                 "--batch-size", "4", "--out", cond.toString());
         assertThat(code).isZero();
+        // A text-to-image pipeline with random weights (8x8 grey images), served beside them.
+        Path pipe = dir.resolve("bars-text");
+        try (PointerScope scope = new PointerScope()) {
+            PipelineExport.write(pipe, TextUNetConfig.of(new long[] {2, 4, 4}, List.of(16, 32), 32, 1,
+                    List.of(List.of("a horizontal bar"), List.of("a vertical bar"))).build(Rng.of(0)),
+                    AutoencoderConfig.of(8, 1, List.of(8, 16), 2).build(Rng.of(1)), 1, ScheduleConfig.ddpmDefault(),
+                    Parameterization.EPS);
+        }
         List<ServedModel> models = List.of(ServedModel.load(Path.of("models/mnist-unet.safetensors")),
-                ServedModel.load(cond));
+                ServedModel.load(cond), ServedModel.loadDiffusers(pipe, DeviceSpec.CPU));
         // A queue of 2 so that the test can fill it.
         server = Server.start(models, new ServeConfig("127.0.0.1", 0, List.of(), 1000, 16, 8, 2, 50, 16, 8), 7);
         base = "http://127.0.0.1:" + server.port();
@@ -105,7 +121,13 @@ class ServerTest {
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(health.body()).get("status").asText()).isEqualTo("ok");
         JsonNode models = JSON.readTree(get("/v1/models").body());
-        assertThat(models.get("models")).hasSize(2);
+        assertThat(models.get("models")).hasSize(3);
+        JsonNode pipeline = models.get("models").get(2);
+        assertThat(pipeline.get("name").asText()).isEqualTo("bars-text");
+        assertThat(pipeline.get("prompts").asBoolean()).isTrue();
+        assertThat(pipeline.get("default_guidance").asDouble()).isEqualTo(7.5);
+        assertThat(pipeline.get("image_shape").toString()).isEqualTo("[1,8,8]");
+        assertThat(models.get("models").get(0).get("prompts").asBoolean()).isFalse();
         JsonNode uncond = models.get("models").get(0);
         assertThat(uncond.get("name").asText()).isEqualTo("mnist-unet");
         assertThat(uncond.get("classes").asInt()).isZero();
@@ -117,6 +139,41 @@ class ServerTest {
         assertThat(page.headers().firstValue("Content-Security-Policy")).isPresent();
         assertThat(page.body()).contains("<script src=\"/app.js\">");
         assertThat(get("/app.js").body()).contains("/v1/stream");
+    }
+
+    @Test
+    void aPipelineDrawsFromAPromptReproduciblyAndRefusesAClass() throws Exception {
+        String body = "{\"model\":\"bars-text\",\"prompt\":\"a vertical bar\",\"negative_prompt\":\"a flat bar\","
+                + "\"guidance\":3,\"steps\":3,\"seed\":4,\"batch\":2,\"format\":\"json\"}";
+        HttpResponse<byte[]> r = post(body);
+        assertThat(r.statusCode()).as(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(200);
+        JsonNode out = json(r.body());
+        assertThat(out.get("prompt").asText()).isEqualTo("a vertical bar");
+        assertThat(out.get("negative_prompt").asText()).isEqualTo("a flat bar");
+        assertThat(out.get("sampler").asText()).isEqualTo("DPMSolverMultistepScheduler-3");
+        assertThat(out.get("guidance").asDouble()).isEqualTo(3.0);
+        assertThat(out.get("images")).hasSize(2);
+        var img = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(out.get("images").get(0).asText())));
+        assertThat(img.getWidth()).isEqualTo(8);
+        // The same request gives the same bytes; another sampler runs too.
+        assertThat(json(post(body).body()).get("images")).isEqualTo(out.get("images"));
+        HttpResponse<byte[]> ddim = post("{\"model\":\"bars-text\",\"prompt\":\"a bar\",\"sampler\":\"ddim\","
+                + "\"steps\":2,\"format\":\"json\"}");
+        assertThat(ddim.statusCode()).isEqualTo(200);
+        assertThat(json(ddim.body()).get("sampler").asText()).isEqualTo("ddim-2");
+
+        HttpResponse<byte[]> cls = post("{\"model\":\"bars-text\",\"class\":1}");
+        assertThat(cls.statusCode()).isEqualTo(400);
+        assertThat(json(cls.body()).get("error").asText()).contains("class", "takes a prompt");
+        HttpResponse<byte[]> wrong = post("{\"model\":\"mnist-unet\",\"prompt\":\"a seven\"}");
+        assertThat(wrong.statusCode()).isEqualTo(400);
+        assertThat(json(wrong.body()).get("error").asText()).contains("prompt", "not a text-to-image pipeline");
+        HttpResponse<byte[]> sampler = post("{\"model\":\"bars-text\",\"prompt\":\"a\",\"sampler\":\"nope\"}");
+        assertThat(sampler.statusCode()).isEqualTo(400);
+        assertThat(json(sampler.body()).get("error").asText()).contains("sampler", "'scheduler'");
+        HttpResponse<byte[]> strength = post("{\"model\":\"bars-text\",\"prompt\":\"a\",\"strength\":0.5}");
+        assertThat(json(strength.body()).get("error").asText()).contains("strength: needs init_image");
+        awaitIdle();
     }
 
     @Test
