@@ -3,6 +3,11 @@ package org.diffusion4j.serve;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -11,6 +16,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.bytedeco.javacpp.PointerScope;
+import org.diffusion4j.eval.Extractors;
+import org.diffusion4j.tensor.DeviceSpec;
+import org.diffusion4j.tensor.Tensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
@@ -27,7 +37,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The page in Debian's headless chromium: a generation streams frames, lands in the gallery, and is screenshotted; an
- * uploaded image with a painted mask is inpainted.
+ * uploaded image with a painted mask is inpainted; a prompt to the shipped text model draws the digit it names.
  */
 class ServerBrowserTest {
     @TempDir
@@ -54,7 +64,8 @@ class ServerBrowserTest {
         Path driverBinary = firstExisting("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver");
         assumeTrue(chromium != null && driverBinary != null, "skipped: Debian's chromium and chromedriver are not "
                 + "installed (apt-get install chromium chromium-driver); .ci/run installs them when it can");
-        try (Server server = Server.start(List.of(ServedModel.load(Path.of("models/mnist-unet.safetensors"))),
+        try (Server server = Server.start(List.of(ServedModel.load(Path.of("models/mnist-unet.safetensors")),
+                ServedModel.loadDiffusers(Path.of("models/mnist-text"), DeviceSpec.CPU)),
                 ServeConfig.localDefaults(0), 1)) {
             ChromeOptions options = new ChromeOptions();
             options.setBinary(chromium.toFile());
@@ -121,9 +132,46 @@ class ServerBrowserTest {
                 assertThat(driver.findElement(By.id("status")).getText())
                         .contains("mnist-unet dpm++3m-sde-10").contains("inpainting strength 1.0");
                 assertThat(driver.findElements(By.cssSelector("#gallery .gallery-item a"))).hasSize(3);
+
+                // A prompt to the text-to-image model: its fields replace the class, and the result is a seven.
+                new Select(driver.findElement(By.id("model"))).selectByValue("mnist-text");
+                assertThat(driver.findElement(By.id("prompt")).isDisplayed()).isTrue();
+                assertThat(driver.findElement(By.id("class-box")).isDisplayed()).isFalse();
+                assertThat(driver.findElement(By.id("guidance")).getAttribute("value")).isEqualTo("7.5");
+                assertThat(new Select(driver.findElement(By.id("sampler"))).getFirstSelectedOption().getText())
+                        .isEqualTo("scheduler");
+                WebElement prompt = driver.findElement(By.id("prompt"));
+                prompt.clear();
+                prompt.sendKeys("the digit seven");
+                generate(driver, wait, "10");
+                wait.until(d -> d.findElement(By.id("status")).getText().startsWith("done"));
+                assertThat(driver.findElement(By.id("status")).getText())
+                        .contains("mnist-text \"the digit seven\" DPMSolverMultistepScheduler-10");
+                List<WebElement> all = driver.findElements(By.cssSelector("#gallery .gallery-item a"));
+                assertThat(all).hasSize(4);
+                String href = all.get(0).getAttribute("href");
+                byte[] png = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create(href)).build(), HttpResponse.BodyHandlers.ofByteArray())
+                        .body();
+                assertThat(sevenSeen(png)).as("the CNN reads the page's result as a 7").isTrue();
             } finally {
                 driver.quit();
             }
+        }
+    }
+
+    /** Whether the shipped MNIST CNN reads the centre 28x28 of a 32x32 grey PNG as a 7. */
+    private static boolean sevenSeen(byte[] png) throws Exception {
+        var img = ImageIO.read(new ByteArrayInputStream(png));
+        float[] px = new float[28 * 28];
+        for (int y = 0; y < 28; y++) {
+            for (int x = 0; x < 28; x++) {
+                px[y * 28 + x] = (img.getRGB(x + 2, y + 2) & 0xff) / 127.5f - 1;
+            }
+        }
+        try (PointerScope scope = new PointerScope()) {
+            return Extractors.load(Extractors.shippedFor("mnist"))
+                    .predict(Tensors.fromFloats(px, 1, 1, 28, 28))[0] == 7;
         }
     }
 }
