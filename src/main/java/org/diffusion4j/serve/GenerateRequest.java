@@ -128,18 +128,10 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         if (g != 1 && label == null) {
             throw new BadRequest("guidance: needs a class (guidance steers towards one)");
         }
-        int batch = integer(fields, "batch", 1, 1, limits.maxBatch());
-        int scale = integer(fields, "scale", 1, 1, limits.maxScale());
-        String format = fields.getOrDefault("format", "png");
-        if (!List.of("png", "json").contains(format)) {
-            throw new BadRequest("format: expected png or json, got '" + shown(format) + "'");
-        }
-        String id = fields.getOrDefault("id", defaultId);
-        if (!ID.matcher(id).matches()) {
-            throw new BadRequest("id: 1 to 64 letters, digits, '_' or '-', got '" + shown(id) + "'");
-        }
+        Output o = output(fields, limits, defaultId);
         SampleJob.Start start = start(fields, model, spec);
-        return new GenerateRequest(model, spec, seed, label, Guidance.of(g), batch, scale, format, id, start);
+        return new GenerateRequest(model, spec, seed, label, Guidance.of(g), o.batch(), o.scale(), o.format(), o.id(),
+                start);
     }
 
     /** A pipeline's request: a prompt (may be empty), negative prompt, guidance (7.5), steps, sampler or its scheduler. */
@@ -170,16 +162,7 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         }
         long seed = fields.containsKey("seed") ? longValue(fields, "seed") : defaultSeed;
         double g = real(fields, "guidance", ServedModel.PIPELINE_GUIDANCE, 0, 50);
-        int batch = integer(fields, "batch", 1, 1, limits.maxBatch());
-        int scale = integer(fields, "scale", 1, 1, limits.maxScale());
-        String format = fields.getOrDefault("format", "png");
-        if (!List.of("png", "json").contains(format)) {
-            throw new BadRequest("format: expected png or json, got '" + shown(format) + "'");
-        }
-        String id = fields.getOrDefault("id", defaultId);
-        if (!ID.matcher(id).matches()) {
-            throw new BadRequest("id: 1 to 64 letters, digits, '_' or '-', got '" + shown(id) + "'");
-        }
+        Output o = output(fields, limits, defaultId);
         StableDiffusion.Init init = null;
         if (fields.containsKey("init_image")) {
             long[] shape = model.imageShape();
@@ -201,13 +184,31 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         }
         StableDiffusion.Request request;
         try {
-            request = new StableDiffusion.Request(prompt, negative, g, steps, 0, 0, batch, seed, batch, false, 0);
+            request = new StableDiffusion.Request(prompt, negative, g, steps, 0, 0, o.batch(), seed, o.batch(), false,
+                    0);
             model.pipeline().imageSize(request, init, null);
         } catch (IllegalArgumentException e) {
             throw new BadRequest(e.getMessage());
         }
-        return new GenerateRequest(model, spec, seed, null, Guidance.of(g), batch, scale, format, id, null,
-                new Prompted(request, init));
+        return new GenerateRequest(model, spec, seed, null, Guidance.of(g), o.batch(), o.scale(), o.format(), o.id(),
+                null, new Prompted(request, init));
+    }
+
+    /** How many images, how they are returned, and the job's name: the same for every kind of model. */
+    private record Output(int batch, int scale, String format, String id) {}
+
+    private static Output output(Map<String, String> fields, ServeConfig limits, String defaultId) {
+        int batch = integer(fields, "batch", 1, 1, limits.maxBatch());
+        int scale = integer(fields, "scale", 1, 1, limits.maxScale());
+        String format = fields.getOrDefault("format", "png");
+        if (!List.of("png", "json").contains(format)) {
+            throw new BadRequest("format: expected png or json, got '" + shown(format) + "'");
+        }
+        String id = fields.getOrDefault("id", defaultId);
+        if (!ID.matcher(id).matches()) {
+            throw new BadRequest("id: 1 to 64 letters, digits, '_' or '-', got '" + shown(id) + "'");
+        }
+        return new Output(batch, scale, format, id);
     }
 
     /** init_image (base64 PNG or JPEG, or a data: URL), strength and mask, scaled to the model's image size. */

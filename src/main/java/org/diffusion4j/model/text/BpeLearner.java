@@ -63,7 +63,7 @@ public final class BpeLearner {
             String a = best.substring(0, best.indexOf(' '));
             String b = best.substring(best.indexOf(' ') + 1);
             for (int i = 0; i < symbols.size(); i++) {
-                symbols.set(i, apply(symbols.get(i), a, b));
+                symbols.set(i, ClipTokenizer.mergePair(symbols.get(i), a, b));
             }
         }
         Map<String, Integer> vocab = new HashMap<>();
@@ -80,19 +80,5 @@ public final class BpeLearner {
         vocab.put(ClipTokenizer.START, vocab.size());
         vocab.put(ClipTokenizer.END, vocab.size());
         return new ClipTokenizer(vocab, merges, ClipTokenizer.END);
-    }
-
-    /** Merges every occurrence of the pair (a, b) in {@code word}, left to right. */
-    private static List<String> apply(List<String> word, String a, String b) {
-        List<String> out = new ArrayList<>(word.size());
-        for (int i = 0; i < word.size(); i++) {
-            if (i + 1 < word.size() && word.get(i).equals(a) && word.get(i + 1).equals(b)) {
-                out.add(a + b);
-                i++;
-            } else {
-                out.add(word.get(i));
-            }
-        }
-        return out;
     }
 }

@@ -238,6 +238,20 @@ public final class ClipTokenizer {
         return word;
     }
 
+    /** {@code word} with every occurrence of the pair (a, b) merged, left to right. */
+    static List<String> mergePair(List<String> word, String a, String b) {
+        List<String> out = new ArrayList<>(word.size());
+        for (int i = 0; i < word.size(); i++) {
+            if (i + 1 < word.size() && word.get(i).equals(a) && word.get(i + 1).equals(b)) {
+                out.add(a + b);
+                i++;
+            } else {
+                out.add(word.get(i));
+            }
+        }
+        return out;
+    }
+
     /** GPT-2's byte characters, by byte value. */
     static List<String> byteChars() {
         return List.of(BYTE_CHARS);
@@ -424,19 +438,7 @@ public final class ClipTokenizer {
             if (best < 0) {
                 break;
             }
-            // Merge every occurrence of the best pair, left to right.
-            String a = word.get(best);
-            String b = word.get(best + 1);
-            List<String> next = new ArrayList<>(word.size());
-            for (int i = 0; i < word.size(); i++) {
-                if (i + 1 < word.size() && word.get(i).equals(a) && word.get(i + 1).equals(b)) {
-                    next.add(a + b);
-                    i++;
-                } else {
-                    next.add(word.get(i));
-                }
-            }
-            word = next;
+            word = mergePair(word, word.get(best), word.get(best + 1));
         }
         return List.copyOf(word);
     }
