@@ -46,4 +46,25 @@ class ClassAccuracyCommandTest {
         assertThat(r.out()).contains("classifier: the shipped mnist feature network (CNN), test accuracy 99.12%")
                 .containsPattern("guidance 3.0: [0-9.]+% of 20 samples").doesNotContain("MLP");
     }
+
+    /**
+     * A pipeline folder is judged through its captions: the shipped text model, 6 images per digit (one per caption
+     * template) at 10 steps. Measured: 100.0% at guidance 3; its 500-step checkpoint scored 10% this way.
+     */
+    @Test
+    void judgesAPipelineThroughTheCaptionsOfEveryClass() {
+        MainTest.Run r = MainTest.run("class-accuracy", "--model", "models/mnist-text", "--guidance", "3",
+                "--per-class", "6", "--steps", "10");
+        assertThat(r.code()).as(r.err()).isZero();
+        Matcher m = Pattern.compile("guidance 3.0: ([0-9.]+)% of 60 images \\(DPMSolverMultistepScheduler, 10 steps\\)")
+                .matcher(r.out());
+        assertThat(m.find()).as(r.out()).isTrue();
+        assertThat(Double.parseDouble(m.group(1))).isGreaterThanOrEqualTo(95);
+        MainTest.Run both = MainTest.run("class-accuracy", "--model", "models/mnist-text", "--checkpoint",
+                "models/mnist-classes-unet.safetensors");
+        assertThat(both.code()).isNotZero();
+        assertThat(both.err()).contains("one of --checkpoint", "--model");
+        MainTest.Run data = MainTest.run("class-accuracy", "--model", "models/mnist-text", "--data", "cifar10");
+        assertThat(data.err()).contains("--data cifar10", "no shipped classifier");
+    }
 }
