@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
@@ -86,8 +87,7 @@ public final class AtomicFiles {
         if (dir == null || !Files.isDirectory(dir)) {
             throw new IOException(target + ": directory " + dir + " does not exist");
         }
-        Path tmp = dir.resolve(TEMP_PREFIX + ProcessHandle.current().pid() + "-"
-                + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1) + "-" + abs.getFileName());
+        Path tmp = tempSibling(abs);
         boolean written = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -125,6 +125,27 @@ public final class AtomicFiles {
                 ch.write(buf);
             }
         };
+    }
+
+    /**
+     * A fresh temp name beside {@code target} (absolute) in this class's convention, which {@link #leftovers} and
+     * {@link #targetName} read: the prefix, this process's id, a random part, the target's name.
+     */
+    public static Path tempSibling(Path target) {
+        return target.getParent().resolve(TEMP_PREFIX + ProcessHandle.current().pid() + "-"
+                + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1) + "-" + target.getFileName());
+    }
+
+    /** Deletes a folder and everything in it; nothing when it does not exist. */
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /** Temp files in {@code dir} left by processes that no longer run (none of this process's). */

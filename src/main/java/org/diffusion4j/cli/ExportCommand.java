@@ -3,6 +3,7 @@ package org.diffusion4j.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.diffusion4j.checkpoint.AtomicFiles;
 import org.diffusion4j.diffusers.PipelineExport;
 import org.diffusion4j.model.text.TextUNet;
 import org.diffusion4j.run.LoadedModel;
@@ -65,7 +66,7 @@ final class ExportCommand implements Callable<Integer> {
             throw e;
         }
         if (old != null) {
-            OutputPaths.deleteTree(old);
+            AtomicFiles.deleteTree(old);
         }
         System.out.println("wrote " + out + " (" + (model.usedEma() ? "EMA" : "raw") + " weights of " + checkpoint
                 + "); run it with: ./diffusion4j generate --model " + out + " --prompt \"...\"");

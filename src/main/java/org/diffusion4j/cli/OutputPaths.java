@@ -54,16 +54,4 @@ final class OutputPaths {
         String stem = name.endsWith(ext) ? name.substring(0, name.length() - ext.length()) : name;
         return file.resolveSibling(stem + suffix);
     }
-
-    /** Deletes a folder and everything in it (no-op when missing). */
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }

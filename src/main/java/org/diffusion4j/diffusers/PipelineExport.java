@@ -6,12 +6,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
@@ -62,13 +59,13 @@ public final class PipelineExport {
         }
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        Path staging = parent.resolve(AtomicFiles.TEMP_PREFIX + out.getFileName() + "-" + UUID.randomUUID());
+        Path staging = AtomicFiles.tempSibling(out.toAbsolutePath());
         try {
             Files.createDirectory(staging);
             writeComponents(staging, network, vae, scalingFactor, schedule, predictionType);
             Files.move(staging, out, StandardCopyOption.ATOMIC_MOVE);
         } finally {
-            deleteTree(staging);
+            AtomicFiles.deleteTree(staging);
         }
     }
 
@@ -199,16 +196,5 @@ public final class PipelineExport {
 
     private static void json(Path file, ObjectNode node) throws IOException {
         Files.write(file, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(node));
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }
