@@ -162,6 +162,21 @@ class ServerTest {
         assertThat(ddim.statusCode()).isEqualTo(200);
         assertThat(json(ddim.body()).get("sampler").asText()).isEqualTo("ddim-2");
 
+        // Inpainting through the pipeline: the image and mask are scaled to its 8x8, the top half is kept.
+        HttpResponse<byte[]> inpaint = post("{\"model\":\"bars-text\",\"prompt\":\"a vertical bar\",\"steps\":4,"
+                + "\"format\":\"json\",\"init_image\":\"" + GenerateRequestTest.png(false) + "\",\"mask\":\""
+                + GenerateRequestTest.png(true) + "\"}");
+        assertThat(inpaint.statusCode()).as(new String(inpaint.body(), StandardCharsets.UTF_8)).isEqualTo(200);
+        JsonNode painted = json(inpaint.body());
+        assertThat(painted.get("inpainting").asBoolean()).isTrue();
+        assertThat(painted.get("strength").asDouble()).isEqualTo(1.0);
+        HttpResponse<byte[]> img2img = post("{\"model\":\"bars-text\",\"prompt\":\"a bar\",\"steps\":4,"
+                + "\"strength\":0.5,\"format\":\"json\",\"init_image\":\"" + GenerateRequestTest.png(false) + "\"}");
+        assertThat(json(img2img.body()).get("inpainting").asBoolean()).isFalse();
+        HttpResponse<byte[]> none = post("{\"model\":\"bars-text\",\"prompt\":\"a bar\",\"steps\":4,"
+                + "\"strength\":0.1,\"init_image\":\"" + GenerateRequestTest.png(false) + "\"}");
+        assertThat(json(none.body()).get("error").asText()).startsWith("strength:");
+
         HttpResponse<byte[]> cls = post("{\"model\":\"bars-text\",\"class\":1}");
         assertThat(cls.statusCode()).isEqualTo(400);
         assertThat(json(cls.body()).get("error").asText()).contains("class", "takes a prompt");
