@@ -118,12 +118,17 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
 
     /** The text model shipped in the repository's models/ folder (found through the launcher's diffusion4j.home). */
     static Path shippedModel() {
-        Path p = Path.of(System.getProperty("diffusion4j.home", "."), "models", SHIPPED);
+        Path p = shippedFolder();
         if (!Files.isRegularFile(p.resolve("model_index.json"))) {
             throw new IllegalArgumentException("no --model given, and the shipped text model " + p + " is missing "
                     + "(it comes with the repository; or pass --model DIR, a diffusers pipeline folder)");
         }
         return p;
+    }
+
+    /** Where the shipped text model lives, whether or not it is there. */
+    static Path shippedFolder() {
+        return Path.of(System.getProperty("diffusion4j.home", "."), "models", SHIPPED);
     }
 
     /** The shipped text-to-image model's folder name under models/. */

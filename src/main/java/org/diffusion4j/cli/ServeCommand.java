@@ -101,7 +101,7 @@ final class ServeCommand implements Callable<Integer>, Main.MemoryBound {
         boolean shipped = checkpoints.isEmpty() && diffusers.isEmpty();
         List<Path> files = shipped ? SampleCommand.shippedModels() : checkpoints;
         List<Path> folders = new ArrayList<>(diffusers);
-        Path text = Path.of(System.getProperty("diffusion4j.home", "."), "models", GenerateCommand.SHIPPED);
+        Path text = GenerateCommand.shippedFolder();
         if (shipped && Files.isRegularFile(text.resolve("model_index.json"))) {
             folders.add(text);
         }
