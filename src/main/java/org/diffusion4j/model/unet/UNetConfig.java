@@ -73,6 +73,10 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
         if (normNumGroups < 1) {
             throw new IllegalArgumentException("norm_num_groups must be >= 1, got " + normNumGroups);
         }
+        // Before the divisibility checks below, which divide by it.
+        if (attentionHeadDim != null && attentionHeadDim < 1) {
+            throw new IllegalArgumentException("attention_head_dim must be >= 1, got " + attentionHeadDim);
+        }
         for (int c : blockOutChannels) {
             if (c < 1 || c % normNumGroups != 0) {
                 throw new IllegalArgumentException("block_out_channels " + blockOutChannels
@@ -82,9 +86,6 @@ public record UNetConfig(int sampleSize, int inChannels, int outChannels, List<I
                 throw new IllegalArgumentException("attention_head_dim " + attentionHeadDim
                         + " must divide every block's channels " + blockOutChannels);
             }
-        }
-        if (attentionHeadDim != null && attentionHeadDim < 1) {
-            throw new IllegalArgumentException("attention_head_dim must be >= 1, got " + attentionHeadDim);
         }
         if (numClassEmbeds != null && numClassEmbeds < 1) {
             throw new IllegalArgumentException("num_class_embeds must be >= 1 or null, got " + numClassEmbeds);

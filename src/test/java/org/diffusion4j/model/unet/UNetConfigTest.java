@@ -41,4 +41,15 @@ class UNetConfigTest {
                 List.of("UpBlock2D", "UpBlock2D"), 32, null, true, 0, null, 1e-5, 1);
         assertThat(wide.parameterShapes().bytes()).isGreaterThan(1L << 40);
     }
+
+    /** A head size of 0 or less is refused by name (the fuzzer found 0 dividing by zero in the head check). */
+    @Test
+    void refusesAHeadSizeBelowOne() {
+        for (int bad : new int[] {0, -4}) {
+            assertThatThrownBy(() -> new UNetConfig(16, 3, 3, List.of(16, 32), 1, List.of("DownBlock2D",
+                    "AttnDownBlock2D"), List.of("AttnUpBlock2D", "UpBlock2D"), 8, bad, true, 0, null, 1e-5, 1))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("attention_head_dim must be >= 1, got " + bad);
+        }
+    }
 }
