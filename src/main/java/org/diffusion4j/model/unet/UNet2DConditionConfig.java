@@ -43,6 +43,10 @@ public record UNet2DConditionConfig(int sampleSize, int inChannels, int outChann
             }
         }
         UNetConfig.requireBlockTypes(downBlockTypes, DOWN, upBlockTypes, UP);
+        // Before the divisibility checks below, which divide by it.
+        if (normNumGroups < 1) {
+            throw new IllegalArgumentException("norm_num_groups must be >= 1, got " + normNumGroups);
+        }
         for (int i = 0; i < levels; i++) {
             int c = blockOutChannels.get(i);
             if (c < 1 || c > UNetConfig.MAX_CHANNELS || c % normNumGroups != 0) {

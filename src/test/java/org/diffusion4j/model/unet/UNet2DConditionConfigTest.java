@@ -47,6 +47,10 @@ class UNet2DConditionConfigTest {
         assertThatThrownBy(() -> UNet2DConditionConfig.read(json("{\"down_block_types\": [\"AttnDownBlock2D\", "
                 + "\"DownBlock2D\", \"DownBlock2D\", \"DownBlock2D\"]}"), "u.json"))
                 .hasMessageContaining("unsupported down block type 'AttnDownBlock2D'");
+        for (String bad : new String[] {"{\"norm_num_groups\": 0}", "{\"attention_head_dim\": 0}"}) {
+            assertThatThrownBy(() -> UNet2DConditionConfig.read(json(bad), "u.json"))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("u.json");
+        }
         ObjectNode levels = (ObjectNode) json("{\"block_out_channels\": [32, 64]}");
         assertThatThrownBy(() -> UNet2DConditionConfig.read(levels, "u.json"))
                 .hasMessageContaining("one entry per block_out_channels (2)");
