@@ -2,6 +2,7 @@ package org.diffusion4j.serve;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -21,51 +22,46 @@ final class JobRunner {
     static Job.Result run(Job job) {
         job.checkCancelled();
         GenerateRequest r = job.request;
-        SamplableModel m = r.model().model();
         int columns = (int) Math.ceil(Math.sqrt(r.batch()));
         long start = System.nanoTime();
+        try (PointerScope scope = new PointerScope()) {
+            Tensor images;
+            if (r.prompted() != null) {
+                // A text-to-image pipeline: previews decode its latents; each step checks for cancellation.
+                StableDiffusion sd = r.model().pipeline();
+                StepListener frames = frames(job, sd::decodeLatents, columns, start);
+                images = sd.generate(r.prompted().request(), r.prompted().init(), r.spec(), null,
+                        (i, n, xt, x0) -> {
+                            job.checkCancelled();
+                            frames.onStep(i, n, xt, x0);
+                        });
+            } else {
+                SamplableModel m = r.model().model();
+                images = Generation.run(m, r.job(), job::checkCancelled,
+                        frames(job, x -> m.toOutput(x, r.batch()), columns, start));
+            }
+            return result(images, r, columns, start);
+        }
+    }
+
+    /** Publishes x_t and x0 as images (throttled, the last step always) when the job streams. */
+    private static StepListener frames(Job job, UnaryOperator<Tensor> toImages, int columns, long start) {
+        if (!job.stream) {
+            return StepListener.NONE;
+        }
         long[] lastFrame = {start - FRAME_INTERVAL_NANOS};
-        StepListener frames = !job.stream ? StepListener.NONE : (i, n, xt, x0) -> {
+        int scale = job.request.scale();
+        return (i, n, xt, x0) -> {
             long now = System.nanoTime();
             if (i != n - 1 && now - lastFrame[0] < FRAME_INTERVAL_NANOS) {
                 return;
             }
             lastFrame[0] = now;
             try (PointerScope scope = new PointerScope()) {
-                job.publish(i, n, gridPng(m.toOutput(xt, r.batch()), columns, r.scale()),
-                        gridPng(m.toOutput(x0, r.batch()), columns, r.scale()));
+                job.publish(i, n, gridPng(toImages.apply(xt), columns, scale),
+                        gridPng(toImages.apply(x0), columns, scale));
             }
         };
-        if (r.prompted() != null) {
-            return runPipeline(job, columns, start);
-        }
-        try (PointerScope scope = new PointerScope()) {
-            Tensor images = Generation.run(m, r.job(), job::checkCancelled, frames);
-            return result(images, r, columns, start);
-        }
-    }
-
-    /** A text-to-image pipeline's job: previews decode its latents; each step checks for cancellation. */
-    private static Job.Result runPipeline(Job job, int columns, long start) {
-        GenerateRequest r = job.request;
-        StableDiffusion sd = r.model().pipeline();
-        long[] lastFrame = {start - FRAME_INTERVAL_NANOS};
-        StepListener steps = (i, n, xt, x0) -> {
-            job.checkCancelled();
-            long now = System.nanoTime();
-            if (!job.stream || (i != n - 1 && now - lastFrame[0] < FRAME_INTERVAL_NANOS)) {
-                return;
-            }
-            lastFrame[0] = now;
-            try (PointerScope scope = new PointerScope()) {
-                job.publish(i, n, gridPng(sd.decodeLatents(xt), columns, r.scale()),
-                        gridPng(sd.decodeLatents(x0), columns, r.scale()));
-            }
-        };
-        try (PointerScope scope = new PointerScope()) {
-            Tensor images = sd.generate(r.prompted().request(), r.prompted().init(), r.spec(), null, steps);
-            return result(images, r, columns, start);
-        }
     }
 
     private static Job.Result result(Tensor images, GenerateRequest r, int columns, long start) {
