@@ -163,23 +163,14 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         long seed = fields.containsKey("seed") ? longValue(fields, "seed") : defaultSeed;
         double g = real(fields, "guidance", ServedModel.PIPELINE_GUIDANCE, 0, 50);
         Output o = output(fields, limits, defaultId);
+        Uploaded up = uploaded(fields, model);
         StableDiffusion.Init init = null;
-        if (fields.containsKey("init_image")) {
-            long[] shape = model.imageShape();
-            Tensor image = image(fields, "init_image", (int) shape[0], shape);
-            Tensor mask = fields.containsKey("mask") ? image(fields, "mask", 1, shape) : null;
-            double strength = real(fields, "strength", mask != null ? 1.0 : 0.8, 0, 1);
+        if (up != null) {
             try {
-                Steps.startIndex(steps, strength);
-                init = new StableDiffusion.Init(image.mul(Tensors.scalar(2)).sub(Tensors.scalar(1)), strength, mask);
+                Steps.startIndex(steps, up.strength());
+                init = new StableDiffusion.Init(up.image(), up.strength(), up.mask());
             } catch (IllegalArgumentException e) {
                 throw new BadRequest("strength: " + e.getMessage());
-            }
-        } else {
-            for (String k : List.of("strength", "mask")) {
-                if (fields.containsKey(k)) {
-                    throw new BadRequest(k + ": needs init_image");
-                }
             }
         }
         StableDiffusion.Request request;
@@ -213,6 +204,26 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
 
     /** init_image (base64 PNG or JPEG, or a data: URL), strength and mask, scaled to the model's image size. */
     private static SampleJob.Start start(Map<String, String> fields, ServedModel model, SamplerSpec spec) {
+        Uploaded up = uploaded(fields, model);
+        if (up == null) {
+            return null;
+        }
+        try {
+            spec.startIndex(model.model().process(), up.strength());
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("strength: " + e.getMessage());
+        }
+        return new SampleJob.Start(up.image(), up.strength(), up.mask());
+    }
+
+    /**
+     * An uploaded start: the image in [-1, 1] and the mask at the model's size, and the strength (0.8, or 1 with a
+     * mask, as diffusers).
+     */
+    private record Uploaded(Tensor image, Tensor mask, double strength) {}
+
+    /** The request's init_image, mask and strength; null without init_image (which strength and mask need). */
+    private static Uploaded uploaded(Map<String, String> fields, ServedModel model) {
         if (!fields.containsKey("init_image")) {
             for (String k : List.of("strength", "mask")) {
                 if (fields.containsKey(k)) {
@@ -228,12 +239,7 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         if (strength == 0) {
             throw new BadRequest("strength: must be in (0, 1], got 0");
         }
-        try {
-            spec.startIndex(model.model().process(), strength);
-        } catch (IllegalArgumentException e) {
-            throw new BadRequest("strength: " + e.getMessage());
-        }
-        return new SampleJob.Start(image.mul(Tensors.scalar(2)).sub(Tensors.scalar(1)), strength, mask);
+        return new Uploaded(image.mul(Tensors.scalar(2)).sub(Tensors.scalar(1)), mask, strength);
     }
 
     private static Tensor image(Map<String, String> fields, String key, int channels, long[] shape) {
