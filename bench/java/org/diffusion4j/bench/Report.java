@@ -117,6 +117,41 @@ public final class Report {
         return md.length() == 0 ? "" : md.append('\n').toString();
     }
 
+    /**
+     * DiT-S/2 at 256 tokens: the forward pass and a forward + backward, Java against the PyTorch twin in alternated
+     * rounds (INFO rows: the issue names no target), and how far the two outputs are apart.
+     */
+    static String dit(Path dir, Map<String, JsonNode> r, Map<String, List<JsonNode>> rounds, List<String> checks)
+            throws IOException {
+        JsonNode prep = r.get("dit/prepare");
+        if (prep == null) {
+            return "";
+        }
+        StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "DiT-S/2 (width 384, 12 blocks, 6 heads, "
+                + "patch 2; %,d parameters) on 4x32x32 latents (%d tokens), batch %d, fp32; PyTorch runs the same "
+                + "blocks written directly in PyTorch, on the same weights and inputs%n%n| pass | Java, ms | PyTorch, "
+                + "ms | time ratio Java / PyTorch |%n|---|---|---|---|%n", prep.get("parameters").asLong(),
+                prep.get("tokens").asInt(), prep.get("batch").asInt()));
+        for (String[] m : new String[][] {{"forward", "forward_ms", "forward (no grad)"},
+            {"train", "step_ms", "forward + backward"}}) {
+            Rounds t = Rounds.of(rounds, "dit", m[0], m[1]);
+            if (t == null) {
+                continue;
+            }
+            double[] ratios = t.ratios();
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.2f (%.2f-%.2f) |%n", m[2], Rounds.summary(t.java()),
+                    Rounds.summary(t.torch()), Rounds.median(ratios), Rounds.min(ratios), Rounds.max(ratios)));
+            checks.add(t.check(Double.NaN, "DiT-S/2 " + m[2] + " time, Java / PyTorch"));
+        }
+        Path a = dir.resolve("dit").resolve("java-forward-fp32.f32");
+        Path b = dir.resolve("dit").resolve("torch-forward.f32");
+        if (Files.exists(a) && Files.exists(b)) {
+            md.append(String.format(Locale.ROOT, "%nJava and PyTorch outputs on the same weights and inputs differ by "
+                    + "at most %.1e.%n", maxAbsDiff(a, b)));
+        }
+        return md.append('\n').toString();
+    }
+
     private static double[] perSecond(double[] ms, int batch) {
         return Arrays.stream(ms).map(v -> batch / (v / 1000)).toArray();
     }
@@ -175,6 +210,7 @@ public final class Report {
         md.append(String.format(Locale.ROOT, "Matmul peak (2048x2048, 2 threads): fp32 %.0f GFLOP/s, bf16 %.0f GFLOP/s"
                 + "%n%n", peak32, peak16));
         md.append(throughput(r, rounds, checks));
+        md.append(dit(dir, r, rounds, checks));
         StringBuilder sampling = new StringBuilder();
         md.append("Training (one optimizer step: forward, backward, clip, AdamW, EMA)\n\n");
         md.append("| U-Net | params | batch | fp32 step: Java / PyTorch | ratio | Java bf16 step | "

@@ -125,4 +125,27 @@ class BenchTest {
         assertThat(out).contains("INFO unet: dpm++3m-sde-20 sampling time, Java / PyTorch = 0.25 (rounds 0.23-0.27");
         assertThat(out).doesNotContain("2-D MLP");
     }
+
+    /** The DiT rows: Java and PyTorch medians with their ranges, the per-round ratio, and the outputs' distance. */
+    @Test
+    void reportsTheDiTPassesFromTheRounds() throws Exception {
+        List<String> lines = new ArrayList<>();
+        lines.add("{\"name\":\"dit/prepare\",\"result\":{\"batch\":8,\"tokens\":256,\"parameters\":39805088}}");
+        double[] java = {900, 1000, 1100};
+        for (int r = 1; r <= 3; r++) {
+            lines.add(round("dit/java-forward-fp32", r, "forward_ms", java[r - 1]));
+            lines.add(round("dit/torch-forward", r, "forward_ms", 2000));
+            lines.add(round("dit/torch-forward-blas1", r, "forward_ms", 1000));
+        }
+        Path dir = classes.resolve("dit");
+        Files.createDirectories(dir.resolve("dit"));
+        Files.write(dir.resolve("dit/java-forward-fp32.f32"), new byte[] {0, 0, -128, 63, 0, 0, 0, 0});
+        Files.write(dir.resolve("dit/torch-forward.f32"), new byte[] {0, 0, -128, 63, 0, 0, 0, 64});
+        String out = report(dir, lines.toArray(new String[0]));
+        assertThat(out).contains("39,805,088 parameters", "(256 tokens), batch 8");
+        assertThat(out).contains("| forward (no grad) | 1000 (900-1100) | 1000 (1000-1000) | 1.00 (0.90-1.10) |");
+        assertThat(out).contains("differ by at most 2.0e+00");
+        assertThat(out).contains("INFO DiT-S/2 forward (no grad) time, Java / PyTorch = 1.00");
+        assertThat(out).doesNotContain("forward + backward |");
+    }
 }

@@ -18,6 +18,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.data.ImageFile;
+import org.diffusion4j.diffusers.DiTPipeline;
 import org.diffusion4j.diffusers.StableDiffusion;
 import org.diffusion4j.render.ImageGrid;
 import org.diffusion4j.sampler.DdpmSampler;
@@ -33,8 +34,9 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Text-to-image, img2img and inpainting with a diffusers Stable Diffusion pipeline folder (SD "
                 + "1.x/2.x and their inpainting models: model_index.json, tokenizer/, text_encoder/, unet/, vae/, "
-                + "scheduler/; safetensors weights in float32, float16 or bfloat16). Writes PNGs carrying the prompt, "
-                + "seed, sampler and steps in text chunks.")
+                + "scheduler/; safetensors weights in float32, float16 or bfloat16), or class-to-image with a diffusers "
+                + "DiTPipeline folder (transformer/, vae/, scheduler/) and --class. Writes PNGs carrying the prompt or "
+                + "class, seed, sampler and steps in text chunks.")
 final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
     @Override
     public String toNeedLess() {
@@ -45,16 +47,31 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
             + "model trained here on MNIST: \"the digit seven\", \"a handwritten 3\", ...).")
     Path model;
 
-    @Option(names = "--prompt", required = true, description = "What to draw.")
+    @Option(names = "--prompt", description = "What to draw (Stable Diffusion pipelines).")
     String prompt;
+
+    @Option(names = "--class", split = ",", description = "DiT pipelines: the class to draw, or one per image "
+            + "(e.g. 1,3 with --n 2).")
+    List<Integer> classes;
+
+    @Option(names = "--guided-channels", defaultValue = "0", description = "DiT pipelines: guide only the first K "
+            + "latent channels, as the original DiT code (3); 0 guides all of them, as diffusers (default: "
+            + "${DEFAULT-VALUE}).")
+    int guidedChannels;
+
+    @Option(names = "--variance", defaultValue = "fixed_small", description = "With --sampler ddpm: fixed_small, "
+            + "fixed_large, or learned_range (a DiT with learned sigma) (default: ${DEFAULT-VALUE}).")
+    String variance;
 
     @Option(names = "--negative-prompt", description = "What to steer away from (used with --guidance above 1; "
             + "default: the empty prompt, as diffusers).")
     String negativePrompt;
 
-    @Option(names = "--guidance", defaultValue = "7.5", description = "Classifier-free guidance scale; 1 or below "
-            + "runs the prompt alone, in one pass per step (default: ${DEFAULT-VALUE}).")
-    double guidance;
+    @Option(names = "--guidance", description = "Classifier-free guidance scale; 1 or below runs the prompt or "
+            + "class alone, in one pass per step (default: 7.5 for Stable Diffusion, 4 for DiT, as diffusers).")
+    Double guidanceOption;
+
+    private double guidance;
 
     @Option(names = "--steps", defaultValue = "25", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
     int steps;
@@ -139,6 +156,18 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
         if (model == null) {
             model = shippedModel();
         }
+        if (DiTPipeline.isDiT(model)) {
+            guidance = guidanceOption == null ? 4.0 : guidanceOption;
+            runDit(stdout);
+            return;
+        }
+        guidance = guidanceOption == null ? 7.5 : guidanceOption;
+        if (prompt == null) {
+            throw new IllegalArgumentException("--prompt is required for a Stable Diffusion pipeline (" + model + ")");
+        }
+        if (classes != null) {
+            throw new IllegalArgumentException("--class is for DiT pipelines; " + model + " takes a --prompt");
+        }
         try (PointerScope scope = new PointerScope()) {
             Tensor latentsStart = latents == null ? null : readLatents(latents);
             int count = latentsStart == null ? n : (int) latentsStart.size(0);
@@ -170,9 +199,7 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
                     + "--batch-size/--clip-skip", () -> new StableDiffusion.Request(prompt, negativePrompt, guidance,
                     steps, width == null ? 0 : width, height == null ? 0 : height, count, seed, batchSize, bf16,
                     clipSkip));
-            SamplerSpec spec = sampler == null ? null : TrainOptions.named("--sampler", () -> new SamplerSpec(
-                    SamplerSpec.Kind.parse(sampler), steps, 0, TimestepSpacing.TRAILING,
-                    DdpmSampler.Variance.FIXED_SMALL, false, karras, 2.0, 0.0));
+            SamplerSpec spec = samplerSpec();
             StableDiffusion pipeline = sd;
             StableDiffusion.Init begin = init;
             TrainOptions.named("--width/--height/--latents/--init-image/--mask", () -> pipeline.imageSize(r, begin,
@@ -201,6 +228,92 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
             }
             stdout.printf(Locale.ROOT, "generated %d image%s of %dx%d with %s, %d steps, guidance %s in %.1f s%n",
                     count, count == 1 ? "" : "s", w, h, samplerName, steps, fmt(guidance), seconds);
+            stdout.println(count == 1 ? "image: " + files.get(0)
+                    : "images: " + files.get(0) + " ... " + files.get(count - 1));
+        }
+    }
+
+    private SamplerSpec samplerSpec() {
+        DdpmSampler.Variance v = TrainOptions.named("--variance", () -> DdpmSampler.Variance.parse(variance));
+        return sampler == null ? null : TrainOptions.named("--sampler", () -> new SamplerSpec(
+                SamplerSpec.Kind.parse(sampler), steps, 0, TimestepSpacing.TRAILING, v, false, karras, 2.0, 0.0));
+    }
+
+    /** Class-to-image with a DiTPipeline folder. */
+    private void runDit(PrintStream stdout) throws IOException {
+        if (prompt != null || negativePrompt != null) {
+            throw new IllegalArgumentException("--prompt: " + model + " is a DiT pipeline, which draws classes: give "
+                    + "--class");
+        }
+        if (classes == null) {
+            throw new IllegalArgumentException("--class is required for a DiT pipeline (" + model + ")");
+        }
+        if (start.image != null || start.mask != null || width != null || height != null || clipSkip != 0) {
+            throw new IllegalArgumentException("--init-image, --mask, --width, --height and --clip-skip are for Stable "
+                    + "Diffusion pipelines; a DiT pipeline draws at its own size");
+        }
+        try (PointerScope scope = new PointerScope()) {
+            Tensor latentsStart = latents == null ? null : readLatents(latents);
+            int count = latentsStart == null ? n : (int) latentsStart.size(0);
+            if (latentsStart != null && n != 1 && n != count) {
+                throw new IllegalArgumentException("--n " + n + " disagrees with --latents " + latents + ", which "
+                        + "holds " + count);
+            }
+            List<Path> files = outputs(count);
+            for (Path f : files) {
+                OutputPaths.check(f, "--out", overwrite, model, latents);
+            }
+            DiTPipeline dit = DiTPipeline.load(model);
+            if (scheduler != null) {
+                JsonNode config = readScheduler(scheduler);
+                DiTPipeline pipeline = dit;
+                dit = TrainOptions.named("--scheduler " + scheduler, () -> pipeline.withScheduler(config));
+            }
+            DiTPipeline.Request r = TrainOptions.named("--class/--guidance/--steps/--n/--batch-size/--guided-channels",
+                    () -> new DiTPipeline.Request(classes, guidance, steps, count, seed, batchSize, bf16,
+                            guidedChannels));
+            for (int c : classes) {
+                if (c < 0 || c >= dit.classes()) {
+                    throw new IllegalArgumentException("--class must be in [0, " + (dit.classes() - 1) + "] for "
+                            + model + ", got " + c);
+                }
+            }
+            SamplerSpec spec = samplerSpec();
+            String samplerName = spec == null ? dit.schedulerClass() : sampler + (karras ? "-karras" : "");
+            long began = System.nanoTime();
+            Tensor images;
+            try (ProgressBar pb = Progress.bar("generate", count)) {
+                long batches = (count + batchSize - 1) / batchSize;
+                long[] done = {0};
+                DiTPipeline pipeline = dit;
+                images = TrainOptions.named("--latents/--sampler/--variance", () -> pipeline.generate(r, spec,
+                        latentsStart, (i, evaluations, xt, x0) -> {
+                            pb.maxHint(batches * evaluations);
+                            pb.stepTo(++done[0]);
+                        }));
+            }
+            double seconds = (System.nanoTime() - began) / 1e9;
+            int w = (int) images.size(3);
+            int h = (int) images.size(2);
+            for (int i = 0; i < count; i++) {
+                Map<String, String> t = new LinkedHashMap<>();
+                t.put("class", Integer.toString(r.labels().size() == 1 ? r.labels().get(0) : r.labels().get(i)));
+                t.put("seed", Long.toString(seed));
+                t.put("index", Integer.toString(i));
+                t.put("sampler", samplerName);
+                t.put("steps", Integer.toString(steps));
+                t.put("guidance_scale", fmt(guidance));
+                if (guidedChannels > 0) {
+                    t.put("guided_channels", Integer.toString(guidedChannels));
+                }
+                t.put("size", w + "x" + h);
+                t.put("model", model.toAbsolutePath().normalize().getFileName().toString());
+                t.put("Software", "diffusion4j");
+                ImageGrid.writePng(ImageGrid.single(images.narrow(0, i, 1)), files.get(i), t);
+            }
+            stdout.printf(Locale.ROOT, "generated %d image%s of %dx%d with %s, %d steps, class %s, guidance %s in "
+                    + "%.1f s%n", count, count == 1 ? "" : "s", w, h, samplerName, steps, classes.size() == 1
+                    ? classes.get(0) : classes.toString(), fmt(guidance), seconds);
             stdout.println(count == 1 ? "image: " + files.get(0)
                     : "images: " + files.get(0) + " ... " + files.get(count - 1));
         }

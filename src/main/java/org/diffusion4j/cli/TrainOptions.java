@@ -7,6 +7,7 @@ import java.util.function.Supplier;
 import org.diffusion4j.data.Captions;
 import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.Parameterization;
+import org.diffusion4j.model.dit.DiTConfig;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.model.text.TextUNetConfig;
 import org.diffusion4j.model.unet.UNetConfig;
@@ -29,7 +30,8 @@ final class TrainOptions {
     @picocli.CommandLine.Mixin
     ImageDataOptions images = new ImageDataOptions();
 
-    @Option(names = "--model", description = "mlp or unet (default: mlp for 2-D data, unet for images).")
+    @Option(names = "--model", description = "mlp, unet or dit (a diffusion transformer over image patches, "
+            + "diffusers' DiTTransformer2DModel) (default: mlp for 2-D data, unet for images).")
     String model;
 
     @Option(names = "--channels", split = ",", description = "U-Net block_out_channels (default: 32,64,64).")
@@ -120,8 +122,20 @@ final class TrainOptions {
     @Option(names = "--hidden", defaultValue = "128", description = "MLP width (default: ${DEFAULT-VALUE}).")
     int hidden;
 
-    @Option(names = "--depth", defaultValue = "3", description = "MLP residual blocks (default: ${DEFAULT-VALUE}).")
-    int depth;
+    @Option(names = "--depth", description = "MLP residual blocks (default: 3) or DiT transformer blocks "
+            + "(default: 6).")
+    Integer depth;
+
+    @Option(names = "--patch-size", defaultValue = "2", description = "DiT: each P x P patch is one token "
+            + "(default: ${DEFAULT-VALUE}).")
+    int patchSize;
+
+    @Option(names = "--width", defaultValue = "128", description = "DiT: token width (default: ${DEFAULT-VALUE}).")
+    int width;
+
+    @Option(names = "--heads", defaultValue = "4", description = "DiT: attention heads, each width / heads wide "
+            + "(default: ${DEFAULT-VALUE}).")
+    int heads;
 
     @Option(names = "--bf16", description = "Run the forward pass under bfloat16 autocast (weights stay float32).")
     boolean bf16;
@@ -151,13 +165,16 @@ final class TrainOptions {
         String type = captions != null ? "text-unet" : model != null ? model : toy ? "mlp" : "unet";
         long[] shape = Datasets.sampleShape(data);
         NetworkConfig net = switch (type) {
-            case "mlp" -> named("--hidden/--depth", () -> new MlpConfig((int) shape[0], hidden, depth, 64, embeds));
+            case "mlp" -> named("--hidden/--depth", () -> new MlpConfig((int) shape[0], hidden, or(depth, 3), 64,
+                    embeds));
+            case "dit" -> named("--patch-size/--depth/--width/--heads", () -> DiTConfig.of(shape, patchSize,
+                    or(depth, 6), width, heads, classes));
             case "unet" -> named("--channels", () -> unet(shape, embeds));
             case "text-unet" -> named("--captions", () -> TextUNetConfig.of(shape,
                     channels != null ? channels : List.of(32, 64, 64), textWidth, textLayers,
                     captions().perClass()));
-            default -> throw new IllegalArgumentException("--model: unknown model '" + type + "'; expected mlp, unet "
-                    + "or text-unet (with --captions)");
+            default -> throw new IllegalArgumentException("--model: unknown model '" + type + "'; expected mlp, unet, "
+                    + "dit or text-unet (with --captions)");
         };
         return named("--data/--model", () -> new RunSpec(net, schedule, train, data));
     }

@@ -25,6 +25,8 @@ import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.autoencoder.AutoencoderKL;
+import org.diffusion4j.model.dit.DiTConfig;
+import org.diffusion4j.model.dit.DiTTransformer2DModel;
 import org.diffusion4j.model.text.ClipTextModel;
 import org.diffusion4j.model.text.ClipTokenizer;
 import org.diffusion4j.model.unet.DiffusersConfig;
@@ -104,10 +106,17 @@ public final class Conformance {
             if (kind.equals("sd_pipeline")) {
                 return pipeline(name, file.getParent(), json);
             }
+            if (kind.equals("dit_transformer_2d")) {
+                return dit(name, file.getParent(), json);
+            }
+            if (kind.equals("dit_pipeline")) {
+                return ditPipeline(name, file.getParent(), json);
+            }
             if (json.has("config_file") && json.has("weights_file")) {
                 return unet(name, file.getParent(), json);
             }
-            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler, UNet, UNet2DConditionModel, AutoencoderKL, CLIP tokenizer or CLIP text model case)");
+            return fail(name, "unknown case kind '" + kind + "' (expected a scheduler, UNet, UNet2DConditionModel, AutoencoderKL, CLIP tokenizer, CLIP text model, "
+                    + "Stable Diffusion pipeline, DiT or DiT pipeline case)");
         } catch (IOException | RuntimeException e) {
             return fail(name, e.getMessage() == null ? e.toString() : e.getMessage());
         }
@@ -238,6 +247,78 @@ public final class Conformance {
                     + call.get("num_inference_steps").asInt() + " steps, guidance " + call.get("guidance_scale")
                     + ": decoded image and output image");
         }
+    }
+
+    // ---- DiT cases.
+
+    /** The shared README's tolerance for DiT latents, which grow to |x| ~ 600 through DDIM with random weights. */
+    public static final double DIT_LATENT_TOLERANCE = 1e-3;
+
+    /** The transformer's float32 output and its position table for the recorded input, timesteps and labels. */
+    private static Result dit(String name, Path dir, JsonNode json) throws IOException {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            DiTTransformer2DModel net = DiTTransformer2DModel.load(dir.resolve(text(json, "model_dir")));
+            long count = Parameters.count(net);
+            if (json.hasNonNull("num_parameters") && count != json.get("num_parameters").asLong()) {
+                return fail(name, count + " parameters, diffusers has " + json.get("num_parameters").asLong());
+            }
+            Tensor out = net.forward(recorded(json.get("sample")), recordedInput(json.get("timesteps")),
+                    recordedInput(json.get("class_labels")));
+            double err = sdError(out, json.get("output_float32"));
+            DiTConfig c = net.config();
+            err = Math.max(err, sdError(DiTTransformer2DModel.positions(c.width(), c.grid(), c.grid(), c.grid()),
+                    json.get("intermediates").get("pos_embed_buffer")));
+            return new Result(name, err <= SD_TOLERANCE, err, SD_TOLERANCE, c.numLayers() + " blocks, " + count
+                    + " parameters" + (c.learnedSigma() ? ", learned sigma" : "") + ", t " + json.get("timesteps")
+                    .get("dtype").asText() + ": output_float32 and the position table");
+        }
+    }
+
+    /**
+     * A whole DiT pipeline from the recorded starting latents: every step's transformer output for the recorded
+     * input (the strict step-wise check), the final latents, the decoded image and the output image.
+     */
+    private static Result ditPipeline(String name, Path dir, JsonNode json) throws IOException {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            ObjectNode config = (ObjectNode) Json.readFile(dir.resolve(text(json, "scheduler_dir"))
+                    .resolve("scheduler_config.json")).deepCopy();
+            config.put("_class_name", text(json, "scheduler"));
+            DiTPipeline pipe = DiTPipeline.load(dir.resolve(text(json, "pipeline_dir"))).withScheduler(config);
+            double steps = 0;
+            for (JsonNode step : json.get("steps")) {
+                Tensor out = pipe.transformer().forward(recorded(step.get("transformer_input")),
+                        recordedInput(step.get("transformer_timestep")),
+                        recordedInput(step.get("transformer_class_labels")));
+                steps = Math.max(steps, sdError(out, step.get("transformer_output")));
+            }
+            JsonNode call = json.get("call");
+            List<Integer> labels = new ArrayList<>();
+            call.get("class_labels").forEach(l -> labels.add(l.asInt()));
+            Tensor start = recorded(json.get("latents_initial"));
+            DiTPipeline.Request r = new DiTPipeline.Request(labels, call.get("guidance_scale").asDouble(),
+                    call.get("num_inference_steps").asInt(), labels.size(), 0, labels.size(), false, 0);
+            Tensor z = pipe.denoise(r, null, start, StepListener.NONE, (first, rows) -> shape -> {
+                throw new IllegalStateException(name + ": the scheduler drew noise; diffusers drew none");
+            });
+            double latents = sdError(z.div(Tensors.scalar(pipe.vae().scalingFactor())),
+                    json.get("vae_decode_input"));
+            Tensor decoded = pipe.vae().vae().decode(z.div(Tensors.scalar(pipe.vae().scalingFactor())));
+            double image = sdError(decoded, json.get("vae_decode_output"));
+            Tensor rgb = torch.clamp(decoded.div(Tensors.scalar(2)).add(Tensors.scalar(0.5)),
+                    new ScalarOptional(Tensors.scalar(0)), new ScalarOptional(Tensors.scalar(1))).permute(0, 2, 3, 1);
+            image = Math.max(image, sdError(rgb, json.get("output_image")));
+            boolean ok = steps <= SD_TOLERANCE && image <= SD_TOLERANCE && latents <= DIT_LATENT_TOLERANCE;
+            return new Result(name, ok, Math.max(steps, image), SD_TOLERANCE, String.format(Locale.ROOT,
+                    "%s, %d steps, guidance %s: transformer per step %.1e, final latents %.1e (tolerance %.0e), "
+                    + "decoded and output image %.1e", text(json, "scheduler"), r.steps(), call.get("guidance_scale"),
+                    steps, latents, DIT_LATENT_TOLERANCE, image));
+        }
+    }
+
+    /** A recorded integer or float tensor as given to diffusers (int64 stays int64, float as float32). */
+    private static Tensor recordedInput(JsonNode t) {
+        Tensor v = Tensors.fromDoubles(doubles(t.get("data"), "data"), longs(t.get("shape")));
+        return t.path("dtype").asText().equals("int64") ? v.to(torch.ScalarType.Long) : v.to(torch.ScalarType.Float);
     }
 
     // ---- AutoencoderKL cases.

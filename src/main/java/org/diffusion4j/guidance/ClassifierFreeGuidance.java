@@ -21,8 +21,10 @@ import org.diffusion4j.tensor.Tensors;
 public final class ClassifierFreeGuidance implements Denoiser {
     private final ConditionalDenoiser model;
     private final long label;
+    private final Tensor rowLabels;
     private final long nullLabel;
     private final Guidance guidance;
+    private final int guidedChannels;
 
     /**
      * @param model     a class-conditional denoiser trained with label dropout
@@ -42,8 +44,37 @@ public final class ClassifierFreeGuidance implements Denoiser {
         }
         this.model = model;
         this.label = label;
+        this.rowLabels = null;
         this.nullLabel = nullLabel;
         this.guidance = guidance;
+        this.guidedChannels = 0;
+    }
+
+    /**
+     * Guidance towards a class per row, as diffusers' DiTPipeline: every batch passed to {@link #predict} must have
+     * as many rows as {@code labels}.
+     *
+     * @param labels         int64 [B], each in [0, nullLabel)
+     * @param guidedChannels 0 guides every channel (diffusers); k &gt; 0 only channels [0, k), the rest keep the
+     *                       conditional prediction (the original DiT code's forward_with_cfg guides 3 of 4 latent
+     *                       channels)
+     */
+    public ClassifierFreeGuidance(ConditionalDenoiser model, Tensor labels, long nullLabel, Guidance guidance,
+                                  int guidedChannels) {
+        Shapes.require(labels, "class labels", Shapes.ANY);
+        if (labels.numel() > 0 && (labels.min().item_long() < 0 || labels.max().item_long() >= nullLabel)) {
+            throw new IllegalArgumentException("class labels must be classes of this model (0 to " + (nullLabel - 1)
+                    + ")");
+        }
+        if (guidedChannels < 0) {
+            throw new IllegalArgumentException("guided channels must be >= 0 (0 = all), got " + guidedChannels);
+        }
+        this.model = model;
+        this.label = -1;
+        this.rowLabels = labels;
+        this.nullLabel = nullLabel;
+        this.guidance = guidance;
+        this.guidedChannels = guidedChannels;
     }
 
     /** Unguided sampling of the model's unconditional distribution (every row gets "no class"). */
@@ -70,11 +101,12 @@ public final class ClassifierFreeGuidance implements Denoiser {
     public Prediction predict(Tensor x, NoiseLevel level) {
         Shapes.requireRankAtLeast(x, "x", 2);
         long b = x.size(0);
+        Tensor conditional = conditionalLabels(x);
         if (guidance.scale() == 1 || !guidance.activeAt(level.alpha(), level.sigma())) {
-            return model.predict(x, level, labels(x, label));
+            return model.predict(x, level, conditional);
         }
         Tensor both = torch.cat(new TensorVector(x, x));
-        Tensor l = torch.cat(new TensorVector(labels(x, label), labels(x, nullLabel)));
+        Tensor l = torch.cat(new TensorVector(conditional, labels(x, nullLabel)));
         Prediction p = model.predict(both, level, l);
         Tensor x0 = guide(p.x0(), b);
         Tensor eps = guide(p.eps(), b);
@@ -89,14 +121,29 @@ public final class ClassifierFreeGuidance implements Denoiser {
                 eps = x.sub(x0.mul(Tensors.scalar(level.alpha()))).div(Tensors.scalar(level.sigma()));
             }
         }
-        return new Prediction(x0, eps);
+        return new Prediction(x0, eps, p.variance() == null ? null : p.variance().narrow(0, 0, b));
     }
 
-    /** u + w (c - u) from the stacked [c; u]. */
+    private Tensor conditionalLabels(Tensor x) {
+        if (rowLabels == null) {
+            return labels(x, label);
+        }
+        if (rowLabels.size(0) != x.size(0)) {
+            throw new IllegalArgumentException(rowLabels.size(0) + " class labels for a batch of " + x.size(0));
+        }
+        return rowLabels.to(x.device(), torch.ScalarType.Long);
+    }
+
+    /** u + w (c - u) from the stacked [c; u]; on the first {@link #guidedChannels} channels only, when set. */
     private Tensor guide(Tensor stacked, long b) {
         Tensor c = stacked.narrow(0, 0, b);
         Tensor u = stacked.narrow(0, b, b);
-        return u.add(c.sub(u).mul(Tensors.scalar(guidance.scale())));
+        Tensor guided = u.add(c.sub(u).mul(Tensors.scalar(guidance.scale())));
+        if (guidedChannels == 0 || guidedChannels >= c.size(1)) {
+            return guided;
+        }
+        return torch.cat(new TensorVector(guided.narrow(1, 0, guidedChannels),
+                c.narrow(1, guidedChannels, c.size(1) - guidedChannels)), 1);
     }
 
     /** Per-sample standard deviation over all but the batch dimension, shaped [B, 1, ...] to broadcast. */

@@ -8,7 +8,11 @@ import org.diffusion4j.tensor.DeviceSpec;
 import org.diffusion4j.tensor.Shapes;
 import org.diffusion4j.tensor.Tensors;
 
-/** A {@link Denoiser} made of a network and the meaning of its output. */
+/**
+ * A {@link Denoiser} made of a network and the meaning of its output. A network whose output has twice x's channels
+ * predicts a variance too (DiT's learned sigma): the first half is read by the parameterisation, the second is the
+ * learned-range interpolation of {@link Prediction#variance}.
+ */
 public final class NetworkDenoiser implements Denoiser, ConditionalDenoiser {
     private final Network network;
     private final Parameterization parameterization;
@@ -32,8 +36,14 @@ public final class NetworkDenoiser implements Denoiser, ConditionalDenoiser {
         Tensor sigma = scalarLike(x, level.sigma());
         Tensor out = network.forward(parameterization.networkInput(x, alpha, sigma),
                 parameterization.networkTime(t, alpha, sigma), labels);
+        Tensor variance = null;
+        if (x.dim() >= 2 && out.dim() == x.dim() && out.size(1) == 2 * x.size(1)) {
+            variance = out.narrow(1, x.size(1), x.size(1));
+            out = out.narrow(1, 0, x.size(1));
+        }
         Shapes.requireSame(out, "network output", x, "x");
-        return parameterization.toPrediction(out, x, level.alpha(), level.sigma());
+        Prediction p = parameterization.toPrediction(out, x, level.alpha(), level.sigma());
+        return variance == null ? p : new Prediction(p.x0(), p.eps(), variance);
     }
 
     private static Tensor scalarLike(Tensor x, double v) {

@@ -12,6 +12,8 @@ import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.ParameterShapes;
+import org.diffusion4j.model.dit.DiTConfig;
+import org.diffusion4j.model.dit.DiTTransformer2DModel;
 import org.diffusion4j.model.mlp.MlpConfig;
 import org.diffusion4j.model.mlp.MlpNet;
 import org.diffusion4j.model.text.TextUNet;
@@ -24,7 +26,7 @@ import org.diffusion4j.tensor.Rng;
 /** Maps the model type recorded in a checkpoint to its config class, and networks back to their configs. */
 public final class Models {
     private static final Map<String, Class<? extends NetworkConfig>> TYPES = Map.of("mlp", MlpConfig.class,
-            "unet", UNetConfig.class, "text-unet", TextUNetConfig.class);
+            "unet", UNetConfig.class, "text-unet", TextUNetConfig.class, "dit", DiTConfig.class);
 
     private Models() {}
 
@@ -118,6 +120,9 @@ public final class Models {
         }
         if (network instanceof UNet2DModel unet) {
             return unet.config();
+        }
+        if (network instanceof DiTTransformer2DModel dit) {
+            return dit.config();
         }
         if (network instanceof TextUNet text) {
             return text.config();

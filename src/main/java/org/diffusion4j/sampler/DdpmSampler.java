@@ -5,6 +5,7 @@ import java.util.Locale;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Prediction;
@@ -24,14 +25,21 @@ public final class DdpmSampler {
         /** beta-tilde_t, the true posterior variance; the lower bound. diffusers "fixed_small". */
         FIXED_SMALL,
         /** beta_t; the upper bound. diffusers "fixed_large". */
-        FIXED_LARGE;
+        FIXED_LARGE,
+        /**
+         * Learned by the model (Nichol &amp; Dhariwal 2021, eq. 15): log variance v log beta_t + (1 - v) log beta-tilde_t
+         * per element with v = (model output + 1) / 2, read from {@link Prediction#variance}. diffusers
+         * "learned_range".
+         */
+        LEARNED_RANGE;
 
         public static Variance parse(String s) {
             return switch (s.trim().toLowerCase(Locale.ROOT).replace('-', '_')) {
                 case "fixed_small" -> FIXED_SMALL;
                 case "fixed_large" -> FIXED_LARGE;
+                case "learned_range" -> LEARNED_RANGE;
                 default -> throw new IllegalArgumentException("unknown variance type '" + s
-                        + "'; expected fixed_small or fixed_large");
+                        + "'; expected fixed_small, fixed_large or learned_range");
             };
         }
     }
@@ -80,15 +88,32 @@ public final class DdpmSampler {
                     listener.onStep(i, steps.size(), x, x0);
                     Posterior q = Posterior.between(s.alphaBar(), s.alphaBarPrev());
                     Tensor next = q.mean(x0, x);
-                    double variance = options.variance() == Variance.FIXED_SMALL ? Math.max(q.variance(), 1e-20)
-                            : q.beta();
                     if (s.timestep() > 0) {
-                        next = next.add(noise.next(shape).mul(Tensors.scalar(Math.sqrt(variance))));
+                        next = next.add(scaled(noise.next(shape), options.variance(), q, p));
                     }
                     x.copy_(next);
                 }
             }
         }
         return x;
+    }
+
+    /** Standard normal noise times the reverse step's standard deviation (per element for a learned variance). */
+    private static Tensor scaled(Tensor z, Variance variance, Posterior q, Prediction p) {
+        double small = Math.max(q.variance(), 1e-20);
+        return switch (variance) {
+            case FIXED_SMALL -> z.mul(Tensors.scalar(Math.sqrt(small)));
+            case FIXED_LARGE -> z.mul(Tensors.scalar(Math.sqrt(q.beta())));
+            case LEARNED_RANGE -> {
+                if (p.variance() == null) {
+                    throw new IllegalArgumentException("variance learned_range: this model predicts no variance "
+                            + "(its output has as many channels as its input); use fixed_small or fixed_large");
+                }
+                // exp(0.5 (frac log beta + (1 - frac) log beta-tilde)), frac = (v + 1) / 2.
+                Tensor frac = p.variance().add(Tensors.scalar(1)).div(Tensors.scalar(2));
+                yield frac.mul(Tensors.scalar(Math.log(q.beta()))).add(torch.ones_like(frac).sub(frac)
+                        .mul(Tensors.scalar(Math.log(small)))).mul(Tensors.scalar(0.5)).exp().mul(z);
+            }
+        };
     }
 }

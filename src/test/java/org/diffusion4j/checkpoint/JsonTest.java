@@ -45,6 +45,18 @@ class JsonTest {
         assertThat(Parameterization.V.toString()).isEqualTo("v_prediction");
     }
 
+    /** Python's json writes infinities bare (diffusers' DPM-Solver configs); a record still refuses what it must. */
+    @Test
+    void readsBareInfinitiesAsPythonWritesThemAndRecordsStillJudgeThem(@TempDir Path dir) throws Exception {
+        Path f = Files.writeString(dir.resolve("scheduler_config.json"), "{\"lambda_min_clipped\": -Infinity, "
+                + "\"x\": NaN}");
+        JsonNode n = Json.readFile(f);
+        assertThat(n.get("lambda_min_clipped").asDouble()).isEqualTo(Double.NEGATIVE_INFINITY);
+        assertThat(n.get("x").asDouble()).isNaN();
+        JsonNode eps = ((ObjectNode) Json.toTree(new MlpConfig(2, 8, 1, 4))).put("hidden", Double.NaN);
+        assertThatThrownBy(() -> Json.fromTree(eps, MlpConfig.class, "model.json")).hasMessageContaining("hidden");
+    }
+
     @Test
     void readFileNamesTheFileAndWhereTheJsonBreaks(@TempDir Path dir)
             throws Exception {

@@ -29,6 +29,60 @@ class GenerateCommandTest {
     @TempDir
     Path dir;
 
+    /** A DiT pipeline through the command: its recorded run from the recorded latents, then the option checks. */
+    @Test
+    void drawsClassesWithADiTPipelineFolder() throws IOException {
+        JsonNode json = Shared.read(Shared.dit().resolve("pipe_a1_ddim_cfg4.json"));
+        Path latents = dir.resolve("dit.latents.safetensors");
+        try (PointerScope scope = new PointerScope()) {
+            JsonNode l = json.get("latents_initial");
+            Safetensors.write(latents, Map.of("latents", Tensors.fromDoubles(Shared.doubles(l.get("data")),
+                    Shared.longs(l.get("shape"))).to(torch.ScalarType.Float)), Map.of());
+        }
+        Path dit = Shared.dit().resolve("ditpipe_a");
+        Path png = dir.resolve("dit.png");
+        MainTest.Run r = MainTest.run("generate", "--model", dit.toString(), "--class", "1,3", "--steps", "4",
+                "--scheduler", Shared.dit().resolve("pipe_a1_ddim_cfg4/scheduler").toString(), "--latents",
+                latents.toString(), "--out", png.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("generated 2 images of 16x16 with DDIMScheduler, 4 steps, class [1, 3], "
+                + "guidance 4");
+        JsonNode want = json.get("output_image");
+        double[] data = Shared.doubles(want.get("data"));
+        for (int i = 0; i < 2; i++) {
+            Path file = dir.resolve("dit-" + i + ".png");
+            BufferedImage img = ImageIO.read(file.toFile());
+            int worst = 0;
+            for (int y = 0; y < 16; y++) {
+                for (int x = 0; x < 16; x++) {
+                    int rgb = img.getRGB(x, y);
+                    for (int k = 0; k < 3; k++) {
+                        int ours = (rgb >> (16 - 8 * k)) & 0xff;
+                        int theirs = (int) Math.round(data[((i * 16 + y) * 16 + x) * 3 + k] * 255);
+                        worst = Math.max(worst, Math.abs(ours - theirs));
+                    }
+                }
+            }
+            assertThat(worst).as(file + ": largest difference from diffusers' image, in 8-bit levels").isLessThanOrEqualTo(1);
+            assertThat(ImageGrid.pngText(Files.readAllBytes(file))).containsEntry("class", i == 0 ? "1" : "3")
+                    .containsEntry("sampler", "DDIMScheduler").containsEntry("guidance_scale", "4");
+        }
+        MainTest.Run prompt = MainTest.run("generate", "--model", dit.toString(), "--prompt", "a cat", "--out",
+                dir.resolve("p.png").toString());
+        assertThat(prompt.err()).contains("is a DiT pipeline, which draws classes: give --class");
+        MainTest.Run none = MainTest.run("generate", "--model", dit.toString(), "--out", dir.resolve("p.png").toString());
+        assertThat(none.err()).contains("--class is required for a DiT pipeline");
+        MainTest.Run big = MainTest.run("generate", "--model", dit.toString(), "--class", "1000", "--out",
+                dir.resolve("p.png").toString());
+        assertThat(big.err()).contains("--class must be in [0, 999]");
+        MainTest.Run variance = MainTest.run("generate", "--model", dit.toString(), "--class", "5", "--sampler",
+                "ddpm", "--variance", "learned_range", "--steps", "8", "--out", dir.resolve("v.png").toString());
+        assertThat(variance.code()).as(variance.err()).isZero();
+        MainTest.Run classOnSd = MainTest.run("generate", "--model", PIPELINE.toString(), "--prompt", "x", "--class",
+                "1", "--out", dir.resolve("q.png").toString());
+        assertThat(classOnSd.err()).contains("--class is for DiT pipelines");
+    }
+
     /**
      * Every recorded text-to-image case, through the command: its prompts, guidance, steps, scheduler and starting
      * latents give diffusers' output image to within one 8-bit level in every pixel.

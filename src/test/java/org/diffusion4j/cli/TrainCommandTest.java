@@ -25,6 +25,7 @@ import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.testing.Bars;
 import org.diffusion4j.testing.ChildJvm;
 import org.junit.jupiter.api.Assumptions;
+import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -112,6 +113,43 @@ class TrainCommandTest {
         MainTest.Run missing = MainTest.run("train", "--data", "rows:" + dir.resolve("nope.csv"), "--steps", "1",
                 "--out", dir.resolve("x.safetensors").toString());
         assertThat(missing.err()).contains("nope.csv: no such file");
+    }
+
+    /** A diffusion transformer on MNIST pixels: it learns, samples by class, and bad shapes name their options. */
+    @Test
+    void trainsAClassConditionalDiTOnImagePatches() throws IOException {
+        Path ck = dir.resolve("dit.safetensors");
+        MainTest.Run train = MainTest.run("train", "--data", "mnist", "--data-dir", Shared.mnist().toString(),
+                "--model", "dit", "--patch-size", "4", "--depth", "2", "--width", "32", "--heads", "2", "--classes",
+                "10", "--prediction", "flow", "--steps", "240", "--batch-size", "32", "--lr", "1e-3", "--out",
+                ck.toString());
+        assertThat(train.code()).as(train.err()).isZero();
+        assertThat(train.out()).contains("trained dit", "\"patch_size\":4", "\"num_layers\":2",
+                "\"num_embeds_ada_norm\":10");
+        List<String> log = Files.readAllLines(dir.resolve("dit.loss.csv"));
+        assertThat(log).hasSize(241);
+        double first = meanLoss(log.subList(1, 41));
+        double last = meanLoss(log.subList(201, 241));
+        assertThat(last).as("mean loss of the last 40 steps against the first 40").isLessThan(0.7 * first);
+        Path png = dir.resolve("dit.png");
+        MainTest.Run sample = MainTest.run("sample", "--checkpoint", ck.toString(), "--class", "3", "--guidance", "2",
+                "--n", "4", "--out", png.toString());
+        assertThat(sample.code()).as(sample.err()).isZero();
+        assertThat(png).isNotEmptyFile();
+        MainTest.Run heads = MainTest.run("train", "--data", "mnist", "--data-dir", Shared.mnist().toString(),
+                "--model", "dit", "--width", "30", "--heads", "4", "--steps", "1", "--out",
+                dir.resolve("bad.safetensors").toString());
+        assertThat(heads.err()).contains("--patch-size/--depth/--width/--heads", "--width 30 must split into --heads 4");
+        MainTest.Run patch = MainTest.run("train", "--data", "mnist", "--data-dir", Shared.mnist().toString(),
+                "--model", "dit", "--patch-size", "5", "--steps", "1", "--out", dir.resolve("bad.safetensors").toString());
+        assertThat(patch.err()).contains("sample_size 28 is not a multiple of patch_size 5");
+        MainTest.Run toy = MainTest.run("train", "--data", "swiss-roll", "--model", "dit", "--steps", "1", "--out",
+                dir.resolve("bad.safetensors").toString());
+        assertThat(toy.err()).contains("DiT needs square images");
+    }
+
+    private static double meanLoss(List<String> rows) {
+        return rows.stream().mapToDouble(r -> Double.parseDouble(r.split(",")[1])).average().orElseThrow();
     }
 
     @Test

@@ -96,6 +96,41 @@ class ConformanceTest {
     }
 
     @Test
+    void everyDitCasePassesWithinTheReadmeTolerances() throws IOException {
+        List<Path> cases = Conformance.cases(Shared.dit());
+        assertThat(cases).hasSize(4);
+        for (Path c : cases) {
+            Conformance.Result r = Conformance.run(c);
+            assertThat(r.passed()).as(r.name() + ": " + r.detail()).isTrue();
+            assertThat(r.error()).isLessThanOrEqualTo(Conformance.SD_TOLERANCE);
+        }
+    }
+
+    @Test
+    void aWrongDitOutputOrImageFails() throws IOException {
+        Path shared = Shared.dit();
+        ObjectNode model = (ObjectNode) Json.readFile(shared.resolve("dit_b_eps.json"));
+        ArrayNode out = (ArrayNode) model.get("output_float32").get("data");
+        out.set(5, out.get(5).asDouble() + 1e-3);
+        model.put("model_dir", shared.toAbsolutePath().resolve("dit_b_eps").toString());
+        Path wrong = dir.resolve("dit_wrong.json");
+        Files.write(wrong, Json.MAPPER.writeValueAsBytes(model));
+        Conformance.Result r = Conformance.run(wrong);
+        assertThat(r.passed()).isFalse();
+        assertThat(r.error()).isGreaterThan(5e-4);
+        ObjectNode pipe = (ObjectNode) Json.readFile(shared.resolve("pipe_a1_ddim_cfg4.json"));
+        ArrayNode image = (ArrayNode) pipe.get("output_image").get("data");
+        image.set(0, image.get(0).asDouble() + 1e-3);
+        pipe.put("pipeline_dir", shared.toAbsolutePath().resolve("ditpipe_a").toString())
+                .put("scheduler_dir", shared.toAbsolutePath().resolve("pipe_a1_ddim_cfg4/scheduler").toString());
+        Path wrongPipe = dir.resolve("pipe_wrong.json");
+        Files.write(wrongPipe, Json.MAPPER.writeValueAsBytes(pipe));
+        Conformance.Result p = Conformance.run(wrongPipe);
+        assertThat(p.passed()).isFalse();
+        assertThat(p.error()).isGreaterThan(5e-4);
+    }
+
+    @Test
     void theClipTextEncoderCasesPass() throws IOException {
         for (String name : new String[] {"te_a_quickgelu_legacy_eos.json", "te_b_gelu_eos_first.json"}) {
             Conformance.Result r = Conformance.run(Shared.sd().resolve(name));

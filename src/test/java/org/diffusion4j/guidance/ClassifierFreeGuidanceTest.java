@@ -49,6 +49,42 @@ class ClassifierFreeGuidanceTest {
         }
     }
 
+    @Test
+    void guidesEachRowTowardsItsOwnClassAndCanLeaveTrailingChannelsConditional() {
+        try (PointerScope scope = new PointerScope()) {
+            Recording model = new Recording();
+            Tensor x = Rng.of(1).randn(2, 4);
+            Tensor labels = Tensors.fromLongs(new long[] {1, 3}, 2);
+            Prediction all = new ClassifierFreeGuidance(model, labels, 10, Guidance.of(2), 0)
+                    .predict(x, NoiseLevel.vp(500, 0.5));
+            assertThat(model.calls.get(0)).containsExactly(1, 3, 10, 10);
+            // Row 0: 10 + 2 (1 - 10) = -8; row 1: 10 + 2 (3 - 10) = -4, in every channel.
+            assertThat(Tensors.toFloats(all.x0())).containsExactly(-8, -8, -8, -8, -4, -4, -4, -4);
+            Prediction three = new ClassifierFreeGuidance(model, labels, 10, Guidance.of(2), 3)
+                    .predict(x, NoiseLevel.vp(500, 0.5));
+            // The original DiT's convention: channel 3 keeps the conditional prediction (the class itself).
+            assertThat(Tensors.toFloats(three.x0())).containsExactly(-8, -8, -8, 1, -4, -4, -4, 3);
+            assertThatThrownBy(() -> new ClassifierFreeGuidance(model, labels, 10, Guidance.of(2), 0)
+                    .predict(Rng.of(1).randn(3, 4), NoiseLevel.vp(500, 0.5))).hasMessageContaining("2 class labels "
+                    + "for a batch of 3");
+            assertThatThrownBy(() -> new ClassifierFreeGuidance(model, Tensors.fromLongs(new long[] {10}, 1), 10,
+                    Guidance.of(2), 0)).hasMessageContaining("0 to 9");
+        }
+    }
+
+    @Test
+    void passesTheConditionalRowsLearnedVarianceThrough() {
+        try (PointerScope scope = new PointerScope()) {
+            ConditionalDenoiser model = (x, level, labels) -> {
+                Tensor lab = labels.to(ScalarType.Float).unsqueeze(1).expand_as(x);
+                return new Prediction(lab.mul(Tensors.scalar(1)), x.add(lab), lab.div(Tensors.scalar(100)));
+            };
+            Prediction p = new ClassifierFreeGuidance(model, 2, 10, 3.0).predict(Rng.of(1).randn(2, 3),
+                    NoiseLevel.vp(500, 0.5));
+            assertThat(Tensors.toFloats(p.variance())).containsOnly(0.02f).hasSize(6);
+        }
+    }
+
     /** x0 = (label + 1) x, eps consistent with x = alpha x0 + sigma eps: the scale of x0 depends on the class. */
     private static final class Scaling implements ConditionalDenoiser {
         int calls;

@@ -67,6 +67,30 @@ class NetworkDenoiserTest {
     }
 
     @Test
+    void anOutputWithTwiceTheChannelsCarriesALearnedVarianceInItsSecondHalf() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = Rng.of(1).randn(3, 2, 4);
+            Network doubled = new Network() {
+                @Override
+                public Tensor forward(Tensor in, Tensor t, Tensor labels) {
+                    return torch.cat(new org.bytedeco.pytorch.TensorVector(in.mul(Tensors.scalar(0.5)),
+                            torch.full(in.sizes().vec().get(), Tensors.scalar(0.25))), 1);
+                }
+
+                @Override
+                public Module module() {
+                    return new Module();
+                }
+            };
+            Prediction p = new NetworkDenoiser(doubled, Parameterization.EPS).predict(x, NoiseLevel.vp(10, 0.5));
+            assertThat(Tensors.toFloats(p.eps())).containsExactly(Tensors.toFloats(x.mul(Tensors.scalar(0.5))));
+            assertThat(Tensors.toFloats(p.variance())).hasSize(24).containsOnly(0.25f);
+            assertThat(new NetworkDenoiser(new Scale(1, false), Parameterization.EPS)
+                    .predict(x, NoiseLevel.vp(10, 0.5)).variance()).isNull();
+        }
+    }
+
+    @Test
     void noiseLevelValidates() {
         assertThatThrownBy(() -> new NoiseLevel(1, -0.1, 1)).hasMessageContaining("invalid noise level");
         assertThatThrownBy(() -> new NoiseLevel(Double.NaN, 1, 0)).hasMessageContaining("invalid noise level");

@@ -43,7 +43,7 @@ class ModelsTest {
         JsonNode bad = Json.MAPPER.createObjectNode().put("data_dim", 2);
         assertThatThrownBy(() -> Models.build("mlp", bad, Rng.of(0), "x.json")).hasMessageStartingWith("x.json: model_config");
         assertThatThrownBy(() -> Models.build("unet9", bad, Rng.of(0), "x.json")).hasMessage(
-                "x.json: unknown model type 'unet9' (known: [mlp, text-unet, unet])");
+                "x.json: unknown model type 'unet9' (known: [dit, mlp, text-unet, unet])");
     }
 
     @Test

@@ -39,6 +39,11 @@ public final class Shared {
         return conformance("sd");
     }
 
+    /** The DiT conformance folder: ../shared's, else the copy kept under src/test/resources. */
+    public static Path dit() {
+        return conformance("dit");
+    }
+
     private static Path conformance(String set) {
         Path d = dir().resolve("conformance").resolve(set);
         if (Files.isDirectory(d)) {

@@ -74,7 +74,7 @@ public final class Attention extends Mixer {
      * on q (N x d) rather than on the N x N scores, and the softmax takes bf16 in and out (libtorch accumulates it in
      * float32): a float32 N x N intermediate and its cast made this path 2x slower at 14x14.
      */
-    static Tensor attend(Tensor q, Tensor k, Tensor v) {
+    public static Tensor attend(Tensor q, Tensor k, Tensor v) {
         if (q.scalar_type().value != torch.ScalarType.BFloat16.value) {
             return torch.scaled_dot_product_attention(q, k, v);
         }

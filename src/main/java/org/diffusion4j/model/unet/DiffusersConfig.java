@@ -66,7 +66,7 @@ public final class DiffusersConfig {
      * every key is read, ignored, or fixed to a value this implementation covers. Errors name {@code source} and the
      * key.
      */
-    static void requireKnown(JsonNode json, String source, String cls, Map<String, Predicate<JsonNode>> fixed,
+    public static void requireKnown(JsonNode json, String source, String cls, Map<String, Predicate<JsonNode>> fixed,
                              List<String> ignored, List<String> read) {
         if (json == null || !json.isObject()) {
             throw new IllegalArgumentException(source + ": a diffusers config must be a JSON object");

@@ -37,7 +37,7 @@ public final class Layers {
     }
 
     /** An owning handle to a registered parameter (register_parameter returns a reference into the module's dict). */
-    static Tensor param(Module m, String name, Tensor init) {
+    public static Tensor param(Module m, String name, Tensor init) {
         return Scopes.detach(new Tensor(m.register_parameter(name, init)));
     }
 
