@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.diffusion4j.checkpoint.AtomicFiles;
 import org.diffusion4j.diffusers.PipelineExport;
+import org.diffusion4j.model.dit.DiTTransformer2DModel;
 import org.diffusion4j.model.text.TextUNet;
 import org.diffusion4j.run.LoadedModel;
 import org.diffusion4j.schedule.ScheduleConfig;
@@ -12,11 +13,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = "Write a text-conditioned latent model trained here (train --captions) as a diffusers "
-                + "StableDiffusionPipeline folder (model_index.json, tokenizer/, text_encoder/, unet/, vae/, "
-                + "scheduler/ with DPMSolverMultistepScheduler), which generate, serve and diffusers load.")
+        description = "Write a latent model trained here as a diffusers pipeline folder, which generate and "
+                + "diffusers load: a text-conditioned one (train --captions) as a StableDiffusionPipeline "
+                + "(model_index.json, tokenizer/, text_encoder/, unet/, vae/, scheduler/), a DiT (train --model dit) "
+                + "as a DiTPipeline (transformer/, vae/, scheduler/); the scheduler is DPMSolverMultistepScheduler.")
 final class ExportCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", required = true, description = "A checkpoint trained with --captions on latents.")
+    @Option(names = "--checkpoint", required = true, description = "A checkpoint trained on latents with --captions "
+            + "or --model dit.")
     Path checkpoint;
 
     @Option(names = "--out", required = true, description = "The pipeline folder to create.")
@@ -41,9 +44,9 @@ final class ExportCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out " + out + " holds the --checkpoint; choose another folder");
         }
         LoadedModel model = LoadedModel.load(checkpoint, !noEma);
-        if (!(model.network() instanceof TextUNet net)) {
+        if (!(model.network() instanceof TextUNet) && !(model.network() instanceof DiTTransformer2DModel)) {
             throw new IllegalArgumentException("--checkpoint " + checkpoint + ": a " + model.sidecar().modelType()
-                    + " model; export writes text-conditioned models (train --captions)");
+                    + " model; export writes text-conditioned models (train --captions) and DiTs (train --model dit)");
         }
         if (model.latent() == null) {
             throw new IllegalArgumentException("--checkpoint " + checkpoint + ": not trained on latents (a Stable "
@@ -57,8 +60,13 @@ final class ExportCommand implements Callable<Integer> {
             Files.move(out, old);
         }
         try {
-            PipelineExport.write(out, net, model.latent().autoencoder(), model.latent().scaleFactor(), schedule,
-                    model.denoiser().parameterization());
+            if (model.network() instanceof TextUNet net) {
+                PipelineExport.write(out, net, model.latent().autoencoder(), model.latent().scaleFactor(), schedule,
+                        model.denoiser().parameterization());
+            } else {
+                PipelineExport.write(out, (DiTTransformer2DModel) model.network(), model.latent().autoencoder(),
+                        model.latent().scaleFactor(), schedule, model.denoiser().parameterization());
+            }
         } catch (Exception e) {
             if (old != null) {
                 Files.move(old, out);
@@ -69,7 +77,8 @@ final class ExportCommand implements Callable<Integer> {
             AtomicFiles.deleteTree(old);
         }
         System.out.println("wrote " + out + " (" + (model.usedEma() ? "EMA" : "raw") + " weights of " + checkpoint
-                + "); run it with: ./diffusion4j generate --model " + out + " --prompt \"...\"");
+                + "); run it with: ./diffusion4j generate --model " + out + (model.network() instanceof TextUNet
+                ? " --prompt \"...\"" : " --class K"));
         return 0;
     }
 }

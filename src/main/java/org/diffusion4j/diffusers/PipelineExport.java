@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.AtomicFiles;
@@ -18,13 +19,16 @@ import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.model.autoencoder.AutoencoderConfig;
 import org.diffusion4j.model.autoencoder.AutoencoderKL;
+import org.diffusion4j.model.dit.DiTConfig;
+import org.diffusion4j.model.dit.DiTTransformer2DModel;
 import org.diffusion4j.model.text.ClipTextConfig;
 import org.diffusion4j.model.text.TextUNet;
 import org.diffusion4j.model.unet.UNet2DConditionConfig;
 import org.diffusion4j.schedule.ScheduleConfig;
 
 /**
- * Writes a text-conditioned latent model trained here as a diffusers {@code StableDiffusionPipeline} folder: the
+ * Writes a latent model trained here as a diffusers pipeline folder (a text-conditioned U-Net as a {@code
+ * StableDiffusionPipeline}, a DiT as a {@code DiTPipeline}): the
  * layout, config keys and parameter names diffusers and transformers save, so that {@link StableDiffusion} (and
  * diffusers' {@code from_pretrained}) load it. The autoencoder's padding of images to its latent grid is not a
  * diffusers notion: the folder's VAE takes and gives images of the padded size.
@@ -46,14 +50,63 @@ public final class PipelineExport {
      */
     public static void write(Path out, TextUNet network, AutoencoderKL vae, double scalingFactor,
                              ScheduleConfig schedule, Parameterization prediction) throws IOException {
-        String predictionType = switch (prediction) {
+        String predictionType = predictionType(prediction, "StableDiffusionPipeline");
+        staged(out, dir -> writeComponents(dir, network, vae, scalingFactor, schedule, predictionType));
+    }
+
+    /**
+     * Writes a class-conditional latent DiT trained here as a diffusers {@code DiTPipeline} folder (transformer/,
+     * vae/, scheduler/), which {@link DiTPipeline} and diffusers load. Its "no class" row is index
+     * num_embeds_ada_norm, where diffusers' pipeline hard-codes 1000: diffusers itself guides such a folder correctly
+     * only for 1000 classes, diffusion4j for any number.
+     *
+     * @see #write(Path, TextUNet, AutoencoderKL, double, ScheduleConfig, Parameterization)
+     */
+    public static void write(Path out, DiTTransformer2DModel network, AutoencoderKL vae, double scalingFactor,
+                             ScheduleConfig schedule, Parameterization prediction) throws IOException {
+        String predictionType = predictionType(prediction, "DiTPipeline");
+        staged(out, dir -> {
+            ObjectNode index = Json.MAPPER.createObjectNode().put("_class_name", "DiTPipeline")
+                    .put("_diffusers_version", DIFFUSERS_VERSION);
+            index.putArray("scheduler").add("diffusers").add(SCHEDULER);
+            index.putArray("transformer").add("diffusers").add("DiTTransformer2DModel");
+            index.putArray("vae").add("diffusers").add("AutoencoderKL");
+            json(dir.resolve("model_index.json"), index);
+            DiTConfig c = network.config();
+            ObjectNode config = Json.MAPPER.createObjectNode().put("_class_name", "DiTTransformer2DModel")
+                    .put("_diffusers_version", DIFFUSERS_VERSION).put("activation_fn", "gelu-approximate")
+                    .put("attention_bias", true).put("attention_head_dim", c.attentionHeadDim()).put("dropout", 0.0)
+                    .put("in_channels", c.inChannels()).put("norm_elementwise_affine", false)
+                    .put("norm_eps", c.normEps()).put("norm_num_groups", 32).put("norm_type", "ada_norm_zero")
+                    .put("num_attention_heads", c.numAttentionHeads()).put("num_embeds_ada_norm", c.numEmbedsAdaNorm())
+                    .put("num_layers", c.numLayers()).put("out_channels", c.outChannels())
+                    .put("patch_size", c.patchSize()).put("sample_size", c.sampleSize())
+                    .put("upcast_attention", false);
+            try (PointerScope scope = new PointerScope()) {
+                Files.createDirectories(dir.resolve("transformer"));
+                json(dir.resolve("transformer/config.json"), config);
+                Safetensors.write(dir.resolve("transformer/diffusion_pytorch_model.safetensors"), tensors(network),
+                        Map.of("format", "pt"));
+                writeVae(dir, vae, scalingFactor);
+            }
+            writeScheduler(dir, schedule, predictionType);
+        });
+    }
+
+    /** diffusers' prediction_type of a DDPM objective; flow and EDM models have no such scheduler. */
+    private static String predictionType(Parameterization prediction, String pipeline) {
+        return switch (prediction) {
             case EPS -> "epsilon";
             case V -> "v_prediction";
             case X0 -> "sample";
             case FLOW, EDM -> throw new IllegalArgumentException("a " + prediction.name().toLowerCase()
-                    + " model has no diffusers StableDiffusionPipeline scheduler: export DDPM-objective models "
+                    + " model has no diffusers " + pipeline + " scheduler: export DDPM-objective models "
                     + "(epsilon, v_prediction, sample)");
         };
+    }
+
+    /** Writes into a folder beside {@code out}, then moves it into place: a failure leaves nothing under the name. */
+    private static void staged(Path out, Writer writer) throws IOException {
         if (Files.exists(out)) {
             throw new IOException(out + ": already exists");
         }
@@ -62,16 +115,39 @@ public final class PipelineExport {
         Path staging = AtomicFiles.tempSibling(out.toAbsolutePath());
         try {
             Files.createDirectory(staging);
-            writeComponents(staging, network, vae, scalingFactor, schedule, predictionType);
+            writer.write(staging);
             Files.move(staging, out, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             AtomicFiles.deleteTree(staging);
         }
     }
 
+    @FunctionalInterface
+    private interface Writer {
+        void write(Path dir) throws IOException;
+    }
+
+    /** The scheduler every exported pipeline gets (DPM-Solver++ 2M; others replace it with --scheduler). */
+    private static final String SCHEDULER = "DPMSolverMultistepScheduler";
+
+    private static Map<String, Tensor> tensors(Module module) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        StringTensorDict params = module.named_parameters(true);
+        for (long i = 0; i < params.size(); i++) {
+            out.put(params.get(i).key().getString(), params.get(i).value().detach().contiguous());
+        }
+        return out;
+    }
+
+    private static void writeVae(Path dir, AutoencoderKL vae, double scalingFactor) throws IOException {
+        Files.createDirectories(dir.resolve("vae"));
+        json(dir.resolve("vae/config.json"), vaeConfig(vae.config(), scalingFactor));
+        Safetensors.write(dir.resolve("vae/diffusion_pytorch_model.safetensors"), tensors(vae), Map.of("format", "pt"));
+    }
+
     private static void writeComponents(Path dir, TextUNet network, AutoencoderKL vae, double scalingFactor,
                                         ScheduleConfig schedule, String predictionType) throws IOException {
-        String scheduler = "DPMSolverMultistepScheduler";
+        String scheduler = SCHEDULER;
         ObjectNode index = Json.MAPPER.createObjectNode().put("_class_name", "StableDiffusionPipeline")
                 .put("_diffusers_version", DIFFUSERS_VERSION);
         index.putArray("feature_extractor").addNull().addNull();
@@ -109,15 +185,13 @@ public final class PipelineExport {
             Safetensors.write(dir.resolve("text_encoder/model.safetensors"), text, Map.of("format", "pt"));
             network.tokenizer().save(dir.resolve("tokenizer"));
 
-            Map<String, Tensor> ae = new LinkedHashMap<>();
-            StringTensorDict vp = vae.named_parameters(true);
-            for (long i = 0; i < vp.size(); i++) {
-                ae.put(vp.get(i).key().getString(), vp.get(i).value().detach().contiguous());
-            }
-            Files.createDirectories(dir.resolve("vae"));
-            json(dir.resolve("vae/config.json"), vaeConfig(vae.config(), scalingFactor));
-            Safetensors.write(dir.resolve("vae/diffusion_pytorch_model.safetensors"), ae, Map.of("format", "pt"));
+            writeVae(dir, vae, scalingFactor);
         }
+        writeScheduler(dir, schedule, predictionType);
+    }
+
+    private static void writeScheduler(Path dir, ScheduleConfig schedule, String predictionType) throws IOException {
+        String scheduler = SCHEDULER;
         Files.createDirectories(dir.resolve("scheduler"));
         ObjectNode s = Json.MAPPER.createObjectNode().put("_class_name", scheduler)
                 .put("_diffusers_version", DIFFUSERS_VERSION)
