@@ -136,6 +136,16 @@ class TrainCommandTest {
                 "--n", "4", "--out", png.toString());
         assertThat(sample.code()).as(sample.err()).isZero();
         assertThat(png).isNotEmptyFile();
+        // Same seed, same bytes, in bf16 too.
+        for (String name : new String[] {"a", "b"}) {
+            MainTest.Run r = MainTest.run("train", "--data", "mnist", "--data-dir", Shared.mnist().toString(),
+                    "--model", "dit", "--patch-size", "4", "--depth", "1", "--width", "32", "--heads", "2",
+                    "--classes", "10", "--bf16", "--steps", "20", "--batch-size", "16", "--out",
+                    dir.resolve("same-" + name + ".safetensors").toString());
+            assertThat(r.code()).as(r.err()).isZero();
+        }
+        assertThat(Files.readAllBytes(dir.resolve("same-a.safetensors")))
+                .isEqualTo(Files.readAllBytes(dir.resolve("same-b.safetensors")));
         MainTest.Run heads = MainTest.run("train", "--data", "mnist", "--data-dir", Shared.mnist().toString(),
                 "--model", "dit", "--width", "30", "--heads", "4", "--steps", "1", "--out",
                 dir.resolve("bad.safetensors").toString());

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -13,6 +15,7 @@ import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.run.Models;
 import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.testing.Fuzzing;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 
@@ -100,5 +103,35 @@ class DiTConfigTest {
         }
         ObjectNode extra = ((ObjectNode) Json.toTree(c)).put("depth", 3);
         assertThatThrownBy(() -> Models.config("dit", extra, "sidecar")).hasMessageContaining("depth");
+    }
+
+    /**
+     * Fuzz target for the transformer config reader: a config.json is read into a DiTConfig and its parameter list,
+     * or refused with an exception naming the file. Nothing else may escape, and nothing may be slow or large.
+     */
+    public static final class Fuzz {
+        public static void fuzzerTestOneInput(byte[] data) {
+            Path f = Fuzzing.asFile(data, "-config.json");
+            try {
+                DiTConfig c = DiTConfig.read(Json.readFile(f), f.toString());
+                if (c.parameterShapes().asMap().size() > 1_000_000) {
+                    throw new AssertionError("a config listing " + c.parameterShapes().asMap().size() + " parameters");
+                }
+            } catch (IOException e) {
+                Fuzzing.requireNamesFile(e, f);
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage() == null || !e.getMessage().contains(f.toString())) {
+                    throw new AssertionError("error does not name the file " + f + ": " + e, e);
+                }
+            }
+        }
+    }
+
+    @Test
+    void fuzzingFindsNothingButErrorsNamingTheFile() throws Exception {
+        Path work = Files.createTempDirectory("d4j-fuzz-dit-config");
+        Fuzzing.run(Fuzz.class, work, Map.of(
+                "a", Files.readAllBytes(Shared.dit().resolve("dit_a_learned_sigma/config.json")),
+                "b", Files.readAllBytes(Shared.dit().resolve("ditpipe_a/transformer/config.json"))));
     }
 }
