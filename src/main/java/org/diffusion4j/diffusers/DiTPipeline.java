@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -14,13 +15,16 @@ import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.checkpoint.Json;
 import org.diffusion4j.guidance.ClassifierFreeGuidance;
 import org.diffusion4j.guidance.Guidance;
+import org.diffusion4j.model.ConditionalDenoiser;
 import org.diffusion4j.model.Denoiser;
 import org.diffusion4j.model.FiniteDenoiser;
 import org.diffusion4j.model.Network;
+import org.diffusion4j.model.NetworkConfig;
 import org.diffusion4j.model.NetworkDenoiser;
 import org.diffusion4j.model.dit.DiTTransformer2DModel;
 import org.diffusion4j.sampler.NoiseSource;
 import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.sampling.SamplableModel;
 import org.diffusion4j.sampling.SamplerSpec;
 import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.tensor.Autocast;
@@ -41,7 +45,7 @@ import org.diffusion4j.tensor.Tensors;
  * @param schedulerConfig its config
  */
 public record DiTPipeline(DiTTransformer2DModel transformer, DiffusersVae vae, String schedulerClass,
-                          JsonNode schedulerConfig) {
+                          JsonNode schedulerConfig) implements SamplableModel {
     /**
      * What to draw. Image i depends only on (seed, i).
      *
@@ -144,20 +148,7 @@ public record DiTPipeline(DiTTransformer2DModel transformer, DiffusersVae vae, S
     /** Decoded {@link #denoise}: float32 [n, image channels, H, W], unclamped (the data range is [-1, 1]). */
     Tensor generate(Request r, SamplerSpec sampler, Tensor latents, StepListener progress,
                     StableDiffusion.NoiseStreams noises) {
-        Tensor z = denoise(r, sampler, latents, progress, noises);
-        try (NoGradGuard guard = new NoGradGuard()) {
-            int f = vae.vae().config().factor();
-            Tensor out = torch.empty(new long[] {r.n(), imageChannels(), z.size(2) * f, z.size(3) * f},
-                    new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
-            for (int first = 0; first < r.n(); first += r.batchSize()) {
-                int b = Math.min(r.batchSize(), r.n() - first);
-                try (PointerScope scope = new PointerScope()) {
-                    out.narrow(0, first, b).copy_(vae.vae().decode(z.narrow(0, first, b)
-                            .div(Tensors.scalar(vae.scalingFactor()))));
-                }
-            }
-            return out;
-        }
+        return toOutput(denoise(r, sampler, latents, progress, noises), r.batchSize());
     }
 
     /**
@@ -221,6 +212,94 @@ public record DiTPipeline(DiTTransformer2DModel transformer, DiffusersVae vae, S
             }
         }
         return out;
+    }
+
+    // ---- As a SamplableModel: the transformer on the scheduler's training schedule, sampled by diffusion4j's
+    // samplers (sample --diffusers, eval, serve), its latents decoded by the VAE.
+
+    /** The transformer read through the scheduler's prediction type; labels index its classes, the last "no class". */
+    @Override
+    public ConditionalDenoiser denoiser() {
+        return new NetworkDenoiser(transformer, scheduler(10).prediction());
+    }
+
+    /** DDPM on the scheduler's training schedule. */
+    @Override
+    public DiffusionProcess process() {
+        return new DiffusionProcess.Ddpm(scheduler(10).schedule());
+    }
+
+    /** The latents [C, s, s]. */
+    @Override
+    public long[] sampleShape() {
+        int s = transformer.config().sampleSize();
+        return new long[] {transformer.config().inChannels(), s, s};
+    }
+
+    @Override
+    public long[] outputShape() {
+        return new long[] {imageChannels(), imageSize(), imageSize()};
+    }
+
+    @Override
+    public int numClasses() {
+        return classes();
+    }
+
+    /** Names the kind of folder (a DiT pipeline's images belong to no dataset of this project). */
+    @Override
+    public String outputData() {
+        return "diffusers: a DiTPipeline";
+    }
+
+    @Override
+    public String prediction() {
+        return scheduler(10).prediction().id();
+    }
+
+    @Override
+    public NetworkConfig networkConfig() {
+        return transformer.config();
+    }
+
+    @Override
+    public boolean isLatent() {
+        return true;
+    }
+
+    /** Latents as images: decoded from latents / scaling_factor, {@code batchSize} at a time. */
+    @Override
+    public Tensor toOutput(Tensor samples, int batchSize) {
+        long n = samples.size(0);
+        int f = vae.vae().config().factor();
+        Tensor out = torch.empty(new long[] {n, imageChannels(), samples.size(2) * f, samples.size(3) * f},
+                new TensorOptions(torch.ScalarType.Float), new MemoryFormatOptional());
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (long first = 0; first < n; first += batchSize) {
+                long b = Math.min(batchSize, n - first);
+                try (PointerScope scope = new PointerScope()) {
+                    out.narrow(0, first, b).copy_(vae.vae().decode(samples.narrow(0, first, b)
+                            .div(Tensors.scalar(vae.scalingFactor()))));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Images as latents: the posterior mean times the scaling factor. */
+    @Override
+    public Tensor toSampleSpace(Tensor data) {
+        try (NoGradGuard guard = new NoGradGuard()) {
+            return vae.vae().encode(data).mean().mul(Tensors.scalar(vae.scalingFactor()));
+        }
+    }
+
+    /** Every f-th pixel of the mask, f the VAE's factor. */
+    @Override
+    public Tensor maskToSampleSpace(Tensor mask) {
+        int f = vae.vae().config().factor();
+        return mask.slice(2, new LongOptional(0), new LongOptional(mask.size(2)), f)
+                .slice(3, new LongOptional(0), new LongOptional(mask.size(3)), f).contiguous();
     }
 
     private DiffusersScheduler scheduler(int steps) {

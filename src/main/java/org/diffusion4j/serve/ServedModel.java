@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.diffusion4j.diffusers.DiffusersModel;
+import org.diffusion4j.diffusers.DiTPipeline;
 import org.diffusion4j.diffusers.StableDiffusion;
 import org.diffusion4j.run.LoadedModel;
 import org.diffusion4j.sampling.SamplableModel;
@@ -54,10 +55,16 @@ public record ServedModel(String name, SamplableModel model, long[] imageShape, 
 
     /**
      * Loads a diffusers folder, served under its name: a {@code StableDiffusionPipeline} (model_index.json), sampled
-     * by prompt, or a UNet2DModel folder.
+     * by prompt, a {@code DiTPipeline}, sampled by class, or a UNet2DModel folder.
      */
     public static ServedModel loadDiffusers(Path folder, DeviceSpec device) throws IOException {
         String name = folder.toAbsolutePath().normalize().getFileName().toString();
+        if (DiTPipeline.isDiT(folder)) {
+            if (!device.isCpu()) {
+                throw new IllegalArgumentException(folder + ": DiT pipelines are served on the CPU");
+            }
+            return of(name, DiTPipeline.load(folder), folder);
+        }
         if (Files.isRegularFile(folder.resolve("model_index.json"))) {
             if (!device.isCpu()) {
                 throw new IllegalArgumentException(folder + ": Stable Diffusion pipelines are served on the CPU");

@@ -39,4 +39,27 @@ class ModelSourceTest {
         assertThat(m.usedEma()).isFalse();
         assertThat(text.toString(StandardCharsets.UTF_8)).contains("diffusers model " + folder, "epsilon prediction", "1000 training steps");
     }
+
+    /** A DiTPipeline folder samples through the same jobs: class-conditional latents the VAE decodes. */
+    @Test
+    void loadsADiTPipelineAsAClassConditionalLatentModel() throws Exception {
+        Path folder = Shared.dit().resolve("ditpipe_a");
+        ModelSource source = new ModelSource(null, folder, true, DeviceSpec.CPU);
+        assertThat(source.inputs()).contains(folder.resolve("transformer/diffusion_pytorch_model.safetensors"));
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        SamplableModel m = source.load(new PrintStream(text, true, StandardCharsets.UTF_8));
+        assertThat(m.numClasses()).isEqualTo(1000);
+        assertThat(m.isLatent()).isTrue();
+        assertThat(m.sampleShape()).containsExactly(4, 8, 8);
+        assertThat(m.outputShape()).containsExactly(3, 16, 16);
+        assertThat(text.toString(StandardCharsets.UTF_8)).contains("diffusers DiT pipeline", "1000 classes");
+        Path png = Path.of(System.getProperty("java.io.tmpdir"), "d4j-dit-sample-" + ProcessHandle.current().pid()
+                + ".png");
+        MainTest.Run r = MainTest.run("sample", "--diffusers", folder.toString(), "--class", "3", "--guidance", "4",
+                "--n", "2", "--overwrite", "--out", png.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("class 3, guidance 4.0");
+        assertThat(png).isNotEmptyFile();
+        java.nio.file.Files.delete(png);
+    }
 }

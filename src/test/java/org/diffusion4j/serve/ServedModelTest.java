@@ -43,6 +43,20 @@ class ServedModelTest {
     }
 
     @Test
+    void servesADiTPipelineSampledByClass() throws Exception {
+        ServedModel m = ServedModel.loadDiffusers(Shared.dit().resolve("ditpipe_a"), DeviceSpec.CPU);
+        assertThat(m.name()).isEqualTo("ditpipe_a");
+        assertThat(m.takesPrompts()).isFalse();
+        assertThat(m.classes()).isEqualTo(1000);
+        assertThat(m.imageShape()).containsExactly(3, 16, 16);
+        var d = m.describe();
+        assertThat(d.get("latent").asBoolean()).isTrue();
+        assertThat(d.get("prediction").asText()).isEqualTo("epsilon");
+        assertThatThrownBy(() -> ServedModel.loadDiffusers(Shared.dit().resolve("ditpipe_a"), DeviceSpec.parse(
+                "cuda", "--device"))).hasMessageContaining("served on the CPU");
+    }
+
+    @Test
     void refusesModelsWithoutPictures() {
         Path ck = dir.resolve("moons.safetensors");
         assertThat(Main.run("train", "--data", "two-moons", "--steps", "2", "--out", ck.toString())).isZero();
