@@ -7,7 +7,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.model.Denoiser;
+import org.diffusion4j.model.Prediction;
+import org.diffusion4j.sampler.NoiseSource;
+import org.diffusion4j.sampler.StepListener;
+import org.diffusion4j.tensor.Rng;
+import org.diffusion4j.tensor.Tensors;
 import org.diffusion4j.testing.Shared;
 import org.junit.jupiter.api.Test;
 
@@ -60,7 +68,7 @@ class DiffusersSchedulerTest {
                 {"DPMSolverMultistepScheduler", "{\"solver_order\": 3, \"algorithm_type\": \"sde-dpmsolver++\"}",
                     "solver_order=3 with sde-dpmsolver++ is not supported"},
                 {"DPMSolverMultistepScheduler", "{\"use_lu_lambdas\": true}", "use_lu_lambdas=true"},
-                {"DDPMScheduler", "{\"variance_type\": \"learned_range\"}", "unknown variance type 'learned_range'"},
+                {"DDPMScheduler", "{\"variance_type\": \"learned\"}", "unknown variance type 'learned'"},
                 {"DDPMScheduler", "{\"trained_betas\": [0.1, 0.2]}", "trained_betas is not supported"},
                 {"DDIMScheduler", "{\"prediction_type\": \"flow\"}", "prediction_type 'flow' is not supported"},
                 {"PNDMScheduler", "{\"prediction_type\": \"sample\"}", "not supported by PNDM"},
@@ -79,5 +87,20 @@ class DiffusersSchedulerTest {
                 obj("{\"s_churn\": 1, \"s_temperature\": 2}"))).hasMessageContaining("unknown config key 's_temperature'");
         assertThatThrownBy(() -> DiffusersScheduler.of("DDIMScheduler", obj("{}"), 0, null, null))
                 .hasMessageContaining("num_inference_steps must be >= 1");
+    }
+
+    /** DDPM with diffusers' learned_range variance reads the model's variance, and refuses a model without one. */
+    @Test
+    void aLearnedRangeDdpmSchedulerNeedsAModelThatPredictsItsVariance() throws IOException {
+        DiffusersScheduler s = DiffusersScheduler.of("DDPMScheduler", obj("{\"variance_type\": \"learned_range\"}"),
+                10, null, null);
+        try (PointerScope scope = new PointerScope()) {
+            Tensor xT = Rng.of(1).randn(2, 3);
+            Denoiser none = (x, level) -> new Prediction(x.mul(Tensors.scalar(0)), x);
+            assertThatThrownBy(() -> s.sample(none, xT, NoiseSource.of(Rng.of(2)), StepListener.NONE))
+                    .hasMessageContaining("predicts no variance");
+            Denoiser with = (x, level) -> new Prediction(x.mul(Tensors.scalar(0)), x, x.mul(Tensors.scalar(0)));
+            assertThat(Tensors.allFinite(s.sample(with, xT, NoiseSource.of(Rng.of(2)), StepListener.NONE))).isTrue();
+        }
     }
 }
