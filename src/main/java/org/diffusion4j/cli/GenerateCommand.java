@@ -170,11 +170,7 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
         }
         try (PointerScope scope = new PointerScope()) {
             Tensor latentsStart = latents == null ? null : readLatents(latents);
-            int count = latentsStart == null ? n : (int) latentsStart.size(0);
-            if (latentsStart != null && n != 1 && n != count) {
-                throw new IllegalArgumentException("--n " + n + " disagrees with --latents " + latents + ", which "
-                        + "holds " + count);
-            }
+            int count = count(latentsStart);
             Runs.InitFiles from = start.files();
             List<Path> files = outputs(count);
             for (Path f : files) {
@@ -233,6 +229,16 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
         }
     }
 
+    /** Images to draw: --n, or as many as --latents holds (with which --n must agree when given). */
+    private int count(Tensor latentsStart) {
+        int count = latentsStart == null ? n : (int) latentsStart.size(0);
+        if (latentsStart != null && n != 1 && n != count) {
+            throw new IllegalArgumentException("--n " + n + " disagrees with --latents " + latents + ", which holds "
+                    + count);
+        }
+        return count;
+    }
+
     private SamplerSpec samplerSpec() {
         DdpmSampler.Variance v = TrainOptions.named("--variance", () -> DdpmSampler.Variance.parse(variance));
         return sampler == null ? null : TrainOptions.named("--sampler", () -> new SamplerSpec(
@@ -254,11 +260,7 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
         }
         try (PointerScope scope = new PointerScope()) {
             Tensor latentsStart = latents == null ? null : readLatents(latents);
-            int count = latentsStart == null ? n : (int) latentsStart.size(0);
-            if (latentsStart != null && n != 1 && n != count) {
-                throw new IllegalArgumentException("--n " + n + " disagrees with --latents " + latents + ", which "
-                        + "holds " + count);
-            }
+            int count = count(latentsStart);
             List<Path> files = outputs(count);
             for (Path f : files) {
                 OutputPaths.check(f, "--out", overwrite, model, latents);

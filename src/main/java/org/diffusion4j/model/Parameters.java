@@ -1,17 +1,49 @@
 package org.diffusion4j.model;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
+import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.checkpoint.ModelFolder;
+import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.tensor.Tensors;
 
 /** Named access to a module's parameters, in registration order. */
 public final class Parameters {
     private Parameters() {}
+
+    /**
+     * Loads a diffusers model folder: {@code config.json} through {@code read} (which names the file in its errors),
+     * the network {@code build} makes of it, and {@code diffusion_pytorch_model.safetensors} into it as {@link #load}
+     * does; the network is left in eval mode.
+     *
+     * @param what the model, for messages ("a DiTTransformer2DModel")
+     * @throws IOException naming the file that is missing, unreadable or does not fit
+     */
+    public static <C, M extends Module> M loadFolder(Path folder, String what, BiFunction<JsonNode, String, C> read,
+                                                     Function<C, M> build) throws IOException {
+        Path config = folder.resolve("config.json");
+        Path weights = folder.resolve("diffusion_pytorch_model.safetensors");
+        ModelFolder.require(folder, "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin", what);
+        M net;
+        try {
+            net = build.apply(read.apply(Json.readFile(config), config.toString()));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        load(net, Safetensors.read(weights).tensors(), weights.toString());
+        net.eval();
+        return net;
+    }
 
     /**
      * The parameters by dotted name. The handles share storage with the module; call this outside short-lived

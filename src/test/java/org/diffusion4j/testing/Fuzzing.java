@@ -2,11 +2,15 @@ package org.diffusion4j.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
+import org.diffusion4j.checkpoint.Json;
+import org.diffusion4j.model.ParameterShapes;
 
 /**
  * Runs Jazzer's coverage-guided fuzzer on a target class ({@code public static void fuzzerTestOneInput(byte[])}) in a
@@ -52,6 +56,26 @@ public final class Fuzzing {
             return file;
         } catch (IOException e) {
             throw new IllegalStateException("cannot write the fuzz input file " + file, e);
+        }
+    }
+
+    /**
+     * For a config reader: {@code data} as a config.json, read by {@code read} into a config whose parameter list is
+     * returned; a refusal must name the file, and the list must stay small. Anything else is a finding.
+     */
+    public static void readsConfig(byte[] data, BiFunction<JsonNode, String, ParameterShapes> read) {
+        Path f = asFile(data, "-config.json");
+        try {
+            ParameterShapes shapes = read.apply(Json.readFile(f), f.toString());
+            if (shapes.asMap().size() > 1_000_000) {
+                throw new AssertionError("a config listing " + shapes.asMap().size() + " parameters");
+            }
+        } catch (IOException e) {
+            requireNamesFile(e, f);
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage() == null || !e.getMessage().contains(f.toString())) {
+                throw new AssertionError("error does not name the file " + f + ": " + e, e);
+            }
         }
     }
 

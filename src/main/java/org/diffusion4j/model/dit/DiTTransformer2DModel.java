@@ -11,9 +11,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.diffusion4j.checkpoint.Json;
-import org.diffusion4j.checkpoint.ModelFolder;
-import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.model.Network;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.TimestepEmbedding;
@@ -79,19 +76,7 @@ public final class DiTTransformer2DModel extends Layers.Node implements Network 
      * diffusion_pytorch_model.safetensors}, every parameter present with its shape and nothing else.
      */
     public static DiTTransformer2DModel load(Path folder) throws IOException {
-        Path configFile = folder.resolve("config.json");
-        Path weights = folder.resolve("diffusion_pytorch_model.safetensors");
-        ModelFolder.require(folder, "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin",
-                "a DiTTransformer2DModel");
-        DiTTransformer2DModel net;
-        try {
-            net = new DiTTransformer2DModel(DiTConfig.read(Json.readFile(configFile), configFile.toString()));
-        } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage(), e);
-        }
-        Parameters.load(net, Safetensors.read(weights).tensors(), weights.toString());
-        net.eval();
-        return net;
+        return Parameters.loadFolder(folder, "a DiTTransformer2DModel", DiTConfig::read, DiTTransformer2DModel::new);
     }
 
     /**

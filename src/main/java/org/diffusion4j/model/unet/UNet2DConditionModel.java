@@ -7,9 +7,6 @@ import java.util.function.IntFunction;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.diffusion4j.checkpoint.Json;
-import org.diffusion4j.checkpoint.ModelFolder;
-import org.diffusion4j.checkpoint.Safetensors;
 import org.diffusion4j.model.Parameters;
 import org.diffusion4j.model.TimestepEmbedding;
 import org.diffusion4j.tensor.Scopes;
@@ -70,19 +67,8 @@ public final class UNet2DConditionModel extends Layers.Node {
      * every parameter present with its shape and nothing else.
      */
     public static UNet2DConditionModel load(Path folder) throws IOException {
-        Path config = folder.resolve("config.json");
-        Path weights = folder.resolve("diffusion_pytorch_model.safetensors");
-        ModelFolder.require(folder, "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin",
-                "a UNet2DConditionModel");
-        UNet2DConditionModel net;
-        try {
-            net = new UNet2DConditionModel(UNet2DConditionConfig.read(Json.readFile(config), config.toString()));
-        } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage(), e);
-        }
-        Parameters.load(net, Safetensors.read(weights).tensors(), weights.toString());
-        net.eval();
-        return net;
+        return Parameters.loadFolder(folder, "a UNet2DConditionModel", UNet2DConditionConfig::read,
+                UNet2DConditionModel::new);
     }
 
     /**

@@ -111,19 +111,7 @@ class DiTConfigTest {
      */
     public static final class Fuzz {
         public static void fuzzerTestOneInput(byte[] data) {
-            Path f = Fuzzing.asFile(data, "-config.json");
-            try {
-                DiTConfig c = DiTConfig.read(Json.readFile(f), f.toString());
-                if (c.parameterShapes().asMap().size() > 1_000_000) {
-                    throw new AssertionError("a config listing " + c.parameterShapes().asMap().size() + " parameters");
-                }
-            } catch (IOException e) {
-                Fuzzing.requireNamesFile(e, f);
-            } catch (IllegalArgumentException e) {
-                if (e.getMessage() == null || !e.getMessage().contains(f.toString())) {
-                    throw new AssertionError("error does not name the file " + f + ": " + e, e);
-                }
-            }
+            Fuzzing.readsConfig(data, (json, source) -> DiTConfig.read(json, source).parameterShapes());
         }
     }
 
