@@ -190,10 +190,11 @@ public final class Report {
         StringBuilder notes = new StringBuilder();
         JsonNode machine = r.get("machine");
         if (machine != null) {
-            md.append(String.format(Locale.ROOT, "Machine: %s (%s), %d cores, %d GB; %s against PyTorch %s; %d "
+            md.append(String.format(Locale.ROOT, "Machine: %s (%s), %d cores, %d GB; %s against PyTorch %s%s; %d "
                     + "rounds of Java and PyTorch alternated%n%n", machine.path("cpu").asText(),
                     machine.path("flags").asText(), machine.path("cores").asInt(), machine.path("memory_gb").asInt(),
                     machine.path("libtorch").asText(), machine.path("pytorch").asText(),
+                    machine.has("pytorch_blas") ? " (BLAS " + machine.get("pytorch_blas").asText() + ")" : "",
                     machine.path("rounds").asInt()));
         }
         if (r.isEmpty()) {
