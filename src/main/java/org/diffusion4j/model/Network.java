@@ -11,7 +11,8 @@ public interface Network {
      * @param t      float32 timesteps [B]
      * @param labels int64 class labels [B], or int64 caption token ids [B, L] for a text-conditioned network, or
      *               null for an unconditional pass
-     * @return the raw output, shaped like x
+     * @return the raw output, shaped like x, or with twice its channels when the network also predicts a variance
+     *         (DiT's learned sigma: {@link NetworkDenoiser} reads the second half)
      * @throws IllegalArgumentException if labels are given to a network without a class embedding
      */
     Tensor forward(Tensor x, Tensor t, Tensor labels);
