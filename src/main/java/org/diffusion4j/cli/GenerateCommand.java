@@ -207,12 +207,7 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
             long began = System.nanoTime();
             Tensor images;
             try (ProgressBar pb = Progress.bar("generate", count)) {
-                long batches = (count + batchSize - 1) / batchSize;
-                long[] done = {0};
-                StepListener bar = (i, evaluations, xt, x0) -> {
-                    pb.maxHint(batches * evaluations);
-                    pb.stepTo(++done[0]);
-                };
+                StepListener bar = evaluations(pb, count);
                 images = sd.generate(r, init, spec, latentsStart, bar);
             }
             double seconds = (System.nanoTime() - began) / 1e9;
@@ -227,6 +222,16 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
             stdout.println(count == 1 ? "image: " + files.get(0)
                     : "images: " + files.get(0) + " ... " + files.get(count - 1));
         }
+    }
+
+    /** Moves {@code pb} on at every model evaluation of every batch of {@code count} images. */
+    private StepListener evaluations(ProgressBar pb, int count) {
+        long batches = (count + batchSize - 1) / batchSize;
+        long[] done = {0};
+        return (i, evaluations, xt, x0) -> {
+            pb.maxHint(batches * evaluations);
+            pb.stepTo(++done[0]);
+        };
     }
 
     /** Images to draw: --n, or as many as --latents holds (with which --n must agree when given). */
@@ -285,14 +290,10 @@ final class GenerateCommand implements Callable<Integer>, Main.MemoryBound {
             long began = System.nanoTime();
             Tensor images;
             try (ProgressBar pb = Progress.bar("generate", count)) {
-                long batches = (count + batchSize - 1) / batchSize;
-                long[] done = {0};
+                StepListener bar = evaluations(pb, count);
                 DiTPipeline pipeline = dit;
                 images = TrainOptions.named("--latents/--sampler/--variance", () -> pipeline.generate(r, spec,
-                        latentsStart, (i, evaluations, xt, x0) -> {
-                            pb.maxHint(batches * evaluations);
-                            pb.stepTo(++done[0]);
-                        }));
+                        latentsStart, bar));
             }
             double seconds = (System.nanoTime() - began) / 1e9;
             int w = (int) images.size(3);
