@@ -39,9 +39,9 @@ public record ClippedDenoiser(Denoiser inner, double bound) implements Denoiser 
         Prediction p = inner.predict(x, level);
         Tensor x0 = p.x0().clamp_min(Tensors.scalar(-bound)).clamp_max(Tensors.scalar(bound));
         if (level.sigma() == 0) {
-            return new Prediction(x0, p.eps());
+            return new Prediction(x0, p.eps(), p.variance());
         }
         Tensor eps = x.sub(x0.mul(Tensors.scalar(level.alpha()))).div(Tensors.scalar(level.sigma()));
-        return new Prediction(x0, eps);
+        return new Prediction(x0, eps, p.variance());
     }
 }

@@ -35,6 +35,21 @@ class ClippedDenoiserTest {
     }
 
     @Test
+    void keepsALearnedVarianceAtEveryLevel() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = Tensors.fromFloats(new float[] {-1f, 0.1f, 0.5f}, 1, 3);
+            Denoiser withVariance = (in, level) -> {
+                Prediction p = overshoot(in, level.sigma() == 0 ? new NoiseLevel(1, 0.6, 0.8) : level);
+                return new Prediction(p.x0(), p.eps(), in.mul(Tensors.scalar(0.5)));
+            };
+            for (NoiseLevel level : new NoiseLevel[] {new NoiseLevel(500, 0.6, 0.8), new NoiseLevel(0, 1, 0)}) {
+                Prediction p = new ClippedDenoiser(withVariance, 1.0).predict(x, level);
+                assertThat(Tensors.toFloats(p.variance())).containsExactly(-0.5f, 0.05f, 0.25f);
+            }
+        }
+    }
+
+    @Test
     void leavesInRangePredictionsAlone() {
         try (PointerScope scope = new PointerScope()) {
             NoiseLevel level = new NoiseLevel(10, 0.99, 0.141);
