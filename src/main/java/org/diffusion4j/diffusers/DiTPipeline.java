@@ -175,14 +175,7 @@ public record DiTPipeline(DiTTransformer2DModel transformer, DiffusersVae vae, S
             }
         }
         DiffusersScheduler sched = scheduler(r.steps());
-        DiffusionProcess process = null;
-        if (sampler != null) {
-            if (sched.schedule() == null) {
-                throw new IllegalArgumentException("sampler: " + schedulerClass + " has no DDPM training schedule "
-                        + "for diffusion4j's samplers; use the folder's scheduler");
-            }
-            process = new DiffusionProcess.Ddpm(sched.schedule());
-        }
+        DiffusionProcess process = sampler == null ? null : sched.ddpmProcess();
         Tensor out = torch.empty(new long[] {r.n(), c, s, s}, new TensorOptions(torch.ScalarType.Float),
                 new MemoryFormatOptional());
         try (NoGradGuard guard = new NoGradGuard()) {
@@ -226,7 +219,7 @@ public record DiTPipeline(DiTTransformer2DModel transformer, DiffusersVae vae, S
     /** DDPM on the scheduler's training schedule. */
     @Override
     public DiffusionProcess process() {
-        return new DiffusionProcess.Ddpm(scheduler(10).schedule());
+        return scheduler(10).ddpmProcess();
     }
 
     /** The latents [C, s, s]. */

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import org.bytedeco.pytorch.Tensor;
 import org.diffusion4j.model.Denoiser;
+import org.diffusion4j.schedule.DiffusionProcess;
 import org.diffusion4j.schedule.NoiseLevel;
 import org.diffusion4j.model.Parameterization;
 import org.diffusion4j.sampler.DdimSampler;
@@ -143,6 +144,19 @@ public final class DiffusersScheduler {
     /** The training schedule (null for flow matching). */
     public NoiseSchedule schedule() {
         return schedule;
+    }
+
+    /**
+     * The DDPM process of the training schedule, which diffusion4j's own samplers walk in place of this scheduler.
+     *
+     * @throws IllegalArgumentException for a scheduler without one (flow matching)
+     */
+    public DiffusionProcess ddpmProcess() {
+        if (schedule == null) {
+            throw new IllegalArgumentException("sampler: " + className + " has no DDPM training schedule for "
+                    + "diffusion4j's samplers; use the folder's scheduler");
+        }
+        return new DiffusionProcess.Ddpm(schedule);
     }
 
     /** The N+1 levels sampled through (the last is where sampling ends). */

@@ -251,14 +251,7 @@ public record StableDiffusion(PromptEncoder text, UNet2DConditionModel unet, Dif
         int latentChannels = vae.vae().config().latentChannels();
         boolean inpaintingUnet = isInpainting();
         DiffusersScheduler s = scheduler(r.steps());
-        DiffusionProcess process = null;
-        if (sampler != null) {
-            if (s.schedule() == null) {
-                throw new IllegalArgumentException("sampler: " + schedulerClass + " has no DDPM training schedule "
-                        + "for diffusion4j's samplers; use the folder's scheduler");
-            }
-            process = new DiffusionProcess.Ddpm(s.schedule());
-        }
+        DiffusionProcess process = sampler == null ? null : s.ddpmProcess();
         int from = init == null ? 0 : sampler != null ? sampler.startIndex(process, init.strength())
                 : s.startIndex(init.strength());
         NoiseLevel start = sampler != null ? sampler.startLevel(process, from) : s.levels().get(from);

@@ -103,4 +103,12 @@ class DiffusersSchedulerTest {
             assertThat(Tensors.allFinite(s.sample(with, xT, NoiseSource.of(Rng.of(2)), StepListener.NONE))).isTrue();
         }
     }
+
+    /** diffusion4j's samplers walk the training schedule: a DDPM one has it, flow matching has none, said by name. */
+    @Test
+    void onlySchedulersWithADdpmTrainingScheduleGiveOurSamplersAProcess() throws IOException {
+        assertThat(DiffusersScheduler.of("DDIMScheduler", obj("{}"), 10, null, null).ddpmProcess()).isNotNull();
+        assertThatThrownBy(() -> DiffusersScheduler.of("FlowMatchEulerDiscreteScheduler", obj("{}"), 10, null, null)
+                .ddpmProcess()).hasMessageContaining("FlowMatchEulerDiscreteScheduler has no DDPM training schedule");
+    }
 }
