@@ -52,6 +52,8 @@ public final class ChildJvm {
         pb.environment().putIfAbsent("GOMP_SPINCOUNT", "10000");
         pb.environment().putIfAbsent("MALLOC_TRIM_THRESHOLD_", "1073741824");
         pb.environment().putIfAbsent("MALLOC_MMAP_THRESHOLD_", "33554432");
+        pb.environment().putIfAbsent("MALLOC_ARENA_MAX", "1");
+        pb.environment().putIfAbsent("MALLOC_TOP_PAD_", "536870912");
         pb.environment().putAll(env);
         return pb.start();
     }

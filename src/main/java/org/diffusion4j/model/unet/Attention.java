@@ -54,9 +54,18 @@ public final class Attention extends Mixer {
             long c = x.size(1);
             long h = x.size(2);
             long w = x.size(3);
+            long d = c / heads;
+            if (toQ.pointwiseReady(x)) {
+                // Inference: the projections as channels-last 1x1 convolutions, whose memory is already [B, HW, C].
+                Tensor normed = groupNorm.forward(x);
+                Tensor q = heads(toQ.pointwise(normed), d);
+                Tensor k = heads(toK.pointwise(normed), d);
+                Tensor v = heads(toV.pointwise(normed), d);
+                Tensor att = attend(q, k, v).transpose(1, 2).reshape(b, h, w, c).permute(0, 3, 1, 2);
+                return x.add(toOut.pointwise(att));
+            }
             // [B, C, H, W] -> [B, HW, C], normalised over channels first.
             Tensor seq = groupNorm.forward(x).view(b, c, h * w).transpose(1, 2);
-            long d = c / heads;
             Tensor q = toQ.forward(seq).view(b, -1, heads, d).transpose(1, 2);
             Tensor k = toK.forward(seq).view(b, -1, heads, d).transpose(1, 2);
             Tensor v = toV.forward(seq).view(b, -1, heads, d).transpose(1, 2);
@@ -65,6 +74,11 @@ public final class Attention extends Mixer {
             // x first: the sum takes its layout (channels-last in the U-Net), not the reshaped NCHW output's.
             return x.add(out);
         });
+    }
+
+    /** [B, heads * d, H, W] channels-last -> [B, heads, HW, d] with d innermost (as the fused kernel wants), a view. */
+    private Tensor heads(Tensor y, long d) {
+        return y.permute(0, 2, 3, 1).view(y.size(0), y.size(2) * y.size(3), heads, d).transpose(1, 2);
     }
 
     /**

@@ -64,9 +64,7 @@ public final class Layers {
         private final long[] padding;
         private final long inPad;
         private final long outPad;
-        private Tensor packed;
-        private long packedVersion = -1;
-        private torch.ScalarType packedType;
+        private final Packed packed;
 
         public Conv2d(int in, int out, int kernel, int stride, int padding) {
             weight = param(this, "weight", torch.zeros(out, in, kernel, kernel));
@@ -75,15 +73,19 @@ public final class Layers {
             this.padding = new long[] {padding, padding};
             this.inPad = roundUp(in) - in;
             this.outPad = roundUp(out) - out;
+            this.packed = new Packed(weight, bias, this.stride, this.padding);
         }
 
         /**
-         * [B, in, H, W] in any layout -> [B, out, H', W']: channels-last, or NCHW from {@link #inference} when no
-         * gradient is recorded and the module is in eval mode.
+         * [B, in, H, W] in any layout -> [B, out, H', W']: channels-last, or NCHW from the packed weight when {@link
+         * #packs}.
          */
         public Tensor forward(Tensor x) {
-            if (inPad == 0 && outPad == 0 && !GradMode.is_enabled() && !is_training() && x.is_cpu()) {
-                return inference(x);
+            // Packing pays when the weight outweighs the activation: a per-call reorder of SD's 1280-channel weights
+            // cost 100x the convolution, while the small U-Nets' convolutions ran 5-10% faster unpacked in
+            // channels-last (the packed path reorders the activation in and out instead).
+            if (packs(x)) {
+                return packed.apply(x);
             }
             Tensor input = inPad == 0 ? x : torch.constant_pad_nd(x, 0, 0, 0, 0, 0, inPad);
             Tensor w = weight;
@@ -97,40 +99,67 @@ public final class Layers {
             return outPad == 0 ? y : channelsLast(y.narrow(1, 0, y.size(1) - outPad));
         }
 
-        /**
-         * The convolution with the weight kept in oneDNN's blocked layout between calls. Otherwise every call reorders
-         * the whole weight first: for SD's 1280-channel 3x3 convolutions (59 MB each) that took 190 ms of a 2 ms
-         * convolution at the U-Net's lowest level, most of a 64x64 step. The packed copy is remade when the weight
-         * changes (its version counter) or the precision does (bf16 under autocast). Only whole channel blocks come
-         * here, the shapes {@code LayersTest} checks against float64.
-         */
-        private Tensor inference(Tensor x) {
+        /** Whether x goes through the packed weight: inference on whole channel blocks, the weight outweighing x. */
+        boolean packs(Tensor x) {
+            return inPad == 0 && outPad == 0 && inference(this, x) && weight.numel() >= x.numel();
+        }
+
+        private static long roundUp(int channels) {
+            return (channels + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK * (long) CHANNEL_BLOCK;
+        }
+    }
+
+    /** Whether {@code m} runs x on the packed inference path: eval mode, no gradient recorded, CPU. */
+    static boolean inference(Module m, Tensor x) {
+        return !GradMode.is_enabled() && !m.is_training() && x.is_cpu();
+    }
+
+    /**
+     * A convolution with its weight kept in oneDNN's blocked layout between calls. Otherwise every call reorders the
+     * whole weight first: for SD's 1280-channel 3x3 convolutions (59 MB each) that took 190 ms of a 2 ms convolution
+     * at the U-Net's lowest level, most of a 64x64 step. The packed copy is remade when the weight changes (its version
+     * counter) or the precision does (bf16 under autocast). Only whole channel blocks may come here, the shapes {@code
+     * LayersTest} checks against float64.
+     */
+    static final class Packed {
+        private final Tensor weight;
+        private final Tensor bias;
+        private final long[] stride;
+        private final long[] padding;
+        private Tensor packed;
+        private long packedVersion = -1;
+        private torch.ScalarType packedType;
+
+        /** @param weight [out, in, k, k], a view of the parameter (its version counter is the parameter's) */
+        Packed(Tensor weight, Tensor bias, long[] stride, long[] padding) {
+            this.weight = weight;
+            this.bias = bias;
+            this.stride = stride;
+            this.padding = padding;
+        }
+
+        /** [B, in, H, W] in any layout -> [B, out, H', W'] NCHW, in bf16 when x is or autocast asks for it. */
+        synchronized Tensor apply(Tensor x) {
             int bfloat = torch.ScalarType.BFloat16.value;
             boolean bf16 = x.scalar_type().value == bfloat || (torch.is_autocast_enabled(torch.DeviceType.CPU)
                     && torch.get_autocast_dtype(torch.DeviceType.CPU).value == bfloat);
             torch.ScalarType type = bf16 ? torch.ScalarType.BFloat16 : torch.ScalarType.Float;
             long version = weight.__dispatch__version();
-            synchronized (this) {
-                if (packed == null || packedVersion != version || packedType.value != type.value) {
-                    Tensor fresh;
-                    try (PointerScope scope = new PointerScope()) {
-                        fresh = Scopes.detach(torch.mkldnn_reorder_conv2d_weight(weight.to(type).to_mkldnn(),
-                                padding, stride, new long[] {1, 1}, 1, new LongArrayRefOptional()));
-                    }
-                    if (packed != null) {
-                        packed.releaseReference();
-                    }
-                    packed = fresh;
-                    packedVersion = version;
-                    packedType = type;
+            if (packed == null || packedVersion != version || packedType.value != type.value) {
+                Tensor fresh;
+                try (PointerScope scope = new PointerScope()) {
+                    fresh = Scopes.detach(torch.mkldnn_reorder_conv2d_weight(weight.to(type).to_mkldnn(),
+                            padding, stride, new long[] {1, 1}, 1, new LongArrayRefOptional()));
                 }
-                return torch.mkldnn_convolution(x.to(type).contiguous().to_mkldnn(), packed,
-                        new TensorOptional(bias.to(type)), padding, stride, new long[] {1, 1}, 1).to_dense();
+                if (packed != null) {
+                    packed.releaseReference();
+                }
+                packed = fresh;
+                packedVersion = version;
+                packedType = type;
             }
-        }
-
-        private static long roundUp(int channels) {
-            return (channels + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK * (long) CHANNEL_BLOCK;
+            return torch.mkldnn_convolution(x.to(type).contiguous().to_mkldnn(), packed,
+                    new TensorOptional(bias.to(type)), padding, stride, new long[] {1, 1}, 1).to_dense();
         }
     }
 
@@ -153,14 +182,40 @@ public final class Layers {
     public static final class Linear extends Node {
         private final Tensor weight;
         private final Tensor bias;
+        private final int in;
+        private final int out;
 
         public Linear(int in, int out) {
             weight = param(this, "weight", torch.zeros(out, in));
             bias = param(this, "bias", torch.zeros(out));
+            this.in = in;
+            this.out = out;
         }
 
+        /** [..., in] -> [..., out]. */
         public Tensor forward(Tensor x) {
             return torch.linear(x, weight, new TensorOptional(bias));
+        }
+
+        /**
+         * Whether {@link #pointwise} may take x: eval mode without gradients, and whole channel blocks (the oneDNN
+         * shapes {@link Conv2d} trusts).
+         */
+        public boolean pointwiseReady(Tensor x) {
+            return in % Conv2d.CHANNEL_BLOCK == 0 && out % Conv2d.CHANNEL_BLOCK == 0 && inference(this, x);
+        }
+
+        /**
+         * [B, in, H, W] -> [B, out, H, W] channels-last: this layer at every pixel, as a 1x1 convolution. OpenBLAS
+         * runs {@link #forward} on one thread (see Torch); oneDNN uses every core. Only when {@link #pointwiseReady}.
+         */
+        public Tensor pointwise(Tensor x) {
+            if (!pointwiseReady(x)) {
+                throw new IllegalStateException("pointwise projection needs eval mode, no gradient and channels in "
+                        + "multiples of " + Conv2d.CHANNEL_BLOCK + " (" + in + " -> " + out + ")");
+            }
+            return torch.conv2d(channelsLast(x), weight.view(out, in, 1, 1), new TensorOptional(bias),
+                    new long[] {1, 1}, new long[] {0, 0}, new long[] {1, 1}, 1);
         }
     }
 

@@ -53,6 +53,28 @@ class AttentionTest {
         }
     }
 
+    /** Inference runs the projections as 1x1 convolutions; training (and recorded gradients) as linear layers. */
+    @Test
+    void inferencePathMatchesTheTrainingPathForNchwAndChannelsLastInput() {
+        try (PointerScope scope = new PointerScope()) {
+            Attention block = new Attention(32, 2, 8, 1e-5);
+            Rng rng = Rng.of(5);
+            for (Tensor p : Parameters.named(block).values()) {
+                p.detach().copy_(rng.randn(p.sizes().vec().get()).mul(Tensors.scalar(0.2)));
+            }
+            Tensor x = rng.randn(2, 32, 7, 6);
+            Tensor want = block.forward(x).detach();
+            block.eval();
+            try (NoGradGuard guard = new NoGradGuard()) {
+                for (Tensor input : new Tensor[] {x, x.contiguous(torch.MemoryFormat.ChannelsLast)}) {
+                    Tensor got = block.forward(input);
+                    assertThat(got.sizes().vec().get()).containsExactly(2, 32, 7, 6);
+                    assertThat(relativeError(got.sub(x), want.sub(x))).isLessThan(1e-5);
+                }
+            }
+        }
+    }
+
     @Test
     void blockUnderAutocastMatchesFloat32() {
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {

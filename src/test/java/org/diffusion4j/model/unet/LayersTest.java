@@ -1,6 +1,7 @@
 package org.diffusion4j.model.unet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -111,16 +112,19 @@ class LayersTest {
      * float64 in both precisions, and a changed weight (a load, an EMA swap) is seen at the next call.
      */
     @Test
-    void inferenceOnPackedWeightsMatchesFloat64AndFollowsWeightChanges() {
+    void inferenceOnPackedOrUnpackedWeightsMatchesFloat64AndFollowsWeightChanges() {
         try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
             for (int[] io : new int[][] {{16, 16}, {32, 64}, {48, 16}}) {
                 for (int stride : new int[] {1, 2}) {
+                  for (int size : new int[] {4, 24}) {
                     Layers.Conv2d conv = new Layers.Conv2d(io[0], io[1], 3, stride, 1);
                     conv.eval();
                     Tensor weight = Parameters.named(conv).get("weight");
                     Tensor bias = Parameters.named(conv).get("bias");
                     Rng rng = Rng.of(io[0] + 7L * stride);
-                    Tensor x = rng.randn(2, io[0], 10, 10);
+                    Tensor x = rng.randn(2, io[0], size, size);
+                    // 2 x 4 x 4 pixels weigh less than a 3x3 weight (packed); 2 x 24 x 24 more (channels-last).
+                    assertThat(conv.packs(x)).as("packs at %d x %d", size, size).isEqualTo(size == 4);
                     for (int change = 0; change < 2; change++) {
                         weight.copy_(rng.randn(io[1], io[0], 3, 3).div(Tensors.scalar(Math.sqrt(9.0 * io[0]))));
                         bias.copy_(rng.randn(io[1]));
@@ -136,8 +140,67 @@ class LayersTest {
                         assertThat(y16.scalar_type().value).isEqualTo(torch.ScalarType.BFloat16.value);
                         assertThat(relativeError(y16, want)).as(what + " bf16").isLessThan(3e-2);
                     }
+                  }
                 }
             }
+        }
+    }
+
+    @Test
+    void convolutionDoesNotPackWhileTrainingOrRecordingGradients() {
+        try (PointerScope scope = new PointerScope()) {
+            Layers.Conv2d conv = new Layers.Conv2d(16, 16, 3, 1, 1);
+            Tensor x = torch.zeros(1, 16, 2, 2);
+            conv.eval();
+            assertThat(conv.packs(x)).as("eval, recording gradients").isFalse();
+            try (NoGradGuard guard = new NoGradGuard()) {
+                assertThat(conv.packs(x)).as("eval, no gradient").isTrue();
+                conv.train(true);
+                assertThat(conv.packs(x)).as("training, no gradient").isFalse();
+                conv.eval();
+                Layers.Conv2d odd = new Layers.Conv2d(3, 16, 3, 1, 1);
+                odd.eval();
+                assertThat(odd.packs(torch.zeros(1, 3, 2, 2))).as("3 input channels").isFalse();
+            }
+        }
+    }
+
+    /** A linear layer applied per pixel as a 1x1 convolution equals the layer on the pixels' channel vectors. */
+    @Test
+    void pointwiseProjectionMatchesLinearOnEveryPixelInBothPrecisions() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            Layers.Linear linear = new Layers.Linear(32, 48);
+            linear.eval();
+            Rng rng = Rng.of(11);
+            for (Tensor p : Parameters.named(linear).values()) {
+                p.copy_(rng.randn(p.sizes().vec().get()).mul(Tensors.scalar(0.2)));
+            }
+            Tensor x = rng.randn(2, 32, 5, 6);
+            Tensor weight = Parameters.named(linear).get("weight").to(torch.ScalarType.Double);
+            Tensor bias = Parameters.named(linear).get("bias").to(torch.ScalarType.Double);
+            Tensor want = torch.linear(x.to(torch.ScalarType.Double).permute(0, 2, 3, 1), weight,
+                    new TensorOptional(bias)).permute(0, 3, 1, 2);
+            assertThat(linear.pointwiseReady(x)).isTrue();
+            Tensor got = linear.pointwise(x);
+            assertThat(got.sizes().vec().get()).containsExactly(2, 48, 5, 6);
+            assertThat(relativeError(got, want)).isLessThan(1e-5);
+            try (Autocast cast = Autocast.bf16(true)) {
+                assertThat(relativeError(linear.pointwise(x), want)).as("bf16").isLessThan(3e-2);
+            }
+        }
+    }
+
+    @Test
+    void pointwiseProjectionRefusesTrainingModeAndPartialChannelBlocks() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard guard = new NoGradGuard()) {
+            Layers.Linear linear = new Layers.Linear(32, 32);
+            Tensor x = torch.zeros(1, 32, 2, 2);
+            assertThat(linear.pointwiseReady(x)).as("training mode").isFalse();
+            assertThatThrownBy(() -> linear.pointwise(x)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("eval mode");
+            Layers.Linear odd = new Layers.Linear(24, 32);
+            odd.eval();
+            assertThat(odd.pointwiseReady(torch.zeros(1, 24, 2, 2))).as("24 input channels").isFalse();
         }
     }
 
