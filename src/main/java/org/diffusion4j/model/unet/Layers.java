@@ -64,7 +64,9 @@ public final class Layers {
         private final long[] padding;
         private final long inPad;
         private final long outPad;
-        private final Packed packed;
+        private Tensor packed;
+        private long packedVersion = -1;
+        private torch.ScalarType packedType;
 
         public Conv2d(int in, int out, int kernel, int stride, int padding) {
             weight = param(this, "weight", torch.zeros(out, in, kernel, kernel));
@@ -73,11 +75,10 @@ public final class Layers {
             this.padding = new long[] {padding, padding};
             this.inPad = roundUp(in) - in;
             this.outPad = roundUp(out) - out;
-            this.packed = new Packed(weight, bias, this.stride, this.padding);
         }
 
         /**
-         * [B, in, H, W] in any layout -> [B, out, H', W']: channels-last, or NCHW from the packed weight when {@link
+         * [B, in, H, W] in any layout -> [B, out, H', W']: channels-last, or NCHW from {@link #inference} when {@link
          * #packs}.
          */
         public Tensor forward(Tensor x) {
@@ -85,7 +86,7 @@ public final class Layers {
             // cost 100x the convolution, while the small U-Nets' convolutions ran 5-10% faster unpacked in
             // channels-last (the packed path reorders the activation in and out instead).
             if (packs(x)) {
-                return packed.apply(x);
+                return inference(x);
             }
             Tensor input = inPad == 0 ? x : torch.constant_pad_nd(x, 0, 0, 0, 0, 0, inPad);
             Tensor w = weight;
@@ -101,7 +102,39 @@ public final class Layers {
 
         /** Whether x goes through the packed weight: inference on whole channel blocks, the weight outweighing x. */
         boolean packs(Tensor x) {
-            return inPad == 0 && outPad == 0 && inference(this, x) && weight.numel() >= x.numel();
+            return inPad == 0 && outPad == 0 && noGradEval(this, x) && weight.numel() >= x.numel();
+        }
+
+        /**
+         * The convolution with the weight kept in oneDNN's blocked layout between calls. Otherwise every call reorders
+         * the whole weight first: for SD's 1280-channel 3x3 convolutions (59 MB each) that took 190 ms of a 2 ms
+         * convolution at the U-Net's lowest level, most of a 64x64 step. The packed copy is remade when the weight
+         * changes (its version counter) or the precision does (bf16 under autocast). Only whole channel blocks come
+         * here, the shapes {@code LayersTest} checks against float64.
+         */
+        private Tensor inference(Tensor x) {
+            int bfloat = torch.ScalarType.BFloat16.value;
+            boolean bf16 = x.scalar_type().value == bfloat || (torch.is_autocast_enabled(torch.DeviceType.CPU)
+                    && torch.get_autocast_dtype(torch.DeviceType.CPU).value == bfloat);
+            torch.ScalarType type = bf16 ? torch.ScalarType.BFloat16 : torch.ScalarType.Float;
+            long version = weight.__dispatch__version();
+            synchronized (this) {
+                if (packed == null || packedVersion != version || packedType.value != type.value) {
+                    Tensor fresh;
+                    try (PointerScope scope = new PointerScope()) {
+                        fresh = Scopes.detach(torch.mkldnn_reorder_conv2d_weight(weight.to(type).to_mkldnn(),
+                                padding, stride, new long[] {1, 1}, 1, new LongArrayRefOptional()));
+                    }
+                    if (packed != null) {
+                        packed.releaseReference();
+                    }
+                    packed = fresh;
+                    packedVersion = version;
+                    packedType = type;
+                }
+                return torch.mkldnn_convolution(x.to(type).contiguous().to_mkldnn(), packed,
+                        new TensorOptional(bias.to(type)), padding, stride, new long[] {1, 1}, 1).to_dense();
+            }
         }
 
         private static long roundUp(int channels) {
@@ -109,58 +142,9 @@ public final class Layers {
         }
     }
 
-    /** Whether {@code m} runs x on the packed inference path: eval mode, no gradient recorded, CPU. */
-    static boolean inference(Module m, Tensor x) {
+    /** Whether {@code m} runs in eval mode, on CPU, with no gradient recorded: where the inference paths apply. */
+    static boolean noGradEval(Module m, Tensor x) {
         return !GradMode.is_enabled() && !m.is_training() && x.is_cpu();
-    }
-
-    /**
-     * A convolution with its weight kept in oneDNN's blocked layout between calls. Otherwise every call reorders the
-     * whole weight first: for SD's 1280-channel 3x3 convolutions (59 MB each) that took 190 ms of a 2 ms convolution
-     * at the U-Net's lowest level, most of a 64x64 step. The packed copy is remade when the weight changes (its version
-     * counter) or the precision does (bf16 under autocast). Only whole channel blocks may come here, the shapes {@code
-     * LayersTest} checks against float64.
-     */
-    static final class Packed {
-        private final Tensor weight;
-        private final Tensor bias;
-        private final long[] stride;
-        private final long[] padding;
-        private Tensor packed;
-        private long packedVersion = -1;
-        private torch.ScalarType packedType;
-
-        /** @param weight [out, in, k, k], a view of the parameter (its version counter is the parameter's) */
-        Packed(Tensor weight, Tensor bias, long[] stride, long[] padding) {
-            this.weight = weight;
-            this.bias = bias;
-            this.stride = stride;
-            this.padding = padding;
-        }
-
-        /** [B, in, H, W] in any layout -> [B, out, H', W'] NCHW, in bf16 when x is or autocast asks for it. */
-        synchronized Tensor apply(Tensor x) {
-            int bfloat = torch.ScalarType.BFloat16.value;
-            boolean bf16 = x.scalar_type().value == bfloat || (torch.is_autocast_enabled(torch.DeviceType.CPU)
-                    && torch.get_autocast_dtype(torch.DeviceType.CPU).value == bfloat);
-            torch.ScalarType type = bf16 ? torch.ScalarType.BFloat16 : torch.ScalarType.Float;
-            long version = weight.__dispatch__version();
-            if (packed == null || packedVersion != version || packedType.value != type.value) {
-                Tensor fresh;
-                try (PointerScope scope = new PointerScope()) {
-                    fresh = Scopes.detach(torch.mkldnn_reorder_conv2d_weight(weight.to(type).to_mkldnn(),
-                            padding, stride, new long[] {1, 1}, 1, new LongArrayRefOptional()));
-                }
-                if (packed != null) {
-                    packed.releaseReference();
-                }
-                packed = fresh;
-                packedVersion = version;
-                packedType = type;
-            }
-            return torch.mkldnn_convolution(x.to(type).contiguous().to_mkldnn(), packed,
-                    new TensorOptional(bias.to(type)), padding, stride, new long[] {1, 1}, 1).to_dense();
-        }
     }
 
     /**
@@ -202,7 +186,7 @@ public final class Layers {
          * shapes {@link Conv2d} trusts).
          */
         public boolean pointwiseReady(Tensor x) {
-            return in % Conv2d.CHANNEL_BLOCK == 0 && out % Conv2d.CHANNEL_BLOCK == 0 && inference(this, x);
+            return in % Conv2d.CHANNEL_BLOCK == 0 && out % Conv2d.CHANNEL_BLOCK == 0 && noGradEval(this, x);
         }
 
         /**

@@ -71,6 +71,10 @@ class AttentionTest {
                     assertThat(got.sizes().vec().get()).containsExactly(2, 32, 7, 6);
                     assertThat(relativeError(got.sub(x), want.sub(x))).isLessThan(1e-5);
                 }
+                try (Autocast cast = Autocast.bf16(true)) {
+                    Tensor got = block.forward(x).to(torch.ScalarType.Float);
+                    assertThat(relativeError(got.sub(x), want.sub(x))).as("bf16").isLessThan(3e-2);
+                }
             }
         }
     }
