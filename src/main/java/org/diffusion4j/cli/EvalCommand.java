@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -70,8 +72,13 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
             + "classes are sampled in equal shares (default: ${DEFAULT-VALUE}).")
     double guidance;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Option(names = "--seed", description = "Sampling seed (default: 0).")
+    Long seed;
+
+    @Option(names = "--seeds", description = "Sample and score a checkpoint once per seed, a list (0,3,5) or a range "
+            + "(0-7), then report the mean and range of FID and of its ratio to the floor: at n = 1000 one seed's "
+            + "FID moves by tens of percent.")
+    String seeds;
 
     @Option(names = "--batch-size", defaultValue = "250", description = "Samples per forward pass (default: "
             + "${DEFAULT-VALUE}).")
@@ -83,6 +90,11 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
     @Option(names = "--extractor", description = "A feature network from train-extractor (default: the shipped one "
             + "for mnist / fashion-mnist).")
     Path extractor;
+
+    @Option(names = "--floor-draws", defaultValue = "0", description = "Images: also score this many further draws "
+            + "of real training images (FID only), to show how far the floor itself moves with the draw "
+            + "(default: ${DEFAULT-VALUE}; at most " + ImageEvaluation.MAX_FLOOR_DRAWS + ").")
+    int floorDraws;
 
     @Option(names = "--json", description = "Also write the report as JSON.")
     Path json;
@@ -102,6 +114,11 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
         if (n != null && n < 1) {
             throw new IllegalArgumentException("--n must be >= 1, got " + n);
         }
+        long[] runSeeds = runSeeds();
+        if (floorDraws < 0 || floorDraws > ImageEvaluation.MAX_FLOOR_DRAWS) {
+            throw new IllegalArgumentException("--floor-draws must be in [0, " + ImageEvaluation.MAX_FLOOR_DRAWS
+                    + "], got " + floorDraws);
+        }
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         }
@@ -119,7 +136,11 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
             throw new IllegalArgumentException("--images needs --data: the dataset the images are compared with");
         }
         if (model != null && Datasets.isToy(dataId)) {
-            return evalPoints(model, dataId);
+            if (seeds != null) {
+                throw new IllegalArgumentException("--seeds scores images; " + source.checkpoint + " is a 2-D model "
+                        + "(use --seed)");
+            }
+            return evalPoints(model, dataId, runSeeds[0]);
         }
         if (dataId.startsWith(Datasets.FOLDER) || Datasets.sampleShape(dataId).length != 3) {
             throw new IllegalArgumentException("--data " + dataId + ": eval scores images of a labelled dataset with "
@@ -144,42 +165,71 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
             extractorId = shipped.id();
             extractorSha = shipped.sha256();
         }
-        Tensor images;
-        String what;
         if (model != null) {
             SamplerSpec spec = sampler.toSpec(true, model.process(), model.latent() != null);
             int count = n == null ? 1000 : n;
             Guidance g = TrainOptions.named("--guidance", () -> Guidance.of(guidance));
-            long start = System.nanoTime();
-            try (ProgressBar pb = Progress.bar("sample", ImageEvaluation.totalSteps(model, spec, count, batchSize))) {
-                images = TrainOptions.named("--n/--batch-size/sampler options", () -> ImageEvaluation.generate(model,
-                        spec, count, g, seed, batchSize, pb::step));
-            }
-            what = String.format(Locale.ROOT, "%s, %s%s, seed %d, %.0f s", source.checkpoint,
-                    spec.label(model.schedule()), model.train().numClasses() > 0 ? ", guidance " + guidance : "", seed,
-                    (System.nanoTime() - start) / 1e9);
-        } else {
-            // Scored as stored: resizing or recolouring them to the reference's shape would score other images.
-            for (var e : ImageFolder.storedShapes(source.images).entrySet()) {
-                int[] s = e.getValue();
-                if (s[0] != train.channels() || s[1] != train.height() || s[2] != train.width()) {
-                    throw new IllegalArgumentException("--images " + source.images.resolve(e.getKey()) + ": "
-                            + describe(s[0], s[1], s[2]) + ", but " + dataId + " has "
-                            + describe(train.channels(), train.height(), train.width()));
+            List<ImageEvaluation.Report> reports = new ArrayList<>();
+            List<String> labels = new ArrayList<>();
+            for (long runSeed : runSeeds) {
+                long start = System.nanoTime();
+                Tensor images;
+                try (ProgressBar pb = Progress.bar("sample", ImageEvaluation.totalSteps(model, spec, count,
+                        batchSize))) {
+                    images = TrainOptions.named("--n/--batch-size/sampler options", () -> ImageEvaluation.generate(
+                            model, spec, count, g, runSeed, batchSize, pb::step));
                 }
+                String what = String.format(Locale.ROOT, "%s, %s%s, seed %d, %.0f s", source.checkpoint,
+                        spec.label(model.schedule()), model.train().numClasses() > 0 ? ", guidance " + guidance : "",
+                        runSeed, (System.nanoTime() - start) / 1e9);
+                // The floor and its draws do not depend on the seed: scored with the first run only.
+                int draws = reports.isEmpty() ? floorDraws : 0;
+                reports.add(report(images, train, test, features, extractorId, extractorSha, draws, what));
+                labels.add(what);
             }
-            LabeledImages folder = Datasets.images(Datasets.folderId(source.images, train.height(),
-                    train.channels() == 1 ? ImageFolder.Color.GREY
-                            : ImageFolder.Color.RGB), null, true);
-            if (folder.height() != train.height() || folder.width() != train.width()) {
-                throw new IllegalArgumentException("--images " + source.images + ": images are " + folder.width() + "x"
-                        + folder.height() + ", " + dataId + " has " + train.width() + "x" + train.height());
+            if (reports.size() > 1) {
+                System.out.println(summary(reports, runSeeds));
             }
-            images = folder.slice(0, folder.count());
-            what = source.images + " (" + folder.count() + " images)";
+            if (json != null) {
+                writeJson(reports, labels);
+            }
+            return 0;
         }
+        // Scored as stored: resizing or recolouring them to the reference's shape would score other images. Grey
+        // stored as RGB (equal components, as sample writes it) is read as grey, which changes no value.
+        for (var e : ImageFolder.storedShapes(source.images).entrySet()) {
+            int[] s = e.getValue();
+            boolean greyAsRgb = s[0] == 3 && train.channels() == 1
+                    && ImageFolder.greyInColour(source.images.resolve(e.getKey()));
+            if ((s[0] != train.channels() && !greyAsRgb) || s[1] != train.height() || s[2] != train.width()) {
+                throw new IllegalArgumentException("--images " + source.images.resolve(e.getKey()) + ": "
+                        + describe(s[0], s[1], s[2]) + ", but " + dataId + " has "
+                        + describe(train.channels(), train.height(), train.width()));
+            }
+        }
+        LabeledImages folder = Datasets.images(Datasets.folderId(source.images, train.height(),
+                train.channels() == 1 ? ImageFolder.Color.GREY
+                        : ImageFolder.Color.RGB), null, true);
+        if (folder.height() != train.height() || folder.width() != train.width()) {
+            throw new IllegalArgumentException("--images " + source.images + ": images are " + folder.width() + "x"
+                    + folder.height() + ", " + dataId + " has " + train.width() + "x" + train.height());
+        }
+        Tensor images = folder.slice(0, folder.count());
+        String what = source.images + " (" + folder.count() + " images)";
+        ImageEvaluation.Report report = report(images, train, test, features, extractorId, extractorSha, floorDraws,
+                what);
+        if (json != null) {
+            writeJson(List.of(report), List.of(what));
+        }
+        return 0;
+    }
+
+    /** Scores one set of images and prints its report. */
+    private static ImageEvaluation.Report report(Tensor images, LabeledImages train, LabeledImages test,
+                                                 FeatureExtractor features, String extractorId, String extractorSha,
+                                                 int floorDraws, String what) {
         ImageEvaluation.Report report = TrainOptions.named("--n", () -> ImageEvaluation.evaluate(images, train, test,
-                features, extractorId, extractorSha));
+                features, extractorId, extractorSha, floorDraws));
         System.out.println("scored: " + what);
         System.out.println(report);
         int scored = Math.toIntExact(images.size(0));
@@ -188,10 +238,78 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
                     + "dominated by their small-sample bias, and their ratio to the floor says little (use --n "
                     + MIN_IMAGES + " or more)");
         }
-        if (json != null) {
-            writeJson(report, what);
+        return report;
+    }
+
+    /** Most seeds {@code --seeds} takes: each is a full sampling run. */
+    static final int MAX_SEEDS = 100;
+
+    /** The seeds to sample with: --seeds, else --seed, else 0. */
+    long[] runSeeds() {
+        if (seeds == null) {
+            return new long[] {seed == null ? 0 : seed};
         }
-        return 0;
+        if (seed != null) {
+            throw new IllegalArgumentException("--seed and --seeds: give one of them");
+        }
+        if (source.images != null) {
+            throw new IllegalArgumentException("--seeds samples a checkpoint once per seed; --images are scored once");
+        }
+        return parseSeeds(seeds);
+    }
+
+    /** "0-7" or "0,3,5": distinct seeds, at most {@link #MAX_SEEDS}. */
+    static long[] parseSeeds(String text) {
+        String t = text.strip();
+        long[] out;
+        try {
+            int dash = t.indexOf('-', 1);
+            if (dash > 0 && !t.contains(",")) {
+                long from = Long.parseLong(t.substring(0, dash).strip());
+                long to = Long.parseLong(t.substring(dash + 1).strip());
+                if (to < from || to - from >= MAX_SEEDS) {
+                    throw new IllegalArgumentException("--seeds " + text + ": a range FROM-TO needs FROM <= TO and at "
+                            + "most " + MAX_SEEDS + " seeds");
+                }
+                out = new long[(int) (to - from + 1)];
+                for (int i = 0; i < out.length; i++) {
+                    out[i] = from + i;
+                }
+            } else {
+                String[] parts = t.split(",", -1);
+                out = new long[parts.length];
+                for (int i = 0; i < parts.length; i++) {
+                    out[i] = Long.parseLong(parts[i].strip());
+                }
+            }
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--seeds " + text + ": expected a list of integers (0,3,5) or a range "
+                    + "(0-7)");
+        }
+        if (out.length > MAX_SEEDS) {
+            throw new IllegalArgumentException("--seeds " + text + ": at most " + MAX_SEEDS + " seeds, got "
+                    + out.length);
+        }
+        if (Arrays.stream(out).distinct().count() != out.length) {
+            throw new IllegalArgumentException("--seeds " + text + ": a seed is repeated (it would score the same "
+                    + "samples twice)");
+        }
+        return out;
+    }
+
+    /** Mean and range of FID and of FID / floor over the seeds' reports. */
+    static String summary(List<ImageEvaluation.Report> reports, long[] seeds) {
+        double[] fid = reports.stream().mapToDouble(r -> r.samples().fid()).toArray();
+        double[] ratio = reports.stream().mapToDouble(ImageEvaluation.Report::fidRatio).toArray();
+        var f = Arrays.stream(fid).summaryStatistics();
+        var q = Arrays.stream(ratio).summaryStatistics();
+        StringBuilder list = new StringBuilder();
+        for (long s : seeds) {
+            list.append(list.length() == 0 ? "" : ",").append(s);
+        }
+        return String.format(Locale.ROOT, "over %d seeds (%s): FID mean %.3f (%.3f-%.3f); FID / floor mean %.2f "
+                + "(%.2f-%.2f)", fid.length, list, f.getAverage(), f.getMin(), f.getMax(), q.getAverage(),
+                q.getMin(), q.getMax());
     }
 
     /** Fewer images than this get a warning in the report: the README's minimum for comparable FID figures. */
@@ -202,10 +320,14 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
                 + "-component") + " images";
     }
 
-    private int evalPoints(LoadedModel model, String dataId) throws Exception {
+    private int evalPoints(LoadedModel model, String dataId, long seed) throws Exception {
         if (model.train().numClasses() > 0) {
             throw new IllegalArgumentException(source.checkpoint + ": eval scores unconditional 2-D models; use "
                     + "class-accuracy for class-conditional ones");
+        }
+        if (floorDraws > 0) {
+            throw new IllegalArgumentException("--floor-draws scores images; " + source.checkpoint + " is a 2-D model, "
+                    + "whose report already has a fresh-data floor");
         }
         SamplerSpec spec = sampler.toSpec(false, model.process(), false);
         int count = n == null ? 2000 : n;
@@ -227,8 +349,29 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
         return 0;
     }
 
-    private void writeJson(ImageEvaluation.Report r, String what) throws IOException {
+    /** One report as before; several (one per seed) under "runs", with their mean and range. */
+    private void writeJson(List<ImageEvaluation.Report> reports, List<String> labels) throws IOException {
         ObjectMapper m = new ObjectMapper();
+        ObjectNode root;
+        if (reports.size() == 1) {
+            root = reportJson(m, reports.get(0), labels.get(0));
+        } else {
+            root = m.createObjectNode();
+            var runs = root.putArray("runs");
+            for (int i = 0; i < reports.size(); i++) {
+                runs.add(reportJson(m, reports.get(i), labels.get(i)));
+            }
+            var f = reports.stream().mapToDouble(r -> r.samples().fid()).summaryStatistics();
+            var q = reports.stream().mapToDouble(ImageEvaluation.Report::fidRatio).summaryStatistics();
+            root.put("fid_mean", f.getAverage()).put("fid_min", f.getMin()).put("fid_max", f.getMax())
+                    .put("fid_over_floor_mean", q.getAverage()).put("fid_over_floor_min", q.getMin())
+                    .put("fid_over_floor_max", q.getMax());
+        }
+        AtomicFiles.write(json, m.writerWithDefaultPrettyPrinter().writeValueAsString(root)
+                .getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static ObjectNode reportJson(ObjectMapper m, ImageEvaluation.Report r, String what) {
         ObjectNode root = m.createObjectNode();
         root.put("scored", what);
         ImageEvaluation.Protocol p = r.protocol();
@@ -249,7 +392,12 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
             }
         }
         root.put("fid_over_floor", r.fidRatio());
-        AtomicFiles.write(json, m.writerWithDefaultPrettyPrinter().writeValueAsString(root)
-                .getBytes(StandardCharsets.UTF_8));
+        if (r.floorDraws().length > 0) {
+            var draws = root.putArray("floor_draws_fid");
+            for (double d : r.floorDraws()) {
+                draws.add(d);
+            }
+        }
+        return root;
     }
 }

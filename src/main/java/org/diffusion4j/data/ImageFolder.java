@@ -148,6 +148,24 @@ public final class ImageFolder {
         return out;
     }
 
+    /**
+     * Whether a colour file holds grey: every pixel has equal red, green and blue (what {@code sample} writes for a
+     * 1-channel model), so reading it as grey changes no value.
+     */
+    public static boolean greyInColour(Path file) throws IOException {
+        BufferedImage img = decode(file);
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                int rgb = img.getRGB(x, y);
+                int r = (rgb >> 16) & 0xff;
+                if (r != ((rgb >> 8) & 0xff) || r != (rgb & 0xff)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** Bytes per decoded pixel of the reader's first image: its bands times the widest band's bytes (4 if unknown). */
     private static long bytesPerPixel(ImageReader reader) throws IOException {
         ImageTypeSpecifier type = reader.getRawImageType(0);

@@ -1,6 +1,7 @@
 package org.diffusion4j.run;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.bytedeco.javacpp.PointerScope;
@@ -39,6 +40,10 @@ public final class ImageEvaluation {
     /** KID subsets, and their size capped at 1000 as in Bińkowski et al. 2018. */
     public static final int KID_SUBSETS = 100;
     public static final int KID_SUBSET_SIZE = 1000;
+    /** Enough to see the spread; each draw costs one pass of the extractor over n images. */
+    public static final int MAX_FLOOR_DRAWS = 100;
+    /** Rng streams 1-3 are the reference, the floor and KID; further floor draws take 10, 11, ... */
+    static final long FIRST_FLOOR_DRAW_STREAM = 10;
 
     /**
      * The KID subset size for n images: at most half of them, so that subsets differ and the reported spread means
@@ -78,17 +83,41 @@ public final class ImageEvaluation {
         }
     }
 
-    /** Scores of the images and of the real-data floor. */
-    public record Report(Protocol protocol, Scores samples, Scores floor) {
+    /**
+     * Scores of the images and of the real-data floor.
+     *
+     * @param floorDraws FID of further draws of n training images against the same reference, in draw order (empty
+     *                   unless asked for): how far the floor itself moves with the images drawn
+     */
+    public record Report(Protocol protocol, Scores samples, Scores floor, double[] floorDraws) {
+        public Report {
+            floorDraws = floorDraws.clone();
+        }
+
         /** FID of the samples over FID of the floor. */
         public double fidRatio() {
             return samples.fid() / floor.fid();
         }
 
         @Override
+        public double[] floorDraws() {
+            return floorDraws.clone();
+        }
+
+        @Override
         public String toString() {
-            return protocol + "\n" + samples.row("samples") + "\n" + floor.row("real floor") + "\n"
+            String s = protocol + "\n" + samples.row("samples") + "\n" + floor.row("real floor") + "\n"
                     + String.format(Locale.ROOT, "FID / floor = %.2f", fidRatio());
+            if (floorDraws.length == 0) {
+                return s;
+            }
+            double[] sorted = floorDraws.clone();
+            Arrays.sort(sorted);
+            int k = sorted.length;
+            double median = k % 2 == 1 ? sorted[k / 2] : (sorted[k / 2 - 1] + sorted[k / 2]) / 2;
+            return s + String.format(Locale.ROOT, "%nreal draws: %d more draws of %d training images score FID "
+                    + "%.3f-%.3f (median %.3f), %.2f-%.2f times the floor", k, protocol.n(), sorted[0],
+                    sorted[k - 1], median, sorted[0] / floor.fid(), sorted[k - 1] / floor.fid());
         }
     }
 
@@ -100,6 +129,20 @@ public final class ImageEvaluation {
      */
     public static Report evaluate(Tensor images, LabeledImages train, LabeledImages test, FeatureExtractor extractor,
                                   String extractorId, String extractorSha256) {
+        return evaluate(images, train, test, extractor, extractorId, extractorSha256, 0);
+    }
+
+    /**
+     * As {@link #evaluate(Tensor, LabeledImages, LabeledImages, FeatureExtractor, String, String)}, and also scores
+     * {@code floorDraws} further draws of n training images (FID only), each with its own fixed seed: the spread of
+     * a score that real data itself gets, to read the samples' ratio against.
+     */
+    public static Report evaluate(Tensor images, LabeledImages train, LabeledImages test, FeatureExtractor extractor,
+                                  String extractorId, String extractorSha256, int floorDraws) {
+        if (floorDraws < 0 || floorDraws > MAX_FLOOR_DRAWS) {
+            throw new IllegalArgumentException("floor draws must be in [0, " + MAX_FLOOR_DRAWS + "], got "
+                    + floorDraws);
+        }
         long[] shape = extractor.imageShape();
         Shapes.require(images, "images", Shapes.ANY, shape[0], shape[1], shape[2]);
         int n = Math.toIntExact(images.size(0));
@@ -123,7 +166,14 @@ public final class ImageEvaluation {
             FeatureMetrics.Stats refStats = FeatureMetrics.stats(ref.features());
             Scores s = score(gen, ref, refStats, extractor.classes(), Rng.derive(REFERENCE_SEED, 3));
             Scores f = score(real, ref, refStats, extractor.classes(), Rng.derive(REFERENCE_SEED, 3));
-            return new Report(new Protocol(n, test.id(), train.id(), extractorId, extractorSha256), s, f);
+            double[] draws = new double[floorDraws];
+            for (int i = 0; i < floorDraws; i++) {
+                try (PointerScope step = new PointerScope()) {
+                    Tensor more = draw(train, n, Rng.derive(REFERENCE_SEED, FIRST_FLOOR_DRAW_STREAM + i));
+                    draws[i] = FeatureMetrics.fid(FeatureMetrics.stats(extractor.applyAll(more).features()), refStats);
+                }
+            }
+            return new Report(new Protocol(n, test.id(), train.id(), extractorId, extractorSha256), s, f, draws);
         }
     }
 

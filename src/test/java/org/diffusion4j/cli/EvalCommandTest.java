@@ -1,6 +1,8 @@
 package org.diffusion4j.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.offset;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -47,6 +49,85 @@ class EvalCommandTest {
     }
 
     @Test
+    void floorDrawsReportHowFarRealDataMovesAndGoIntoTheJson() throws Exception {
+        LabeledImages digits = Datasets.images("mnist", null, false);
+        Path pngs = Bars.writePngs(new LabeledImages(Arrays.copyOf(digits.pixels(), 10 * 28 * 28),
+                Arrays.copyOf(digits.labels(), 10), 10, 1, 28, 28, 10, "ten"), dir.resolve("ten"));
+        Path json = dir.resolve("draws.json");
+        MainTest.Run r = MainTest.run("eval", "--images", pngs.toString(), "--data", "mnist",
+                "--floor-draws", "3", "--json", json.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("real draws: 3 more draws of 10 training images score FID");
+        JsonNode draws = new ObjectMapper().readTree(json.toFile()).get("floor_draws_fid");
+        assertThat(draws.size()).isEqualTo(3);
+        assertThat(draws.get(0).asDouble()).isPositive().isNotEqualTo(draws.get(1).asDouble());
+        for (String bad : new String[] {"-1", "101"}) {
+            MainTest.Run refused = MainTest.run("eval", "--images", pngs.toString(), "--data", "mnist",
+                    "--floor-draws", bad);
+            assertThat(refused.code()).isNotZero();
+            assertThat(refused.err()).contains("--floor-draws must be in [0, 100], got " + bad);
+        }
+    }
+
+    @Test
+    void scoresThePngsThatSampleWrites() {
+        Path pngs = dir.resolve("sampled");
+        MainTest.Run sample = MainTest.run("sample", "--n", "8", "--sampler", "euler", "--sampler-steps", "2",
+                "--format", "png", "--out", pngs.toString());
+        assertThat(sample.code()).as(sample.err()).isZero();
+        // Grey digits stored as RGB with equal components: read as grey, not refused as colour.
+        MainTest.Run r = MainTest.run("eval", "--images", pngs.toString(), "--data", "mnist");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("(8 images)", "protocol: 8 images vs 8 mnist/test images");
+    }
+
+    @Test
+    void seedsScoreOneRunPerSeedAndSummariseTheirSpread() throws Exception {
+        Path json = dir.resolve("seeds.json");
+        MainTest.Run r = MainTest.run("eval", "--checkpoint", "models/mnist-unet.safetensors", "--n", "12",
+                "--sampler", "euler", "--sampler-steps", "2", "--seeds", "3-4", "--json", json.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("euler-2, seed 3", "euler-2, seed 4", "over 2 seeds (3,4): FID mean");
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        JsonNode runs = report.get("runs");
+        assertThat(runs.size()).isEqualTo(2);
+        double a = runs.get(0).get("samples").get("fid").asDouble();
+        double b = runs.get(1).get("samples").get("fid").asDouble();
+        // Different seeds, different samples; the floor is the same for both.
+        assertThat(a).isNotEqualTo(b);
+        assertThat(runs.get(0).get("floor").get("fid").asDouble()).isEqualTo(runs.get(1).get("floor").get("fid")
+                .asDouble());
+        assertThat(report.get("fid_mean").asDouble()).isCloseTo((a + b) / 2, offset(1e-9));
+        assertThat(report.get("fid_min").asDouble()).isEqualTo(Math.min(a, b));
+        assertThat(report.get("fid_max").asDouble()).isEqualTo(Math.max(a, b));
+        // A run of --seeds 3-4 scores seed 4 exactly as --seed 4 alone does.
+        Path single = dir.resolve("four.json");
+        MainTest.Run four = MainTest.run("eval", "--checkpoint", "models/mnist-unet.safetensors", "--n", "12",
+                "--sampler", "euler", "--sampler-steps", "2", "--seed", "4", "--json", single.toString());
+        assertThat(four.code()).as(four.err()).isZero();
+        assertThat(new ObjectMapper().readTree(single.toFile()).get("samples").get("fid").asDouble()).isEqualTo(b);
+    }
+
+    @Test
+    void seedsAreParsedAsAListOrARangeAndRefusedOtherwise() {
+        assertThat(EvalCommand.parseSeeds("0-7")).containsExactly(0, 1, 2, 3, 4, 5, 6, 7);
+        assertThat(EvalCommand.parseSeeds("5, 0,3")).containsExactly(5, 0, 3);
+        assertThat(EvalCommand.parseSeeds("-2")).containsExactly(-2);
+        for (String[] bad : new String[][] {{"7-3", "FROM <= TO"}, {"0-100", "at most 100 seeds"},
+                {"1,x", "expected a list of integers"}, {"1,1", "repeated"}, {"", "expected a list"}}) {
+            assertThatThrownBy(() -> EvalCommand.parseSeeds(bad[0])).hasMessageContaining("--seeds " + bad[0])
+                    .hasMessageContaining(bad[1]);
+        }
+        MainTest.Run both = MainTest.run("eval", "--checkpoint", "models/mnist-unet.safetensors", "--seed", "1",
+                "--seeds", "0-1");
+        assertThat(both.code()).isNotZero();
+        assertThat(both.err()).contains("--seed and --seeds");
+        MainTest.Run images = MainTest.run("eval", "--images", dir.toString(), "--data", "mnist", "--seeds", "0-1");
+        assertThat(images.code()).isNotZero();
+        assertThat(images.err()).contains("--seeds samples a checkpoint");
+    }
+
+    @Test
     void samplesACheckpointWithTheChosenSampler() {
         MainTest.Run r = MainTest.run("eval", "--checkpoint", "models/mnist-unet.safetensors", "--n", "20",
                 "--sampler", "euler", "--sampler-steps", "3");
@@ -65,6 +146,9 @@ class EvalCommandTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("500 samples vs 500 fresh swiss-roll points", "ddim-50", "sliced-W2",
                 "real-data floor");
+        MainTest.Run draws = MainTest.run("eval", "--checkpoint", ck.toString(), "--floor-draws", "2");
+        assertThat(draws.code()).isNotZero();
+        assertThat(draws.err()).contains("--floor-draws scores images", "roll.safetensors");
     }
 
     @Test

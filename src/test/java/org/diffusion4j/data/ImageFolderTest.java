@@ -43,6 +43,16 @@ class ImageFolderTest {
     }
 
     @Test
+    void greyInColourIsTrueOnlyWhenEveryPixelHasEqualComponents() throws IOException {
+        Path grey = dir.resolve("grey.png");
+        Files.write(grey, png(6, 4, 0x808080));
+        assertThat(ImageFolder.greyInColour(grey)).isTrue();
+        Path red = dir.resolve("red.png");
+        Files.write(red, png(6, 4, 0x808081));
+        assertThat(ImageFolder.greyInColour(red)).isFalse();
+    }
+
+    @Test
     void resizesCropsAndConvertsColour() throws IOException {
         Path d = Files.createDirectory(dir.resolve("ok"));
         Files.write(d.resolve("a.png"), png(40, 20, 0xFF0000));

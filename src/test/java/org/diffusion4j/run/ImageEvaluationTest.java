@@ -3,6 +3,7 @@ package org.diffusion4j.run;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.diffusion4j.data.LabeledImages;
@@ -66,6 +67,36 @@ class ImageEvaluationTest {
         assertThat(r.toString()).contains("KID: 100 subsets of 250");
         // The floor does not depend on what is scored.
         assertThat(damaged.floor().fid()).isEqualTo(r.floor().fid());
+    }
+
+    @Test
+    void floorDrawsAreFurtherFixedDrawsOfRealImagesScoredAgainstTheSameReference() {
+        Tensor real = ImageEvaluation.draw(train, 200, Rng.of(5));
+        ImageEvaluation.Report plain = score(real);
+        assertThat(plain.floorDraws()).isEmpty();
+        assertThat(plain.toString()).doesNotContain("real draws");
+        ImageEvaluation.Report r = ImageEvaluation.evaluate(real, train, test, extractor, shipped.id(),
+                shipped.sha256(), 4);
+        double[] draws = r.floorDraws();
+        assertThat(draws).hasSize(4);
+        // Other images than the floor's, so other scores, but of the same real data: near the floor.
+        assertThat(Arrays.stream(draws).distinct().count()).isEqualTo(4);
+        for (double d : draws) {
+            assertThat(d).isNotEqualTo(r.floor().fid());
+            assertThat(d / r.floor().fid()).isBetween(0.5, 2.0);
+        }
+        assertThat(r.floor().fid()).isEqualTo(plain.floor().fid());
+        assertThat(r.samples().fid()).isEqualTo(plain.samples().fid());
+        // Fixed seeds: the same draws every time, and the first draws do not depend on how many are asked for.
+        double[] two = ImageEvaluation.evaluate(real, train, test, extractor, shipped.id(), shipped.sha256(), 2)
+                .floorDraws();
+        assertThat(two).containsExactly(draws[0], draws[1]);
+        double lo = Arrays.stream(draws).min().orElseThrow();
+        double hi = Arrays.stream(draws).max().orElseThrow();
+        assertThat(r.toString()).contains(String.format(Locale.ROOT,
+                "real draws: 4 more draws of 200 training images score FID %.3f-%.3f", lo, hi));
+        assertThatThrownBy(() -> ImageEvaluation.evaluate(real, train, test, extractor, shipped.id(),
+                shipped.sha256(), -1)).hasMessageContaining("floor draws must be in [0, 100], got -1");
     }
 
     @Test
