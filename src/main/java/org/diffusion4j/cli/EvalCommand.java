@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.DoubleSummaryStatistics;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -115,10 +116,7 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
             throw new IllegalArgumentException("--n must be >= 1, got " + n);
         }
         long[] runSeeds = runSeeds();
-        if (floorDraws < 0 || floorDraws > ImageEvaluation.MAX_FLOOR_DRAWS) {
-            throw new IllegalArgumentException("--floor-draws must be in [0, " + ImageEvaluation.MAX_FLOOR_DRAWS
-                    + "], got " + floorDraws);
-        }
+        ImageEvaluation.requireFloorDraws(floorDraws, "--floor-draws"); // before sampling, not after
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         }
@@ -297,19 +295,24 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
         return out;
     }
 
+    /** FID and FID / floor over the seeds' reports: what the text summary and the JSON both give. */
+    record Spread(DoubleSummaryStatistics fid, DoubleSummaryStatistics ratio) {
+        static Spread of(List<ImageEvaluation.Report> reports) {
+            return new Spread(reports.stream().mapToDouble(r -> r.samples().fid()).summaryStatistics(),
+                    reports.stream().mapToDouble(ImageEvaluation.Report::fidRatio).summaryStatistics());
+        }
+    }
+
     /** Mean and range of FID and of FID / floor over the seeds' reports. */
     static String summary(List<ImageEvaluation.Report> reports, long[] seeds) {
-        double[] fid = reports.stream().mapToDouble(r -> r.samples().fid()).toArray();
-        double[] ratio = reports.stream().mapToDouble(ImageEvaluation.Report::fidRatio).toArray();
-        var f = Arrays.stream(fid).summaryStatistics();
-        var q = Arrays.stream(ratio).summaryStatistics();
+        Spread s = Spread.of(reports);
         StringBuilder list = new StringBuilder();
-        for (long s : seeds) {
-            list.append(list.length() == 0 ? "" : ",").append(s);
+        for (long seed : seeds) {
+            list.append(list.length() == 0 ? "" : ",").append(seed);
         }
         return String.format(Locale.ROOT, "over %d seeds (%s): FID mean %.3f (%.3f-%.3f); FID / floor mean %.2f "
-                + "(%.2f-%.2f)", fid.length, list, f.getAverage(), f.getMin(), f.getMax(), q.getAverage(),
-                q.getMin(), q.getMax());
+                + "(%.2f-%.2f)", s.fid().getCount(), list, s.fid().getAverage(), s.fid().getMin(), s.fid().getMax(),
+                s.ratio().getAverage(), s.ratio().getMin(), s.ratio().getMax());
     }
 
     /** Fewer images than this get a warning in the report: the README's minimum for comparable FID figures. */
@@ -361,8 +364,9 @@ final class EvalCommand implements Callable<Integer>, Main.MemoryBound {
             for (int i = 0; i < reports.size(); i++) {
                 runs.add(reportJson(m, reports.get(i), labels.get(i)));
             }
-            var f = reports.stream().mapToDouble(r -> r.samples().fid()).summaryStatistics();
-            var q = reports.stream().mapToDouble(ImageEvaluation.Report::fidRatio).summaryStatistics();
+            Spread s = Spread.of(reports);
+            var f = s.fid();
+            var q = s.ratio();
             root.put("fid_mean", f.getAverage()).put("fid_min", f.getMin()).put("fid_max", f.getMax())
                     .put("fid_over_floor_mean", q.getAverage()).put("fid_over_floor_min", q.getMin())
                     .put("fid_over_floor_max", q.getMax());

@@ -11,8 +11,8 @@ import picocli.CommandLine.Option;
 final class SamplerOptions {
     @Option(names = "--sampler", description = "ddpm, ddim, euler, euler-a, heun, dpm++2m, dpm++2m-sde, dpm++3m, "
             + "dpm++3m-sde, pndm or ge "
-            + "(default: dpm++3m-sde with 20 steps for images; ddpm over every step for 2-D data, euler-50 for "
-            + "flow-matching 2-D models).")
+            + "(default: dpm++3m-sde with " + SamplerSpec.IMAGE_STEPS + " steps for images; ddpm over every step "
+            + "for 2-D data, euler-50 for flow-matching 2-D models).")
     String sampler;
 
     @Option(names = "--karras", description = "Karras et al. sigmas (rho 7) for euler, euler-a, heun, dpm++2m/3m(-sde), ge.")
@@ -63,7 +63,7 @@ final class SamplerOptions {
     boolean clip;
 
     /**
-     * The sampler; defaults depend on the model ({@link SamplerSpec#defaultKind}): 20-step DPM-Solver++(3M) SDE for
+     * The sampler; defaults depend on the model ({@link SamplerSpec#defaultKind}): 30-step DPM-Solver++(3M) SDE for
      * images, all-step ancestral DDPM for 2-D data and signals, 50 Euler steps for their flow-matching models.
      *
      * @param images few-step defaults (pixel images and latents)

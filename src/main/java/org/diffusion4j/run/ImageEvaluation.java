@@ -121,6 +121,13 @@ public final class ImageEvaluation {
         }
     }
 
+    /** Refuses a count of further real draws outside [0, {@link #MAX_FLOOR_DRAWS}], naming it as {@code what}. */
+    public static void requireFloorDraws(int floorDraws, String what) {
+        if (floorDraws < 0 || floorDraws > MAX_FLOOR_DRAWS) {
+            throw new IllegalArgumentException(what + " must be in [0, " + MAX_FLOOR_DRAWS + "], got " + floorDraws);
+        }
+    }
+
     /**
      * @param images    [n, C, H, W] in [-1, 1], n >= 2 and at most the test split's size
      * @param train     the training split (floor images)
@@ -139,10 +146,7 @@ public final class ImageEvaluation {
      */
     public static Report evaluate(Tensor images, LabeledImages train, LabeledImages test, FeatureExtractor extractor,
                                   String extractorId, String extractorSha256, int floorDraws) {
-        if (floorDraws < 0 || floorDraws > MAX_FLOOR_DRAWS) {
-            throw new IllegalArgumentException("floor draws must be in [0, " + MAX_FLOOR_DRAWS + "], got "
-                    + floorDraws);
-        }
+        requireFloorDraws(floorDraws, "floorDraws");
         long[] shape = extractor.imageShape();
         Shapes.require(images, "images", Shapes.ANY, shape[0], shape[1], shape[2]);
         int n = Math.toIntExact(images.size(0));

@@ -103,8 +103,8 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         } catch (IllegalArgumentException e) {
             throw new BadRequest("sampler: " + e.getMessage());
         }
-        int steps = integer(fields, "steps", model.defaultSteps(), 1, Math.min(limits.maxSteps(),
-                model.model().process().schedule().size()));
+        int maxSteps = Math.min(limits.maxSteps(), model.model().process().schedule().size());
+        int steps = integer(fields, "steps", Math.min(model.defaultSteps(), maxSteps), 1, maxSteps);
         double eta = real(fields, "eta", 0, 0, 1);
         boolean karras = bool(fields, "karras");
         SamplerSpec spec;
@@ -148,7 +148,8 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
                         + MAX_PROMPT_CHARS + " allowed");
             }
         }
-        int steps = integer(fields, "steps", model.defaultSteps(), 1, limits.maxSteps());
+        int steps = integer(fields, "steps", Math.min(model.defaultSteps(), limits.maxSteps()), 1,
+                limits.maxSteps());
         SamplerSpec spec = null;
         String sampler = fields.getOrDefault("sampler", "scheduler");
         if (!sampler.equals("scheduler")) {
@@ -337,6 +338,7 @@ public record GenerateRequest(ServedModel model, SamplerSpec spec, long seed, In
         return spec.label(model.model().process().schedule());
     }
 
+    /** The field's value, which must be in [min, max], or dflt when it is absent. */
     private static int integer(Map<String, String> f, String key, int dflt, int min, int max) {
         if (!f.containsKey(key)) {
             return dflt;

@@ -117,7 +117,7 @@ function onModelChange() {
   for (let c = 0; c < m.classes; c++) classes.push(new Option(String(c), String(c)));
   $('class').replaceChildren(...classes);
   $('steps').max = Math.min(m.training_timesteps, window.maxSteps || m.training_timesteps);
-  $('steps').value = m.default_steps;
+  $('steps').value = Math.min(m.default_steps, $('steps').max);
   start.image = null;
   $('init-image').value = '';
   resetMask();

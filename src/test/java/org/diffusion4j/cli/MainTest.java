@@ -242,7 +242,7 @@ class MainTest {
         Path defaults = dir.resolve("mnist/defaults.png");
         Run d = run("sample", "--checkpoint", ck2.toString(), "--out", defaults.toString());
         assertThat(d.code()).as(d.err()).isZero();
-        assertThat(d.out()).contains("sampled 64 images with dpm++3m-sde-20");
+        assertThat(d.out()).contains("sampled 64 images with dpm++3m-sde-30");
         Run again = run("sample", "--checkpoint", ck2.toString(), "--n", "3", "--out", pngs.toString(), "--format", "png");
         assertThat(again.code()).isEqualTo(1);
         assertThat(again.err()).contains("is not empty; pass --overwrite");

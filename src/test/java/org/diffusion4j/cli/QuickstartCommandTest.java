@@ -21,7 +21,7 @@ class QuickstartCommandTest {
         Path out = dir.resolve("quick");
         MainTest.Run r = MainTest.run("quickstart", "mnist", "--max-steps", "3", "--out-dir", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("(293041 parameters) for 3 steps", "sampled 64 images with dpm++3m-sde-20");
+        assertThat(r.out()).contains("(293041 parameters) for 3 steps", "sampled 64 images with dpm++3m-sde-30");
         // auto precision: on a CPU with bf16 units, whichever the timing probe found faster; else fp32.
         if (Autocast.nativeBf16()) {
             Matcher m = Pattern.compile("precision auto: (\\d+) ms per fp32 step, "

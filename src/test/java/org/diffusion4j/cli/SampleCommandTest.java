@@ -35,14 +35,15 @@ class SampleCommandTest {
         Path grid = dir.resolve("digits.png");
         MainTest.Run r = MainTest.run("sample", "--n", "4", "--out", grid.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("sampled 4 images with dpm++3m-sde-20");
+        assertThat(r.out()).contains("sampled 4 images with dpm++3m-sde-30");
         assertThat(ImageIO.read(grid.toFile()).getWidth()).isEqualTo(2 * (28 * 2 + 2) + 2);
     }
 
     /**
      * A regression guard for the shipped model and its loader: what {@code sample} writes by default is read back and
      * recognised as digits, of most kinds, by the shipped CNN. Measured: the shipped model's 32 default samples score
-     * a mean top-class probability of 0.985 over 10 distinct digits; a model trained for 2 steps scored 0.737 over 3.
+     * a mean top-class probability of 0.961 over 10 distinct digits (0.985 with the earlier default of 20 steps); a
+     * model trained for 2 steps scored 0.737 over 3.
      */
     @Test
     void theShippedModelDrawsDigitsTheCnnRecognises() throws Exception {
@@ -66,8 +67,9 @@ class SampleCommandTest {
 
     /**
      * The Fashion-MNIST model draws clothes the Fashion-MNIST CNN recognises. Measured: a mean top-class probability
-     * of 0.916 over all 10 kinds (the model before it, 28,469 + 10,000 steps, 0.921; the 16,32,32 model 0.887, its
-     * checkpoint at step 2000 0.853, and a 2-step model 0.840 over 2 kinds).
+     * of 0.890 over all 10 kinds at the default 30 steps (at the earlier 20: the model before it, 55,267 + 10,000
+     * steps, 0.916; 28,469 + 10,000 steps 0.921; the 16,32,32 model 0.887, its checkpoint at step 2000 0.853, and a
+     * 2-step model 0.840 over 2 kinds).
      */
     @Test
     void theShippedFashionModelDrawsClothesTheCnnRecognises() throws Exception {
@@ -88,10 +90,9 @@ class SampleCommandTest {
 
     /**
      * Inpainting with the shipped unconditional U-Net: the kept top half of a digit comes back exactly, and the
-     * painted bottom half completes it into digits the CNN recognises. Measured from the top of a 0: 8 of 8 outputs
-     * keep every kept pixel, completed as 5, 5, 8, 9, 0, 9, 0, 0 (mean top-class probability 0.91). img2img at
-     * strength 0.3 stays the digit (four 0s, mean pixel difference 6.3 levels); at strength 1 it draws new ones
-     * (7, 7, 7, 4; 44 levels).
+     * painted bottom half completes it into digits the CNN recognises. Measured from the top of a 3: 8 of 8 outputs
+     * keep every kept pixel, all completed as 3s (mean top-class probability 0.99). img2img at strength 0.3 stays
+     * the digit (four 3s, mean pixel difference 7.1 levels); at strength 1 it draws new ones (1, 7, 7, 4; 48 levels).
      */
     @Test
     void inpaintingTheShippedModelKeepsTheKnownHalfAndCompletesDigits() throws Exception {

@@ -26,7 +26,7 @@ class SamplerOptionsTest {
         SamplerSpec pixels = parse().toSpec(true, ddpm);
         SamplerSpec latents = parse().toSpec(true, ddpm, true);
         assertThat(pixels.kind()).isEqualTo(latents.kind()).isEqualTo(SamplerSpec.Kind.DPMPP_3M_SDE);
-        assertThat(pixels.steps()).isEqualTo(latents.steps()).isEqualTo(20);
+        assertThat(pixels.steps()).isEqualTo(latents.steps()).isEqualTo(30);
         assertThat(pixels.clip()).isTrue();
         assertThat(latents.clip()).isFalse();
         assertThat(parse("--clip").toSpec(true, ddpm, true).clip()).isTrue();

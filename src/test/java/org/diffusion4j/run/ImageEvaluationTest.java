@@ -96,7 +96,7 @@ class ImageEvaluationTest {
         assertThat(r.toString()).contains(String.format(Locale.ROOT,
                 "real draws: 4 more draws of 200 training images score FID %.3f-%.3f", lo, hi));
         assertThatThrownBy(() -> ImageEvaluation.evaluate(real, train, test, extractor, shipped.id(),
-                shipped.sha256(), -1)).hasMessageContaining("floor draws must be in [0, 100], got -1");
+                shipped.sha256(), -1)).hasMessageContaining("floorDraws must be in [0, 100], got -1");
     }
 
     @Test

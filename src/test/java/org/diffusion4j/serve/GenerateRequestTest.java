@@ -43,14 +43,18 @@ class GenerateRequestTest {
     void fillsDefaultsFromTheModelAndTheServer() {
         GenerateRequest r = parse(Map.of("model", "mnist-unet"));
         assertThat(r.spec().kind()).isEqualTo(SamplerSpec.Kind.DPMPP_3M_SDE);
-        assertThat(r.spec().steps()).isEqualTo(20);
+        assertThat(r.spec().steps()).isEqualTo(30);
         assertThat(r.spec().clip()).isTrue();
         assertThat(r.seed()).isEqualTo(42);
         assertThat(r.id()).isEqualTo("r1");
         assertThat(r.batch()).isEqualTo(1);
         assertThat(r.format()).isEqualTo("png");
         assertThat(r.label()).isNull();
-        assertThat(r.summary()).isEqualTo("mnist-unet dpm++3m-sde-20 seed 42");
+        assertThat(r.summary()).isEqualTo("mnist-unet dpm++3m-sde-30 seed 42");
+        // A server whose --max-steps is below the default step count runs its maximum, not more.
+        ServeConfig few = new ServeConfig("127.0.0.1", 0, List.of(), 12, 4, 3, 1, 1, 16, 8);
+        assertThat(GenerateRequest.parse(Map.of("model", "mnist-unet"), models, few, 42, "r1").spec().steps())
+                .isEqualTo(12);
         GenerateRequest f = parse(Map.of("model", "flow", "steps", "8", "seed", "3", "karras", "false"));
         assertThat(f.spec().kind()).isEqualTo(SamplerSpec.Kind.DPMPP_3M_SDE);
         assertThat(f.summary()).isEqualTo("flow dpm++3m-sde-8 seed 3");
@@ -100,7 +104,7 @@ class GenerateRequestTest {
         // Pixel (x = 3) of the gradient is 27 / 255, in [-1, 1].
         assertThat(org.diffusion4j.tensor.Tensors.toFloats(i2i.start().data())[3])
                 .isCloseTo(2 * 27 / 255f - 1, org.assertj.core.data.Offset.offset(1e-6f));
-        assertThat(i2i.summary()).isEqualTo("mnist-unet dpm++3m-sde-20 seed 42 img2img strength 0.8");
+        assertThat(i2i.summary()).isEqualTo("mnist-unet dpm++3m-sde-30 seed 42 img2img strength 0.8");
         GenerateRequest paint = parse(Map.of("model", "mnist-unet", "init_image", png(false), "mask", png(true)));
         assertThat(paint.start().strength()).isEqualTo(1.0);
         assertThat(paint.job().start()).isSameAs(paint.start());
@@ -115,7 +119,7 @@ class GenerateRequestTest {
         assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "init_image", "aGVsbG8=")))
                 .hasMessageContaining("init_image: not a readable PNG or JPEG");
         assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "init_image", png(false), "strength", "0.01")))
-                .hasMessageContaining("strength: strength 0.01 of 20 steps runs no step");
+                .hasMessageContaining("strength: strength 0.01 of 30 steps runs no step");
         assertThatThrownBy(() -> parse(Map.of("model", "mnist-unet", "init_image", png(false), "strength", "0")))
                 .hasMessageContaining("strength: must be in (0, 1]");
     }

@@ -21,7 +21,7 @@ class ServedModelTest {
         assertThat(m.name()).isEqualTo("mnist-unet");
         assertThat(m.imageShape()).containsExactly(1, 28, 28);
         assertThat(m.defaultSampler()).isEqualTo(SamplerSpec.Kind.DPMPP_3M_SDE);
-        assertThat(m.defaultSteps()).isEqualTo(20);
+        assertThat(m.defaultSteps()).isEqualTo(30);
         var d = m.describe();
         assertThat(d.get("data").asText()).isEqualTo("mnist");
         assertThat(d.get("prediction").asText()).isEqualTo("flow");

@@ -81,7 +81,7 @@ class ServerBrowserTest {
                 wait.until(d -> d.findElement(By.id("status")).getText().equals("ready"));
                 assertThat(new Select(driver.findElement(By.id("sampler"))).getFirstSelectedOption().getText())
                         .isEqualTo("dpm++3m-sde");
-                assertThat(driver.findElement(By.id("steps")).getAttribute("value")).isEqualTo("20");
+                assertThat(driver.findElement(By.id("steps")).getAttribute("value")).isEqualTo("30");
                 generate(driver, wait, "20");
                 wait.until(d -> d.findElement(By.id("status")).getText().startsWith("done"));
                 generate(driver, wait, "250");
